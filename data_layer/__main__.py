@@ -1,0 +1,31 @@
+"""`python -m data_layer {demo,sync,costs}`: one entry point, each sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# sub-command -> module exposing add_arguments(parser) and run(args) -> int
+COMMANDS = {
+    "demo": ("data_layer.demo", "Build the embedded demo account into a database."),
+    "sync": ("data_layer.sync", "Sync an amoCRM / Kommo account into the database."),
+    "costs": ("data_layer.costs_io", "Import or export the cost ledger (CSV / XLSX)."),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the sub-command and hand over to its module."""
+    parser = argparse.ArgumentParser(prog="python -m data_layer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        modules[name] = module
+        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    args = parser.parse_args(argv)
+    return int(modules[args.command].run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""DuckDB store: short-lived connections, named migrations, data-version stamp, derived tables.
+
+Concurrency design (DuckDB allows one writing process per file): no process holds the file open for
+long. The sync fetches over the network with the file closed and writes each window in one short
+transaction; the dashboard opens the file read-only for one rerun's queries and closes it; every
+opener retries on a lock conflict for up to ``LOCK_WAIT_SECONDS``. A sidecar ``<db>.version`` file,
+bumped after every write, lets readers key their caches without opening the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+HERE = Path(__file__).parent
+DEFAULT_DB = Path(os.environ.get("PARTNER_ROI_DB", "cache/partner_roi.duckdb"))
+LOCK_WAIT_SECONDS = 60.0
+
+MIGRATIONS: list[tuple[str, Path]] = [
+    ("0001_core", HERE / "schema.sql"),
+    ("0002_staging", HERE / "views.sql"),
+]
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or is not a Partner ROI database."""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used by another" in text
+
+
+@contextlib.contextmanager
+def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
+            wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database briefly, retrying while another process holds the write lock."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"Database {path} does not exist: run `make run` or `python -m data_layer demo`.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.Error as exc:  # lock held by another process: wait, it is short
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
+                raise StoreError(f"Cannot open {path}: {exc}") from exc
+            time.sleep(delay + random.uniform(0, delay))
+            delay = min(delay * 2, 0.5)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of migrations already recorded in the database."""
+    con.execute("create table if not exists schema_migrations (name varchar primary key, applied_at timestamp)")
+    return [r[0] for r in con.execute("select name from schema_migrations order by name").fetchall()]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending named migrations, each in its own transaction; return the names applied."""
+    done = set(applied_migrations(con))
+    applied = []
+    for name, sql_path in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("begin")
+        try:
+            con.execute(sql_path.read_text(encoding="utf-8"))
+            con.execute("insert into schema_migrations values (?, current_timestamp)", [name])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        applied.append(name)
+    return applied
+
+
+def init_db(path: str | Path) -> list[str]:
+    """Create the database file if needed and bring its schema up to date."""
+    with connect(path) as con:
+        applied = migrate(con)
+    if applied:
+        bump_version(path)
+    return applied
+
+
+def version_path(path: str | Path) -> Path:
+    """Sidecar file whose content changes after every write to the database."""
+    return Path(str(path) + ".version")
+
+
+def data_version(path: str | Path) -> str:
+    """Current data-version stamp of the database (empty when never written)."""
+    try:
+        return version_path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+
+
+def bump_version(path: str | Path) -> str:
+    """Record that the database changed, atomically (write then rename)."""
+    stamp = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
+    target = version_path(path)
+    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+    tmp.write_text(stamp, encoding="utf-8")
+    os.replace(tmp, target)
+    return stamp
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
+    """Value of one meta key."""
+    row = con.execute("select value from meta where key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Set one meta key."""
+    con.execute("insert or replace into meta values (?, ?)", [key, value])
+
+
+def ensure_partners_from_crm(con: duckdb.DuckDBPyConnection) -> int:
+    """Add partners first seen in the CRM and fill models that are still empty; return partners added.
+
+    Only field and tag mappings create partners (a UTM source is matched through aliases only).
+    A model a user set is never touched: only rows whose model is null get the CRM's label.
+    """
+    before = con.execute("select count(*) from partners").fetchone()[0]
+    con.execute(
+        """
+        insert into partners (name, model, model_source)
+        select any_value(trim(l.label)), null, null
+        from stg_lead_partner_label l, stg_mapping m
+        where m.mode in ('field', 'tag')
+          and norm_name(l.label) not in (select key from stg_partner_keys)
+        group by norm_name(l.label)
+        """
+    )
+    con.execute(
+        """
+        update partners set model = f.model, model_source = 'crm', updated_at = current_timestamp
+        from (
+            select k.partner_id, mode(ml.model) as model
+            from stg_lead_partner_label pl
+            join stg_partner_keys k on k.key = norm_name(pl.label)
+            join stg_lead_model_label ml on ml.lead_id = pl.lead_id
+            where ml.model is not null
+            group by k.partner_id
+        ) f
+        where partners.partner_id = f.partner_id and partners.model is null
+        """
+    )
+    return con.execute("select count(*) from partners").fetchone()[0] - before
+
+
+def rebuild_facts(con: duckdb.DuckDBPyConnection) -> int:
+    """Recompute lead_facts from the staging view; return its row count."""
+    con.execute("create or replace table lead_facts as select * from stg_lead_facts")
+    return con.execute("select count(*) from lead_facts").fetchone()[0]
+
+
+def refresh_derived(path: str | Path) -> int:
+    """Register new partners and rebuild lead_facts in one transaction, then bump the version."""
+    with connect(path) as con:
+        con.execute("begin")
+        ensure_partners_from_crm(con)
+        n = rebuild_facts(con)
+        con.execute("commit")
+    bump_version(path)
+    return n
