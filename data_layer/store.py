@@ -64,13 +64,17 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
 
 
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Names of migrations already recorded in the database."""
-    con.execute("create table if not exists schema_migrations (name varchar primary key, applied_at timestamp)")
+    """Names of migrations already recorded in the database (none for a new file)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'schema_migrations'").fetchone()[0]
+    if not exists:
+        return []
     return [r[0] for r in con.execute("select name from schema_migrations order by name").fetchall()]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply pending named migrations, each in its own transaction; return the names applied."""
+    con.execute("create table if not exists schema_migrations (name varchar primary key, applied_at timestamp)")
     done = set(applied_migrations(con))
     applied = []
     for name, sql_path in MIGRATIONS:
