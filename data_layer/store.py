@@ -26,6 +26,7 @@ LOCK_WAIT_SECONDS = 60.0
 MIGRATIONS: list[tuple[str, Path]] = [
     ("0001_core", HERE / "schema.sql"),
     ("0002_staging", HERE / "views.sql"),
+    ("0003_goals_payouts_audit", HERE / "goals_audit.sql"),
 ]
 
 
