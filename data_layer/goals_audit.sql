@@ -38,7 +38,7 @@ create sequence payout_events_seq;
 create table payout_events (
     event_id integer primary key default nextval('payout_events_seq'),
     payout_id integer not null,
-    at timestamp default current_timestamp,
+    happened_at timestamp default current_timestamp,
     who varchar,
     action varchar not null check (action in ('accrue', 'approve', 'pay', 'reverse')),
     amount double,
@@ -51,7 +51,7 @@ create table payout_events (
 create sequence audit_seq;
 create table audit_log (
     event_id integer primary key default nextval('audit_seq'),
-    at timestamp default current_timestamp,
+    happened_at timestamp default current_timestamp,
     who varchar,
     action varchar not null,
     entity varchar not null,
