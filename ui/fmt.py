@@ -54,3 +54,34 @@ def day(d: date | None, lang: str = "ru") -> str:
     if d is None:
         return DASH
     return format_date(d, format="medium", locale=LOCALES[lang])
+
+
+def ratio_delta(now: float | None, before: float | None) -> float | None:
+    """Relative change now vs before as a fraction (None when before is missing or zero)."""
+    if _missing(now) or _missing(before) or before == 0:
+        return None
+    return (float(now) - float(before)) / abs(float(before))
+
+
+def signed_pct(x: float | None, lang: str = "ru", digits: int = 1) -> str:
+    """A change as a signed percentage: +12,5 % / −3,0 % (ru), +12.5% / −3.0% (en)."""
+    if _missing(x):
+        return DASH
+    text = pct(abs(x), lang, digits)
+    return ("+" if x >= 0 else "\u2212") + text
+
+
+def signed_pp(x: float | None, lang: str = "ru", digits: int = 1) -> str:
+    """A change of a percentage in percentage points: +1,2 п.п. (ru), +1.2 pp (en)."""
+    if _missing(x):
+        return DASH
+    unit = "\u00a0п.\u00a0п." if lang == "ru" else "\u00a0pp"
+    return ("+" if x >= 0 else "\u2212") + num(abs(x) * 100, lang, digits) + unit
+
+
+def md_escape(text: object) -> str:
+    """CRM or user text made literal for Markdown: every ASCII punctuation mark backslash-escaped, one line."""
+    if text is None:
+        return ""
+    raw = " ".join(str(text).split())
+    return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw)

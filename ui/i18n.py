@@ -20,6 +20,18 @@ COMMON: dict[str, dict[str, str]] = {
         "category.commission": "Комиссия", "category.bonus": "Бонусы", "category.marketing": "Маркетинг",
         "category.training": "Обучение", "category.support": "Поддержка", "category.other": "Прочее",
         "category.computed_commission": "Комиссия по правилам",
+        "page.overview": "Обзор", "page.partners": "Партнёры", "page.models": "Модели партнёрства",
+        "page.trends": "Тренды и мониторинг", "page.quality": "Качество лидов", "page.costs": "Затраты и комиссии",
+        "page.what_if": "Что если", "page.forecast": "Прогноз и план", "page.reports": "Отчёты",
+        "page.settings": "Настройки и синхронизация",
+        "metric.leads": "Лиды", "metric.qualified_leads": "Квалифицированные лиды", "metric.won_deals": "Сделки",
+        "metric.conversion": "Конверсия", "metric.lead_to_qualified": "Лид → квалифицирован",
+        "metric.qualified_to_won": "Квалифицирован → сделка", "metric.revenue": "Выручка",
+        "metric.avg_check": "Средний чек", "metric.revenue_share": "Доля выручки", "metric.costs": "Затраты",
+        "metric.income": "Доход", "metric.profit": "Прибыль", "metric.roi": "ROI", "metric.roi_band": "Оценка ROI",
+        "metric.new_clients": "Новые клиенты", "metric.cpa": "CPA", "metric.ltv": "LTV",
+        "metric.purchases_per_client": "Покупок на клиента", "metric.time_to_close_days": "Срок сделки, дней",
+        "metric.quality_score": "Качество лида", "metric.junk_share": "Доля мусора",
     },
     "en": {
         "model.referral": "Referral", "model.sales": "Sales (resellers)", "model.service": "Service",
@@ -30,6 +42,18 @@ COMMON: dict[str, dict[str, str]] = {
         "category.commission": "Commission", "category.bonus": "Bonuses", "category.marketing": "Marketing",
         "category.training": "Training", "category.support": "Support", "category.other": "Other",
         "category.computed_commission": "Commission by rules",
+        "page.overview": "Overview", "page.partners": "Partners", "page.models": "Partnership models",
+        "page.trends": "Trends & monitoring", "page.quality": "Lead quality", "page.costs": "Costs & commissions",
+        "page.what_if": "What-if", "page.forecast": "Forecast & plan", "page.reports": "Reports",
+        "page.settings": "Settings & sync",
+        "metric.leads": "Leads", "metric.qualified_leads": "Qualified leads", "metric.won_deals": "Won deals",
+        "metric.conversion": "Conversion", "metric.lead_to_qualified": "Lead → qualified",
+        "metric.qualified_to_won": "Qualified → won", "metric.revenue": "Revenue",
+        "metric.avg_check": "Average check", "metric.revenue_share": "Revenue share", "metric.costs": "Costs",
+        "metric.income": "Income", "metric.profit": "Profit", "metric.roi": "ROI", "metric.roi_band": "ROI band",
+        "metric.new_clients": "New clients", "metric.cpa": "CPA", "metric.ltv": "LTV",
+        "metric.purchases_per_client": "Purchases per client", "metric.time_to_close_days": "Days to close",
+        "metric.quality_score": "Lead quality", "metric.junk_share": "Junk share",
     },
 }
 
@@ -38,6 +62,11 @@ def lang() -> Lang:
     """Current UI language (session state, mirrored from ?lang=)."""
     value = st.session_state.get("ui.lang") or st.query_params.get("lang", "ru")
     return "en" if value == "en" else "ru"
+
+
+def set_lang(code: str) -> None:
+    """Switch the UI language for this session (app.py mirrors it into ?lang=)."""
+    st.session_state["ui.lang"] = "en" if code == "en" else "ru"
 
 
 def tr(table: dict[str, dict[str, str]], key: str, **kwargs: object) -> str:
@@ -50,3 +79,46 @@ def tr(table: dict[str, dict[str, str]], key: str, **kwargs: object) -> str:
 def t(key: str, **kwargs: object) -> str:
     """Look a shared word up in COMMON."""
     return tr({}, key, **kwargs)
+
+
+def model_label(model: str | None) -> str:
+    """Name of a partnership model in the current language (referral, sales, service, direct, unassigned)."""
+    return t(f"model.{model or 'unassigned'}")
+
+
+def band_label(band: str | None) -> str:
+    """ROI band label in the current language (excellent, profitable, marginal, loss, n/a)."""
+    return t(f"band.{band or 'n/a'}")
+
+
+def metric_label(name: str) -> str:
+    """Label of a metric: the metric registry's when it has one, else the shared table."""
+    try:
+        from metrics import registry  # optional until the registry lands; labels fall back to COMMON
+    except ImportError:
+        registry = None
+    entry = getattr(registry, "METRICS", {}).get(name) if registry else None
+    label = _registry_text(entry, "label") if entry is not None else None
+    return label or t(f"metric.{name}")
+
+
+def metric_help(name: str) -> str | None:
+    """One-line description of a metric from the registry, in the current language (None if unknown)."""
+    try:
+        from metrics import registry
+    except ImportError:
+        return None
+    entry = getattr(registry, "METRICS", {}).get(name)
+    return _registry_text(entry, "description") if entry is not None else None
+
+
+def _registry_text(entry: object, field: str) -> str | None:
+    """Read label/description from a registry entry shaped as an object or dict, per language."""
+    code = lang()
+    for attr in (f"{field}_{code}", field):
+        value = entry.get(attr) if isinstance(entry, dict) else getattr(entry, attr, None)
+        if isinstance(value, dict):
+            value = value.get(code) or value.get("ru")
+        if isinstance(value, str) and value:
+            return value
+    return None
