@@ -1,0 +1,274 @@
+"""Altair chart builders: one palette, locale-formatted tooltips, a high-contrast variant for meetings.
+
+Builders take aggregated rows (never raw leads), return an unconfigured chart; show() applies the theme
+(normal or meeting) and the number/time locale, and draws it. Tooltips read pre-formatted text columns
+(`<col>_txt`) so they show exactly what the tables show: 1 234 567 ₽, 20,5 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ui import fmt
+from ui.filters import is_meeting
+from ui.i18n import band_label, lang, model_label
+
+# One palette for every chart (colour-blind friendly order; the first two are revenue and costs).
+PALETTE = ["#1f6feb", "#e36209", "#1a7f37", "#8250df", "#bf3989", "#0598bc", "#9a6700", "#57606a"]
+MODEL_COLORS = {"referral": "#1f6feb", "sales": "#e36209", "service": "#1a7f37", "direct": "#57606a",
+                "unassigned": "#afb8c1"}
+BAND_COLORS = {"excellent": "#1a7f37", "profitable": "#1f6feb", "marginal": "#d4a72c", "loss": "#cf222e",
+               "n/a": "#8c959f"}
+BANDS = ("excellent", "profitable", "marginal", "loss", "n/a")
+ANOMALY_COLOR = "#cf222e"
+
+_RU_NUMBER = {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", "\u00a0₽"],
+              "percent": "\u00a0%", "minus": "\u2212"}
+_EN_NUMBER = {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["₽", ""], "minus": "\u2212"}
+_RU_TIME = {
+    "dateTime": "%A, %e %B %Y г. %X", "date": "%d.%m.%Y", "time": "%H:%M:%S", "periods": ["AM", "PM"],
+    "days": ["воскресенье", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота"],
+    "shortDays": ["вс", "пн", "вт", "ср", "чт", "пт", "сб"],
+    "months": ["январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
+               "ноябрь", "декабрь"],
+    "shortMonths": ["янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
+}
+
+
+# ---------- formatting helpers ----------
+
+def text_col(df: pd.DataFrame, col: str, kind: str, currency: str = "RUB") -> pd.DataFrame:
+    """Add `<col>_txt`: the value formatted for the current language (money, pct, num, days)."""
+    code = lang()
+    fmt_one = {
+        "money": lambda v: fmt.money(v, code, currency),
+        "pct": lambda v: fmt.pct(v, code),
+        "num": lambda v: fmt.num(v, code),
+        "num1": lambda v: fmt.num(v, code, 1),
+        "days": lambda v: fmt.num(v, code, 1),
+    }[kind]
+    out = df.copy()
+    out[f"{col}_txt"] = [fmt_one(None if pd.isna(v) else float(v)) for v in out[col]]
+    return out
+
+
+def _money_axis(title: str, currency: str = "RUB") -> alt.Axis:
+    """A money axis with compact labels (1,2 млн / 1.2M) and the currency in the title."""
+    sym = fmt.currency_symbol(currency, lang())
+    if lang() == "ru":
+        expr = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.1~f') + ' млн' : "
+                "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.0f') + ' тыс' : format(datum.value, ',.0f')")
+    else:
+        expr = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.1~f') + 'M' : "
+                "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.0f') + 'K' : format(datum.value, ',.0f')")
+    return alt.Axis(title=f"{title}, {sym}", labelExpr=expr)
+
+
+def _pct_axis(title: str) -> alt.Axis:
+    return alt.Axis(title=title, format=".0%")
+
+
+# ---------- theme ----------
+
+def style(chart: alt.TopLevelMixin, big: bool = False) -> alt.TopLevelMixin:
+    """Apply the palette, fonts and locale; big=True is the high-contrast meeting variant."""
+    code = lang()
+    locale = {"number": _RU_NUMBER, "time": _RU_TIME} if code == "ru" else {"number": _EN_NUMBER}
+    label, title = (17, 19) if big else (12, 13)
+    ink = "#000000" if big else "#1b1f24"
+    grid = "#9aa1a9" if big else "#e6e9ed"
+    return (
+        chart.configure(locale=locale, font="sans-serif")
+        .configure_range(category=PALETTE)
+        .configure_axis(labelFontSize=label, titleFontSize=title, labelColor=ink, titleColor=ink,
+                        gridColor=grid, domainColor=ink if big else "#8c959f", labelLimit=260 if big else 200,
+                        titleFontWeight="bold" if big else "normal")
+        .configure_legend(labelFontSize=label, titleFontSize=title, labelColor=ink, titleColor=ink,
+                          orient="bottom", labelLimit=320, symbolSize=200 if big else 100)
+        .configure_title(fontSize=title + 3, color=ink, anchor="start")
+        .configure_text(fontSize=label, color=ink)
+        .configure_view(strokeWidth=0)
+        .configure_line(strokeWidth=4 if big else 2)
+        .configure_point(size=160 if big else 60)
+        .configure_rule(strokeWidth=3 if big else 1.5)
+    )
+
+
+def show(chart: alt.TopLevelMixin, key: str, height: int | None = None) -> None:
+    """Draw a chart styled for the current mode (meeting = large high-contrast fonts)."""
+    big = is_meeting()
+    if height:
+        chart = chart.properties(height=int(height * (1.35 if big else 1)))
+    st.altair_chart(style(chart, big), key=key, theme=None, width="stretch")
+
+
+# ---------- builders ----------
+
+def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "RUB") -> alt.Chart:
+    """Monthly revenue and costs side by side; df: period (date), revenue, costs, roi (optional)."""
+    rows = df[["period", "revenue", "costs"]].copy()
+    rows["period"] = pd.to_datetime(rows["period"])
+    long = rows.melt(id_vars="period", value_vars=["revenue", "costs"], var_name="series", value_name="amount")
+    long["amount"] = long["amount"].fillna(0.0).astype(float)
+    long["series_label"] = long["series"].map(labels)
+    long = text_col(long, "amount", "money", currency)
+    code = lang()
+    long["month_txt"] = [fmt.day(p.date(), code) for p in long["period"]]
+    domain = [labels["revenue"], labels["costs"]]
+    return alt.Chart(long).mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2).encode(
+        x=alt.X("yearmonth(period):T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
+        xOffset=alt.XOffset("series_label:N", sort=domain),
+        y=alt.Y("amount:Q", axis=_money_axis(labels.get("axis", ""), currency)),
+        color=alt.Color("series_label:N", title=None, sort=domain,
+                        scale=alt.Scale(domain=domain, range=PALETTE[:2])),
+        tooltip=[alt.Tooltip("month_txt:N", title=labels.get("month", "")),
+                 alt.Tooltip("series_label:N", title=" "),
+                 alt.Tooltip("amount_txt:N", title=labels.get("amount", ""))],
+    )
+
+
+def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
+    """ROI per row as horizontal bars coloured by band; df: label_col, roi, roi_band."""
+    rows = df[[label_col, "roi", "roi_band"]].copy()
+    rows = rows[rows["roi"].notna()]
+    rows["roi"] = rows["roi"].astype(float)
+    rows["band_label"] = rows["roi_band"].fillna("n/a").map(band_label)
+    rows = text_col(rows, "roi", "pct")
+    domain = [band_label(b) for b in BANDS]
+    return alt.Chart(rows).mark_bar().encode(
+        y=alt.Y(f"{label_col}:N", sort="-x", title=None),
+        x=alt.X("roi:Q", axis=_pct_axis(title)),
+        color=alt.Color("band_label:N", title=None, scale=alt.Scale(domain=domain, range=list(BAND_COLORS.values()))),
+        tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("roi_txt:N", title=title),
+                 alt.Tooltip("band_label:N", title=" ")],
+    )
+
+
+def conversion_intervals(df: pd.DataFrame, label_col: str, title: str, few_label: str) -> alt.LayerChart:
+    """Conversion with its 95 % interval as error bars; rows with too few leads drawn grey.
+
+    df: label_col, conversion, conversion_low, conversion_high, leads, too_few.
+    """
+    rows = df[[label_col, "conversion", "conversion_low", "conversion_high", "leads", "too_few"]].copy()
+    rows = rows[rows["conversion"].notna()]
+    for col in ("conversion", "conversion_low", "conversion_high"):
+        rows[col] = rows[col].astype(float)
+    rows["note"] = [few_label if bool(x) else "" for x in rows["too_few"]]
+    rows["interval_txt"] = [f"{fmt.pct(lo, lang())} – {fmt.pct(hi, lang())}"
+                            for lo, hi in zip(rows["conversion_low"], rows["conversion_high"], strict=False)]
+    rows = text_col(text_col(rows, "conversion", "pct"), "leads", "num")
+    base = alt.Chart(rows).encode(
+        y=alt.Y(f"{label_col}:N", sort=alt.EncodingSortField("conversion", order="descending"), title=None),
+        color=alt.condition("datum.too_few", alt.value("#8c959f"), alt.value(PALETTE[0])),
+        tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("conversion_txt:N", title=title),
+                 alt.Tooltip("interval_txt:N", title="95 %"), alt.Tooltip("leads_txt:N", title="n"),
+                 alt.Tooltip("note:N", title=" ")],
+    )
+    rule = base.mark_rule().encode(x=alt.X("conversion_low:Q", axis=_pct_axis(title)), x2="conversion_high:Q")
+    point = base.mark_point(filled=True).encode(x="conversion:Q")
+    return alt.layer(rule, point)
+
+
+def funnel(df: pd.DataFrame, stage_col: str, count_col: str, title: str) -> alt.LayerChart:
+    """Stage funnel: one bar per stage in the given row order with the share of the first stage."""
+    rows = df[[stage_col, count_col]].copy().reset_index(drop=True)
+    rows["order"] = range(len(rows))
+    first = float(rows[count_col].iloc[0]) if len(rows) and rows[count_col].iloc[0] else None
+    rows["share"] = [float(v) / first if first else None for v in rows[count_col]]
+    rows = text_col(text_col(rows, count_col, "num"), "share", "pct")
+    rows["label"] = rows[f"{count_col}_txt"] + " · " + rows["share_txt"]
+    base = alt.Chart(rows).encode(
+        y=alt.Y(f"{stage_col}:N", sort=alt.EncodingSortField("order"), title=None),
+        x=alt.X(f"{count_col}:Q", title=title),
+        tooltip=[alt.Tooltip(f"{stage_col}:N", title=" "), alt.Tooltip(f"{count_col}_txt:N", title=title),
+                 alt.Tooltip("share_txt:N", title="%")],
+    )
+    return alt.layer(base.mark_bar(color=PALETTE[0]), base.mark_text(align="left", dx=4).encode(text="label:N"))
+
+
+def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
+              currency: str = "RUB", anomalies: bool = True) -> alt.LayerChart:
+    """A metric over time, one line per series; anomalies (is_anomaly) as red rings.
+
+    df: period (date), series_col, value, is_anomaly (optional), band_low/band_high (optional).
+    """
+    rows = df.copy()
+    rows["period"] = pd.to_datetime(rows["period"])
+    rows["value"] = rows["value"].astype(float)
+    kind = {"money": "money", "pct": "pct", "days": "days"}.get(value_kind, "num")
+    rows = text_col(rows, "value", kind, currency)
+    rows["period_txt"] = [fmt.day(p.date(), lang()) for p in rows["period"]]
+    if "is_anomaly" not in rows:
+        rows["is_anomaly"] = False
+    axis = (_money_axis(title, currency) if kind == "money" else _pct_axis(title) if kind == "pct"
+            else alt.Axis(title=title))
+    base = alt.Chart(rows).encode(
+        x=alt.X("period:T", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", axis=axis),
+        color=alt.Color(f"{series_col}:N", title=None),
+        tooltip=[alt.Tooltip(f"{series_col}:N", title=" "), alt.Tooltip("period_txt:N", title=" "),
+                 alt.Tooltip("value_txt:N", title=title)],
+    )
+    layers = [base.mark_line(point=True)]
+    if anomalies:
+        layers.append(base.transform_filter("datum.is_anomaly").mark_point(
+            shape="circle", size=320, filled=False, color=ANOMALY_COLOR, strokeWidth=3))
+    return alt.layer(*layers)
+
+
+def cost_categories(df: pd.DataFrame, category_col: str, amount_col: str, title: str,
+                    currency: str = "RUB") -> alt.Chart:
+    """Costs split by category as horizontal bars, largest first."""
+    rows = df[[category_col, amount_col]].copy()
+    rows[amount_col] = rows[amount_col].astype(float)
+    rows = text_col(rows, amount_col, "money", currency)
+    return alt.Chart(rows).mark_bar(color=PALETTE[1]).encode(
+        y=alt.Y(f"{category_col}:N", sort="-x", title=None),
+        x=alt.X(f"{amount_col}:Q", axis=_money_axis(title, currency)),
+        tooltip=[alt.Tooltip(f"{category_col}:N", title=" "), alt.Tooltip(f"{amount_col}_txt:N", title=title)],
+    )
+
+
+def model_bars(df: pd.DataFrame, value_col: str, kind: str, title: str, currency: str = "RUB") -> alt.Chart:
+    """One bar per partnership model in the model colours; df: model, value_col."""
+    rows = df[["model", value_col]].copy()
+    rows = rows[rows[value_col].notna()]
+    rows[value_col] = rows[value_col].astype(float)
+    rows["model_label"] = rows["model"].map(model_label)
+    rows = text_col(rows, value_col, kind, currency)
+    order = [model_label(m) for m in MODEL_COLORS]
+    axis = (_money_axis(title, currency) if kind == "money" else _pct_axis(title) if kind == "pct"
+            else alt.Axis(title=title))
+    return alt.Chart(rows).mark_bar().encode(
+        y=alt.Y("model_label:N", sort=order, title=None),
+        x=alt.X(f"{value_col}:Q", axis=axis),
+        color=alt.Color("model_label:N", legend=None,
+                        scale=alt.Scale(domain=order, range=list(MODEL_COLORS.values()))),
+        tooltip=[alt.Tooltip("model_label:N", title=" "), alt.Tooltip(f"{value_col}_txt:N", title=title)],
+    )
+
+
+def quality_components(df: pd.DataFrame, label_col: str, components: Sequence[tuple[str, str]],
+                       title: str) -> alt.Chart:
+    """Mean lead-quality score per row split into its components (stacked); components: (column, label)."""
+    cols = [c for c, _ in components]
+    rows = df[[label_col, *cols]].copy()
+    long = rows.melt(id_vars=label_col, value_vars=cols, var_name="component", value_name="points")
+    long["points"] = long["points"].astype(float)
+    names = dict(components)
+    long["component_label"] = long["component"].map(names)
+    long = text_col(long, "points", "num1")
+    domain = [names[c] for c in cols]
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y(f"{label_col}:N", sort="-x", title=None),
+        x=alt.X("sum(points):Q", title=title, scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("component_label:N", title=None, sort=domain,
+                        scale=alt.Scale(domain=domain, range=PALETTE[:len(domain)])),
+        order=alt.Order("component:N"),
+        tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("component_label:N", title=" "),
+                 alt.Tooltip("points_txt:N", title=title)],
+    )

@@ -1,0 +1,199 @@
+"""Page building blocks without CSS: KPI cards, badges, the freshness line, empty states, error sentences."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+from babel.dates import format_datetime
+
+from ui import fmt
+from ui.filters import is_meeting
+from ui.i18n import band_label, lang, t, tr
+
+log = logging.getLogger("partner_roi.ui")
+
+BAND_COLORS = {"excellent": "green", "profitable": "blue", "marginal": "orange", "loss": "red", "n/a": "gray"}
+
+TEXT = {
+    "ru": {
+        "source.demo": "Демо-данные", "source.amocrm": "amoCRM: {name}", "source.none": "Источник неизвестен",
+        "synced": "обновлено {when}", "never": "ещё не синхронизировано", "tz": "часовой пояс {tz}",
+        "failed": "последняя синхронизация не удалась — см. «Настройки и синхронизация»",
+        "no_db": "База данных ещё не создана. Запустите `make run` (или `python -m data_layer demo`), "
+                 "чтобы собрать демо-аккаунт, либо подключите amoCRM на странице настроек.",
+        "err.store": "Не удалось открыть базу данных: она занята или повреждена. Подождите минуту и обновите "
+                     "страницу; если не поможет — пересоберите демо-базу командой `python -m data_layer demo`.",
+        "err.filter": "Фильтр задан неверно: {msg} Исправьте его на боковой панели или нажмите «Сбросить фильтры».",
+        "err.schema": "База данных не той версии, что ожидает приложение. Перезапустите `make run` — схема "
+                      "обновится; если это демо-база, соберите её заново: `python -m data_layer demo`.",
+        "err.other": "Страница не смогла построиться ({kind}). Обновите страницу или сбросьте фильтры; если "
+                     "ошибка повторяется, пересоберите демо-базу (`python -m data_layer demo`) и сообщите "
+                     "разработчику, что вы делали.",
+        "too_few.help": "Меньше {n} лидов в выборке: показатели сильно шумят, партнёр не выделяется как "
+                        "лучший или худший.",
+    },
+    "en": {
+        "source.demo": "Demo data", "source.amocrm": "amoCRM: {name}", "source.none": "Source unknown",
+        "synced": "updated {when}", "never": "never synced", "tz": "time zone {tz}",
+        "failed": "the last sync failed — see “Settings & sync”",
+        "no_db": "The database does not exist yet. Run `make run` (or `python -m data_layer demo`) to build "
+                 "the demo account, or connect amoCRM on the settings page.",
+        "err.store": "The database cannot be opened: it is busy or damaged. Wait a minute and reload the "
+                     "page; if that does not help, rebuild the demo database with `python -m data_layer demo`.",
+        "err.filter": "A filter is invalid: {msg} Fix it in the sidebar or press “Reset filters”.",
+        "err.schema": "The database is not the version the app expects. Restart `make run` to upgrade the "
+                      "schema; for the demo database, rebuild it: `python -m data_layer demo`.",
+        "err.other": "This page could not be built ({kind}). Reload the page or reset the filters; if it "
+                     "happens again, rebuild the demo database (`python -m data_layer demo`) and tell the "
+                     "developer what you did.",
+        "too_few.help": "Fewer than {n} leads in scope: the figures are noisy, so the partner is never "
+                        "highlighted as best or worst.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI card: already formatted value and delta (delta starts with '-' when the change is negative)."""
+
+    label: str
+    value: str
+    delta: str | None = None
+    delta_color: str = "normal"     # normal | inverse (a fall is good, e.g. costs) | off
+    help: str | None = None
+    band: str | None = None         # ROI band: shown as a coloured badge under the value
+
+
+def delta_text(change: float | None, kind: str = "rel", code: str | None = None) -> str | None:
+    """A change for st.metric: relative (rel, +12,5 %) or in percentage points (pp); ASCII minus for the arrow."""
+    if change is None or change != change:
+        return None
+    code = code or lang()
+    text = fmt.signed_pp(change, code) if kind == "pp" else fmt.signed_pct(change, code)
+    return text.replace("\u2212", "-")
+
+
+def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None) -> None:
+    """A row of KPI cards; in meeting mode three large cards per row."""
+    big = is_meeting()
+    per_row = 3 if big else min(len(cards), 6) or 1
+    for start in range(0, len(cards), per_row):
+        row = cards[start:start + per_row]
+        cols = st.columns(per_row, gap="medium")
+        for i, (col, card) in enumerate(zip(cols, row, strict=False)):
+            with col:
+                if big:
+                    _big_card(card, f"{key}.{start + i}", compare_note)
+                else:
+                    _card(card, f"{key}.{start + i}", compare_note)
+
+
+def _card(card: Kpi, key: str, note: str | None) -> None:
+    with st.container(border=True, key=key):
+        st.metric(card.label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
+                  delta_description=note if card.delta else None)
+        if card.band:
+            band_badge(card.band)
+
+
+def _big_card(card: Kpi, key: str, note: str | None) -> None:
+    """Meeting-mode card: the label as a subheader, the value as a title (no CSS, readable across a room)."""
+    with st.container(border=True, key=key):
+        st.subheader(card.label, anchor=False, help=card.help)
+        st.title(card.value, anchor=False)
+        if card.delta:
+            good = card.delta.startswith("-") == (card.delta_color == "inverse")
+            color = "gray" if card.delta_color == "off" else ("green" if good else "red")
+            arrow = "▼" if card.delta.startswith("-") else "▲"
+            text = fmt.md_escape(card.delta.replace("-", "\u2212", 1))
+            st.markdown(f"### :{color}[{arrow} {text}]" + (f" :gray[{fmt.md_escape(note)}]" if note else ""))
+        if card.band:
+            band_badge(card.band)
+
+
+def band_badge(band: str | None) -> None:
+    """The ROI band as a coloured badge with its label (очень эффективна, прибыльна, …)."""
+    band = band or "n/a"
+    st.badge(band_label(band), color=BAND_COLORS.get(band, "gray"))
+
+
+def too_few_badge(min_leads: int = 30) -> None:
+    """The "too few leads" badge."""
+    st.badge(t("too_few"), color="gray", icon=":material/info:", help=tr(TEXT, "too_few.help", n=min_leads))
+
+
+def empty(message: str | None = None) -> None:
+    """An empty filter result: one sentence instead of an empty chart."""
+    st.info(message or t("empty"), icon=":material/filter_alt_off:")
+
+
+def freshness_line(info: dict | None) -> str:
+    """One line: where the data comes from, when it was last synced, the account time zone."""
+    code = lang()
+    if not info:
+        return tr(TEXT, "source.none")
+    source = info.get("source")
+    if source == "demo":
+        what = tr(TEXT, "source.demo")
+    elif info.get("account_name"):
+        what = tr(TEXT, "source.amocrm", name=info["account_name"])
+    else:
+        what = tr(TEXT, "source.none")
+    tz = info.get("timezone") or "Europe/Moscow"
+    when = _when(info.get("last_sync_at"), tz, code)
+    parts = [what, tr(TEXT, "synced", when=when) if when else tr(TEXT, "never"), tr(TEXT, "tz", tz=tz)]
+    if (info.get("last_sync_status") or "").lower() in ("failed", "error"):
+        parts.append(tr(TEXT, "failed"))
+    return " · ".join(parts)
+
+
+def _when(iso: str | None, tz: str, code: str) -> str | None:
+    if not iso:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(ZoneInfo(tz))
+    except (KeyError, ValueError):
+        pass
+    return format_datetime(moment, format="d MMM y, HH:mm" if code == "ru" else "MMM d, y, HH:mm",
+                           locale=fmt.LOCALES[code])
+
+
+def show_freshness(info: dict | None) -> None:
+    """The freshness line as a caption (account names escaped: they are CRM text)."""
+    st.caption(":material/database: " + fmt.md_escape(freshness_line(info)))
+
+
+def no_database() -> None:
+    """The database file is missing: say how to create it and stop the run."""
+    st.info(tr(TEXT, "no_db"), icon=":material/database_off:")
+    st.stop()
+
+
+def error_sentence(exc: BaseException) -> str:
+    """What went wrong and what to do next, for a marketing lead (never a traceback)."""
+    kind = type(exc).__name__
+    module = type(exc).__module__ or ""
+    if kind == "StoreError":
+        return tr(TEXT, "err.store")
+    if kind == "FilterError":
+        return tr(TEXT, "err.filter", msg=str(exc))
+    if module.startswith("duckdb") and kind in ("CatalogException", "BinderException"):
+        return tr(TEXT, "err.schema")
+    return tr(TEXT, "err.other", kind=kind)
+
+
+def show_error(exc: BaseException) -> None:
+    """Log the traceback for developers and show one sentence on the page."""
+    log.exception("page failed", exc_info=exc)
+    st.error(error_sentence(exc), icon=":material/error:")
