@@ -1,0 +1,193 @@
+"""Cost inputs of the metrics: settings, the ledger and commission rules, and what-if scenarios.
+
+The KPI SQL never reads ``cost_ledger`` or ``commission_rules`` directly: it reads the relations
+``m_ledger`` and ``m_rules`` that :func:`bind_cost_inputs` (re)binds on the connection before every
+query, either as views over the tables (actuals) or over a scenario's DataFrames (what-if). Both go
+through the same typed view, so a scenario is recomputed exactly the way actuals are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from metrics import sql
+from metrics.filters import ALL_MODELS, FilterError
+
+LEDGER_CATEGORIES = ("commission", "bonus", "marketing", "training", "support", "other")
+RULE_KINDS = ("percent_revenue", "fixed_per_deal", "fixed_per_qualified_lead")
+LEDGER_COLUMNS = ("partner_id", "month", "category", "amount")
+RULE_COLUMNS = ("rule_id", "model", "partner_id", "kind", "rate", "tiers", "valid_from", "valid_to")
+DEFAULT_MIN_LEADS = 30
+DEFAULT_JUNK = ("Спам", "Дубль", "Нецелевой")
+DEFAULT_WEIGHTS = (("phone", 25.0), ("email", 25.0), ("qualified", 50.0))
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """The settings metrics read, in one place: min_leads, margins, junk reasons, quality weights."""
+
+    min_leads: int = DEFAULT_MIN_LEADS
+    margin_account: float | None = None
+    margin_models: tuple[tuple[str, float], ...] = ()
+    junk_reasons: tuple[str, ...] = DEFAULT_JUNK
+    quality_weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
+
+    def margin_of(self, model: str) -> float | None:
+        """Gross margin applied to a model's revenue (its own, else the account's, else None)."""
+        return dict(self.margin_models).get(model, self.margin_account)
+
+    def weight(self, component: str) -> float:
+        """Quality-score weight of one component (phone, email, qualified)."""
+        return dict(self.quality_weights).get(component, 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """What-if cost inputs; a field left None keeps the actual value.
+
+    ledger: DataFrame(partner_id, month, category, amount) replacing the whole ledger;
+    rules: DataFrame shaped like commission_rules replacing all rules;
+    margin: dict like the `margin` setting ({"account": fraction|None, "models": {model: fraction}}).
+    """
+
+    ledger: pd.DataFrame | None = None
+    rules: pd.DataFrame | None = None
+    margin: Mapping[str, Any] | None = None
+    name: str = field(default="")
+
+    def key(self) -> str:
+        """Content hash: equal inputs give equal keys (used for caching and equality)."""
+        h = hashlib.sha256(self.name.encode())
+        for frame in (self.ledger, self.rules):
+            h.update(b"|" if frame is None else frame.to_csv(index=False).encode())
+        h.update(json.dumps(self.margin, sort_keys=True, default=str).encode())
+        return h.hexdigest()
+
+    def __hash__(self) -> int:
+        return hash(self.key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scenario) and self.key() == other.key()
+
+
+def _json(value: str | None, default: Any) -> Any:
+    if value is None:
+        return default
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _fraction(value: Any) -> float | None:
+    try:
+        return None if value is None or isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_margin(raw: Any) -> tuple[float | None, tuple[tuple[str, float], ...]]:
+    """Account margin and per-model margins from a `margin` setting value (bad parts ignored)."""
+    if not isinstance(raw, Mapping):
+        return None, ()
+    models = raw.get("models") if isinstance(raw.get("models"), Mapping) else {}
+    pairs = tuple(sorted((m, v) for m, v in ((m, _fraction(x)) for m, x in models.items())
+                         if m in ALL_MODELS and v is not None))
+    return _fraction(raw.get("account")), pairs
+
+
+def load_settings(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> MetricSettings:
+    """Read the metric settings (defaults per metrics-spec when absent); a scenario's margin wins."""
+    raw = {k: _json(v, None) for k, v in con.execute(sql.load("settings")).fetchall()}
+    min_leads = raw.get("min_leads")
+    min_leads = int(min_leads) if isinstance(min_leads, (int, float)) and min_leads >= 0 else DEFAULT_MIN_LEADS
+    margin = scenario.margin if scenario is not None and scenario.margin is not None else raw.get("margin")
+    account, models = parse_margin(margin)
+    junk = raw.get("junk_reasons")
+    junk = tuple(str(x) for x in junk) if isinstance(junk, list) else DEFAULT_JUNK
+    weights = raw.get("quality_weights")
+    if isinstance(weights, Mapping):
+        weights = tuple((k, float(_fraction(weights.get(k)) or 0.0)) for k, _ in DEFAULT_WEIGHTS)
+    else:
+        weights = DEFAULT_WEIGHTS
+    return MetricSettings(min_leads, account, models, junk, weights)
+
+
+def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], what: str) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise FilterError(f"The scenario's {what} lacks column(s) {', '.join(missing)}.")
+
+
+def scenario_ledger(frame: pd.DataFrame) -> pd.DataFrame:
+    """A scenario ledger checked and reduced to the columns the metrics read."""
+    _check_columns(frame, LEDGER_COLUMNS, "ledger")
+    bad = sorted(set(frame["category"].dropna()) - set(LEDGER_CATEGORIES))
+    if bad:
+        raise FilterError(f"Unknown cost categories {', '.join(map(str, bad))}: use {', '.join(LEDGER_CATEGORIES)}.")
+    return frame.loc[:, list(LEDGER_COLUMNS)].reset_index(drop=True)
+
+
+def check_tiers(tiers: Any) -> list[dict[str, float | None]]:
+    """Parse a tiers JSON value; raise FilterError with a sentence when it is malformed."""
+    data = json.loads(tiers) if isinstance(tiers, str) else tiers
+    if not isinstance(data, list) or not data:
+        raise FilterError("Commission tiers must be a non-empty list of {\"up_to\": money or null, \"rate\": fraction}.")
+    out = []
+    for tier in data:
+        if not isinstance(tier, Mapping) or _fraction(tier.get("rate")) is None:
+            raise FilterError(f"Commission tier {tier!r} needs a numeric rate.")
+        out.append({"up_to": _fraction(tier.get("up_to")), "rate": _fraction(tier.get("rate"))})
+    return out
+
+
+def scenario_rules(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scenario commission rules checked, with optional columns added and rule ids filled."""
+    _check_columns(frame, ("kind", "rate"), "rules")
+    rules = frame.copy()
+    for col in RULE_COLUMNS:
+        if col not in rules.columns:
+            rules[col] = None
+    bad = sorted(set(rules["kind"].dropna()) - set(RULE_KINDS))
+    if bad:
+        raise FilterError(f"Unknown rule kinds {', '.join(map(str, bad))}: use {', '.join(RULE_KINDS)}.")
+    if rules["rule_id"].isna().any():
+        rules["rule_id"] = range(1, len(rules) + 1)
+    rules["tiers"] = [None if _blank(t) else json.dumps(check_tiers(t)) for t in rules["tiers"]]
+    return rules.loc[:, list(RULE_COLUMNS)].astype(object).reset_index(drop=True)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip())
+
+
+def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> None:
+    """Bind m_ledger and m_rules on this connection: the tables, or the scenario's replacements."""
+    if scenario is not None and scenario.ledger is not None:
+        con.register("m_ledger_src", scenario_ledger(scenario.ledger))
+    else:
+        con.execute(sql.load("bind_ledger_actual"))
+    con.execute(sql.load("bind_ledger"))
+    if scenario is not None and scenario.rules is not None:
+        con.register("m_rules_src", scenario_rules(scenario.rules))
+    else:
+        con.execute(sql.load("bind_rules_actual"))
+    con.execute(sql.load("bind_rules"))
+
+
+def bound_ledger(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> pd.DataFrame:
+    """The ledger metrics use (actual or the scenario's), in the shape a Scenario takes."""
+    bind_cost_inputs(con, scenario)
+    return con.execute(sql.load("bound_ledger")).df()
+
+
+def bound_rules(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> pd.DataFrame:
+    """The commission rules metrics use (actual or the scenario's), in the shape a Scenario takes."""
+    bind_cost_inputs(con, scenario)
+    return con.execute(sql.load("bound_rules")).df()

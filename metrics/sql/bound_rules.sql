@@ -1,0 +1,4 @@
+-- bound_rules: one row per commission rule of the bound rules (m_rules). No parameters.
+select rule_id, model, partner_id, kind, rate, tiers, valid_from, valid_to
+from m_rules
+order by rule_id

@@ -1,0 +1,160 @@
+-- kpis: one row per group (keys k_partner_id, k_model, k_pipeline_id, k_source, k_period; a key is null
+-- when not grouped by it, all null = the whole scope) with counts, money, ratios, costs by category and flags.
+-- Parameters: those of _scope and _costs, plus $min_leads (int) and $seed (bool: always return the all-null row).
+with
+-- include: _scope
+,
+-- include: _costs
+,
+lead_agg as (
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_lead_period as k_period,
+        count(*) as leads,
+        count(*) filter (where is_qualified) as qualified_leads,
+        count(*) filter (where is_won) as cohort_won,
+        bool_or(margin is not null) as has_margin
+    from keyed
+    where in_period and match_who and match_where
+    group by all
+),
+deal_agg as (
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_deal_period as k_period,
+        count(*) as won_deals,
+        sum(amount) as revenue,
+        sum(amount * coalesce(margin, 1.0)) as income,
+        median(close_days) as time_to_close_days,
+        count(distinct client_key) as new_clients,
+        count(*) filter (where closed_date is null or closed_date > $date_to) as late_deals,
+        coalesce(sum(amount) filter (where closed_date is null or closed_date > $date_to), 0) as late_revenue,
+        bool_or(margin is not null) as has_margin
+    from keyed
+    where is_deal and match_who and match_where
+    group by all
+),
+all_revenue as (
+    -- revenue of every lead, direct included, for the same period bucket and pipelines
+    select case when $g_pipeline then pipeline_id end as k_pipeline_id, k_deal_period as k_period,
+        sum(amount) as revenue
+    from keyed
+    where is_deal and (len($pipelines) = 0 or list_contains($pipelines, pipeline_id))
+    group by all
+),
+group_clients as (
+    select distinct k_partner_id, k_model, k_pipeline_id, k_source, k_deal_period as k_period, client_key
+    from keyed
+    where is_deal and match_who and match_where
+),
+client_life as (
+    -- every won deal of those clients up to the period end, any partner or direct
+    select client_key, count(*) as deals, sum(amount) as revenue
+    from lead_facts
+    where is_won and closed_date <= $date_to
+      and client_key in (select client_key from group_clients)
+    group by client_key
+),
+life_agg as (
+    select g.k_partner_id, g.k_model, g.k_pipeline_id, g.k_source, g.k_period,
+        sum(c.deals) as life_deals, sum(c.revenue) as life_revenue
+    from group_clients g
+    join client_life c on c.client_key = g.client_key
+    group by all
+),
+parts as (
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+        leads, qualified_leads, cohort_won, has_margin
+    from lead_agg
+    union all by name
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+        won_deals, revenue, income, time_to_close_days, new_clients,
+        late_deals as life_deals, late_revenue as life_revenue, has_margin
+    from deal_agg
+    union all by name
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, life_deals, life_revenue
+    from life_agg
+    union all by name
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+        category, sum(amount) as ledger, bool_or(has_margin) as has_margin
+    from ledger_costs
+    group by all
+    union all by name
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+        'computed_commission' as category, sum(amount) as commission, bool_or(has_margin) as has_margin
+    from commissions
+    group by all
+    union all by name
+    select true as seed where $seed
+),
+grouped as (
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+        coalesce(sum(leads), 0) as leads,
+        coalesce(sum(qualified_leads), 0) as qualified_leads,
+        coalesce(sum(cohort_won), 0) as cohort_won,
+        coalesce(sum(won_deals), 0) as won_deals,
+        coalesce(sum(revenue), 0.0) as revenue,
+        coalesce(sum(income), 0.0) as income,
+        max(time_to_close_days) as time_to_close_days,
+        coalesce(sum(new_clients), 0) as new_clients,
+        coalesce(sum(life_deals), 0) as life_deals,
+        coalesce(sum(life_revenue), 0.0) as life_revenue,
+        coalesce(sum(ledger), 0.0) as costs_ledger,
+        coalesce(sum(commission), 0.0) as costs_commission,
+        coalesce(sum(ledger) filter (where category = 'commission'), 0.0) as cost_commission,
+        coalesce(sum(ledger) filter (where category = 'bonus'), 0.0) as cost_bonus,
+        coalesce(sum(ledger) filter (where category = 'marketing'), 0.0) as cost_marketing,
+        coalesce(sum(ledger) filter (where category = 'training'), 0.0) as cost_training,
+        coalesce(sum(ledger) filter (where category = 'support'), 0.0) as cost_support,
+        coalesce(sum(ledger) filter (where category = 'other'), 0.0) as cost_other,
+        coalesce(bool_or(has_margin), cast($m_account as double) is not null) as has_margin,
+        coalesce(bool_or(seed), false) as is_seed
+    from parts
+    group by all
+),
+measured as (
+    select g.*,
+        g.costs_ledger + g.costs_commission as costs,
+        g.cohort_won / nullif(g.leads, 0) as conversion,
+        g.revenue / nullif(g.won_deals, 0) as avg_check,
+        g.revenue / nullif(a.revenue, 0) as revenue_share,
+        3.841458820694124 as z2
+    from grouped g
+    left join all_revenue a on a.k_pipeline_id is not distinct from g.k_pipeline_id
+        and a.k_period is not distinct from g.k_period
+    where g.leads > 0 or g.won_deals > 0 or abs(g.costs_ledger + g.costs_commission) > 1e-9 or g.is_seed
+),
+rated as (
+    select m.*,
+        (m.income - m.costs) / nullif(m.costs, 0) as roi,
+        m.costs / nullif(m.new_clients, 0) as cpa
+    from measured m
+)
+select
+    r.k_partner_id, pm.name as k_partner_name, r.k_model, r.k_pipeline_id, p.name as k_pipeline_name,
+    r.k_source, r.k_period,
+    r.leads, r.qualified_leads, r.won_deals,
+    r.conversion,
+    case when r.leads > 0 then (r.conversion + r.z2 / (2 * r.leads)
+        - sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
+        / (1 + r.z2 / r.leads) end as conversion_low,
+    case when r.leads > 0 then (r.conversion + r.z2 / (2 * r.leads)
+        + sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
+        / (1 + r.z2 / r.leads) end as conversion_high,
+    r.qualified_leads / nullif(r.leads, 0) as lead_to_qualified,
+    r.cohort_won / nullif(r.qualified_leads, 0) as qualified_to_won,
+    r.revenue, r.avg_check, r.revenue_share,
+    r.costs, r.costs_ledger, r.costs_commission,
+    r.income,
+    case when r.has_margin then 'margin' else 'revenue' end as income_basis,
+    r.income - r.costs as profit,
+    r.roi,
+    case when r.roi is null then 'n/a' when r.roi >= 2 then 'excellent' when r.roi >= 0.5 then 'profitable'
+         when r.roi >= 0 then 'marginal' else 'loss' end as roi_band,
+    r.new_clients,
+    r.cpa,
+    r.life_revenue / nullif(r.new_clients, 0) - r.cpa as ltv,
+    r.life_deals / nullif(r.new_clients, 0) as purchases_per_client,
+    r.time_to_close_days,
+    r.leads < $min_leads as too_few,
+    r.cost_commission, r.cost_bonus, r.cost_marketing, r.cost_training, r.cost_support, r.cost_other
+from rated r
+left join pm on pm.partner_id = r.k_partner_id
+left join raw_pipelines p on p.id = r.k_pipeline_id
+order by r.k_period nulls first, r.k_model, pm.name, r.k_partner_id, r.k_pipeline_id, r.k_source
