@@ -335,7 +335,10 @@ def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int],
     problems += _duplicates(good)
     if problems:
         raise CostsFileError(problems)
-    new = {norm_name(r["partner"]): r["partner"] for r in good if r["partner_id"] is None}
+    new: dict[str, str] = {}
+    for row in good:
+        if row["partner_id"] is None:
+            new.setdefault(norm_name(row["partner"]), row["partner"])  # the first spelling wins
     frame = pd.DataFrame(good, columns=["partner_id", "partner", "month", "category", "amount", "note", "line"])
     frame["partner_id"] = frame["partner_id"].astype("Int64")
     return ParsedCosts(frame, sorted(new.values(), key=norm_name))

@@ -211,6 +211,20 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
+def audit(con: duckdb.DuckDBPyConnection, action: str, entity: str, key: object = None,
+          before: object = None, after: object = None, who: str | None = None) -> None:
+    """One audit_log row (who changed what in user data), before/after as JSON."""
+    def dump(value: object) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, pd.DataFrame):
+            value = value.to_dict("records")
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    con.execute("insert into audit_log (who, action, entity, entity_key, before, after) values (?, ?, ?, ?, ?, ?)",
+                [who, action, entity, None if key is None else str(key), dump(before), dump(after)])
+
+
 # ---------------------------------------------------------------- value parsing
 
 def is_blank(value: object) -> bool:
@@ -441,6 +455,7 @@ def add_partner(con: duckdb.DuckDBPyConnection, name: str, model: str | None = N
         [clean, model_key, "user" if model_key else None, alias_list,
          None if is_blank(manager) else str(manager).strip(), start, bool(active)],
     ).fetchone()
+    audit(con, "add", "partner", row[0], None, {"name": clean, "model": model_key, "aliases": alias_list})
     return int(row[0])
 
 
@@ -480,8 +495,12 @@ def _write_partner(con: duckdb.DuckDBPyConnection, partner_id: int, values: dict
     params = [values[c] for c in cols]
     if "model" in values:
         sets.append("model_source = 'user'")
+    before = con.execute("select name, model, aliases, manager, start_date, active from partners "
+                         "where partner_id = ?", [partner_id]).fetchone()
     con.execute(f"update partners set {', '.join(sets)} where partner_id = ?",  # noqa: S608
                 [*params, partner_id])
+    old = dict(zip(("name", "model", "aliases", "manager", "start_date", "active"), before, strict=True))
+    audit(con, "update", "partner", partner_id, {c: old[c] for c in cols}, {c: values[c] for c in cols})
 
 
 def update_partner(con: duckdb.DuckDBPyConnection, partner_id: int, **changes: Any) -> None:
@@ -674,6 +693,7 @@ def _insert_ledger(con: duckdb.DuckDBPyConnection, clean: pd.DataFrame, add: boo
     con.register("_ledger_rows", frame)
     try:
         con.execute(_UPSERT_ADD if add else _UPSERT_REPLACE)
+        audit(con, "add" if add else "upsert", "ledger", None, None, frame)
     finally:
         con.unregister("_ledger_rows")
     return len(frame)
@@ -705,6 +725,8 @@ def replace_ledger(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
             """,
             {"ids": ids, "month_from": month_from, "month_to": month_to},
         )
+        audit(con, "replace_scope", "ledger", None, None,
+              {"partner_ids": ids, "month_from": month_from, "month_to": month_to})
         return _insert_ledger(con, clean, add=False)
 
 
@@ -716,6 +738,7 @@ def delete_ledger(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[int, date
     before = con.execute("select count(*) from cost_ledger").fetchone()[0]
     with atomic(con):
         con.executemany("delete from cost_ledger where partner_id = ? and month = ? and category = ?", params)
+        audit(con, "delete", "ledger", None, params, None)
     return before - con.execute("select count(*) from cost_ledger").fetchone()[0]
 
 
@@ -908,9 +931,11 @@ def replace_rules(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame) -> int:
     known = {r[0] for r in con.execute("select rule_id from commission_rules").fetchall()}
     clean["rule_id"] = [rid if rid in known else None for rid in clean["rule_id"]]
     with atomic(con):
+        before = list_rules(con)
         con.execute("delete from commission_rules")
         _insert_rules(con, clean)
         _advance_rule_sequence(con)
+        audit(con, "replace", "commission_rules", None, before, clean)
     return len(clean)
 
 
@@ -931,7 +956,9 @@ def add_rule(con: duckdb.DuckDBPyConnection, kind: str, rate: float | None = Non
     validate_rules(con, pd.concat([current, pd.DataFrame([row])], ignore_index=True))
     clean = validate_rules(con, pd.DataFrame([row]))
     with atomic(con):
-        return _insert_rules(con, clean)[0]
+        rule_id = _insert_rules(con, clean)[0]
+        audit(con, "add", "commission_rules", rule_id, None, clean)
+        return rule_id
 
 
 def update_rule(con: duckdb.DuckDBPyConnection, rule_id: int, **changes: Any) -> None:
@@ -952,7 +979,10 @@ def update_rule(con: duckdb.DuckDBPyConnection, rule_id: int, **changes: Any) ->
 def delete_rule(con: duckdb.DuckDBPyConnection, rule_id: int) -> bool:
     """Delete one rule; True when it existed."""
     found = con.execute("select count(*) from commission_rules where rule_id = ?", [rule_id]).fetchone()[0]
-    con.execute("delete from commission_rules where rule_id = ?", [rule_id])
+    if found:
+        with atomic(con):
+            con.execute("delete from commission_rules where rule_id = ?", [rule_id])
+            audit(con, "delete", "commission_rules", rule_id)
     return bool(found)
 
 
@@ -968,6 +998,7 @@ def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:
     """Store a setting as JSON (None deletes it)."""
     if is_blank(key):
         raise fail("setting.key")
+    audit(con, "set", "settings", key, get_setting(con, key), value)
     if value is None:
         con.execute("delete from settings where key = ?", [key])
         return
@@ -1097,6 +1128,7 @@ def save_scenario(con: duckdb.DuckDBPyConnection, name: str, inputs: ScenarioInp
     row = con.execute("select scenario_id from scenarios where name = ?", [clean_name]).fetchone()
     if row and not overwrite:
         raise fail("scenario.exists", name=clean_name)
+    audit(con, "save", "scenario", clean_name)
     if row:
         con.execute("update scenarios set payload = ?, created_at = current_timestamp where scenario_id = ?",
                     [payload, row[0]])
@@ -1124,7 +1156,10 @@ def load_scenario(con: duckdb.DuckDBPyConnection, name: str) -> ScenarioInputs:
 def delete_scenario(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Delete a saved scenario; True when it existed."""
     found = con.execute("select count(*) from scenarios where name = ?", [name]).fetchone()[0]
-    con.execute("delete from scenarios where name = ?", [name])
+    if found:
+        with atomic(con):
+            con.execute("delete from scenarios where name = ?", [name])
+            audit(con, "delete", "scenario", name)
     return bool(found)
 
 
@@ -1143,4 +1178,5 @@ def apply_scenario(con: duckdb.DuckDBPyConnection, inputs: ScenarioInputs) -> di
         if clean.margin is not None:
             set_margin(con, clean.margin)
             done["margin"] = 1
+        audit(con, "apply", "scenario", inputs.meta.get("name"), None, done)
     return done
