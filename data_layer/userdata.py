@@ -172,8 +172,9 @@ class UserDataError(ValueError):
     """User input is invalid; `problems` lists every issue, `text(lang)` says what is wrong and what to do."""
 
     def __init__(self, problems: Problem | Iterable[Problem]):
-        self.problems = [problems] if isinstance(problems, Problem) else sorted(
-            problems, key=lambda p: (p.line is None, p.line or 0))
+        items = [problems] if isinstance(problems, Problem) else list(problems)
+        unique = {(p.line, p.text("en")): p for p in items}  # the same problem found twice is listed once
+        self.problems = sorted(unique.values(), key=lambda p: (p.line is None, p.line or 0))
         super().__init__(self.text("en"))
 
     def lines(self, lang: str = "en") -> list[str]:
@@ -436,27 +437,44 @@ def _check_keys(names: list[str], taken: dict[str, str], line: int | None) -> li
             for n in names if norm_name(n) in taken]
 
 
+def _check_new_partner(con: duckdb.DuckDBPyConnection, values: Mapping[str, Any],
+                       line: int | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Validated columns of a partner to add, and the problems found."""
+    problems: list[Problem] = []
+    clean = _collect(problems, _check_name, values.get("name"), line)
+    model = _collect(problems, to_model, values.get("model"), line)
+    start = _collect(problems, to_date, values.get("start_date"), line)
+    active = _collect(problems, _bool, values.get("active"), line)
+    aliases = _aliases(values.get("aliases"))
+    manager = values.get("manager")
+    if clean:
+        problems += _check_keys([clean, *aliases], _taken_keys(con, None), line)
+    return {"name": clean, "model": model, "aliases": aliases, "start_date": start,
+            "manager": None if is_blank(manager) else str(manager).strip(),
+            "active": True if active is None else active}, problems
+
+
+def _insert_partner(con: duckdb.DuckDBPyConnection, v: Mapping[str, Any]) -> int:
+    row = con.execute(
+        "insert into partners (name, model, model_source, aliases, manager, start_date, active) "
+        "values (?, ?, ?, ?, ?, ?, ?) returning partner_id",
+        [v["name"], v["model"], "user" if v["model"] else None, v["aliases"], v["manager"], v["start_date"],
+         v["active"]],
+    ).fetchone()
+    audit(con, "add", "partner", row[0], None, {"name": v["name"], "model": v["model"], "aliases": v["aliases"]})
+    return int(row[0])
+
+
 def add_partner(con: duckdb.DuckDBPyConnection, name: str, model: str | None = None,
                 aliases: Iterable[str] | str = (), manager: str | None = None,
                 start_date: date | str | None = None, active: bool = True) -> int:
     """Add a partner; a model given here is a user's choice (model_source='user'). Returns partner_id."""
-    problems: list[Problem] = []
-    clean = _collect(problems, _check_name, name)
-    model_key = _collect(problems, to_model, model)
-    start = _collect(problems, to_date, start_date)
-    alias_list = _aliases(list(aliases) if not isinstance(aliases, str) else aliases)
-    if clean:
-        problems += _check_keys([clean, *alias_list], _taken_keys(con, None), None)
+    values, problems = _check_new_partner(con, {
+        "name": name, "model": model, "aliases": aliases if isinstance(aliases, str) else list(aliases),
+        "manager": manager, "start_date": start_date, "active": active})
     if problems:
         raise UserDataError(problems)
-    row = con.execute(
-        "insert into partners (name, model, model_source, aliases, manager, start_date, active) "
-        "values (?, ?, ?, ?, ?, ?, ?) returning partner_id",
-        [clean, model_key, "user" if model_key else None, alias_list,
-         None if is_blank(manager) else str(manager).strip(), start, bool(active)],
-    ).fetchone()
-    audit(con, "add", "partner", row[0], None, {"name": clean, "model": model_key, "aliases": alias_list})
-    return int(row[0])
+    return _insert_partner(con, values)
 
 
 _PARTNER_FIELDS = ("name", "model", "aliases", "manager", "start_date", "active")
@@ -548,7 +566,9 @@ def save_partners(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame) -> int:
         if is_blank(pid):
             if all(is_blank(row.get(c)) or c == "active" for c in _PARTNER_FIELDS):
                 continue  # an empty row the editor added
-            new_rows.append((line, {c: row.get(c) for c in _PARTNER_FIELDS if c in row}))
+            values, found = _check_new_partner(con, row, line)
+            problems += found
+            new_rows.append((line, values))
             continue
         pid = int(pid)
         if pid not in current.index:
@@ -569,7 +589,7 @@ def save_partners(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame) -> int:
         for pid, values in updates:
             _write_partner(con, pid, values)
         for _, values in new_rows:
-            add_partner(con, **values)
+            _insert_partner(con, values)
         if new_rows or any(_ATTRIBUTION_FIELDS & v.keys() for _, v in updates):
             store.rebuild_facts(con)
     return len(updates) + len(new_rows)
@@ -1015,7 +1035,7 @@ def check_margin(margin: Mapping[str, Any] | None) -> dict[str, Any]:
     problems: list[Problem] = []
 
     def fraction(value: object, where: str) -> float | None:
-        if is_blank(value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             return None
         number = _tier_number(value)
         if number is None or not 0 <= number <= 1:
