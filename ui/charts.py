@@ -117,10 +117,12 @@ def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "
     long["series_label"] = long["series"].map(labels)
     long = text_col(long, "amount", "money", currency)
     code = lang()
-    long["month_txt"] = [fmt.day(p.date(), code) for p in long["period"]]
+    weekly = labels.get("unit") == "week"
+    long["month_txt"] = [(fmt.day if weekly else fmt.month)(p.date(), code) for p in long["period"]]
+    order = list(dict.fromkeys(long.sort_values("period")["month_txt"]))
     domain = [labels["revenue"], labels["costs"]]
     return alt.Chart(long).mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2).encode(
-        x=alt.X("yearmonth(period):T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
+        x=alt.X("month_txt:O", title=None, sort=order, axis=alt.Axis(labelAngle=0 if len(order) <= 12 else -45)),
         xOffset=alt.XOffset("series_label:N", sort=domain),
         y=alt.Y("amount:Q", axis=_money_axis(labels.get("axis", ""), currency)),
         color=alt.Color("series_label:N", title=None, sort=domain,

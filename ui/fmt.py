@@ -85,3 +85,26 @@ def md_escape(text: object) -> str:
         return ""
     raw = " ".join(str(text).split())
     return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw)
+
+
+def money_short(x: float | int | None, lang: str = "ru", currency: str = "RUB") -> str:
+    """Money for a KPI card: 256,0 млн ₽ / 1,2 млрд ₽ (ru), ₽256.0M (en); under a million as money()."""
+    if _missing(x):
+        return DASH
+    value = float(x)
+    for size, ru, en in ((1e9, "млрд", "B"), (1e6, "млн", "M")):
+        if abs(value) >= size:
+            amount = num(value / size, lang, 1)
+            sym = currency_symbol(currency, lang)
+            if lang == "ru":
+                return f"{amount}\u00a0{ru}\u00a0{sym}"
+            sign, amount = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
+            return f"{sign}{sym}{amount}{en}"
+    return money(value, lang, currency)
+
+
+def month(d: date | None, lang: str = "ru") -> str:
+    """A month as a short label: янв. 2026 (ru), Jan 2026 (en)."""
+    if d is None:
+        return DASH
+    return format_date(d, format="LLL y", locale=LOCALES[lang])

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import streamlit as st
 from babel.dates import format_datetime
 
 from ui import fmt
 from ui.filters import is_meeting
-from ui.i18n import band_label, lang, t, tr
+from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
 log = logging.getLogger("partner_roi.ui")
 
@@ -78,10 +79,10 @@ def delta_text(change: float | None, kind: str = "rel", code: str | None = None)
     return text.replace("\u2212", "-")
 
 
-def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None) -> None:
-    """A row of KPI cards; in meeting mode three large cards per row."""
+def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, per_row: int = 3) -> None:
+    """KPI cards in rows of per_row (three by default: long money values stay readable); meeting mode: large."""
     big = is_meeting()
-    per_row = 3 if big else min(len(cards), 6) or 1
+    per_row = max(1, min(per_row, len(cards)))
     for start in range(0, len(cards), per_row):
         row = cards[start:start + per_row]
         cols = st.columns(per_row, gap="medium")
@@ -94,7 +95,7 @@ def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None) -
 
 
 def _card(card: Kpi, key: str, note: str | None) -> None:
-    with st.container(border=True, key=key):
+    with st.container(border=True, key=key, height="stretch"):
         st.metric(card.label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
                   delta_description=note if card.delta else None)
         if card.band:
@@ -103,7 +104,7 @@ def _card(card: Kpi, key: str, note: str | None) -> None:
 
 def _big_card(card: Kpi, key: str, note: str | None) -> None:
     """Meeting-mode card: the label as a subheader, the value as a title (no CSS, readable across a room)."""
-    with st.container(border=True, key=key):
+    with st.container(border=True, key=key, height="stretch"):
         st.subheader(card.label, anchor=False, help=card.help)
         st.title(card.value, anchor=False)
         if card.delta:
@@ -114,6 +115,60 @@ def _big_card(card: Kpi, key: str, note: str | None) -> None:
             st.markdown(f"### :{color}[{arrow} {text}]" + (f" :gray[{fmt.md_escape(note)}]" if note else ""))
         if card.band:
             band_badge(card.band)
+
+
+# (metric, delta kind, delta colour) of the headline cards; pp = change in percentage points.
+HEADLINE = (("leads", "rel", "normal"), ("won_deals", "rel", "normal"), ("conversion", "pp", "normal"),
+            ("revenue", "rel", "normal"), ("costs", "rel", "inverse"), ("roi", "pp", "normal"))
+MONEY_METRICS = ("revenue", "costs", "profit", "avg_check", "cpa", "ltv", "income")
+PCT_METRICS = ("conversion", "roi", "revenue_share", "lead_to_qualified", "qualified_to_won", "junk_share")
+
+
+def _num(v: object) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def value_text(metric: str, v: object, currency: str = "RUB", short: bool = False) -> str:
+    """A metric value formatted for the current language (money, percent, days or count)."""
+    code, x = lang(), _num(v)
+    if metric in MONEY_METRICS:
+        return fmt.money_short(x, code, currency) if short else fmt.money(x, code, currency)
+    if metric in PCT_METRICS:
+        return fmt.pct(x, code)
+    if metric in ("time_to_close_days", "purchases_per_client", "quality_score"):
+        return fmt.num(x, code, 1)
+    return fmt.num(x, code)
+
+
+def _card_help(metric: str, row: pd.Series, currency: str) -> str | None:
+    """The metric's description, plus the exact amount when the card shows a rounded one."""
+    text = metric_help(metric)
+    if metric in MONEY_METRICS:
+        exact = value_text(metric, row.get(metric), currency)
+        text = f"{exact}. {text}" if text else exact
+    return text
+
+
+def change(metric: str, kind: str, now: pd.Series, before: pd.Series | None) -> float | None:
+    """now vs before: relative change (rel) or difference (pp); None when either side is missing."""
+    if before is None:
+        return None
+    a, b = _num(now.get(metric)), _num(before.get(metric))
+    if a is None or b is None:
+        return None
+    return a - b if kind == "pp" else fmt.ratio_delta(a, b)
+
+
+def kpi_row(now: pd.Series, before: pd.Series | None, currency: str = "RUB",
+            metrics: Sequence[tuple[str, str, str]] = HEADLINE) -> list[Kpi]:
+    """Headline cards (leads, deals, conversion, revenue, costs, ROI with band) with deltas vs before."""
+    return [
+        Kpi(label=metric_label(metric), value=value_text(metric, now.get(metric), currency, short=True),
+            delta=delta_text(change(metric, kind, now, before), kind), delta_color=color,
+            help=_card_help(metric, now, currency),
+            band=(now.get("roi_band") or "n/a") if metric == "roi" else None)
+        for metric, kind, color in metrics
+    ]
 
 
 def band_badge(band: str | None) -> None:

@@ -1,0 +1,82 @@
+"""Partner ROI dashboard: the router, the shared sidebar filters and the header every page shares.
+
+`streamlit run app.py` (or `make run`). Pages live in pages/ and only render; the filters are built here
+once per run and read by pages through ui.filters.current().
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metrics import lookups
+from ui import data, filters, layout
+from ui.i18n import set_lang, t, tr
+
+# (script, url path, title key, icon); the first one is the default page served at "/".
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("pages/overview.py", "overview", "page.overview", ":material/dashboard:"),
+    ("pages/partners.py", "partners", "page.partners", ":material/handshake:"),
+    ("pages/models.py", "models", "page.models", ":material/compare_arrows:"),
+    ("pages/trends.py", "trends", "page.trends", ":material/monitoring:"),
+    ("pages/quality.py", "quality", "page.quality", ":material/verified:"),
+    ("pages/costs.py", "costs", "page.costs", ":material/payments:"),
+    ("pages/what_if.py", "what-if", "page.what_if", ":material/science:"),
+    ("pages/forecast.py", "forecast", "page.forecast", ":material/timeline:"),
+    ("pages/reports.py", "reports", "page.reports", ":material/description:"),
+    ("pages/settings.py", "settings", "page.settings", ":material/settings:"),
+)
+
+
+def _early_flags() -> tuple[str, bool]:
+    """Language and meeting mode before any widget exists: the toggles' state, else the URL."""
+    if st.session_state.get("filters._loaded"):
+        return ("en" if st.session_state.get(filters.K_LANG) else "ru"), bool(st.session_state.get(filters.K_PRESENT))
+    return ("en" if st.query_params.get("lang") == "en" else "ru"), st.query_params.get("present") in ("1", "true")
+
+
+def _choices() -> filters.Choices:
+    """Filter options and the account time zone from the database (cached until the data changes)."""
+    info = data.query(lookups.freshness)
+    lo, hi = data.query(lookups.data_range)
+    return filters.Choices(
+        partners=data.query(lookups.partners),
+        pipelines=data.query(lookups.pipelines),
+        sources=tuple(data.query(lookups.sources)["source"].astype(str)),
+        timezone=info.get("timezone") or "Europe/Moscow",
+        data_min=lo, data_max=hi,
+    )
+
+
+def _header() -> None:
+    """Data source and freshness on the left; language and meeting-mode toggles on the right."""
+    left, right = st.columns([5, 2], vertical_alignment="center")
+    with left:
+        layout.show_freshness(data.query(lookups.freshness))
+    with right, st.container(horizontal=True, horizontal_alignment="right"):
+        st.toggle(tr(filters.TEXT, "lang"), key=filters.K_LANG)
+        st.toggle(tr(filters.TEXT, "present"), key=filters.K_PRESENT, help=tr(filters.TEXT, "present.help"))
+
+
+def main() -> None:
+    """One run: page config, navigation, filters, header, then the chosen page (errors become sentences)."""
+    code, meeting = _early_flags()
+    set_lang(code)
+    st.set_page_config(page_title="Partner ROI", page_icon=":material/handshake:", layout="wide",
+                       initial_sidebar_state="collapsed" if meeting else "auto")
+    page = st.navigation(
+        [st.Page(path, title=t(title), icon=icon, url_path=url, default=(i == 0))
+         for i, (path, url, title, icon) in enumerate(PAGES)],
+        position="top" if meeting else "sidebar",
+    )
+    if not data.db_path().exists():
+        layout.no_database()
+    try:
+        filters.sidebar(_choices())
+        set_lang("en" if st.session_state.get(filters.K_LANG) else "ru")
+        _header()
+        page.run()
+    except Exception as exc:  # st.stop / st.rerun are BaseException and pass through
+        layout.show_error(exc)
+
+
+main()

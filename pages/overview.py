@@ -1,0 +1,169 @@
+"""Overview: the headline KPIs with deltas, revenue vs costs over time, what changed since last week."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from metrics import engine, lookups
+from metrics.filters import Filters
+from ui import charts, fmt, layout
+from ui.data import query
+from ui.filters import compare_label, comparison, current, period_label
+from ui.i18n import band_label, lang, metric_label, t, tr
+
+TEXT = {
+    "ru": {
+        "period": "Период: {now} · сравнение с {before}",
+        "basis.revenue": "ROI считается от выручки (маржа не задана).",
+        "basis.margin": "ROI считается от дохода: выручка × маржа из настроек.",
+        "chart.title": "Выручка и затраты по месяцам", "chart.title_week": "Выручка и затраты по неделям",
+        "chart.axis": "Сумма", "chart.month": "Период", "chart.amount": "Сумма",
+        "week.title": "Что изменилось за неделю",
+        "week.caption": "Последние 7 дней периода ({now}) против 7 дней до них ({before}).",
+        "movers": "Сильнее всего изменилась выручка", "movers.none": "За неделю выручка партнёров не изменилась.",
+        "new": "Новые партнёры (первый лид за последние 7 дней)", "new.none": "Новых партнёров за неделю нет.",
+        "bands": "Сменили оценку ROI за неделю", "bands.none": "Ни один партнёр не сменил оценку ROI.",
+        "bands.caption": "ROI за период на сегодня против того же периода неделю назад; партнёры с малым "
+                         "числом лидов не показаны.",
+        "col.partner": "Партнёр", "col.model": "Модель", "col.week": "Выручка, 7 дней",
+        "col.prev_week": "Выручка, 7 дней до", "col.change": "Изменение", "col.leads_week": "Лиды, 7 дней",
+        "col.first": "Первый лид", "col.leads": "Лиды", "col.before": "Было", "col.after": "Стало",
+        "col.roi": "ROI",
+    },
+    "en": {
+        "period": "Period: {now} · compared with {before}",
+        "basis.revenue": "ROI is computed from revenue (no margin set).",
+        "basis.margin": "ROI is computed from income: revenue × the margin from settings.",
+        "chart.title": "Revenue and costs by month", "chart.title_week": "Revenue and costs by week",
+        "chart.axis": "Amount", "chart.month": "Period", "chart.amount": "Amount",
+        "week.title": "What changed this week",
+        "week.caption": "The last 7 days of the period ({now}) against the 7 days before ({before}).",
+        "movers": "Largest revenue changes", "movers.none": "Partner revenue did not change this week.",
+        "new": "New partners (first lead in the last 7 days)", "new.none": "No new partners this week.",
+        "bands": "Changed ROI band this week", "bands.none": "No partner changed its ROI band.",
+        "bands.caption": "ROI over the period as of today against the same period a week ago; partners "
+                         "with too few leads are left out.",
+        "col.partner": "Partner", "col.model": "Model", "col.week": "Revenue, 7 days",
+        "col.prev_week": "Revenue, previous 7 days", "col.change": "Change", "col.leads_week": "Leads, 7 days",
+        "col.first": "First lead", "col.leads": "Leads", "col.before": "Before", "col.after": "Now",
+        "col.roi": "ROI",
+    },
+}
+
+def _first(df: pd.DataFrame) -> pd.Series | None:
+    return df.iloc[0] if len(df) else None
+
+
+def _trend_chart(f: Filters, currency: str) -> None:
+    by = "week" if f.days <= 62 else "month"
+    rows = query(engine.kpis, f, by=by)
+    st.subheader(tr(TEXT, "chart.title_week" if by == "week" else "chart.title"), anchor=False)
+    if rows.empty or (rows["revenue"].fillna(0).abs().sum() == 0 and rows["costs"].fillna(0).abs().sum() == 0):
+        layout.empty()
+        return
+    labels = {"revenue": metric_label("revenue"), "costs": metric_label("costs"), "axis": tr(TEXT, "chart.axis"),
+              "unit": by,
+              "month": tr(TEXT, "chart.month"), "amount": tr(TEXT, "chart.amount")}
+    charts.show(charts.revenue_vs_costs(rows, labels, currency), key="overview.chart", height=320)
+
+
+def week_windows(f: Filters) -> tuple[Filters, Filters, Filters]:
+    """Last 7 days of the period, the 7 days before them, and the period as it stood a week ago."""
+    end = f.date_to
+    last = replace(f, date_from=max(f.date_from, end - timedelta(days=6)), date_to=end)
+    prev = replace(f, date_from=last.date_from - timedelta(days=7), date_to=last.date_from - timedelta(days=1))
+    week_ago_end = end - timedelta(days=7)
+    as_of = replace(f, date_to=week_ago_end) if week_ago_end >= f.date_from else prev
+    return last, prev, as_of
+
+
+def _by_partner(f: Filters) -> pd.DataFrame:
+    rows = query(engine.kpis, f, by="partner")
+    return rows[rows["partner_id"].notna()].set_index("partner_id")
+
+
+def _since_last_week(f: Filters, currency: str) -> None:
+    code = lang()
+    last, prev, as_of = week_windows(f)
+    st.subheader(tr(TEXT, "week.title"), anchor=False)
+    st.caption(tr(TEXT, "week.caption", now=period_label(last), before=period_label(prev)))
+    now_p, prev_p = _by_partner(last), _by_partner(prev)
+    movers = pd.DataFrame({
+        "partner": now_p["partner"].combine_first(prev_p["partner"]),
+        "model": now_p["model"].combine_first(prev_p["model"]),
+        "week": now_p["revenue"].reindex(now_p.index.union(prev_p.index)).fillna(0.0),
+        "prev": prev_p["revenue"].reindex(now_p.index.union(prev_p.index)).fillna(0.0),
+        "leads": now_p["leads"].reindex(now_p.index.union(prev_p.index)).fillna(0),
+    })
+    movers["change"] = movers["week"] - movers["prev"]
+    movers = movers[movers["change"] != 0].reindex(movers["change"].abs().sort_values(ascending=False).index).head(5)
+    col1, col2, col3 = st.columns(3, gap="large")
+    with col1:
+        st.markdown(f"**{tr(TEXT, 'movers')}**")
+        if movers.empty:
+            st.caption(tr(TEXT, "movers.none"))
+        else:
+            st.dataframe(pd.DataFrame({
+                tr(TEXT, "col.partner"): movers["partner"].astype(str),
+                tr(TEXT, "col.change"): [("+" if v > 0 else "\u2212") + fmt.money(abs(v), code, currency)
+                                         for v in movers["change"]],
+                tr(TEXT, "col.week"): [fmt.money(v, code, currency) for v in movers["week"]],
+                tr(TEXT, "col.prev_week"): [fmt.money(v, code, currency) for v in movers["prev"]],
+            }), hide_index=True, key="overview.movers")
+    with col2:
+        st.markdown(f"**{tr(TEXT, 'new')}**")
+        first = query(lookups.partner_first_seen)
+        fresh = first[pd.to_datetime(first["first_date"]).dt.date >= last.date_from]
+        fresh = fresh[pd.to_datetime(fresh["first_date"]).dt.date <= last.date_to]
+        names = query(lookups.partners).set_index("partner_id")
+        if fresh.empty:
+            st.caption(tr(TEXT, "new.none"))
+        else:
+            st.dataframe(pd.DataFrame({
+                tr(TEXT, "col.partner"): [str(names["name"].get(p, p)) for p in fresh["partner_id"]],
+                tr(TEXT, "col.model"): [t(f"model.{names['model'].get(p, 'unassigned')}") for p in fresh["partner_id"]],
+                tr(TEXT, "col.first"): [fmt.day(pd.Timestamp(d).date(), code) for d in fresh["first_date"]],
+            }), hide_index=True, key="overview.new_partners")
+    with col3:
+        st.markdown(f"**{tr(TEXT, 'bands')}**")
+        now_all, then_all = _by_partner(f), _by_partner(as_of)
+        then = then_all[["roi", "roi_band"]].rename(columns={"roi": "roi_then", "roi_band": "roi_band_then"})
+        both = now_all.join(then, how="inner")
+        both = both[~both["too_few"].astype(bool)]
+        crossed = both[both["roi_band"].fillna("n/a") != both["roi_band_then"].fillna("n/a")]
+        if crossed.empty:
+            st.caption(tr(TEXT, "bands.none"))
+        else:
+            st.dataframe(pd.DataFrame({
+                tr(TEXT, "col.partner"): crossed["partner"].astype(str),
+                tr(TEXT, "col.before"): [band_label(b) for b in crossed["roi_band_then"]],
+                tr(TEXT, "col.after"): [band_label(b) for b in crossed["roi_band"]],
+                tr(TEXT, "col.roi"): [f"{fmt.pct(a, code)} → {fmt.pct(b, code)}"
+                                      for a, b in zip(crossed["roi_then"], crossed["roi"], strict=False)],
+            }), hide_index=True, key="overview.crossed")
+        st.caption(tr(TEXT, "bands.caption"))
+
+
+def render() -> None:
+    """The overview page."""
+    f, before_f = current(), comparison()
+    currency = query(lookups.freshness).get("currency") or "RUB"
+    st.title(t("page.overview"), anchor=False)
+    st.caption(tr(TEXT, "period", now=period_label(f), before=period_label(before_f)))
+    now = _first(query(engine.kpis, f))
+    if now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0:
+        layout.empty()
+        return
+    before = _first(query(engine.kpis, before_f))
+    layout.kpi_cards(layout.kpi_row(now, before, currency), key="overview.kpi", compare_note=compare_label())
+    st.caption(tr(TEXT, "basis.margin" if now.get("income_basis") not in (None, "revenue") else "basis.revenue"))
+    _trend_chart(f, currency)
+    _since_last_week(f, currency)
+
+
+if __name__ == "__main__":
+    render()
