@@ -72,14 +72,14 @@ class ReportPDF(FPDF):
 
     def table_rows(self, header: Sequence[str], rows: Sequence[Sequence[str]],
                    align: Sequence[str] | None = None, widths: Sequence[float] | None = None,
-                   size: int = 8) -> None:
-        """A table of already formatted strings; numbers right-aligned when align says "R"."""
+                   size: int = 8, width: float | None = None) -> None:
+        """A table of already formatted strings (numbers right-aligned when align says "R"), full width by default."""
         self.set_font(FAMILY, size=size)
         aligns = list(align or ["L"] * len(header))
         heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=HEADER_FILL)
         with self.table(col_widths=widths, text_align=aligns, markdown=False, headings_style=heading,
                         line_height=size * 0.55, cell_fill_color=ZEBRA_FILL, cell_fill_mode="ROWS",
-                        width=self.epw, repeat_headings=1) as table:
+                        width=width or self.epw, align="LEFT", repeat_headings=1) as table:
             row = table.row()
             for text in header:
                 row.cell(pdf_text(text))
@@ -90,13 +90,16 @@ class ReportPDF(FPDF):
         self.set_font(FAMILY, size=10)
         self.ln(3)
 
-    def picture(self, png: bytes, width: float | None = None) -> None:
-        """A PNG image (a rendered chart) at full text width, on a new page when it does not fit."""
-        width = width or self.epw
+    def picture(self, png: bytes, width: float | None = None, max_height: float | None = None) -> None:
+        """A PNG image (a rendered chart), scaled to fit width and max_height; new page when it does not fit."""
         from PIL import Image  # fpdf2 depends on Pillow
 
         with Image.open(io.BytesIO(png)) as img:
-            height = width * img.height / img.width
+            ratio = img.height / img.width
+        width = width or self.epw
+        if max_height and width * ratio > max_height:
+            width = max_height / ratio
+        height = width * ratio
         if self.get_y() + height > self.page_break_trigger:
             self.add_page()
         self.image(io.BytesIO(png), x=self.l_margin, w=width, h=height)

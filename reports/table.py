@@ -7,7 +7,7 @@ from typing import Literal
 
 import pandas as pd
 
-Kind = Literal["text", "int", "money", "pct", "number", "days", "date"]
+Kind = Literal["text", "int", "money", "pct", "number", "days", "date", "mixed"]
 NUMERIC_KINDS = ("int", "money", "pct", "number", "days")
 
 
@@ -21,6 +21,7 @@ class Table:
     kinds: dict[str, Kind] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     currency: str = "₽"
+    row_kinds: list[Kind] = field(default_factory=list)  # per-row kinds of "mixed" columns (a KPI list)
 
     @property
     def columns(self) -> list[str]:
@@ -30,6 +31,13 @@ class Table:
     def kind(self, col: str) -> Kind:
         """The kind of a column (text when not declared)."""
         return self.kinds.get(col, "text")
+
+    def cell_kind(self, col: str, row: int) -> Kind:
+        """The kind of one cell: the column's, or the row's when the column is mixed."""
+        kind = self.kind(col)
+        if kind == "mixed":
+            return self.row_kinds[row] if row < len(self.row_kinds) else "text"
+        return kind
 
     def label(self, col: str) -> str:
         """The header of a column (its key when no label was given)."""

@@ -91,7 +91,7 @@ def write_table(ws: Worksheet, table: Table) -> None:
     widths = [len(table.label(c)) for c in cols]
     for r, record in enumerate(table.frame.itertuples(index=False, name=None), start=2):
         for c, (col, raw) in enumerate(zip(cols, record, strict=True), start=1):
-            kind = table.kind(col)
+            kind = table.cell_kind(col, r - 2)
             value = cell_value(raw, kind)
             cell = ws.cell(row=r, column=c, value=value)
             cell.data_type = "s" if isinstance(value, str) else cell.data_type  # never a formula

@@ -1,0 +1,145 @@
+"""Words of the reports in RU and EN; metric labels come from the metric registry (then ui's shared table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXT: dict[str, dict[str, str]] = {
+    "ru": {
+        "app": "Partner ROI",
+        "view.title": "Эффективность партнёров", "statement.title": "Выписка партнёра",
+        "weekly.title": "Недельный отчёт", "period": "Период", "filters": "Фильтры", "source": "Источник данных",
+        "generated": "Сформировано", "all": "все", "view": "Сделки", "view.cohort": "по дате создания лида",
+        "view.close": "по дате закрытия", "partners": "Партнёры", "models": "Модели", "pipelines": "Воронки",
+        "sources": "Источники", "demo": "демо-данные", "amocrm": "amoCRM «{name}»", "synced": "обновлено {when}",
+        "unknown": "неизвестен",
+        "t.kpis": "Показатели", "t.partners": "Партнёры", "t.models": "Модели", "t.costs": "Затраты",
+        "t.monthly": "По месяцам", "t.deals": "Сделки", "t.summary": "Итоги", "t.deltas": "Неделя к неделе",
+        "t.movers": "Главные изменения", "t.bands": "Смена оценки ROI", "t.anomalies": "Аномалии",
+        "col.metric": "Показатель", "col.value": "Значение", "col.unit": "Ед.", "col.partner": "Партнёр",
+        "col.model": "Модель", "col.period": "Месяц", "col.category": "Категория", "col.amount": "Сумма",
+        "col.too_few": "Мало лидов", "col.lead_id": "№ сделки", "col.lead_name": "Сделка",
+        "col.created_date": "Создана", "col.closed_date": "Закрыта", "col.deal_amount": "Сумма сделки",
+        "col.commission": "Комиссия", "col.basis": "Основание", "col.status": "Статус",
+        "col.this_week": "Эта неделя", "col.last_week": "Прошлая неделя", "col.change": "Изменение",
+        "col.change_pct": "Изменение, %", "col.week": "Неделя", "col.band_before": "Было", "col.band_now": "Стало",
+        "col.roi_before": "ROI было", "col.roi_now": "ROI стало", "col.expected": "Обычно",
+        "col.actual": "Факт", "col.direction": "Отклонение", "col.series": "Ряд", "col.roi_lo": "ROI, от",
+        "col.roi_hi": "ROI, до", "col.days_unit": "дн.",
+        "col.costs_ledger": "Затраты по реестру", "col.costs_commission": "Комиссия по правилам",
+        "yes": "да", "no": "нет", "up": "выше нормы", "down": "ниже нормы", "total": "Все",
+        "status.won": "выиграна", "status.open": "в работе", "status.lost": "проиграна",
+        "s.leads": "Лиды", "s.qualified": "Квалифицированные лиды", "s.won": "Сделки",
+        "s.revenue": "Выручка по сделкам", "s.computed": "Комиссия по правилам",
+        "s.ledger_commission": "Комиссия (начислено вручную)", "s.bonus": "Бонусы", "s.owed": "Итого к выплате",
+        "s.note": "Выписка по партнёру «{name}» за период {period}. Сделки учтены {view}.",
+        "s.no_deals": "В этом периоде выигранных сделок нет.",
+        "chart.revenue_costs": "Выручка и затраты по месяцам", "chart.roi_partners": "ROI по партнёрам",
+        "chart.roi_models": "ROI по моделям", "chart.revenue": "Выручка", "chart.costs": "Затраты",
+        "chart.leads_weekly": "Лиды по неделям",
+        "w.week": "Неделя {period} (сравнение с {previous})",
+        "w.bands_note": "Оценка ROI за 4 недели, кончая этой и прошлой неделей; партнёры с малым числом лидов "
+                        "не показаны.",
+        "w.anomaly_note": "Аномалия: значение недели отличается от медианы предыдущих {n} недель больше чем "
+                          "на {k} робастных отклонения (MAD).",
+        "w.none": "Нет.", "w.subject": "Partner ROI: недельный отчёт за {period}",
+        "w.body": "Недельный отчёт Partner ROI за {period} — во вложении (PDF и Excel).\n\n{lines}\n",
+        "w.leads_line": "Лиды: {now} ({delta} к прошлой неделе)",
+        "w.revenue_line": "Выручка: {now} ({delta} к прошлой неделе)",
+        "w.roi_line": "ROI: {now}",
+    },
+    "en": {
+        "app": "Partner ROI",
+        "view.title": "Partner performance", "statement.title": "Partner statement",
+        "weekly.title": "Weekly report", "period": "Period", "filters": "Filters", "source": "Data source",
+        "generated": "Generated", "all": "all", "view": "Deals", "view.cohort": "by lead creation date",
+        "view.close": "by close date", "partners": "Partners", "models": "Models", "pipelines": "Pipelines",
+        "sources": "Sources", "demo": "demo data", "amocrm": "amoCRM \"{name}\"", "synced": "updated {when}",
+        "unknown": "unknown",
+        "t.kpis": "KPIs", "t.partners": "Partners", "t.models": "Models", "t.costs": "Costs",
+        "t.monthly": "Monthly", "t.deals": "Deals", "t.summary": "Summary", "t.deltas": "Week over week",
+        "t.movers": "Top movers", "t.bands": "ROI band changes", "t.anomalies": "Anomalies",
+        "col.metric": "Metric", "col.value": "Value", "col.unit": "Unit", "col.partner": "Partner",
+        "col.model": "Model", "col.period": "Month", "col.category": "Category", "col.amount": "Amount",
+        "col.too_few": "Too few leads", "col.lead_id": "Deal #", "col.lead_name": "Deal",
+        "col.created_date": "Created", "col.closed_date": "Closed", "col.deal_amount": "Deal amount",
+        "col.commission": "Commission", "col.basis": "Basis", "col.status": "Status",
+        "col.this_week": "This week", "col.last_week": "Last week", "col.change": "Change",
+        "col.change_pct": "Change, %", "col.week": "Week", "col.band_before": "Before", "col.band_now": "Now",
+        "col.roi_before": "ROI before", "col.roi_now": "ROI now", "col.expected": "Usual",
+        "col.actual": "Actual", "col.direction": "Deviation", "col.series": "Series", "col.roi_lo": "ROI from",
+        "col.roi_hi": "ROI to", "col.days_unit": "days",
+        "col.costs_ledger": "Ledger costs", "col.costs_commission": "Commission by rules",
+        "yes": "yes", "no": "no", "up": "above usual", "down": "below usual", "total": "All",
+        "status.won": "won", "status.open": "open", "status.lost": "lost",
+        "s.leads": "Leads", "s.qualified": "Qualified leads", "s.won": "Won deals",
+        "s.revenue": "Revenue from deals", "s.computed": "Commission by rules",
+        "s.ledger_commission": "Commission (entered manually)", "s.bonus": "Bonuses", "s.owed": "Total owed",
+        "s.note": "Statement for partner \"{name}\" for {period}. Deals counted {view}.",
+        "s.no_deals": "No won deals in this period.",
+        "chart.revenue_costs": "Revenue and costs by month", "chart.roi_partners": "ROI by partner",
+        "chart.roi_models": "ROI by model", "chart.revenue": "Revenue", "chart.costs": "Costs",
+        "chart.leads_weekly": "Leads by week",
+        "w.week": "Week {period} (compared with {previous})",
+        "w.bands_note": "ROI band over the 4 weeks ending this week and last week; partners with too few leads "
+                        "are left out.",
+        "w.anomaly_note": "Anomaly: the week's value differs from the median of the previous {n} weeks by more "
+                          "than {k} robust deviations (MAD).",
+        "w.none": "None.", "w.subject": "Partner ROI: weekly report for {period}",
+        "w.body": "The Partner ROI weekly report for {period} is attached (PDF and Excel).\n\n{lines}\n",
+        "w.leads_line": "Leads: {now} ({delta} vs last week)",
+        "w.revenue_line": "Revenue: {now} ({delta} vs last week)",
+        "w.roi_line": "ROI: {now}",
+    },
+}
+
+
+def say(lang: str, key: str, **kwargs: Any) -> str:
+    """A report string in RU or EN, formatted with kwargs."""
+    code = "en" if lang == "en" else "ru"
+    text = TEXT[code].get(key) or TEXT["ru"].get(key) or key
+    return text.format(**kwargs) if kwargs else text
+
+
+def _common(lang: str) -> dict[str, str]:
+    from ui.i18n import COMMON  # the shared table of model, band, category and metric words
+
+    return COMMON["en" if lang == "en" else "ru"]
+
+
+def _registry_label(name: str, lang: str) -> str | None:
+    try:
+        from metrics import registry
+    except ImportError:
+        return None
+    entry = getattr(registry, "METRICS", {}).get(name)
+    if entry is None:
+        return None
+    for attr in (f"label_{lang}", "label"):
+        value = entry.get(attr) if isinstance(entry, dict) else getattr(entry, attr, None)
+        if isinstance(value, dict):
+            value = value.get(lang) or value.get("ru")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def metric_label(name: str, lang: str) -> str:
+    """Label of a metric: the registry's, else ui's shared table, else the report table, else the name."""
+    return (_registry_label(name, lang) or _common(lang).get(f"metric.{name}")
+            or TEXT["en" if lang == "en" else "ru"].get(f"col.{name}") or name)
+
+
+def model_label(model: str | None, lang: str) -> str:
+    """Name of a partnership model."""
+    return _common(lang).get(f"model.{model or 'unassigned'}", str(model))
+
+
+def band_label(band: str | None, lang: str) -> str:
+    """ROI band label."""
+    return _common(lang).get(f"band.{band or 'n/a'}", str(band))
+
+
+def category_label(category: str, lang: str) -> str:
+    """Cost category label."""
+    return _common(lang).get(f"category.{category}", category)
