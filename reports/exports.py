@@ -107,11 +107,11 @@ def _listing(items: list[str], lang: str) -> str:
     return shown + (f" (+{more})" if more > 0 else "")
 
 
-def filter_lines(data: ViewData, lang: str) -> list[tuple[str, str]]:
-    """Label/value lines describing the filters of a view."""
-    f = data.f
-    partners = [data.partner_names.get(p, f"#{p}") for p in f.partners]
-    pipelines = [data.pipeline_names.get(p, f"#{p}") for p in f.pipelines]
+def filter_lines(f: Filters, partner_names: dict[int, str], pipeline_names: dict[int, str],
+                 lang: str) -> list[tuple[str, str]]:
+    """Label/value lines describing the filters (partners and pipelines by name)."""
+    partners = [partner_names.get(p, f"#{p}") for p in f.partners]
+    pipelines = [pipeline_names.get(p, f"#{p}") for p in f.pipelines]
     return [
         (say(lang, "partners"), _listing(partners, lang)),
         (say(lang, "models"), _listing([model_label(m, lang) for m in f.models], lang)),
@@ -140,7 +140,8 @@ def generated_text(when: datetime) -> str:
 
 def header_lines(data: ViewData, lang: str) -> list[tuple[str, str]]:
     """Period, filters, data source and generation time."""
-    return [(say(lang, "period"), period_text(data.f, lang)), *filter_lines(data, lang),
+    return [(say(lang, "period"), period_text(data.f, lang)),
+            *filter_lines(data.f, data.partner_names, data.pipeline_names, lang),
             (say(lang, "source"), source_text(data.freshness, lang)),
             (say(lang, "generated"), generated_text(data.generated_at))]
 

@@ -15,7 +15,7 @@ TEXT: dict[str, dict[str, str]] = {
         "unknown": "неизвестен",
         "t.kpis": "Показатели", "t.partners": "Партнёры", "t.models": "Модели", "t.costs": "Затраты",
         "t.monthly": "По месяцам", "t.deals": "Сделки", "t.summary": "Итоги", "t.deltas": "Неделя к неделе",
-        "t.movers": "Главные изменения", "t.bands": "Смена оценки ROI", "t.anomalies": "Аномалии",
+        "t.movers": "Главные изменения", "t.bands": "Смена оценки ROI", "t.anomalies": "Аномалии", "t.series": "По неделям",
         "col.metric": "Показатель", "col.value": "Значение", "col.unit": "Ед.", "col.partner": "Партнёр",
         "col.model": "Модель", "col.period": "Месяц", "col.category": "Категория", "col.amount": "Сумма",
         "col.too_few": "Мало лидов", "col.lead_id": "№ сделки", "col.lead_name": "Сделка",
@@ -38,8 +38,8 @@ TEXT: dict[str, dict[str, str]] = {
         "chart.roi_models": "ROI по моделям", "chart.revenue": "Выручка", "chart.costs": "Затраты",
         "chart.leads_weekly": "Лиды по неделям",
         "w.week": "Неделя {period} (сравнение с {previous})",
-        "w.bands_note": "Оценка ROI за 4 недели, кончая этой и прошлой неделей; партнёры с малым числом лидов "
-                        "не показаны.",
+        "w.bands_note": "Оценка ROI за 4 недели, кончая этой и прошлой неделей. «Мало лидов» — меньше "
+                        "порога в одном из окон: смена оценки может быть шумом.",
         "w.anomaly_note": "Аномалия: значение недели отличается от медианы предыдущих {n} недель больше чем "
                           "на {k} робастных отклонения (MAD).",
         "w.none": "Нет.", "w.subject": "Partner ROI: недельный отчёт за {period}",
@@ -58,7 +58,7 @@ TEXT: dict[str, dict[str, str]] = {
         "unknown": "unknown",
         "t.kpis": "KPIs", "t.partners": "Partners", "t.models": "Models", "t.costs": "Costs",
         "t.monthly": "Monthly", "t.deals": "Deals", "t.summary": "Summary", "t.deltas": "Week over week",
-        "t.movers": "Top movers", "t.bands": "ROI band changes", "t.anomalies": "Anomalies",
+        "t.movers": "Top movers", "t.bands": "ROI band changes", "t.anomalies": "Anomalies", "t.series": "Weekly series",
         "col.metric": "Metric", "col.value": "Value", "col.unit": "Unit", "col.partner": "Partner",
         "col.model": "Model", "col.period": "Month", "col.category": "Category", "col.amount": "Amount",
         "col.too_few": "Too few leads", "col.lead_id": "Deal #", "col.lead_name": "Deal",
@@ -81,8 +81,8 @@ TEXT: dict[str, dict[str, str]] = {
         "chart.roi_models": "ROI by model", "chart.revenue": "Revenue", "chart.costs": "Costs",
         "chart.leads_weekly": "Leads by week",
         "w.week": "Week {period} (compared with {previous})",
-        "w.bands_note": "ROI band over the 4 weeks ending this week and last week; partners with too few leads "
-                        "are left out.",
+        "w.bands_note": "ROI band over the 4 weeks ending this week and over the 4 weeks ending last week. "
+                        "\"Too few leads\" in either window means the change may be noise.",
         "w.anomaly_note": "Anomaly: the week's value differs from the median of the previous {n} weeks by more "
                           "than {k} robust deviations (MAD).",
         "w.none": "None.", "w.subject": "Partner ROI: weekly report for {period}",
