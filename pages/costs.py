@@ -1,7 +1,464 @@
-"""Stub: the page's owner replaces this file."""
+"""Costs & commissions: the cost ledger (edit, import, export), partners, commission rules, computed commissions.
 
+Render only: reads go through ui.data.query, every save through ui.data.write (one transaction, then the data
+version is bumped). Validation errors come back from data_layer.userdata as sentences in the UI language.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
 import streamlit as st
 
-from ui.i18n import lang
+from data_layer import costs_io, userdata
+from data_layer.userdata import CATEGORIES, KINDS, MODELS, UserDataError
+from metrics import engine, lookups
+from metrics.filters import Filters
+from ui import charts, fmt, layout
+from ui.data import query, write
+from ui.filters import current, period_label
+from ui.i18n import lang, model_label, t, tr
 
-st.info('Здесь будут затраты по партнёрам и категориям, правила комиссий и импорт расходов из CSV или Excel.' if lang() == "ru" else 'Costs by partner and category, commission rules and the CSV / Excel cost import will live here.')
+TEXT = {
+    "ru": {
+        "caption": "Период: {period} · журнал затрат хранит суммы по партнёру × месяцу × категории; комиссии "
+                   "по правилам считаются из сделок и показываются отдельной строкой.",
+        "summary": "Затраты по категориям", "summary.total": "Всего затрат за период: {total}",
+        "summary.note": "«Комиссия по правилам» вычислена из сделок и лидов по правилам комиссий; «Комиссия» — "
+                        "суммы, внесённые в журнал вручную. Если вы вносите выплаченную комиссию в журнал, "
+                        "не задавайте для неё правило — иначе она посчитается дважды.",
+        "summary.axis": "Сумма", "col.category": "Категория", "col.amount": "Сумма", "col.share": "Доля",
+        "tab.ledger": "Журнал затрат", "tab.import": "Импорт и экспорт", "tab.partners": "Партнёры",
+        "tab.rules": "Правила комиссий", "tab.commissions": "Начисленные комиссии",
+        "ledger.caption": "Месяцы {first} – {last}{who}. Сумма месяца распределяется по его дням; период "
+                          "берёт долю дней, которую он покрывает. Удалённая строка удаляется из журнала.",
+        "ledger.who": ", партнёры из фильтра",
+        "ledger.none": "Партнёров пока нет — добавьте их на вкладке «Партнёры» или импортируйте файл "
+                       "с «Создавать новых партнёров».",
+        "col.partner": "Партнёр", "col.month": "Месяц", "col.note": "Комментарий",
+        "save": "Сохранить", "saved": "Сохранено: {n} строк.", "saved.partners": "Партнёры сохранены ({n}).",
+        "saved.rules": "Правила сохранены ({n}).",
+        "import.help": "CSV (UTF-8, разделитель «,» или «;») или XLSX со столбцами partner, month, category, "
+                       "amount. Месяц — ГГГГ-ММ. Подробнее — docs/costs.md.",
+        "upload": "Файл затрат", "create": "Создавать новых партнёров",
+        "create.help": "Партнёры, которых нет в справочнике, будут добавлены (без модели).",
+        "add": "Прибавлять к существующим суммам",
+        "add.help": "Без галочки строка файла заменяет сумму того же партнёра, месяца и категории "
+                    "(повторный импорт не удваивает затраты).",
+        "preview": "Предпросмотр: {n} строк на сумму {total}.", "preview.new": "Будут созданы партнёры: {names}.",
+        "import": "Импортировать", "imported": "Импортировано строк: {n}, на сумму {total}.",
+        "bad_file": "Файл не импортирован — исправьте ошибки и загрузите его снова:",
+        "export": "Экспорт журнала", "export.format": "Формат",
+        "fmt.csv": "CSV (UTF-8, запятая)", "fmt.excel": "CSV для Excel (точка с запятой, BOM)", "fmt.xlsx": "XLSX",
+        "download": "Скачать журнал",
+        "partners.caption": "Модель, заданная здесь, помечается как ручная и не перезаписывается синхронизацией. "
+                            "Псевдонимы через запятую — по ним лиды сопоставляются с партнёром (регистр и ё/е "
+                            "не важны).",
+        "col.name": "Название", "col.model": "Модель", "col.source": "Модель задана", "col.aliases": "Псевдонимы",
+        "col.manager": "Менеджер", "col.start": "Начало работы", "col.active": "Активен",
+        "src.user": "вручную", "src.crm": "из CRM",
+        "rules.caption": "Правило модели действует для всех её партнёров. Правило партнёра на свои даты "
+                         "полностью заменяет правила его модели. Ставка: для процента от выручки — проценты "
+                         "(10 = 10 %), для фиксированных — сумма за сделку или квалифицированного лида. "
+                         "Нет правил — нет начисленной комиссии.",
+        "rules.tiers": "Ступени — прогрессивная шкала по месячной выручке партнёра, ставки долями: "
+                       "[{\"up_to\": 1000000, \"rate\": 0.10}, {\"up_to\": null, \"rate\": 0.15}] — 10 % с первого "
+                       "миллиона в месяц и 15 % со всего сверх него. Ступени заменяют ставку.",
+        "col.kind": "Вид", "col.rate": "Ставка (% или сумма)", "col.tiers": "Ступени (JSON)",
+        "col.from": "Действует с", "col.to": "Действует по",
+        "kind.percent_revenue": "% от выручки сделки", "kind.fixed_per_deal": "Сумма за сделку",
+        "kind.fixed_per_qualified_lead": "Сумма за квалиф. лид",
+        "commissions.caption": "Как посчитана каждая комиссия за период (отдельная строка затрат, не из журнала).",
+        "commissions.none": "За период нет начисленных комиссий: нет правил или нет сделок и квалифицированных "
+                            "лидов у партнёров с правилами.",
+        "commissions.total": "Итого комиссий по правилам: {total}",
+        "col.ledger_commission": "Комиссия в журнале", "commissions.details": "Каждое начисление",
+        "col.lead": "Сделка / лид", "col.date": "Дата", "col.event": "Событие", "col.base": "База",
+        "col.rule": "Правило", "col.commission": "Комиссия", "col.how": "Как посчитано",
+        "ev.deal": "сделка", "ev.lead": "квалиф. лид",
+    },
+    "en": {
+        "caption": "Period: {period} · the ledger holds amounts per partner × month × category; commissions by "
+                   "rules are computed from deals and shown as a separate line.",
+        "summary": "Costs by category", "summary.total": "Total costs in the period: {total}",
+        "summary.note": "“Commission by rules” is computed from deals and leads by the commission rules; "
+                        "“Commission” is what was entered in the ledger. If you enter paid commission in the "
+                        "ledger, do not also set a rule for it, or it counts twice.",
+        "summary.axis": "Amount", "col.category": "Category", "col.amount": "Amount", "col.share": "Share",
+        "tab.ledger": "Cost ledger", "tab.import": "Import & export", "tab.partners": "Partners",
+        "tab.rules": "Commission rules", "tab.commissions": "Computed commissions",
+        "ledger.caption": "Months {first} – {last}{who}. A month's amount is spread over its days; a period takes "
+                          "the share of days it covers. A deleted row is removed from the ledger.",
+        "ledger.who": ", partners from the filter",
+        "ledger.none": "There are no partners yet: add them on the Partners tab or import a file with "
+                       "“Create new partners”.",
+        "col.partner": "Partner", "col.month": "Month", "col.note": "Note",
+        "save": "Save", "saved": "Saved: {n} rows.", "saved.partners": "Partners saved ({n}).",
+        "saved.rules": "Rules saved ({n}).",
+        "import.help": "CSV (UTF-8, ',' or ';' delimiter) or XLSX with columns partner, month, category, amount. "
+                       "Month is YYYY-MM. See docs/costs.md.",
+        "upload": "Cost file", "create": "Create new partners",
+        "create.help": "Partners missing from the list are added (without a model).",
+        "add": "Add to existing amounts",
+        "add.help": "Unticked, a file row replaces the amount of the same partner, month and category "
+                    "(importing twice does not double the costs).",
+        "preview": "Preview: {n} rows, total {total}.", "preview.new": "Partners to create: {names}.",
+        "import": "Import", "imported": "Imported {n} rows, total {total}.",
+        "bad_file": "The file was not imported: fix these problems and upload it again:",
+        "export": "Export the ledger", "export.format": "Format",
+        "fmt.csv": "CSV (UTF-8, comma)", "fmt.excel": "CSV for Excel (semicolon, BOM)", "fmt.xlsx": "XLSX",
+        "download": "Download the ledger",
+        "partners.caption": "A model set here is marked as the user's and never overwritten by a sync. Aliases, "
+                            "comma-separated, match leads to the partner (case and ё/е ignored).",
+        "col.name": "Name", "col.model": "Model", "col.source": "Model set", "col.aliases": "Aliases",
+        "col.manager": "Manager", "col.start": "Start date", "col.active": "Active",
+        "src.user": "by user", "src.crm": "from CRM",
+        "rules.caption": "A model's rule applies to all its partners. A partner's rule replaces its model's rules "
+                         "entirely on its dates. Rate: percent for a share of revenue (10 = 10 %), an amount for "
+                         "fixed rules (per deal or per qualified lead). No rules, no computed commission.",
+        "rules.tiers": "Tiers are a progressive scale over the partner's monthly revenue, rates as fractions: "
+                       "[{\"up_to\": 1000000, \"rate\": 0.10}, {\"up_to\": null, \"rate\": 0.15}] — 10 % of the "
+                       "first million a month and 15 % of everything above. Tiers replace the rate.",
+        "col.kind": "Kind", "col.rate": "Rate (% or amount)", "col.tiers": "Tiers (JSON)",
+        "col.from": "Valid from", "col.to": "Valid to",
+        "kind.percent_revenue": "% of deal revenue", "kind.fixed_per_deal": "Amount per deal",
+        "kind.fixed_per_qualified_lead": "Amount per qualified lead",
+        "commissions.caption": "How each commission of the period was computed (a cost line of its own, not "
+                               "from the ledger).",
+        "commissions.none": "No computed commissions in the period: no rules, or no deals and qualified leads of "
+                            "partners with rules.",
+        "commissions.total": "Total commissions by rules: {total}",
+        "col.ledger_commission": "Commission in the ledger", "commissions.details": "Every accrual",
+        "col.lead": "Deal / lead", "col.date": "Date", "col.event": "Event", "col.base": "Base",
+        "col.rule": "Rule", "col.commission": "Commission", "col.how": "How",
+        "ev.deal": "deal", "ev.lead": "qualified lead",
+    },
+}
+
+FLASH = "costs._flash"
+GEN = "costs._gen"
+
+
+# ---------------------------------------------------------------- helpers
+
+def _key(name: str) -> str:
+    """Widget key of an editor / uploader; a new generation after each save starts it afresh."""
+    gen = st.session_state.get(GEN, 0)
+    return f"costs.{name}" if gen == 0 else f"costs.{name}.{gen}"
+
+
+def _saved(message: str) -> None:
+    """Remember a success message, start the editors afresh and rerun."""
+    st.session_state[FLASH] = message
+    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
+    st.rerun()
+
+
+def show_problems(exc: UserDataError, intro: str | None = None) -> None:
+    """Every problem as its own line; user and CRM text is shown literally (Markdown escaped)."""
+    code = lang()
+    lines = exc.lines(code)
+    head = intro or (exc.text(code).splitlines()[0] if len(lines) > 1 else None)
+    body = "\n".join(f"- {fmt.md_escape(line)}" for line in lines)
+    st.error((fmt.md_escape(head) + "\n\n" if head else "") + body, icon=":material/error:")
+
+
+def month_scope(f: Filters) -> tuple[date, date]:
+    """First days of the first and last month the period touches."""
+    return date(f.date_from.year, f.date_from.month, 1), date(f.date_to.year, f.date_to.month, 1)
+
+
+def partner_scope(f: Filters, partners: pd.DataFrame) -> tuple[int, ...] | None:
+    """Partner ids the filters select (None = all partners)."""
+    if not f.partners and not f.models:
+        return None
+    rows = partners
+    if f.partners:
+        rows = rows[rows["partner_id"].isin(f.partners)]
+    if f.models:
+        rows = rows[rows["model"].fillna("unassigned").isin(f.models)]
+    return tuple(int(x) for x in rows["partner_id"])
+
+
+def _category_label(category: str) -> str:
+    return t(f"category.{category}")
+
+
+# ---------------------------------------------------------------- summary
+
+def category_rows(row: pd.Series) -> pd.DataFrame:
+    """Costs of one KPI row split by category: ledger categories plus computed commission."""
+    items = [(c, float(row.get(f"cost_{c}") or 0.0)) for c in CATEGORIES]
+    items.append(("computed_commission", float(row.get("costs_commission") or 0.0)))
+    return pd.DataFrame(items, columns=["category", "amount"])
+
+
+def summary(f: Filters, currency: str) -> None:
+    """Costs by category for the current filters, computed commission as its own line."""
+    code = lang()
+    st.subheader(tr(TEXT, "summary"), anchor=False)
+    kpi = query(engine.kpis, f)
+    if kpi.empty:
+        layout.empty()
+        return
+    rows = category_rows(kpi.iloc[0])
+    total = float(rows["amount"].sum())
+    st.caption(tr(TEXT, "summary.total", total=fmt.money(total, code, currency)))
+    if total <= 0:
+        return
+    rows["label"] = rows["category"].map(_category_label)
+    left, right = st.columns([3, 2])
+    with left:
+        chart = charts.cost_categories(rows[rows["amount"] > 0], "label", "amount", tr(TEXT, "summary.axis"),
+                                       currency)
+        charts.show(chart, key="costs.category_chart", height=240)
+    with right:
+        st.dataframe(pd.DataFrame({
+            tr(TEXT, "col.category"): rows["label"],
+            tr(TEXT, "col.amount"): [fmt.money(v, code, currency) for v in rows["amount"]],
+            tr(TEXT, "col.share"): [fmt.pct(v / total, code) for v in rows["amount"]],
+        }), hide_index=True, key="costs.category_table")
+    st.caption(tr(TEXT, "summary.note"))
+
+
+# ---------------------------------------------------------------- ledger editor
+
+def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
+    """The ledger rows of the period's months (and filtered partners), editable, saved in one transaction."""
+    code = lang()
+    first, last = month_scope(f)
+    ids = partner_scope(f, partners)
+    st.caption(tr(TEXT, "ledger.caption", first=first.strftime("%Y-%m"), last=last.strftime("%Y-%m"),
+                  who=tr(TEXT, "ledger.who") if ids is not None else ""))
+    if partners.empty:
+        st.info(tr(TEXT, "ledger.none"))
+        return
+    rows = query(userdata.read_ledger, ids, first, last)
+    frame = rows[["partner", "month", "category", "amount", "note"]].copy()
+    names = partners["name"].tolist() if ids is None else partners[partners["partner_id"].isin(ids)]["name"].tolist()
+    edited = st.data_editor(
+        frame, key=_key("editor"), num_rows="dynamic", hide_index=True, width="stretch",
+        column_config={
+            "partner": st.column_config.SelectboxColumn(tr(TEXT, "col.partner"), options=names, required=True),
+            "month": st.column_config.DateColumn(tr(TEXT, "col.month"), format="YYYY-MM", required=True,
+                                                 default=first),
+            "category": st.column_config.SelectboxColumn(tr(TEXT, "col.category"), options=list(CATEGORIES),
+                                                         format_func=_category_label, required=True),
+            "amount": st.column_config.NumberColumn(tr(TEXT, "col.amount") + f", {fmt.currency_symbol('RUB', code)}",
+                                                    min_value=0.0, step=0.01, format="localized", required=True),
+            "note": st.column_config.TextColumn(tr(TEXT, "col.note")),
+        },
+    )
+    if st.button(tr(TEXT, "save"), key="costs.ledger_save", type="primary"):
+        try:
+            n = write(userdata.replace_ledger, edited, partner_ids=ids, month_from=first, month_to=last)
+        except UserDataError as exc:
+            show_problems(exc)
+        else:
+            _saved(tr(TEXT, "saved", n=n))
+
+
+# ---------------------------------------------------------------- import / export
+
+def import_section(currency: str) -> None:
+    """Upload a CSV / XLSX, preview it with every error listed, import all rows or none."""
+    code = lang()
+    st.caption(tr(TEXT, "import.help"))
+    upload = st.file_uploader(tr(TEXT, "upload"), type=["csv", "xlsx"], key=_key("upload"))
+    left, right = st.columns(2)
+    with left:
+        create = st.checkbox(tr(TEXT, "create"), key="costs.create_partners", help=tr(TEXT, "create.help"))
+    with right:
+        add = st.checkbox(tr(TEXT, "add"), key="costs.add", help=tr(TEXT, "add.help"))
+    if upload is None:
+        return
+    data, name = upload.getvalue(), upload.name
+    try:
+        parsed = query(costs_io.parse_costs, data, name, create)
+    except UserDataError as exc:
+        show_problems(exc, tr(TEXT, "bad_file"))
+        return
+    st.write(tr(TEXT, "preview", n=len(parsed.rows), total=fmt.money(parsed.total, code, currency)))
+    if parsed.new_partners:
+        st.caption(fmt.md_escape(tr(TEXT, "preview.new", names=", ".join(parsed.new_partners))))
+    st.dataframe(pd.DataFrame({
+        "#": parsed.rows["line"],
+        tr(TEXT, "col.partner"): parsed.rows["partner"].astype(str),
+        tr(TEXT, "col.month"): [m.strftime("%Y-%m") for m in parsed.rows["month"]],
+        tr(TEXT, "col.category"): parsed.rows["category"].map(_category_label),
+        tr(TEXT, "col.amount"): [fmt.money(v, code, currency, 2) for v in parsed.rows["amount"]],
+    }), hide_index=True, key="costs.preview")
+    if st.button(tr(TEXT, "import"), key="costs.import", type="primary"):
+        try:
+            result = write(costs_io.import_file, data, name, create_partners=create, add=add)
+        except UserDataError as exc:
+            show_problems(exc, tr(TEXT, "bad_file"))
+        else:
+            _saved(tr(TEXT, "imported", n=result.rows, total=fmt.money(result.total, code, currency)))
+
+
+def export_section() -> None:
+    """Download the whole ledger as CSV, CSV for Excel or XLSX."""
+    st.markdown(f"**{tr(TEXT, 'export')}**")
+    choice = st.radio(tr(TEXT, "export.format"), ["csv", "excel", "xlsx"], key="costs.export_format",
+                      format_func=lambda k: tr(TEXT, f"fmt.{k}"), horizontal=True)
+    filename = "costs.xlsx" if choice == "xlsx" else "costs.csv"
+    data = query(costs_io.export_bytes, filename, choice == "excel")
+    mime = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if choice == "xlsx"
+            else "text/csv")
+    st.download_button(tr(TEXT, "download"), data=data, file_name=filename, mime=mime, key="costs.download",
+                       icon=":material/download:")
+
+
+# ---------------------------------------------------------------- partners
+
+def partners_editor(partners: pd.DataFrame) -> None:
+    """Model, aliases, manager, active flag and start date of every partner; new rows add partners."""
+    st.caption(tr(TEXT, "partners.caption"))
+    frame = partners[["partner_id", "name", "model", "model_source", "aliases", "manager", "start_date",
+                      "active"]].copy()
+    frame["aliases"] = frame["aliases"].map(lambda a: ", ".join(a))
+    frame["model_source"] = frame["model_source"].map(lambda s: tr(TEXT, f"src.{s}") if s else "")
+    edited = st.data_editor(
+        frame, key=_key("partners"), num_rows="add", hide_index=True, width="stretch",
+        column_order=["name", "model", "model_source", "aliases", "manager", "start_date", "active"],
+        column_config={
+            "name": st.column_config.TextColumn(tr(TEXT, "col.name"), required=True, max_chars=200),
+            "model": st.column_config.SelectboxColumn(tr(TEXT, "col.model"), options=list(MODELS),
+                                                      format_func=model_label),
+            "model_source": st.column_config.TextColumn(tr(TEXT, "col.source"), disabled=True),
+            "aliases": st.column_config.TextColumn(tr(TEXT, "col.aliases")),
+            "manager": st.column_config.TextColumn(tr(TEXT, "col.manager")),
+            "start_date": st.column_config.DateColumn(tr(TEXT, "col.start")),
+            "active": st.column_config.CheckboxColumn(tr(TEXT, "col.active"), default=True),
+        },
+    )
+    if st.button(tr(TEXT, "save"), key="costs.partners_save", type="primary"):
+        try:
+            n = write(userdata.save_partners, edited.drop(columns=["model_source"]))
+        except UserDataError as exc:
+            show_problems(exc)
+        else:
+            _saved(tr(TEXT, "saved.partners", n=n))
+
+
+# ---------------------------------------------------------------- commission rules
+
+def rules_editor(partners: pd.DataFrame) -> None:
+    """Commission rules per model and per-partner overrides, with optional tiers."""
+    st.caption(tr(TEXT, "rules.caption"))
+    st.caption(tr(TEXT, "rules.tiers"))
+    frame = userdata.rules_in_percent(query(userdata.list_rules))[
+        ["rule_id", "model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"]]
+    edited = st.data_editor(
+        frame, key=_key("rules"), num_rows="dynamic", hide_index=True, width="stretch",
+        column_order=["model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"],
+        column_config={
+            "model": st.column_config.SelectboxColumn(tr(TEXT, "col.model"), options=list(MODELS),
+                                                      format_func=model_label),
+            "partner": st.column_config.SelectboxColumn(tr(TEXT, "col.partner"),
+                                                        options=partners["name"].tolist()),
+            "kind": st.column_config.SelectboxColumn(tr(TEXT, "col.kind"), options=list(KINDS), required=True,
+                                                     format_func=lambda k: tr(TEXT, f"kind.{k}"),
+                                                     default="percent_revenue"),
+            "rate": st.column_config.NumberColumn(tr(TEXT, "col.rate"), min_value=0.0, format="localized"),
+            "tiers": st.column_config.TextColumn(tr(TEXT, "col.tiers"), help=tr(TEXT, "rules.tiers")),
+            "valid_from": st.column_config.DateColumn(tr(TEXT, "col.from")),
+            "valid_to": st.column_config.DateColumn(tr(TEXT, "col.to")),
+        },
+    )
+    if st.button(tr(TEXT, "save"), key="costs.rules_save", type="primary"):
+        try:
+            n = write(userdata.replace_rules, userdata.rules_from_percent(edited))
+        except UserDataError as exc:
+            show_problems(exc)
+        else:
+            _saved(tr(TEXT, "saved.rules", n=n))
+
+
+# ---------------------------------------------------------------- computed commissions
+
+def how_text(row: pd.Series, currency: str) -> str:
+    """One commission's computation in words: base × rate = amount, or the fixed amount."""
+    code = lang()
+    kind = row.get("kind")
+    amount = fmt.money(row.get("commission"), code, currency, 2)
+    if kind == "percent_revenue":
+        rate = row.get("eff_rate") if not pd.isna(row.get("eff_rate")) else row.get("rate")
+        return f"{fmt.money(row.get('base'), code, currency, 2)} × {fmt.pct(rate, code, 2)} = {amount}"
+    return f"{tr(TEXT, f'kind.{kind}')}: {amount}"
+
+
+def commission_totals(f: Filters, currency: str) -> None:
+    """Computed commission per partner for the period (the separate cost line, next to the ledger)."""
+    code = lang()
+    rows = query(engine.kpis, f, by="partner")
+    rows = rows[rows["partner_id"].notna() & (rows["costs_commission"].fillna(0) > 0)]
+    if rows.empty:
+        st.info(tr(TEXT, "commissions.none"))
+        return
+    st.caption(tr(TEXT, "commissions.total", total=fmt.money(float(rows["costs_commission"].sum()), code, currency)))
+    st.dataframe(pd.DataFrame({
+        tr(TEXT, "col.partner"): rows["partner"].astype(str),
+        tr(TEXT, "col.model"): rows["model"].map(model_label),
+        tr(TEXT, "col.base"): [fmt.money(v, code, currency) for v in rows["revenue"]],
+        tr(TEXT, "col.commission"): [fmt.money(v, code, currency, 2) for v in rows["costs_commission"]],
+        tr(TEXT, "col.ledger_commission"): [fmt.money(v, code, currency, 2) for v in rows["cost_commission"]],
+    }), hide_index=True, key="costs.commission_totals")
+
+
+def commissions_section(f: Filters, currency: str) -> None:
+    """Computed commissions: totals per partner, then how each one was computed."""
+    code = lang()
+    st.caption(tr(TEXT, "commissions.caption"))
+    commission_totals(f, currency)
+    details_fn = getattr(engine, "commission_details", None)  # lands with the metrics helper's next step
+    if details_fn is None:
+        return
+    details = query(details_fn, f)
+    if details.empty:
+        return
+    st.markdown(f"**{tr(TEXT, 'commissions.details')}**")
+    st.dataframe(pd.DataFrame({
+        tr(TEXT, "col.partner"): details["partner"].astype(str),
+        tr(TEXT, "col.event"): details["event"].map(lambda e: tr(TEXT, f"ev.{e}")),
+        tr(TEXT, "col.lead"): details["lead_id"],
+        tr(TEXT, "col.date"): details["date"],
+        tr(TEXT, "col.rule"): details["kind"].map(lambda k: tr(TEXT, f"kind.{k}")),
+        tr(TEXT, "col.how"): [how_text(r, currency) for _, r in details.iterrows()],
+        tr(TEXT, "col.commission"): [fmt.money(v, code, currency, 2) for v in details["commission"]],
+    }), hide_index=True, key="costs.commissions")
+
+
+# ---------------------------------------------------------------- page
+
+def render() -> None:
+    """The costs & commissions page."""
+    f = current()
+    currency = query(lookups.freshness).get("currency") or "RUB"
+    st.title(t("page.costs"), anchor=False)
+    st.caption(tr(TEXT, "caption", period=period_label(f)))
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    summary(f, currency)
+    partners = query(userdata.list_partners)
+    tabs = st.tabs([tr(TEXT, k) for k in ("tab.ledger", "tab.import", "tab.partners", "tab.rules",
+                                          "tab.commissions")])
+    with tabs[0]:
+        ledger_editor(f, partners)
+    with tabs[1]:
+        import_section(currency)
+        st.divider()
+        export_section()
+    with tabs[2]:
+        partners_editor(partners)
+    with tabs[3]:
+        rules_editor(partners)
+    with tabs[4]:
+        commissions_section(f, currency)
+
+
+if __name__ == "__main__":
+    render()
