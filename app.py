@@ -59,6 +59,14 @@ def _header() -> None:
 
 def main() -> None:
     """One run: page config, navigation, filters, header, then the chosen page (errors become sentences)."""
+    st.session_state[layout.ROUTER_FLAG] = True
+    try:
+        _run()
+    finally:
+        st.session_state[layout.ROUTER_FLAG] = False
+
+
+def _run() -> None:
     code, meeting = _early_flags()
     set_lang(code)
     st.set_page_config(page_title="Partner ROI", page_icon=":material/handshake:", layout="wide",

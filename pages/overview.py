@@ -24,7 +24,7 @@ TEXT = {
         "chart.axis": "Сумма", "chart.month": "Период", "chart.amount": "Сумма",
         "week.title": "Что изменилось за неделю",
         "week.caption": "Последние 7 дней периода ({now}) против 7 дней до них ({before}).",
-        "movers": "Сильнее всего изменилась выручка", "movers.none": "За неделю выручка партнёров не изменилась.",
+        "movers": "Сильнее всего изменилась выручка (сделки, закрытые за неделю)", "movers.none": "За неделю выручка партнёров не изменилась.",
         "new": "Новые партнёры (первый лид за последние 7 дней)", "new.none": "Новых партнёров за неделю нет.",
         "bands": "Сменили оценку ROI за неделю", "bands.none": "Ни один партнёр не сменил оценку ROI.",
         "bands.caption": "ROI за период на сегодня против того же периода неделю назад; партнёры с малым "
@@ -42,7 +42,7 @@ TEXT = {
         "chart.axis": "Amount", "chart.month": "Period", "chart.amount": "Amount",
         "week.title": "What changed this week",
         "week.caption": "The last 7 days of the period ({now}) against the 7 days before ({before}).",
-        "movers": "Largest revenue changes", "movers.none": "Partner revenue did not change this week.",
+        "movers": "Largest revenue changes (deals won during the week)", "movers.none": "Partner revenue did not change this week.",
         "new": "New partners (first lead in the last 7 days)", "new.none": "No new partners this week.",
         "bands": "Changed ROI band this week", "bands.none": "No partner changed its ROI band.",
         "bands.caption": "ROI over the period as of today against the same period a week ago; partners "
@@ -86,21 +86,27 @@ def _by_partner(f: Filters) -> pd.DataFrame:
     return rows[rows["partner_id"].notna()].set_index("partner_id")
 
 
+def week_movers(now_p: pd.DataFrame, prev_p: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """Partners whose won revenue changed most between two weeks (rows indexed by partner_id)."""
+    idx = now_p.index.union(prev_p.index)
+    movers = pd.DataFrame({
+        "partner": now_p["partner"].reindex(idx).combine_first(prev_p["partner"].reindex(idx)),
+        "week": now_p["revenue"].reindex(idx).fillna(0.0).astype(float),
+        "prev": prev_p["revenue"].reindex(idx).fillna(0.0).astype(float),
+        "leads": now_p["leads"].reindex(idx).fillna(0).astype(int),
+        "leads_prev": prev_p["leads"].reindex(idx).fillna(0).astype(int),
+    }, index=idx)
+    movers["change"] = movers["week"] - movers["prev"]
+    movers = movers[movers["change"] != 0]
+    return movers.loc[movers["change"].abs().sort_values(ascending=False, kind="stable").index].head(top)
+
+
 def _since_last_week(f: Filters, currency: str) -> None:
     code = lang()
     last, prev, as_of = week_windows(f)
     st.subheader(tr(TEXT, "week.title"), anchor=False)
     st.caption(tr(TEXT, "week.caption", now=period_label(last), before=period_label(prev)))
-    now_p, prev_p = _by_partner(last), _by_partner(prev)
-    movers = pd.DataFrame({
-        "partner": now_p["partner"].combine_first(prev_p["partner"]),
-        "model": now_p["model"].combine_first(prev_p["model"]),
-        "week": now_p["revenue"].reindex(now_p.index.union(prev_p.index)).fillna(0.0),
-        "prev": prev_p["revenue"].reindex(now_p.index.union(prev_p.index)).fillna(0.0),
-        "leads": now_p["leads"].reindex(now_p.index.union(prev_p.index)).fillna(0),
-    })
-    movers["change"] = movers["week"] - movers["prev"]
-    movers = movers[movers["change"] != 0].reindex(movers["change"].abs().sort_values(ascending=False).index).head(5)
+    movers = week_movers(_by_partner(replace(last, view="close")), _by_partner(replace(prev, view="close")))
     col1, col2, col3 = st.columns(3, gap="large")
     with col1:
         st.markdown(f"**{tr(TEXT, 'movers')}**")
@@ -113,6 +119,8 @@ def _since_last_week(f: Filters, currency: str) -> None:
                                          for v in movers["change"]],
                 tr(TEXT, "col.week"): [fmt.money(v, code, currency) for v in movers["week"]],
                 tr(TEXT, "col.prev_week"): [fmt.money(v, code, currency) for v in movers["prev"]],
+                tr(TEXT, "col.leads_week"): [f"{fmt.num(a, code)} ({'+' if a >= b else chr(0x2212)}{fmt.num(abs(a - b), code)})"
+                                             for a, b in zip(movers["leads"], movers["leads_prev"], strict=False)],
             }), hide_index=True, key="overview.movers")
     with col2:
         st.markdown(f"**{tr(TEXT, 'new')}**")
@@ -166,4 +174,5 @@ def render() -> None:
 
 
 if __name__ == "__main__":
+    layout.require_router()
     render()

@@ -144,7 +144,8 @@ def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
     return alt.Chart(rows).mark_bar().encode(
         y=alt.Y(f"{label_col}:N", sort="-x", title=None),
         x=alt.X("roi:Q", axis=_pct_axis(title)),
-        color=alt.Color("band_label:N", title=None, scale=alt.Scale(domain=domain, range=list(BAND_COLORS.values()))),
+        color=alt.Color("band_label:N", title=None, scale=alt.Scale(domain=domain, range=list(BAND_COLORS.values())),
+                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("roi_txt:N", title=title),
                  alt.Tooltip("band_label:N", title=" ")],
     )
@@ -193,7 +194,7 @@ def funnel(df: pd.DataFrame, stage_col: str, count_col: str, title: str) -> alt.
 
 
 def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
-              currency: str = "RUB", anomalies: bool = True) -> alt.LayerChart:
+              currency: str = "RUB", anomalies: bool = True, grain: str = "month") -> alt.LayerChart:
     """A metric over time, one line per series; anomalies (is_anomaly) as red rings.
 
     df: period (date), series_col, value, is_anomaly (optional), band_low/band_high (optional).
@@ -203,13 +204,15 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
     rows["value"] = rows["value"].astype(float)
     kind = {"money": "money", "pct": "pct", "days": "days"}.get(value_kind, "num")
     rows = text_col(rows, "value", kind, currency)
-    rows["period_txt"] = [fmt.day(p.date(), lang()) for p in rows["period"]]
+    rows["period_txt"] = [(fmt.day if grain == "week" else fmt.month)(p.date(), lang()) for p in rows["period"]]
     if "is_anomaly" not in rows:
         rows["is_anomaly"] = False
     axis = (_money_axis(title, currency) if kind == "money" else _pct_axis(title) if kind == "pct"
             else alt.Axis(title=title))
     base = alt.Chart(rows).encode(
-        x=alt.X("period:T", title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("period:T", title=None,
+                axis=alt.Axis(labelAngle=0, format="%d %b" if grain == "week" else "%b %Y",
+                              tickCount="week" if grain == "week" else "month", labelOverlap="greedy")),
         y=alt.Y("value:Q", axis=axis),
         color=alt.Color(f"{series_col}:N", title=None),
         tooltip=[alt.Tooltip(f"{series_col}:N", title=" "), alt.Tooltip("period_txt:N", title=" "),
@@ -218,7 +221,7 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
     layers = [base.mark_line(point=True)]
     if anomalies:
         layers.append(base.transform_filter("datum.is_anomaly").mark_point(
-            shape="circle", size=320, filled=False, color=ANOMALY_COLOR, strokeWidth=3))
+            shape="circle", size=420, filled=False, strokeWidth=3).encode(color=alt.value(ANOMALY_COLOR)))
     return alt.layer(*layers)
 
 

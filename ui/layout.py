@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import runpy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -17,6 +19,8 @@ from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
 log = logging.getLogger("partner_roi.ui")
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+ROUTER_FLAG = "app._routing"   # True while app.py's run is in progress (set and cleared by app.main)
 
 BAND_COLORS = {"excellent": "green", "profitable": "blue", "marginal": "orange", "loss": "red", "n/a": "gray"}
 
@@ -252,3 +256,17 @@ def show_error(exc: BaseException) -> None:
     """Log the traceback for developers and show one sentence on the page."""
     log.exception("page failed", exc_info=exc)
     st.error(error_sentence(exc), icon=":material/error:")
+
+
+def require_router() -> None:
+    """Run app.py (router, filters, header) first when Streamlit executed a page file on its own.
+
+    Streamlit still has a legacy mode for apps with a pages/ folder: until some run calls st.navigation
+    (e.g. the first request after a server start goes straight to /partners, and in every AppTest run)
+    it executes the page file directly, without app.py. Then this runs app.py, which routes back to this
+    same page with the sidebar filters in place, and stops the direct run.
+    """
+    if st.session_state.get(ROUTER_FLAG):
+        return
+    runpy.run_path(str(APP_PATH), run_name="__main__")
+    st.stop()

@@ -1,0 +1,160 @@
+"""Partnership models side by side (referral, sales, service) against direct sales, with strengths and weaknesses."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from metrics import engine, lookups
+from ui import charts, layout
+from ui.data import query
+from ui.filters import current, period_label
+from ui.i18n import lang, metric_label, model_label, t, tr
+
+K_METRIC = "models.metric"
+ORDER = ("referral", "sales", "service", "direct", "unassigned")
+# Metrics compared side by side; the ones in LOWER_BETTER are better when smaller.
+COMPARED = ("conversion", "avg_check", "roi", "cpa", "ltv", "time_to_close_days", "revenue_share",
+            "leads", "won_deals", "revenue", "costs")
+LOWER_BETTER = {"cpa", "time_to_close_days", "costs"}
+KIND = {"conversion": "pct", "roi": "pct", "revenue_share": "pct", "avg_check": "money", "cpa": "money",
+        "ltv": "money", "revenue": "money", "costs": "money", "time_to_close_days": "days"}
+
+TEXT = {
+    "ru": {
+        "caption": "Период: {now} · Прямые продажи — лиды без партнёра — база, с которой сравнивается каждая модель.",
+        "metric": "Показатель для графика", "chart": "{m} по моделям", "table": "Все показатели",
+        "col.metric": "Показатель", "pros": "Сильные стороны", "cons": "Слабые стороны", "watch": "Что отслеживать",
+        "vs_direct": "Конверсия {sign} прямых продаж на {pp}; ROI {roi}.",
+        "few": "Лидов меньше порога: выводы по модели пока ненадёжны.",
+        "referral.pros": ["Запуск быстрый и недорогой: партнёру хватает ссылки или промокода.",
+                          "Охват растёт за счёт множества небольших партнёров."],
+        "referral.cons": ["Качество лидов сильно разнится, конверсия обычно ниже остальных моделей.",
+                          "Оплата за лид съедает маржу, если лиды нецелевые."],
+        "referral.watch": "число лидов, конверсия, CPA, доля мусорных лидов",
+        "sales.pros": ["Партнёр сам доводит сделку и заинтересован в оплате клиента.",
+                       "Вознаграждение привязано к выручке: платим за результат, средний чек и ROI выше."],
+        "sales.cons": ["Дороже запуск: партнёра нужно обучать, поддерживать и проверять его продажи.",
+                       "Процент с продажи требует настройки: мал — не мотивирует, велик — съедает прибыль."],
+        "sales.watch": "сделки, средний чек, ROI, LTV",
+        "service.pros": ["Внедрение и сопровождение дают высокую маржу и долгие отношения с клиентом.",
+                         "Клиенты после хорошего внедрения чаще покупают повторно — растёт LTV."],
+        "service.cons": ["Нужен строгий отбор партнёров и контроль качества их работы.",
+                         "Сделки длиннее, отдача видна позже."],
+        "service.watch": "число проектов, средняя стоимость проекта, срок сделки, повторные покупки",
+        "direct.pros": ["Нет партнёрских выплат: всё, что потрачено, — собственный маркетинг и продажи."],
+        "direct.cons": ["Рост ограничен собственным охватом и силами отдела продаж."],
+        "direct.watch": "если модель не обгоняет прямые продажи по конверсии или ROI, её затраты стоит пересмотреть",
+        "unassigned.pros": ["Партнёры, которым ещё не назначена модель."],
+        "unassigned.cons": ["Назначьте модель в «Настройках», чтобы они попали в сравнение."],
+        "unassigned.watch": "модель партнёра",
+        "higher": "выше", "lower": "ниже",
+    },
+    "en": {
+        "caption": "Period: {now} · Direct sales — leads without a partner — are the baseline each model is "
+                   "compared with.",
+        "metric": "Metric for the chart", "chart": "{m} by model", "table": "All figures",
+        "col.metric": "Metric", "pros": "Strengths", "cons": "Weaknesses", "watch": "What to watch",
+        "vs_direct": "Conversion {sign} direct sales by {pp}; ROI {roi}.",
+        "few": "Fewer leads than the threshold: conclusions about this model are not reliable yet.",
+        "referral.pros": ["Quick and cheap to launch: a link or promo code is all a partner needs.",
+                          "Reach grows through many small partners."],
+        "referral.cons": ["Lead quality varies widely; conversion is usually the lowest of the models.",
+                          "Paying per lead eats the margin when the leads are off-target."],
+        "referral.watch": "lead count, conversion, CPA, junk share",
+        "sales.pros": ["The partner closes the deal and is paid only when the client pays.",
+                       "Rewards follow revenue: you pay for results; average check and ROI tend to be higher."],
+        "sales.cons": ["Costlier to start: partners need training, support and checks on their sales.",
+                       "The commission needs tuning: too low does not motivate, too high eats the profit."],
+        "sales.watch": "deals, average check, ROI, LTV",
+        "service.pros": ["Implementation and support bring high margins and long client relationships.",
+                         "Well-onboarded clients buy again more often, which lifts LTV."],
+        "service.cons": ["Partners must be selected strictly and their work quality checked.",
+                         "Deals take longer, so the payback shows later."],
+        "service.watch": "projects, average project value, time to close, repeat purchases",
+        "direct.pros": ["No partner payouts: all spend is your own marketing and sales."],
+        "direct.cons": ["Growth is limited by your own reach and sales team."],
+        "direct.watch": "if a model does not beat direct sales on conversion or ROI, review its costs",
+        "unassigned.pros": ["Partners that have no model yet."],
+        "unassigned.cons": ["Set their model in “Settings” to include them in the comparison."],
+        "unassigned.watch": "the partner's model",
+        "higher": "higher than", "lower": "lower than",
+    },
+}
+
+
+def _texts(key: str) -> list[str]:
+    """A list-valued entry of TEXT for the current language."""
+    return TEXT[lang()].get(key) or TEXT["ru"].get(key) or []
+
+
+def _card(row: pd.Series, direct: pd.Series | None, currency: str) -> None:
+    model = row["model"]
+    with st.container(border=True, height="stretch", key=f"models.card.{model}"):
+        st.subheader(model_label(model), anchor=False)
+        if bool(row.get("too_few")):
+            layout.too_few_badge()
+        st.metric(metric_label("conversion"), layout.value_text("conversion", row["conversion"]))
+        st.metric(metric_label("roi"), layout.value_text("roi", row["roi"]))
+        layout.band_badge(row.get("roi_band"))
+        for m in ("avg_check", "cpa", "ltv", "time_to_close_days", "revenue_share"):
+            st.markdown(f"{metric_label(m)}: **{layout.value_text(m, row.get(m), currency, short=True)}**")
+        if direct is not None and model != "direct":
+            diff = layout.change("conversion", "pp", row, direct)
+            if diff is not None:
+                from ui import fmt  # local: only this sentence needs the signed formatter
+                st.caption(tr(TEXT, "vs_direct", sign=tr(TEXT, "higher" if diff >= 0 else "lower"),
+                              pp=fmt.signed_pp(abs(diff), lang()).lstrip("+"),
+                              roi=layout.value_text("roi", row.get("roi"))))
+        st.markdown(f"**{tr(TEXT, 'pros')}**")
+        st.markdown("\n".join(f"- {s}" for s in _texts(f"{model}.pros")))
+        st.markdown(f"**{tr(TEXT, 'cons')}**")
+        st.markdown("\n".join(f"- {s}" for s in _texts(f"{model}.cons")))
+        st.caption(f"{tr(TEXT, 'watch')}: {tr(TEXT, f'{model}.watch')}")
+
+
+def comparison_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Metrics as rows, models as columns, values formatted for the current language."""
+    table = {tr(TEXT, "col.metric"): [metric_label(m) for m in COMPARED]}
+    for _, row in rows.iterrows():
+        table[model_label(row["model"])] = [layout.value_text(m, row.get(m), currency) for m in COMPARED]
+    return pd.DataFrame(table)
+
+
+def render() -> None:
+    """The model comparison page."""
+    f = current()
+    currency = query(lookups.freshness).get("currency") or "RUB"
+    st.title(t("page.models"), anchor=False)
+    st.caption(tr(TEXT, "caption", now=period_label(f)))
+    rows = query(engine.kpis, f, by="model")
+    rows = rows[rows["leads"].fillna(0) + rows["won_deals"].fillna(0) > 0]
+    if rows.empty:
+        layout.empty()
+        return
+    rows = rows.assign(_o=rows["model"].map({m: i for i, m in enumerate(ORDER)})).sort_values("_o")
+    direct = rows[rows["model"] == "direct"]
+    direct_row = direct.iloc[0] if len(direct) else None
+    cols = st.columns(len(rows), gap="medium")
+    for col, (_, row) in zip(cols, rows.iterrows(), strict=False):
+        with col:
+            _card(row, direct_row, currency)
+
+    if st.session_state.get(K_METRIC) not in COMPARED:
+        st.session_state[K_METRIC] = "roi"
+    metric = st.selectbox(tr(TEXT, "metric"), COMPARED, key=K_METRIC, format_func=metric_label)
+    st.subheader(tr(TEXT, "chart", m=metric_label(metric)), anchor=False)
+    chart_rows = rows[["model", metric]].dropna()
+    if chart_rows.empty:
+        layout.empty()
+    else:
+        charts.show(charts.model_bars(chart_rows, metric, KIND.get(metric, "num"), metric_label(metric), currency),
+                    key="models.chart", height=60 * len(chart_rows) + 40)
+    st.subheader(tr(TEXT, "table"), anchor=False)
+    st.dataframe(comparison_table(rows, currency), hide_index=True, key="models.table",
+                 height=36 * (len(COMPARED) + 1) + 4)
+
+
+if __name__ == "__main__":
+    layout.require_router()
+    render()

@@ -1,0 +1,218 @@
+"""Trends & monitoring: any metric over time by model or partner, anomaly flags, a KPI table with actions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from metrics import anomalies, engine, lookups
+from metrics.filters import Filters
+from ui import charts, fmt, layout
+from ui.data import query
+from ui.filters import current, period_label
+from ui.i18n import lang, metric_label, model_label, t, tr
+
+K_METRIC, K_GRAIN, K_BY, K_PARTNERS = "trends.metric", "trends.grain", "trends.by", "trends.partners"
+METRICS = ("revenue", "leads", "won_deals", "conversion", "avg_check", "costs", "profit", "roi", "cpa", "ltv",
+           "lead_to_qualified", "time_to_close_days")
+KIND = {"revenue": "money", "avg_check": "money", "costs": "money", "profit": "money", "cpa": "money",
+        "ltv": "money", "conversion": "pct", "roi": "pct", "lead_to_qualified": "pct", "time_to_close_days": "days"}
+LOWER_BETTER = {"costs", "cpa", "time_to_close_days"}
+TABLE_METRICS = ("leads", "conversion", "avg_check", "revenue", "costs", "roi", "cpa", "ltv", "time_to_close_days")
+TOP_PARTNERS = 5
+
+TEXT = {
+    "ru": {
+        "caption": "Период: {now} · Точка обведена красным, если значение вышло за устойчивый коридор "
+                   "(медиана ± 3 MAD) предыдущих {w} периодов.",
+        "metric": "Показатель", "grain": "Шаг", "grain.month": "Месяц", "grain.week": "Неделя",
+        "by": "Разрез", "by.total": "Всего", "by.model": "По моделям", "by.partner": "По партнёрам",
+        "partners": "Партнёры на графике", "partners.help": "По умолчанию — пять партнёров с наибольшей выручкой.",
+        "partial": "Последний период ещё не закончился — он на графике, но не участвует в поиске аномалий и тренде.",
+        "anomalies": "Аномалии", "anomalies.none": "Аномалий нет: все значения в пределах обычного коридора.",
+        "col.period": "Период", "col.series": "Ряд", "col.value": "Значение", "col.band": "Обычный коридор",
+        "col.kpi": "Показатель", "col.trend": "Тренд", "col.action": "Что делать", "total": "Всего",
+        "kpi.title": "Показатели, тренд и рекомендация",
+        "trend.up": "↑ растёт", "trend.down": "↓ снижается", "trend.flat": "→ стабильно",
+        "kpi.caption": "Значение — за весь период; тренд — среднее трёх последних завершённых периодов "
+                       "против трёх предыдущих.",
+        "few_periods": "Для тренда и аномалий нужно хотя бы {n} периода — увеличьте период или выберите шаг «Неделя».",
+        "act.up.good": "Растёт — закрепите то, что сработало, и распространите на похожих партнёров.",
+        "act.flat": "Стабильно — держите под контролем, ищите рост у лучших партнёров.",
+        "act.down.good": "Снижается — хороший знак, зафиксируйте причину.",
+        "act.leads": "Лидов меньше — свяжитесь с партнёрами, у которых поток упал, обновите им материалы.",
+        "act.conversion": "Конверсия падает — проверьте качество лидов и этап воронки, где они теряются.",
+        "act.avg_check": "Чек снижается — предложите пакеты дороже и допродажи, проверьте скидки.",
+        "act.revenue": "Выручка снижается — найдите партнёров и модели с наибольшим падением.",
+        "act.roi": "ROI падает — сравните рост затрат с ростом дохода, пересмотрите комиссии убыточных партнёров.",
+        "act.ltv": "LTV снижается — займитесь повторными продажами и удержанием клиентов.",
+        "act.costs": "Затраты растут — проверьте, растёт ли с ними доход; сократите статьи без отдачи.",
+        "act.cpa": "Клиент дорожает — перераспределите бюджет к партнёрам с низким CPA.",
+        "act.time_to_close_days": "Сделки идут дольше — найдите этап, где они застревают, и разгрузите менеджеров.",
+    },
+    "en": {
+        "caption": "Period: {now} · A point is circled in red when it leaves the robust band (median ± 3 MAD) "
+                   "of the previous {w} periods.",
+        "metric": "Metric", "grain": "Step", "grain.month": "Month", "grain.week": "Week",
+        "by": "Split", "by.total": "Total", "by.model": "By model", "by.partner": "By partner",
+        "partners": "Partners on the chart", "partners.help": "By default the five partners with the most revenue.",
+        "partial": "The last period is not over yet — it is drawn but left out of anomaly flags and the trend.",
+        "anomalies": "Anomalies", "anomalies.none": "No anomalies: every value stays within its usual band.",
+        "col.period": "Period", "col.series": "Series", "col.value": "Value", "col.band": "Usual band",
+        "col.kpi": "Metric", "col.trend": "Trend", "col.action": "What to do", "total": "Total",
+        "kpi.title": "KPIs, trend and recommended action",
+        "trend.up": "↑ rising", "trend.down": "↓ falling", "trend.flat": "→ stable",
+        "kpi.caption": "Value — over the whole period; trend — mean of the last three complete periods against "
+                       "the three before.",
+        "few_periods": "Trends and anomalies need at least {n} periods — widen the period or choose “Week”.",
+        "act.up.good": "Growing — keep what worked and roll it out to similar partners.",
+        "act.flat": "Stable — keep an eye on it and look for growth at the best partners.",
+        "act.down.good": "Falling — a good sign; note what caused it.",
+        "act.leads": "Fewer leads — contact the partners whose flow dropped and refresh their materials.",
+        "act.conversion": "Conversion is falling — check lead quality and the funnel stage where leads drop out.",
+        "act.avg_check": "The average check is falling — offer bigger packages and upsells, review discounts.",
+        "act.revenue": "Revenue is falling — find the partners and models with the largest drop.",
+        "act.roi": "ROI is falling — compare cost growth with income growth, review commissions of loss-makers.",
+        "act.ltv": "LTV is falling — work on repeat sales and client retention.",
+        "act.costs": "Costs are rising — check that income rises with them; cut items that do not pay back.",
+        "act.cpa": "Clients cost more — shift budget towards partners with a low CPA.",
+        "act.time_to_close_days": "Deals take longer — find the stage where they stall and rebalance managers' load.",
+    },
+}
+
+ARROWS = {"up": "trend.up", "down": "trend.down", "flat": "trend.flat"}
+
+
+def bucket_end(start: date, grain: str) -> date:
+    """Last day of the month or week that starts on `start`."""
+    if grain == "week":
+        return start + timedelta(days=6)
+    nxt = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def action(metric: str, trend: str) -> str:
+    """The recommended action for a metric moving in a direction (good or bad depends on the metric)."""
+    if trend == "flat":
+        return tr(TEXT, "act.flat")
+    bad = (trend == "up") if metric in LOWER_BETTER else (trend == "down")
+    if bad:
+        return tr(TEXT, f"act.{metric}")
+    return tr(TEXT, "act.down.good" if trend == "down" else "act.up.good")
+
+
+def _series(f: Filters, grain: str, by: str, metric: str) -> pd.DataFrame:
+    """Rows period, series, value for the chart."""
+    if by == "total":
+        rows = query(engine.kpis, f, by=grain)
+        return pd.DataFrame({"period": rows["period"], "series": tr(TEXT, "total"), "value": rows[metric]})
+    rows = query(engine.grouped, f, by=(grain, by))
+    if by == "model":
+        label = rows["model"].map(model_label)
+    else:
+        rows = rows[rows["partner_id"].notna()]
+        label = rows["partner"].astype(str)
+    return pd.DataFrame({"period": rows["period"], "series": label, "value": rows[metric],
+                         "partner_id": rows.get("partner_id")})
+
+
+def _partner_choice(f: Filters) -> list[int]:
+    """The partners multiselect (default: top partners by revenue in the period)."""
+    rows = query(engine.kpis, f, by="partner")
+    rows = rows[rows["partner_id"].notna()].sort_values("revenue", ascending=False)
+    names = dict(zip(rows["partner_id"].astype(int), rows["partner"].astype(str), strict=False))
+    options = list(names)
+    current_sel = st.session_state.get(K_PARTNERS)
+    if current_sel is None:
+        st.session_state[K_PARTNERS] = options[:TOP_PARTNERS]
+    else:
+        st.session_state[K_PARTNERS] = [p for p in current_sel if p in names]
+    return st.multiselect(tr(TEXT, "partners"), options, key=K_PARTNERS, format_func=lambda p: names.get(p, str(p)),
+                          help=tr(TEXT, "partners.help"))
+
+
+def _anomaly_table(flagged: pd.DataFrame, metric: str, currency: str, grain: str) -> None:
+    st.subheader(tr(TEXT, "anomalies"), anchor=False)
+    hits = flagged[flagged["is_anomaly"]].sort_values("period", ascending=False)
+    if hits.empty:
+        st.caption(tr(TEXT, "anomalies.none"))
+        return
+    code = lang()
+    st.dataframe(pd.DataFrame({
+        tr(TEXT, "col.period"): [(fmt.day if grain == "week" else fmt.month)(p, code) for p in hits["period"]],
+        tr(TEXT, "col.series"): hits["series"].astype(str),
+        tr(TEXT, "col.value"): [layout.value_text(metric, v, currency) for v in hits["value"]],
+        tr(TEXT, "col.band"): [f"{layout.value_text(metric, lo, currency)} – {layout.value_text(metric, hi, currency)}"
+                               for lo, hi in zip(hits["band_low"], hits["band_high"], strict=False)],
+    }), hide_index=True, key="trends.anomalies")
+
+
+def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
+    """One row per KPI: value over the period, trend arrow over complete periods, recommended action."""
+    total = query(engine.kpis, f)
+    rows = query(engine.kpis, f, by=grain)
+    rows = rows[[bucket_end(p, grain) <= f.date_to for p in rows["period"]]]
+    out = []
+    for m in TABLE_METRICS:
+        trend = anomalies.direction(rows[m].astype(float).tolist()) if len(rows) else "flat"
+        value = total.iloc[0][m] if len(total) else None
+        out.append({tr(TEXT, "col.kpi"): metric_label(m), tr(TEXT, "col.value"): layout.value_text(m, value, currency),
+                    tr(TEXT, "col.trend"): tr(TEXT, ARROWS[trend]), tr(TEXT, "col.action"): action(m, trend)})
+    return pd.DataFrame(out)
+
+
+def render() -> None:
+    """The trends & monitoring page."""
+    f = current()
+    currency = query(lookups.freshness).get("currency") or "RUB"
+    st.title(t("page.trends"), anchor=False)
+    st.caption(tr(TEXT, "caption", now=period_label(f), w=anomalies.WINDOW))
+    c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
+    with c1:
+        if st.session_state.get(K_METRIC) not in METRICS:
+            st.session_state[K_METRIC] = "revenue"
+        metric = st.selectbox(tr(TEXT, "metric"), METRICS, key=K_METRIC, format_func=metric_label)
+    with c2:
+        if st.session_state.get(K_GRAIN) not in ("month", "week"):
+            st.session_state[K_GRAIN] = "month"
+        grain = st.segmented_control(tr(TEXT, "grain"), ("month", "week"), key=K_GRAIN, required=True,
+                                     format_func=lambda g: tr(TEXT, f"grain.{g}"))
+    with c3:
+        if st.session_state.get(K_BY) not in ("total", "model", "partner"):
+            st.session_state[K_BY] = "model"
+        by = st.segmented_control(tr(TEXT, "by"), ("total", "model", "partner"), key=K_BY, required=True,
+                                  format_func=lambda b: tr(TEXT, f"by.{b}"))
+    total = query(engine.kpis, f)
+    if total.empty or int(total.iloc[0]["leads"]) + int(total.iloc[0]["won_deals"]) == 0:
+        layout.empty()
+        return
+    chosen = _partner_choice(f) if by == "partner" else None
+    series = _series(f, grain, by, metric)
+    if chosen is not None:
+        series = series[series["partner_id"].isin(chosen)]
+    series = series.dropna(subset=["value"])
+    if series.empty:
+        layout.empty()
+        return
+    complete = series[[bucket_end(p, grain) <= f.date_to for p in series["period"]]]
+    flagged = anomalies.flag(complete, by="series")
+    partial = series[[bucket_end(p, grain) > f.date_to for p in series["period"]]]
+    drawn = pd.concat([flagged, partial.assign(is_anomaly=False)], ignore_index=True)
+    charts.show(charts.over_time(drawn[["period", "series", "value", "is_anomaly"]], "series",
+                                 KIND.get(metric, "num"), metric_label(metric), currency, grain=grain),
+                key="trends.chart", height=360)
+    if not partial.empty:
+        st.caption(tr(TEXT, "partial"))
+    if complete["period"].nunique() <= anomalies.MIN_HISTORY:
+        st.info(tr(TEXT, "few_periods", n=anomalies.MIN_HISTORY + 1))
+    _anomaly_table(flagged, metric, currency, grain)
+    st.subheader(tr(TEXT, "kpi.title"), anchor=False)
+    st.caption(tr(TEXT, "kpi.caption"))
+    st.dataframe(kpi_table(f, grain, currency), hide_index=True, key="trends.kpi_table")
+
+
+if __name__ == "__main__":
+    layout.require_router()
+    render()
