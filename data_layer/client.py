@@ -1,0 +1,481 @@
+"""amoCRM API v4 client: one httpx.Client, a shared rolling-window rate limiter, retries, typed errors.
+
+Exception tree (every error carries a sentence a marketing lead can act on)::
+
+    AmoError
+     ├── ConfigError       settings missing or invalid (raised before any request)
+     ├── AuthError         401, refused authorization code, revoked refresh token
+     ├── PaymentRequired   402: the account's paid period ended
+     ├── Blocked           403: amoCRM blocked the IP/account (after too many 429s) — never retried
+     ├── RateLimited       429 kept coming after back-off (stop before it escalates into a 403 block)
+     ├── ServerError       5xx after bounded retries
+     ├── TransportError    timeouts, refused or dropped connections after bounded retries
+     ├── BadResponse       a 2xx whose body is not the JSON object the API documents
+     └── RequestError      any other 4xx (400, 404, 405, 422 …)
+
+httpx retries nothing but connection set-up, so 429/5xx/timeouts are handled here (see
+/work/shared/amocrm-api.md §3, §7, §10). Reference: https://www.amocrm.ru/developers/content/crm_platform/api-reference
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode
+
+import httpx
+
+if TYPE_CHECKING:
+    from data_layer.config import AmoConfig
+
+USER_AGENT = "partner-roi-sync/1.0 (+httpx)"
+Params = list[tuple[str, Any]] | dict[str, Any] | None
+
+
+# ---------------------------------------------------------------- errors
+
+class AmoError(RuntimeError):
+    """Base of every amoCRM failure; str() is a user-facing sentence."""
+
+    retryable = False
+
+    def __init__(self, message: str, status: int | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.detail = detail
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> AmoError:
+        """Pick the subclass and the sentence for an HTTP error response (JSON or HTML body)."""
+        status = response.status_code
+        detail = problem_detail(response)
+        if status == 401:
+            hint = (detail or "").lower()
+            if "revoked" in hint:
+                return AuthError(REVOKED_SENTENCE, status, detail)
+            return AuthError("amoCRM rejected the credentials (HTTP 401): the token is wrong, expired or the "
+                             "integration was disabled; paste a new long-lived token or authorise again.",
+                             status, detail)
+        if status == 402:
+            return PaymentRequired("amoCRM answered 402 Payment Required: the account's paid period has ended; "
+                                   "renew it in amoCRM and run the sync again.", status, detail)
+        if status == 403:
+            return Blocked(BLOCKED_SENTENCE, status, detail)
+        if status == 429:
+            return RateLimited("amoCRM keeps answering 429 Too Many Requests; the sync stopped to avoid a block. "
+                               "Another integration may be using the account's limit — try again in a few minutes.",
+                               status, detail)
+        if status >= 500:
+            return ServerError(f"amoCRM is not answering properly (HTTP {status}); try again later.", status, detail)
+        what = f": {detail}" if detail else ""
+        return RequestError(f"amoCRM refused the request (HTTP {status}){what}.", status, detail)
+
+
+class ConfigError(AmoError):
+    """The connection settings are missing or invalid."""
+
+
+class AuthError(AmoError):
+    """Authorization failed for good (bad token, refused code, revoked refresh token)."""
+
+
+class PaymentRequired(AmoError):
+    """HTTP 402: the account is not paid."""
+
+
+class Blocked(AmoError):
+    """HTTP 403: amoCRM blocked this IP or account."""
+
+
+class RateLimited(AmoError):
+    """HTTP 429 persisted through back-off."""
+
+    retryable = True
+
+
+class ServerError(AmoError):
+    """HTTP 5xx."""
+
+    retryable = True
+
+
+class TransportError(AmoError):
+    """Timeout, refused or dropped connection."""
+
+    retryable = True
+
+
+class BadResponse(AmoError):
+    """A 2xx whose body is not a JSON object."""
+
+    retryable = True
+
+
+class RequestError(AmoError):
+    """Any other 4xx."""
+
+
+BLOCKED_SENTENCE = ("amoCRM has blocked this IP/account (HTTP 403), usually after too many requests; the sync "
+                    "stopped. Ask amoCRM support to lift the block (give them your IP address and subdomain) "
+                    "and do not retry until they confirm.")
+REVOKED_SENTENCE = ("amoCRM revoked the refresh token (it was already used or is older than 3 months); "
+                    "authorise the integration again: copy a new authorization code into Settings.")
+
+
+def problem_detail(response: httpx.Response) -> str | None:
+    """'detail' (and OAuth 'hint') of a problem+json body; None for HTML or empty bodies."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    parts = [str(body[k]) for k in ("hint", "detail") if body.get(k)]
+    return "; ".join(parts)[:300] or None
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from a Retry-After header or a JSON body's retry_after (amoCRM sends the latter)."""
+    header = response.headers.get("retry-after")
+    if header and header.strip().isdigit():
+        return float(header)
+    try:
+        body = response.json()
+        value = body.get("retry_after") if isinstance(body, dict) else None
+        return float(value) if value is not None else None
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+
+
+# ---------------------------------------------------------------- rate limiter
+
+class RateLimiter:
+    """At most ``max_requests`` grants in any rolling ``window + margin`` seconds, shared by all threads.
+
+    The margin absorbs the jitter between the grant and the moment the server sees the request, so the
+    server never counts more than ``max_requests`` in its own rolling second (7 per 1.07 s ≈ 6.5 rps).
+    ``min_interval`` spreads a burst so a leaky-bucket server is happy too. ``pause`` stops everyone
+    (after a 429) so one throttled thread does not let the others escalate into a 403 block.
+    """
+
+    def __init__(self, max_requests: float = 7, window: float = 1.0, margin: float = 0.07,
+                 min_interval: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 keep_history: bool = False) -> None:
+        self.max_requests = max(1, int(max_requests))
+        self.span = window + margin
+        self.min_interval = self.span / self.max_requests / 2 if min_interval is None else min_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._log: collections.deque[float] = collections.deque()
+        self._paused_until = 0.0
+        self.history: list[float] | None = [] if keep_history else None
+
+    def _wait_needed(self, now: float) -> float:
+        while self._log and self._log[0] <= now - self.span:
+            self._log.popleft()
+        wait = self._paused_until - now
+        if len(self._log) >= self.max_requests:
+            wait = max(wait, self._log[0] + self.span - now)
+        if self._log:
+            wait = max(wait, self._log[-1] + self.min_interval - now)
+        return wait
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; return the grant stamp (pass it to cancel if unused)."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait_needed(now)
+                if wait <= 0:
+                    self._log.append(now)
+                    if self.history is not None:
+                        self.history.append(now)
+                    return now
+            time.sleep(min(wait, 0.5))
+
+    def cancel(self, stamp: float) -> None:
+        """Give back a grant that was not used for a request."""
+        with self._lock:
+            try:
+                self._log.remove(stamp)
+                if self.history is not None:
+                    self.history.remove(stamp)
+            except ValueError:
+                pass
+
+    def pause(self, seconds: float) -> None:
+        """Hold every thread for ``seconds`` from now (a 429 arrived)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
+def max_in_window(stamps: list[float], window: float = 1.0) -> int:
+    """Largest number of stamps inside any half-open interval of ``window`` seconds."""
+    ordered = sorted(stamps)
+    best, start = 0, 0
+    for end, t in enumerate(ordered):
+        while ordered[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+# ---------------------------------------------------------------- auth
+
+class Auth(Protocol):
+    """What the client needs from a token provider (data_layer.tokens)."""
+
+    can_refresh: bool
+
+    def access_token(self) -> str: ...
+
+    def refresh(self, stale: str | None) -> str: ...
+
+
+class StaticToken:
+    """A long-lived token: sent as is, never refreshed."""
+
+    can_refresh = False
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def access_token(self) -> str:
+        """The token."""
+        return self._token
+
+    def refresh(self, stale: str | None) -> str:
+        """Long-lived tokens cannot be refreshed."""
+        raise AuthError("amoCRM rejected the long-lived token (HTTP 401): it expired or was revoked; "
+                        "generate a new one in the integration's «Keys and scopes» tab and paste it in Settings.", 401)
+
+
+# ---------------------------------------------------------------- client
+
+@dataclass
+class Stats:
+    """Counters of one client, for the summary line and sync_runs."""
+
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    errors: int = 0
+
+
+def query_string(params: Params) -> str:
+    """Encode params keeping [ ] and , readable: amoCRM filter syntax, and 250-id lists stay short."""
+    if not params:
+        return ""
+    items = list(params.items()) if isinstance(params, dict) else list(params)
+    return urlencode([(k, "" if v is None else str(v)) for k, v in items], safe="[],")
+
+
+class AmoClient:
+    """GET/POST against one account with a shared limiter, bounded retries and token refresh."""
+
+    def __init__(self, base_url: str, auth: Auth | None, limiter: RateLimiter | None = None, *,
+                 timeout: float = 30.0, max_retries: int = 6, retry_base: float = 0.5,
+                 max_retry_wait: float = 30.0, max_429: int = 6, workers: int = 8,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.limiter = limiter or RateLimiter()
+        self.max_retries = max_retries
+        self.retry_base = retry_base
+        self.max_retry_wait = max_retry_wait
+        self.max_429 = max_429
+        self.stats = Stats()
+        self._stats_lock = threading.Lock()
+        self._clock_offset: float | None = None
+        self._http = httpx.Client(
+            base_url=self.base_url, transport=transport, headers={"User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            limits=httpx.Limits(max_connections=workers + 2, max_keepalive_connections=workers + 2),
+        )
+
+    # -- bookkeeping
+    def _count(self, **deltas: int) -> None:
+        with self._stats_lock:
+            for name, delta in deltas.items():
+                setattr(self.stats, name, getattr(self.stats, name) + delta)
+
+    def _note_date(self, response: httpx.Response) -> None:
+        if self._clock_offset is not None or "date" not in response.headers:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
+        except (TypeError, ValueError):
+            return
+        self._clock_offset = server - time.time()
+
+    def server_now(self) -> int:
+        """The server's clock in Unix seconds (from the first Date header; local clock before that)."""
+        return int(time.time() + (self._clock_offset or 0.0))
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.max_retry_wait, self.retry_base * 2 ** attempt) * random.uniform(0.5, 1.0)
+
+    # -- requests
+    def get(self, path: str, params: Params = None, *, slot: float | None = None,
+            not_found_ok: bool = False) -> dict | None:
+        """GET a JSON object; None for 204 (and 404 when not_found_ok). ``slot``: a grant already taken."""
+        qs = query_string(params)
+        url = f"{path}?{qs}" if qs else path
+        return self._send("GET", url, slot=slot, not_found_ok=not_found_ok, authorised=True)
+
+    def post_token(self, payload: dict[str, str]) -> httpx.Response:
+        """POST /oauth2/access_token (rate-limited, retried on 5xx/transport errors); the raw response."""
+        return self._send("POST", "/oauth2/access_token", json_body=payload, authorised=False, raw=True)
+
+    def _send(self, method: str, url: str, *, slot: float | None = None, not_found_ok: bool = False,
+              authorised: bool = True, json_body: dict | None = None, raw: bool = False) -> Any:
+        failures = throttled = 0
+        refreshed = False
+        while True:
+            if slot is None:
+                self.limiter.acquire()
+            slot = None
+            token = self.auth.access_token() if authorised and self.auth else None
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            try:
+                response = self._http.request(method, url, headers=headers, json=json_body)
+            except httpx.TimeoutException as exc:
+                failures = self._retry_or_raise(failures, TransportError(
+                    f"amoCRM did not answer in time ({exc.__class__.__name__}); check the network and retry.",
+                ))
+                continue
+            except httpx.TransportError as exc:
+                failures = self._retry_or_raise(failures, TransportError(
+                    f"The connection to amoCRM failed ({exc.__class__.__name__}); check the address and network.",
+                ))
+                continue
+            finally:
+                self._count(requests=1)
+            self._note_date(response)
+            status = response.status_code
+            if raw and status != 429 and status < 500:
+                return response
+            if status == 429:
+                throttled += 1
+                self._count(throttled=1)
+                if throttled > self.max_429:
+                    raise AmoError.from_response(response)
+                wait = retry_after(response)
+                wait = self._backoff(throttled) * 2 if wait is None else wait
+                self.limiter.pause(min(max(wait, 0.0), self.max_retry_wait) * random.uniform(1.0, 1.2))
+                continue
+            if status == 401 and authorised and self.auth and self.auth.can_refresh and not refreshed:
+                refreshed = True
+                self.auth.refresh(token)
+                continue
+            if 200 <= status < 300:
+                body = self._decode(response)
+                if isinstance(body, BadResponse):
+                    failures = self._retry_or_raise(failures, body)
+                    continue
+                return body
+            if status == 404 and not_found_ok:
+                return None
+            error = AmoError.from_response(response)
+            if status == 401 and refreshed:
+                error = AuthError("amoCRM rejected the access token even after refreshing it; authorise the "
+                                  "integration again (new authorization code) or paste a long-lived token.", 401)
+            if error.retryable:
+                failures = self._retry_or_raise(failures, error)
+                continue
+            raise error
+
+    def _retry_or_raise(self, failures: int, error: AmoError) -> int:
+        """Sleep before the next attempt, or raise once the retries are used up."""
+        self._count(errors=1)
+        if failures >= self.max_retries:
+            raise error
+        self._count(retries=1)
+        time.sleep(self._backoff(failures))
+        return failures + 1
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> dict | None | BadResponse:
+        if response.status_code == 204 or not response.content.strip():
+            return None
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            return BadResponse("amoCRM returned a page that is not valid JSON; try again later.",
+                               response.status_code)
+        if not isinstance(body, dict):
+            return BadResponse("amoCRM returned an unexpected answer (not a JSON object); try again later.",
+                               response.status_code)
+        return body
+
+    def paginate(self, path: str, key: str, params: Params = None, limit: int = 250) -> Iterator[dict]:
+        """Yield records of a HAL list page by page; stop on 204, a short page or a missing `next`.
+
+        A `next` link on the last full page only costs one extra 204; bodies without `_links`
+        (statuses, some reference lists) end when a page is short. amocrm-api.md §4.
+        """
+        page = 1
+        base = list(params.items()) if isinstance(params, dict) else list(params or [])
+        while True:
+            body = self.get(path, [*base, ("limit", limit), ("page", page)], not_found_ok=True)
+            items = embedded(body, key)
+            yield from items
+            if not has_next(body, len(items), limit, page):
+                return
+            page += 1
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> AmoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def embedded(body: dict | None, key: str) -> list[dict]:
+    """The `_embedded.<key>` list of a body; tolerant of missing or malformed envelopes."""
+    if not isinstance(body, dict):
+        return []
+    emb = body.get("_embedded")
+    items = emb.get(key) if isinstance(emb, dict) else None
+    return [x for x in items if isinstance(x, dict)] if isinstance(items, list) else []
+
+
+def has_next(body: dict | None, count: int, limit: int, page: int) -> bool:
+    """Whether another page may exist: the page was full, and `next`/`_page_count` do not say otherwise."""
+    if body is None or count < limit:
+        return False
+    page_count = body.get("_page_count")
+    if isinstance(page_count, int) and page >= page_count:
+        return False
+    links = body.get("_links")
+    if isinstance(links, dict) and "next" not in links:
+        return False
+    return True
+
+
+def open_client(config: AmoConfig, transport: httpx.BaseTransport | None = None,
+                keep_history: bool = False) -> AmoClient:
+    """Build the client for a checked config: limiter from max_rps, long-lived token or OAuth provider."""
+    from data_layer import tokens  # tokens imports this module's errors
+
+    config.check()
+    limiter = RateLimiter(max_requests=config.max_rps, keep_history=keep_history)
+    client = AmoClient(config.base_url or "", None, limiter, timeout=config.timeout,
+                       max_retries=config.max_retries, retry_base=config.retry_base,
+                       max_retry_wait=config.max_retry_wait, workers=config.workers, transport=transport)
+    if config.auth_mode == "long_lived":
+        client.auth = StaticToken(config.token or "")
+    else:
+        client.auth = tokens.OAuthTokens(tokens.TokenStore(config.token_path), config, client.post_token)
+    return client
