@@ -545,4 +545,5 @@ def render() -> None:
 
 
 if __name__ == "__main__":
+    layout.require_router()
     render()
