@@ -6,14 +6,17 @@ DataFrames of aggregated rows (never one row per lead, except :func:`deals`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
-from metrics import sql
+from metrics import sql, stats
 from metrics.costs import LEDGER_CATEGORIES, MetricSettings, Scenario, bind_cost_inputs, load_settings
 from metrics.filters import FilterError, Filters
+from metrics.registry import METRICS
 
 BY_CHOICES = ("none", "partner", "model", "month", "week", "quarter", "pipeline", "source")
 TIME_UNITS = ("month", "week", "quarter")
@@ -59,16 +62,13 @@ def _margin_params(s: MetricSettings) -> dict[str, Any]:
     return out
 
 
-def query_params(f: Filters, dims: tuple[str, ...], s: MetricSettings) -> dict[str, Any]:
-    """Every bound parameter the KPI queries may use, for filters f grouped by dims."""
-    unit = next((d for d in dims if d in TIME_UNITS), "none")
+def query_params(f: Filters, s: MetricSettings) -> dict[str, Any]:
+    """Every bound parameter the metric queries may use, for filters f and settings s."""
     return {
-        "date_from": f.date_from, "date_to": f.date_to, "close_view": f.view == "close",
+        "date_from": f.date_from, "date_to": f.date_to,
         "partners": [int(p) for p in f.partners], "models": list(f.models),
         "pipelines": [int(p) for p in f.pipelines], "sources": [str(x) for x in f.sources],
-        "g_partner": "partner" in dims, "g_model": "partner" in dims or "model" in dims,
-        "g_pipeline": "pipeline" in dims, "g_source": "source" in dims, "g_unit": unit,
-        "min_leads": s.min_leads, "seed": not dims,
+        "min_leads": s.min_leads,
         "junk": [_norm(x) for x in s.junk_reasons],
         "w_phone": s.weight("phone"), "w_email": s.weight("email"), "w_qualified": s.weight("qualified"),
         **_margin_params(s),
@@ -80,17 +80,26 @@ def _norm(name: str) -> str:
     return name.replace("Ё", "Е").replace("ё", "е").strip().lower()
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any]) -> pd.DataFrame:
-    """Execute named query `name` with the parameters it uses, as a DataFrame."""
-    return con.execute(sql.load(name), sql.params(name, values)).df()
+def run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any],
+        slot_items: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
+    """Execute named query `name` (slots filled) with the parameters it uses, as a DataFrame."""
+    text = sql.render(name, slot_items or sql.slots())
+    return con.execute(text, sql.params(text, values)).df()
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, dims: tuple[str, ...],
-             scenario: Scenario | None) -> dict[str, Any]:
-    """Bind cost inputs and return the parameters of a query over f grouped by dims."""
+def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Template slots of a KPI query over f grouped by dims."""
+    filtering = bool(f.pipelines or f.sources)
+    grouping = "pipeline" in dims or "source" in dims
+    return sql.slots(dims, close_view=f.view == "close", split=filtering or grouping,
+                     split_filtering=filtering, seed=not dims)
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None) -> dict[str, Any]:
+    """Bind cost inputs and return the parameters of a query over f."""
     settings = load_settings(con, scenario)
     bind_cost_inputs(con, scenario)
-    return query_params(f, dims, settings)
+    return query_params(f, settings)
 
 
 def _public_keys(df: pd.DataFrame, dims: tuple[str, ...]) -> pd.DataFrame:
@@ -131,8 +140,8 @@ def grouped(con: duckdb.DuckDBPyConnection, f: Filters, by: str | tuple[str, ...
             scenario: Scenario | None = None) -> pd.DataFrame:
     """KPI rows grouped by one or more dimensions (e.g. ("month", "model")); see kpis()."""
     dims = _dims(by)
-    values = _prepare(con, f, dims, scenario)
-    df = run(con, "kpis", values)
+    values = _prepare(con, f, scenario)
+    df = run(con, "kpis", values, slots_for(f, dims))
     for col in ("leads", "qualified_leads", "won_deals", "new_clients"):
         df[col] = df[col].astype("int64")
     return _sort(_public_keys(df, dims))
@@ -144,3 +153,254 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     if by not in BY_CHOICES:
         raise FilterError(f"Unknown grouping {by!r}: use one of {', '.join(BY_CHOICES)}.")
     return grouped(con, f, by, scenario)
+
+
+def costs_by_category(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
+                      scenario: Scenario | None = None) -> pd.DataFrame:
+    """Costs in long format: group keys, category (ledger categories + computed_commission), amount."""
+    wide = kpis(con, f, by, scenario)
+    keys = [c for c in wide.columns if c not in KPI_COLUMNS and not c.startswith("cost_")]
+    wide = wide.rename(columns={f"cost_{c}": c for c in LEDGER_CATEGORIES})
+    wide[COMMISSION_CATEGORY] = wide["costs_commission"]
+    cats = [*LEDGER_CATEGORIES, COMMISSION_CATEGORY]
+    long = wide.melt(id_vars=keys, value_vars=cats, var_name="category", value_name="amount")
+    order = {c: i for i, c in enumerate(cats)}
+    long["_c"] = long["category"].map(order)
+    long["_g"] = long.groupby("category", sort=False).cumcount()
+    return long.sort_values(["_g", "_c"]).drop(columns=["_c", "_g"]).reset_index(drop=True)
+
+
+def commission_details(con: duckdb.DuckDBPyConnection, f: Filters,
+                       scenario: Scenario | None = None) -> pd.DataFrame:
+    """How computed commissions came about: partner, rule, base, rate / tiers, effective rate, amount."""
+    values = _prepare(con, f, scenario)
+    return run(con, "commission_details", values, slots_for(f, ("partner",)))
+
+
+MONTHLY_COLUMNS = ("leads", "won_deals", "revenue", "income", "costs", "costs_ledger", "costs_commission",
+                   "profit", "roi", "roi_band")
+
+
+def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
+            scenario: Scenario | None = None) -> pd.DataFrame:
+    """Revenue vs costs per calendar month (optionally per partner / model / ...): chart input."""
+    dims = ("month",) if by == "none" else ("month", by)
+    df = grouped(con, f, dims, scenario)
+    keys = [c for c in df.columns if c not in KPI_COLUMNS and not c.startswith("cost_")]
+    return df[keys + list(MONTHLY_COLUMNS)]
+
+
+def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Per pipeline and stage: leads of the period that reached it (stage history), share and step share."""
+    values = query_params(f, load_settings(con))
+    df = run(con, "funnel", values)
+    for col in ("reached", "leads"):
+        df[col] = df[col].astype("int64")
+    return df
+
+
+def quality(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner") -> pd.DataFrame:
+    """Lead quality per group: mean score, shares with phone / e-mail / qualified, junk share."""
+    dims = _dims(by)
+    values = query_params(f, load_settings(con))
+    df = run(con, "quality", values, slots_for(f, dims))
+    df["leads"] = df["leads"].astype("int64")
+    return _sort(_public_keys(df, dims))
+
+
+PVD_COLUMNS = ("leads", "won_deals", "win_rate", "win_rate_low", "win_rate_high", "revenue", "avg_check",
+               "time_to_close_days")
+
+
+def partner_vs_direct(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Each model, all partners and direct: win rate (Wilson), average check, days to close, and each
+    one's difference from direct (absolute `_diff` and relative `_rel`)."""
+    values = query_params(f, load_settings(con))
+    df = run(con, "partner_vs_direct", values, slots_for(f, ()))
+    df["win_rate"] = df["cohort_won"] / df["leads"].where(df["leads"] > 0)
+    bounds = [stats.wilson(int(w), int(n)) for w, n in zip(df["cohort_won"], df["leads"], strict=True)]
+    df["win_rate_low"] = [b[0] for b in bounds]
+    df["win_rate_high"] = [b[1] for b in bounds]
+    df["avg_check"] = df["revenue"] / df["won_deals"].where(df["won_deals"] > 0)
+    order = {**MODEL_ORDER, "partners": 2.5}
+    df = df.assign(_o=df["segment"].map(order)).sort_values("_o").drop(columns="_o").reset_index(drop=True)
+    out = df[["segment", *PVD_COLUMNS]].astype({"leads": "int64", "won_deals": "int64"})
+    direct = out[out["segment"] == "direct"]
+    for col in ("win_rate", "avg_check", "time_to_close_days"):
+        base = direct[col].iloc[0] if len(direct) else np.nan
+        out[f"{col}_diff"] = out[col] - base
+        out[f"{col}_rel"] = out[f"{col}_diff"] / base if base else np.nan
+    return out
+
+
+DELTA_METRICS = ("leads", "qualified_leads", "won_deals", "conversion", "lead_to_qualified", "qualified_to_won",
+                 "revenue", "avg_check", "revenue_share", "costs", "income", "profit", "roi", "new_clients",
+                 "cpa", "ltv", "purchases_per_client", "time_to_close_days")
+
+
+def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
+           scenario: Scenario | None = None) -> pd.DataFrame:
+    """Current period vs f.previous(): per group and metric, current, previous, change and relative change."""
+    if by in TIME_UNITS:
+        raise FilterError("Period-over-period changes compare whole periods: group by none, partner, model, "
+                          "pipeline or source.")
+    cur, prev = kpis(con, f, by, scenario), kpis(con, f.previous(), by, scenario)
+    keys = list(KEY_COLUMNS[by].values())
+    join_keys = [k for k in keys if k not in ("partner", "pipeline")]
+    labels = [k for k in keys if k not in join_keys]
+    if join_keys:
+        both = cur.merge(prev, on=join_keys, how="outer", suffixes=("", "_prev"))
+        for col in labels:
+            both[col] = both[col].fillna(both[f"{col}_prev"])
+    else:
+        both = cur.join(prev.add_suffix("_prev"))
+    rows = []
+    for metric in DELTA_METRICS:
+        part = both[keys].copy()
+        part["metric"] = metric
+        part["current"] = both[metric].astype("float64")
+        part["previous"] = both[f"{metric}_prev"].astype("float64")
+        rows.append(part)
+    out = pd.concat(rows, ignore_index=True)
+    out["change"] = out["current"] - out["previous"]
+    prev_abs = out["previous"].abs()
+    out["change_rel"] = out["change"] / prev_abs.where(prev_abs > 0)
+    return out
+
+
+def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None) -> pd.DataFrame:
+    """A partner's leads of the period and won deals in scope (partner_id None = direct), with commission."""
+    narrowed = replace(f, partners=(int(partner_id),), models=()) if partner_id is not None \
+        else replace(f, partners=(), models=("direct",))
+    values = _prepare(con, narrowed)
+    return run(con, "deals", values, slots_for(narrowed, ()))
+
+
+def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_better: bool | None = None,
+         ) -> pd.DataFrame:
+    """Add `rank` (1 = best) and `highlight` ('best' / 'worst') by metric, or by its cautious interval bound.
+
+    Rows flagged too_few, rows without a value and the direct baseline (partner_id null) get no rank and are
+    never highlighted. With by_lower_bound the pessimistic bound is used (`<metric>_low` when higher is better,
+    `<metric>_high` when lower is better), so a small, noisy group cannot top the list on luck.
+    """
+    better_high = higher_is_better if higher_is_better is not None else \
+        getattr(METRICS.get(metric), "higher_is_better", True)
+    col = metric
+    if by_lower_bound:
+        col = f"{metric}_low" if better_high else f"{metric}_high"
+        if col not in df.columns:
+            raise FilterError(f"No interval column {col} to rank by: use roi_interval() or conversion.")
+    out = df.copy()
+    eligible = out[col].notna()
+    if "too_few" in out.columns:
+        eligible &= ~out["too_few"].fillna(False).astype(bool)
+    if "partner_id" in out.columns:
+        eligible &= out["partner_id"].notna()
+    ranks = out.loc[eligible, col].rank(ascending=not better_high, method="min")
+    out["rank"] = ranks.astype("Int64").reindex(out.index)
+    out["highlight"] = None
+    if eligible.sum() >= 2:
+        out.loc[ranks.idxmin(), "highlight"] = "best"
+        out.loc[ranks.idxmax(), "highlight"] = "worst"
+    return out
+
+
+def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner", n_boot: int = 1000,
+                 seed: int = 0, scenario: Scenario | None = None) -> pd.DataFrame:
+    """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
+    dims = _dims(by)
+    values = _prepare(con, f, scenario)
+    raw = run(con, "roi_units", values, slots_for(f, dims))
+    raw["k_partner_name"] = None
+    raw["k_pipeline_name"] = None
+    lows, highs, methods, rois = [], [], [], []
+    for i, row in enumerate(raw.itertuples(index=False)):
+        sample = stats.RoiSample(int(max(row.n, row.k)), float(row.fixed),
+                                 np.asarray(row.xs, dtype=float), np.asarray(row.ys, dtype=float))
+        low, high, method = stats.roi_bootstrap(sample, n_boot, np.random.SeedSequence([seed, i]))
+        costs = row.fixed + row.sy
+        rois.append((row.sx - costs) / costs if costs else None)
+        lows.append(low)
+        highs.append(high)
+        methods.append(method)
+    out = raw.drop(columns=["xs", "ys", "sxx", "syy", "sxy", "sx", "sy", "fixed", "k"])
+    out = out.assign(roi=rois, roi_low=lows, roi_high=highs, method=methods).rename(columns={"n": "units"})
+    out["units"] = out["units"].astype("int64")
+    out = _public_keys(out, dims)
+    names = _key_names(con, out)
+    return _sort(names)
+
+
+def _key_names(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> pd.DataFrame:
+    """Fill partner / pipeline names from their ids."""
+    if "partner_id" in df.columns:
+        names = dict(con.execute("select partner_id, name from partners").fetchall())
+        df["partner"] = df["partner_id"].map(lambda p: names.get(int(p)) if pd.notna(p) else None)
+    if "pipeline_id" in df.columns:
+        names = dict(con.execute("select id, name from raw_pipelines").fetchall())
+        df["pipeline"] = df["pipeline_id"].map(lambda p: names.get(int(p)) if pd.notna(p) else None)
+    return df
+
+
+def revenue_total(con: duckdb.DuckDBPyConnection, f: Filters) -> float:
+    """Revenue of the won deals in scope for f (every filter, the chosen view)."""
+    values = query_params(f, load_settings(con))
+    return float(run(con, "revenue_total", values, slots_for(f, ()))["revenue"].iloc[0])
+
+
+def breakeven_commission_rate(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int,
+                              scenario: Scenario | None = None) -> float | None:
+    """Percent-of-revenue commission rate at which the partner's ROI is 0, other costs unchanged.
+
+    Other costs = ledger share + commissions from rules other than percent-of-revenue. None without revenue;
+    a negative rate means the partner loses money even with no percentage commission.
+    """
+    parts = _commission_parts(con, f, partner_id, scenario)
+    if parts is None or parts["revenue"] <= 0:
+        return None
+    return (parts["income"] - parts["other_costs"]) / parts["revenue"]
+
+
+def roi_sensitivity(con: duckdb.DuckDBPyConnection, f: Filters, partner_ids: list[int] | tuple[int, ...],
+                    rates: list[float] | tuple[float, ...], scenario: Scenario | None = None) -> pd.DataFrame:
+    """ROI of each partner if its percent-of-revenue commission rate were each of `rates` (other costs kept)."""
+    rows = []
+    for pid in partner_ids:
+        parts = _commission_parts(con, f, pid, scenario) or {"revenue": 0.0, "income": 0.0, "other_costs": 0.0,
+                                                            "partner": None}
+        for rate in rates:
+            costs = parts["other_costs"] + rate * parts["revenue"]
+            profit = parts["income"] - costs
+            roi = profit / costs if costs else None
+            rows.append({"partner_id": pid, "partner": parts["partner"], "rate": rate, "revenue": parts["revenue"],
+                         "income": parts["income"], "costs": costs, "profit": profit, "roi": roi,
+                         "roi_band": roi_band(roi)})
+    return pd.DataFrame(rows, columns=["partner_id", "partner", "rate", "revenue", "income", "costs", "profit",
+                                       "roi", "roi_band"])
+
+
+def _commission_parts(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int,
+                      scenario: Scenario | None) -> dict[str, Any] | None:
+    """A partner's revenue, income and costs other than percent-of-revenue commissions."""
+    narrowed = replace(f, partners=(int(partner_id),), models=())
+    row = kpis(con, narrowed, "partner", scenario)
+    row = row[row["partner_id"] == partner_id]
+    if row.empty:
+        return None
+    details = commission_details(con, narrowed, scenario)
+    percent = float(details.loc[details["kind"] == "percent_revenue", "amount"].sum())
+    r = row.iloc[0]
+    return {"partner": r["partner"], "revenue": float(r["revenue"]), "income": float(r["income"]),
+            "other_costs": float(r["costs"]) - percent}
+
+
+def roi_band(roi: float | None) -> str:
+    """ROI band per metrics-spec: excellent ≥ 2, profitable ≥ 0.5, marginal ≥ 0, loss < 0, n/a."""
+    if roi is None or (isinstance(roi, float) and np.isnan(roi)):
+        return "n/a"
+    if roi >= 2:
+        return "excellent"
+    if roi >= 0.5:
+        return "profitable"
+    return "marginal" if roi >= 0 else "loss"

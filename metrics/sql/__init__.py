@@ -1,35 +1,68 @@
-"""Named SQL queries kept as `.sql` files; `-- include: <fragment>` lines pull in shared CTE fragments.
+"""Named SQL queries kept as `.sql` files, with two kinds of trusted text substitution.
 
-Only trusted files of this folder are ever spliced into the text; every value is a bound `$name`
-parameter, and `params()` keeps exactly the parameters a query uses (DuckDB rejects extra ones).
+* `-- include: <fragment>` lines pull in a shared CTE fragment (`_*.sql`) of this folder.
+* `{{slot}}` template slots are filled by :func:`slots` from a fixed whitelist of column expressions
+  (which group keys, which deal date) so DuckDB plans each grouping with plain columns.
+
+No value ever goes into the text: every value is a bound `$name` parameter, and :func:`params` keeps
+exactly the parameters a query uses (DuckDB rejects extra ones).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+TIME_UNITS = ("week", "month", "quarter")
 _INCLUDE = re.compile(r"^\s*--\s*include:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
+_SLOT = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 @cache
 def load(name: str) -> str:
-    """Text of query `name` with its fragments inlined."""
+    """Text of query `name` with its fragments inlined (slots still open)."""
     text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
     return _INCLUDE.sub(lambda m: load(m.group(1)), text)
 
 
+def slots(dims: Iterable[str] = (), close_view: bool = False, split: bool = False,
+          split_filtering: bool = False, seed: bool = False) -> tuple[tuple[str, str], ...]:
+    """Whitelisted slot texts for a grouping (dims among partner, model, pipeline, source, a time unit)."""
+    dims = set(dims)
+    unit = next((u for u in TIME_UNITS if u in dims), None)
+    chosen = {
+        "k_partner_id": "partner_id" if "partner" in dims else "cast(null as integer)",
+        "k_model": "model" if dims & {"partner", "model"} else "cast(null as varchar)",
+        "k_pipeline_id": "pipeline_id" if "pipeline" in dims else "cast(null as bigint)",
+        "k_source": "coalesce(utm_source, source_name)" if "source" in dims else "cast(null as varchar)",
+        "k_period": f"cast(date_trunc('{unit}', d) as date)" if unit else "cast(null as date)",
+        "deal_date": "closed_date" if close_view else "created_date",
+        "split": "true" if split else "false",
+        "split_filtering": "true" if split_filtering else "false",
+        "seed": "true" if seed else "false",
+    }
+    return tuple(sorted(chosen.items()))
+
+
 @cache
-def param_names(name: str) -> frozenset[str]:
-    """Names of the `$` parameters query `name` uses."""
-    text = "\n".join(line.split("--", 1)[0] for line in load(name).splitlines())
-    return frozenset(_PARAM.findall(text))
+def render(name: str, slot_items: tuple[tuple[str, str], ...] = ()) -> str:
+    """Query `name` with its template slots filled from `slot_items` (a :func:`slots` result)."""
+    filled = dict(slot_items)
+    return _SLOT.sub(lambda m: filled[m.group(1)], load(name))
 
 
-def params(name: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The subset of `values` that query `name` binds; a missing one raises KeyError naming it."""
-    return {key: values[key] for key in param_names(name)}
+@cache
+def param_names(text: str) -> frozenset[str]:
+    """Names of the `$` parameters a query text uses (comments ignored)."""
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    return frozenset(_PARAM.findall(code))
+
+
+def params(text: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The subset of `values` that query text binds; a missing one raises KeyError naming it."""
+    return {key: values[key] for key in param_names(text)}

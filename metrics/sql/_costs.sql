@@ -1,53 +1,55 @@
 -- fragment _costs: shared cost CTEs (spliced in after _scope by `-- include: _costs`).
---   ledger_costs: one row per ledger row x period bucket x pipeline/source share, with the share of the
---                 month's amount for the days of the period it covers (amount / days in month x days covered).
---   commissions:  one row per won deal or qualified lead in scope x commission rule applied, with its amount.
--- Reads the registered relations m_ledger(partner_id, month, category, amount) and
--- m_rules(rule_id, model, partner_id, kind, rate, tiers, valid_from, valid_to). Parameters: those of _scope.
+--   ledger_costs: one row per ledger row x period bucket (x pipeline/source share when costs are split),
+--                 amount = month amount / days in month x days of the period it covers (x lead share).
+--   rule_hits:    one row per group x partner x commission rule x month of the events it rewards, with
+--                 the events' count, revenue, the effective rate and the commission amount.
+-- Reads m_ledger(partner_id, month, category, amount) and m_rules(rule_id, model, partner_id, kind, rate,
+-- tiers, valid_from, valid_to), bound by metrics.costs.bind_cost_inputs. Template slots as in _scope plus
+-- {{split}} / {{split_filtering}} (true when ledger costs follow leads across pipelines / sources).
+-- Parameters: those of _scope.
 cal_buckets as (
     -- one row per calendar month x period bucket: the days of the period it holds
-    select
-        cast(date_trunc('month', d) as date) as month,
-        case when $g_unit <> 'none' then cast(date_trunc(
-            case when $g_unit = 'none' then 'month' else $g_unit end, d) as date) end as k_period,
-        count(*) as days
-    from range(cast($date_from as timestamp), cast($date_to as timestamp) + interval 1 day, interval 1 day) t(d)
+    select cast(date_trunc('month', d) as date) as month, {{k_period}} as k_period, count(*) as days
+    from (select cast(t.d as date) as d
+          from range(cast($date_from as timestamp), cast($date_to as timestamp) + interval 1 day, interval 1 day) t(d))
     group by all
 ),
-split_on as (
-    select ($g_pipeline or $g_source) as grouping, (len($pipelines) > 0 or len($sources) > 0) as filtering
-),
 split as (
-    -- a partner's ledger costs follow its period leads across pipelines / sources (share of its leads)
-    select s.*
-    from (
+    -- a partner's share of its period leads in each pipeline / source group (ledger costs follow leads)
+    select * from (
         select partner_id, k_pipeline_id, k_source,
-            count(*) filter (where match_where) / sum(count(*)) over (partition by partner_id) as w
-        from keyed
-        where in_period and match_who and partner_id is not null
-          and ((select grouping from split_on) or (select filtering from split_on))
+            count(*) filter (where matched) / sum(count(*)) over (partition by partner_id) as w
+        from (
+            select partner_id, {{k_pipeline_id}} as k_pipeline_id, {{k_source}} as k_source,
+                (len($pipelines) = 0 or list_contains($pipelines, pipeline_id))
+                and (len($sources) = 0 or list_contains($sources, utm_source)
+                     or list_contains($sources, source_name)) as matched
+            from lead_facts
+            where {{split}} and partner_id is not null and created_date between $date_from and $date_to
+              and (len($partners) = 0 or list_contains($partners, partner_id))
+              and (len($models) = 0 or list_contains($models, model))
+        )
         group by partner_id, k_pipeline_id, k_source
-    ) s
-    where s.w > 0
+    )
+    where w > 0
 ),
 ledger_costs as (
-    select
-        case when $g_partner then l.partner_id end as k_partner_id,
-        case when $g_model then coalesce(pm.model, 'unassigned') end as k_model,
-        s.k_pipeline_id, s.k_source, cb.k_period,
-        l.category,
-        coalesce(mg.margin, cast($m_account as double)) is not null as has_margin,
-        cast(l.amount as double) * cb.days / dayofmonth(last_day(cb.month))
-            * case when s.partner_id is not null then s.w
-                   when (select filtering from split_on) then 0.0
-                   else 1.0 end as amount
-    from m_ledger l
-    join cal_buckets cb on cb.month = cast(date_trunc('month', l.month) as date)
-    left join pm on pm.partner_id = l.partner_id
-    left join margins mg on mg.model = coalesce(pm.model, 'unassigned')
+    select l.k_partner_id, l.k_model, s.k_pipeline_id, s.k_source, cb.k_period, l.category, l.model,
+        l.amount * cb.days / dayofmonth(last_day(cb.month))
+            * case when s.partner_id is not null then s.w when {{split_filtering}} then 0.0 else 1.0 end as amount
+    from (
+        select partner_id, month, category, cast(amount as double) as amount, model,
+            {{k_partner_id}} as k_partner_id, {{k_model}} as k_model
+        from (
+            select l.partner_id, l.month, l.category, l.amount, coalesce(pm.model, 'unassigned') as model
+            from m_ledger l
+            left join pm on pm.partner_id = l.partner_id
+        )
+        where (len($partners) = 0 or list_contains($partners, partner_id))
+          and (len($models) = 0 or list_contains($models, model))
+    ) l
+    join cal_buckets cb on cb.month = l.month
     left join split s on s.partner_id = l.partner_id
-    where coalesce((len($partners) = 0 or list_contains($partners, l.partner_id))
-        and (len($models) = 0 or list_contains($models, coalesce(pm.model, 'unassigned'))), false)
 ),
 rules as (
     select rule_id, model, partner_id, kind, rate, tiers,
@@ -56,7 +58,7 @@ rules as (
     from m_rules
 ),
 tier_bands as (
-    -- progressive monthly bands of tiered percent rules: [lo, hi) taxed at rate; the top band is open
+    -- progressive monthly bands of tiered percent rules: [lo, hi) at rate; the top band is open
     select rule_id, rate,
         coalesce(lag(up_to) over (partition by rule_id order by up_to nulls last), 0) as lo,
         case when row_number() over (partition by rule_id order by up_to desc nulls first) = 1
@@ -67,73 +69,95 @@ tier_bands as (
         where kind = 'percent_revenue' and nullif(trim(tiers), '') is not null
     )
 ),
-ev_scope as (
-    -- commission events in scope: won deals dated by close, qualified leads dated by creation
-    select lead_id, partner_id, cur_model, 'deal' as ev, coalesce(closed_date, created_date) as d, amount,
-        k_partner_id, k_model, k_pipeline_id, k_source, k_deal_period as k_period
-    from keyed
-    where is_deal and match_who and match_where and partner_id is not null
+rule_partners as (
+    -- every partner a rule may reward: its own partner, or each partner of its model
+    select partner_id, rule_id, true as own, valid_from, valid_to from rules where partner_id is not null
     union all
-    select lead_id, partner_id, cur_model, 'lead', created_date, amount,
-        k_partner_id, k_model, k_pipeline_id, k_source, k_lead_period
-    from keyed
-    where in_period and is_qualified and match_who and match_where and partner_id is not null
+    select p.partner_id, r.rule_id, false, r.valid_from, r.valid_to
+    from rules r join pm p on p.model = r.model
+    where r.partner_id is null
+),
+bounds as (
+    select partner_id, valid_from as b from rule_partners
+    union
+    select partner_id, valid_to + 1 from rule_partners where valid_to < date '9999-12-31'
+    union
+    select partner_id, date '0001-01-01' from rule_partners
+),
+pieces as (
+    select partner_id, b as p_from,
+        coalesce(lead(b) over (partition by partner_id order by b) - 1, date '9999-12-31') as p_to
+    from bounds
+),
+rule_spans as (
+    -- the days each rule rewards each partner: on days a partner has rules of its own in force, only those
+    select rp.partner_id, rp.rule_id, r.kind, r.rate, pc.p_from as span_from, pc.p_to as span_to
+    from pieces pc
+    join rule_partners rp on rp.partner_id = pc.partner_id and pc.p_from between rp.valid_from and rp.valid_to
+    join rules r on r.rule_id = rp.rule_id
+    qualify rp.own = max(rp.own) over (partition by pc.partner_id, pc.p_from)
+),
+hit_groups as (
+    -- commission events per group x partner x rule x month: won deals dated by close, qualified leads by creation
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, partner_id, rule_id, month,
+        count(*) as n, sum(amount) as revenue
+    from (
+        select e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period, e.partner_id, s.rule_id,
+            cast(date_trunc('month', e.rule_day) as date) as month, e.amount
+        from (
+            select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+                {{k_source}} as k_source, {{k_period}} as k_period, partner_id,
+                coalesce(closed_date, created_date) as rule_day, amount
+            from deal_rows
+            where partner_id is not null
+        ) e
+        join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
+        where s.kind in ('percent_revenue', 'fixed_per_deal')
+        union all
+        select e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period, e.partner_id, s.rule_id,
+            cast(date_trunc('month', e.d) as date), 0.0
+        from (
+            select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+                {{k_source}} as k_source, {{k_period}} as k_period, partner_id, d
+            from lead_rows
+            where partner_id is not null and is_qualified
+        ) e
+        join rule_spans s on s.partner_id = e.partner_id and e.d between s.span_from and s.span_to
+        where s.kind = 'fixed_per_qualified_lead'
+    )
+    group by all
 ),
 tier_months as (
-    select distinct partner_id, cast(date_trunc('month', d) as date) as month
-    from ev_scope
-    where ev = 'deal' and exists (select 1 from tier_bands)
+    select distinct partner_id, rule_id, month from hit_groups where rule_id in (select rule_id from tier_bands)
 ),
-ev as (
-    select *, true as in_scope from ev_scope
-    union all
-    -- every won deal of the same partners and months (any filter): the base of monthly tiers
-    select f.lead_id, f.partner_id, coalesce(pm.model, 'unassigned'), 'deal',
-        coalesce(f.closed_date, f.created_date), f.amount, null, null, null, null, null, false
-    from lead_facts f
-    join tier_months tm on tm.partner_id = f.partner_id
-        and tm.month = cast(date_trunc('month', coalesce(f.closed_date, f.created_date)) as date)
-    left join pm on pm.partner_id = f.partner_id
-    where f.is_won
-),
-cand as (
-    select e.*, r.rule_id, r.kind, r.rate, true as own
-    from ev e join rules r on r.partner_id = e.partner_id and e.d between r.valid_from and r.valid_to
-    union all
-    select e.*, r.rule_id, r.kind, r.rate, false as own
-    from ev e join rules r on r.model = e.cur_model and r.partner_id is null
-        and e.d between r.valid_from and r.valid_to
-),
-applied as (
-    -- a partner's own rules in force on the date replace its model's rules
-    select *
-    from cand
-    qualify own = max(own) over (partition by lead_id, ev, in_scope)
+tier_base as (
+    -- every won deal of those partners, rules and months, whatever the filters: the base of monthly tiers
+    select tm.partner_id, tm.rule_id, tm.month, sum(e.amount) as base
+    from (
+        select partner_id, coalesce(closed_date, created_date) as rule_day, amount
+        from lead_facts
+        where is_won and partner_id in (select partner_id from tier_months)
+          and coalesce(closed_date, created_date) between (select min(month) from tier_months)
+              and (select last_day(max(month)) from tier_months)
+    ) e
+    join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
+    join tier_months tm on tm.partner_id = e.partner_id and tm.rule_id = s.rule_id
+        and tm.month = cast(date_trunc('month', e.rule_day) as date)
+    group by all
 ),
 tier_rate as (
     select t.partner_id, t.rule_id, t.month, t.base,
         sum(b.rate * greatest(0.0, least(t.base, coalesce(b.hi, t.base)) - b.lo)) / nullif(t.base, 0) as eff_rate
-    from (
-        select partner_id, rule_id, cast(date_trunc('month', d) as date) as month, sum(amount) as base
-        from applied
-        where not in_scope and kind = 'percent_revenue'
-        group by all
-    ) t
+    from tier_base t
     join tier_bands b on b.rule_id = t.rule_id
     group by t.partner_id, t.rule_id, t.month, t.base
 ),
-commissions as (
-    select
-        a.k_partner_id, a.k_model, a.k_pipeline_id, a.k_source, a.k_period,
-        a.lead_id, a.partner_id, a.cur_model, a.rule_id, a.kind, a.ev, a.d, a.amount as deal_amount, a.rate,
-        tr.eff_rate, tr.base as month_base,
-        coalesce(mg.margin, cast($m_account as double)) is not null as has_margin,
-        case a.kind when 'percent_revenue' then a.amount * coalesce(tr.eff_rate, a.rate) else a.rate end as amount
-    from applied a
-    left join tier_rate tr on tr.partner_id = a.partner_id and tr.rule_id = a.rule_id
-        and tr.month = cast(date_trunc('month', a.d) as date)
-    left join margins mg on mg.model = a.cur_model
-    where a.in_scope
-      and ((a.ev = 'deal' and a.kind in ('percent_revenue', 'fixed_per_deal'))
-        or (a.ev = 'lead' and a.kind = 'fixed_per_qualified_lead'))
+rule_hits as (
+    -- one row per group x partner x rule x month: events counted, their revenue and the commission
+    select h.*, r.kind, r.rate, tr.eff_rate, tr.base as month_base,
+        case r.kind when 'percent_revenue' then h.revenue * coalesce(tr.eff_rate, r.rate)
+                    else h.n * r.rate end as amount
+    from hit_groups h
+    join rules r on r.rule_id = h.rule_id
+    left join tier_rate tr on tr.partner_id = h.partner_id and tr.rule_id = h.rule_id and tr.month = h.month
 )

@@ -1,87 +1,98 @@
--- kpis: one row per group (keys k_partner_id, k_model, k_pipeline_id, k_source, k_period; a key is null
--- when not grouped by it, all null = the whole scope) with counts, money, ratios, costs by category and flags.
--- Parameters: those of _scope and _costs, plus $min_leads (int) and $seed (bool: always return the all-null row).
+-- kpis: one row per group (keys k_partner_id, k_model, k_pipeline_id, k_source, k_period; a key not grouped
+-- by is null, all null = the whole scope) with counts, money, ratios, costs by category and flags.
+-- Parameters: those of _scope and _costs, plus $min_leads (int). Template slots: see _scope / _costs,
+-- and {{seed}} (true: always return the all-null row, for an ungrouped query).
 with
 -- include: _scope
 ,
 -- include: _costs
 ,
 lead_agg as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_lead_period as k_period,
+    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period,
         count(*) as leads,
         count(*) filter (where is_qualified) as qualified_leads,
-        count(*) filter (where is_won) as cohort_won,
-        bool_or(margin is not null) as has_margin
-    from keyed
-    where in_period and match_who and match_where
+        count(*) filter (where is_won) as cohort_won
+    from lead_rows
     group by all
 ),
+deal_keyed as (
+    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period,
+        amount, close_days, hash(client_key) as client, closed_date,
+        case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
+            when 'service' then cast($m_service as double) when 'direct' then cast($m_direct as double)
+            else cast($m_unassigned as double) end as model_margin
+    from deal_rows
+),
 deal_agg as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_deal_period as k_period,
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
         count(*) as won_deals,
         sum(amount) as revenue,
-        sum(amount * coalesce(margin, 1.0)) as income,
+        sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
+        sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
         median(close_days) as time_to_close_days,
-        count(distinct client_key) as new_clients,
         count(*) filter (where closed_date is null or closed_date > $date_to) as late_deals,
-        coalesce(sum(amount) filter (where closed_date is null or closed_date > $date_to), 0) as late_revenue,
-        bool_or(margin is not null) as has_margin
-    from keyed
-    where is_deal and match_who and match_where
+        coalesce(sum(amount) filter (where closed_date is null or closed_date > $date_to), 0) as late_revenue
+    from deal_keyed
     group by all
 ),
 all_revenue as (
     -- revenue of every lead, direct included, for the same period bucket and pipelines
-    select case when $g_pipeline then pipeline_id end as k_pipeline_id, k_deal_period as k_period,
-        sum(amount) as revenue
-    from keyed
-    where is_deal and (len($pipelines) = 0 or list_contains($pipelines, pipeline_id))
+    select {{k_pipeline_id}} as k_pipeline_id, {{k_period}} as k_period, sum(amount) as revenue
+    from (
+        select pipeline_id, {{deal_date}} as d, amount
+        from lead_facts
+        where is_won and {{deal_date}} between $date_from and $date_to
+          and (len($pipelines) = 0 or list_contains($pipelines, pipeline_id))
+    )
     group by all
 ),
 group_clients as (
-    select distinct k_partner_id, k_model, k_pipeline_id, k_source, k_deal_period as k_period, client_key
-    from keyed
-    where is_deal and match_who and match_where
-),
-client_life as (
-    -- every won deal of those clients up to the period end, any partner or direct
-    select client_key, count(*) as deals, sum(amount) as revenue
-    from lead_facts
-    where is_won and closed_date <= $date_to
-      and client_key in (select client_key from group_clients)
-    group by client_key
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, client
+    from deal_keyed
+    group by all
 ),
 life_agg as (
+    -- every won deal of those clients up to the period end, any partner or direct
     select g.k_partner_id, g.k_model, g.k_pipeline_id, g.k_source, g.k_period,
-        sum(c.deals) as life_deals, sum(c.revenue) as life_revenue
+        count(*) as life_deals, sum(w.amount) as life_revenue
     from group_clients g
-    join client_life c on c.client_key = g.client_key
+    join (
+        select hash(client_key) as client, amount
+        from lead_facts
+        where is_won and closed_date <= $date_to
+    ) w on w.client = g.client
+    group by all
+),
+client_agg as (
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, count(*) as new_clients
+    from group_clients
     group by all
 ),
 parts as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
-        leads, qualified_leads, cohort_won, has_margin
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, leads, qualified_leads, cohort_won
     from lead_agg
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
-        won_deals, revenue, income, time_to_close_days, new_clients,
-        late_deals as life_deals, late_revenue as life_revenue, has_margin
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, won_deals, revenue, income, margin_revenue,
+        time_to_close_days, late_deals as life_deals, late_revenue as life_revenue
     from deal_agg
     union all by name
     select k_partner_id, k_model, k_pipeline_id, k_source, k_period, life_deals, life_revenue
     from life_agg
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
-        category, sum(amount) as ledger, bool_or(has_margin) as has_margin
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, new_clients
+    from client_agg
+    union all by name
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
     from ledger_costs
     group by all
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
-        'computed_commission' as category, sum(amount) as commission, bool_or(has_margin) as has_margin
-    from commissions
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
+    from rule_hits
     group by all
     union all by name
-    select true as seed where $seed
+    select true as seed where {{seed}}
 ),
 grouped as (
     select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
@@ -91,6 +102,7 @@ grouped as (
         coalesce(sum(won_deals), 0) as won_deals,
         coalesce(sum(revenue), 0.0) as revenue,
         coalesce(sum(income), 0.0) as income,
+        coalesce(sum(margin_revenue), 0.0) as margin_revenue,
         max(time_to_close_days) as time_to_close_days,
         coalesce(sum(new_clients), 0) as new_clients,
         coalesce(sum(life_deals), 0) as life_deals,
@@ -103,7 +115,6 @@ grouped as (
         coalesce(sum(ledger) filter (where category = 'training'), 0.0) as cost_training,
         coalesce(sum(ledger) filter (where category = 'support'), 0.0) as cost_support,
         coalesce(sum(ledger) filter (where category = 'other'), 0.0) as cost_other,
-        coalesce(bool_or(has_margin), cast($m_account as double) is not null) as has_margin,
         coalesce(bool_or(seed), false) as is_seed
     from parts
     group by all
@@ -114,10 +125,14 @@ measured as (
         g.cohort_won / nullif(g.leads, 0) as conversion,
         g.revenue / nullif(g.won_deals, 0) as avg_check,
         g.revenue / nullif(a.revenue, 0) as revenue_share,
-        3.841458820694124 as z2
+        case when g.margin_revenue > 0 then 'margin' when g.revenue > 0 then 'revenue'
+             when coalesce(m.margin, cast($m_account as double)) is not null then 'margin'
+             else 'revenue' end as income_basis,
+        3.841458820694124 as z2  -- 1.959964² (95 %)
     from grouped g
     left join all_revenue a on a.k_pipeline_id is not distinct from g.k_pipeline_id
         and a.k_period is not distinct from g.k_period
+    left join margins m on m.model = g.k_model
     where g.leads > 0 or g.won_deals > 0 or abs(g.costs_ledger + g.costs_commission) > 1e-9 or g.is_seed
 ),
 rated as (
@@ -141,8 +156,7 @@ select
     r.cohort_won / nullif(r.qualified_leads, 0) as qualified_to_won,
     r.revenue, r.avg_check, r.revenue_share,
     r.costs, r.costs_ledger, r.costs_commission,
-    r.income,
-    case when r.has_margin then 'margin' else 'revenue' end as income_basis,
+    r.income, r.income_basis,
     r.income - r.costs as profit,
     r.roi,
     case when r.roi is null then 'n/a' when r.roi >= 2 then 'excellent' when r.roi >= 0.5 then 'profitable'
@@ -157,4 +171,3 @@ select
 from rated r
 left join pm on pm.partner_id = r.k_partner_id
 left join raw_pipelines p on p.id = r.k_pipeline_id
-order by r.k_period nulls first, r.k_model, pm.name, r.k_partner_id, r.k_pipeline_id, r.k_source

@@ -1,0 +1,161 @@
+"""The metric registry: one entry per metric with labels, one-line descriptions (RU/EN), unit and formula.
+
+The in-app glossary and docs/metrics.md are generated from it (metrics/glossary.py); a test checks that
+every entry is described and covered by a test. Units: count, fraction, money, days, score; categorical
+outputs (a band, a flag) use `label`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UNITS = ("count", "fraction", "money", "days", "score", "label")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric as users see it."""
+
+    name: str
+    label_ru: str
+    label_en: str
+    description_ru: str
+    description_en: str
+    unit: str
+    formula: str
+    higher_is_better: bool = True
+
+
+def _m(name: str, label_ru: str, label_en: str, unit: str, formula: str, ru: str, en: str,
+       higher_is_better: bool = True) -> Metric:
+    return Metric(name, label_ru, label_en, ru, en, unit, formula, higher_is_better)
+
+
+_ENTRIES = [
+    _m("leads", "Лиды", "Leads", "count", "count of leads created in the period (deleted leads never count)",
+       "Сколько заявок пришло за период по выбранным фильтрам.",
+       "How many leads came in during the period for the chosen filters."),
+    _m("qualified_leads", "Квалифицированные лиды", "Qualified leads", "count",
+       "leads that are won or ever reached the pipeline's qualification stage or a later one",
+       "Заявки, которые дошли до этапа квалификации (или дальше) хотя бы раз, включая выигранные.",
+       "Leads that got at least as far as the qualification stage at some point, won leads included."),
+    _m("won_deals", "Сделки", "Won deals", "count",
+       "won leads of the period (cohort view) or won leads closed in the period (close-date view)",
+       "Сколько сделок выиграно: из заявок периода или, в режиме «по дате закрытия», закрытых в периоде.",
+       "How many deals were won: from the period's leads, or closed in the period in close-date view."),
+    _m("conversion", "Конверсия", "Conversion", "fraction", "won leads of the period / leads",
+       "Какая доля заявок периода превратилась в выигранную сделку.",
+       "What share of the period's leads turned into a won deal."),
+    _m("conversion_low", "Конверсия, нижняя граница", "Conversion, lower bound", "fraction",
+       "Wilson 95 % interval, lower end, of won leads / leads",
+       "Осторожная оценка конверсии: с вероятностью 95 % настоящая конверсия не ниже.",
+       "A cautious conversion: with 95 % confidence the true conversion is at least this."),
+    _m("conversion_high", "Конверсия, верхняя граница", "Conversion, upper bound", "fraction",
+       "Wilson 95 % interval, upper end, of won leads / leads",
+       "Оптимистичная оценка конверсии: с вероятностью 95 % настоящая конверсия не выше.",
+       "An optimistic conversion: with 95 % confidence the true conversion is at most this."),
+    _m("lead_to_qualified", "Лид → квалифицирован", "Lead → qualified", "fraction", "qualified_leads / leads",
+       "Какая доля заявок дошла до квалификации.", "What share of leads reached qualification."),
+    _m("qualified_to_won", "Квалифицирован → сделка", "Qualified → won", "fraction",
+       "won leads of the period / qualified_leads",
+       "Какая доля квалифицированных заявок стала выигранной сделкой.",
+       "What share of qualified leads became won deals."),
+    _m("revenue", "Выручка", "Revenue", "money", "Σ amount of the won deals",
+       "Сумма выигранных сделок.", "The money of the won deals."),
+    _m("avg_check", "Средний чек", "Average check", "money", "revenue / won_deals",
+       "Сколько в среднем приносит одна выигранная сделка.", "What one won deal brings on average."),
+    _m("revenue_share", "Доля выручки", "Revenue share", "fraction",
+       "revenue of the group / revenue of all leads (direct included), same period and pipelines",
+       "Какую часть всей выручки компании за период принесла эта группа.",
+       "What part of the company's whole revenue in the period this group brought."),
+    _m("costs", "Затраты", "Costs", "money", "ledger share of the period + computed commissions",
+       "Во сколько обошлась группа: записи журнала затрат за период плюс начисленные по правилам комиссии.",
+       "What the group cost: cost-ledger entries for the period plus commissions computed by the rules.",
+       higher_is_better=False),
+    _m("costs_ledger", "Затраты по журналу", "Ledger costs", "money",
+       "Σ month amount × days of the period in that month / days of the month",
+       "Затраты из журнала; месячная сумма делится на дни месяца, период берёт свои дни.",
+       "Costs from the ledger; a month's amount is spread over its days and the period takes its days.",
+       higher_is_better=False),
+    _m("costs_commission", "Начисленные комиссии", "Computed commissions", "money",
+       "Σ rule rewards: % of revenue (monthly tiers), fixed per won deal, fixed per qualified lead",
+       "Комиссии, рассчитанные по правилам вознаграждения из сделок и заявок периода.",
+       "Commissions worked out by the reward rules from the period's deals and leads.",
+       higher_is_better=False),
+    _m("income", "Доход", "Income", "money", "revenue × gross margin (model's, else account's), else revenue",
+       "Выручка, а если задана маржинальность — выручка, умноженная на маржу.",
+       "Revenue, or revenue times the gross margin when a margin is set."),
+    _m("profit", "Прибыль", "Profit", "money", "income − costs",
+       "Сколько осталось после всех затрат.", "What is left after all costs."),
+    _m("roi", "ROI", "ROI", "fraction", "(income − costs) / costs; empty when costs = 0",
+       "Сколько прибыли приносит каждый вложенный рубль (1,5 = 150 %). Без затрат не считается.",
+       "How much profit each unit of money spent returns (1.5 = 150 %). Not shown without costs."),
+    _m("roi_low", "ROI, нижняя граница", "ROI, lower bound", "fraction",
+       "2.5th percentile of ROI over bootstrap resamples of the group's leads and deals",
+       "Осторожная оценка ROI с учётом случайности: с вероятностью 95 % ROI не ниже.",
+       "A cautious ROI that allows for chance: with 95 % confidence ROI is at least this."),
+    _m("roi_high", "ROI, верхняя граница", "ROI, upper bound", "fraction",
+       "97.5th percentile of ROI over bootstrap resamples of the group's leads and deals",
+       "Оптимистичная оценка ROI: с вероятностью 95 % ROI не выше.",
+       "An optimistic ROI: with 95 % confidence ROI is at most this."),
+    _m("roi_band", "Оценка ROI", "ROI band", "label",
+       "excellent ≥ 2; profitable ≥ 0.5; marginal ≥ 0; loss < 0; n/a without costs",
+       "Словесная оценка окупаемости: очень эффективна, прибыльна, на грани, убыточна.",
+       "Payback in words: very effective, profitable, break-even, loss-making."),
+    _m("new_clients", "Новые клиенты", "New clients", "count",
+       "distinct clients (main contact, else company, else the lead) of the won deals",
+       "Сколько разных клиентов стоит за выигранными сделками.",
+       "How many different customers are behind the won deals."),
+    _m("cpa", "CPA", "CPA", "money", "costs / new_clients",
+       "Сколько стоило привлечь одного клиента.", "What it cost to win one customer.",
+       higher_is_better=False),
+    _m("purchases_per_client", "Покупок на клиента", "Purchases per client", "count",
+       "all won deals of those clients up to the period end (any partner or direct) / new_clients",
+       "Сколько раз в среднем эти клиенты у нас покупали — к концу периода, через кого угодно.",
+       "How many times these customers bought from us on average by the end of the period, through anyone."),
+    _m("ltv", "LTV", "LTV", "money",
+       "lifetime revenue of those clients up to the period end / new_clients − cpa",
+       "Сколько клиент приносит за всё время минус цена его привлечения.",
+       "What a customer brings over time minus what it cost to win them."),
+    _m("time_to_close_days", "Срок сделки, дней", "Days to close", "days",
+       "median of (closed_at − created_at) over the won deals, in days",
+       "За сколько дней обычно закрывается выигранная сделка (медиана).",
+       "How many days a won deal usually takes to close (median).", higher_is_better=False),
+    _m("too_few", "Мало лидов", "Too few leads", "label", "leads < min_leads setting (default 30)",
+       "Отметка, что заявок слишком мало для выводов; такие группы не выделяются как лучшие или худшие.",
+       "A flag that there are too few leads to judge; such groups are never marked best or worst."),
+    _m("quality_score", "Качество лида", "Lead quality", "score",
+       "mean of 25·has phone + 25·has e-mail + 50·qualified (weights are settings)",
+       "Средний балл заявок 0–100: телефон, e-mail и квалификация, веса настраиваются.",
+       "The leads' average 0–100 score from phone, e-mail and qualification, with adjustable weights."),
+    _m("phone_share", "С телефоном", "With a phone", "fraction", "leads with a contact phone / leads",
+       "Доля заявок, у контакта которых есть телефон.", "Share of leads whose contact has a phone."),
+    _m("email_share", "С e-mail", "With an e-mail", "fraction", "leads with a contact e-mail / leads",
+       "Доля заявок, у контакта которых есть e-mail.", "Share of leads whose contact has an e-mail."),
+    _m("junk_share", "Доля мусора", "Junk share", "fraction",
+       "leads lost with a reason from the junk list (default Спам, Дубль, Нецелевой) / leads",
+       "Доля заявок, закрытых как спам, дубль или нецелевые.",
+       "Share of leads closed as spam, duplicates or off-target.", higher_is_better=False),
+    _m("funnel_share", "Дошли до этапа", "Reached the stage", "fraction",
+       "leads whose furthest stage (history or current) is this one or later / leads of the pipeline",
+       "Какая доля заявок воронки дошла до этого этапа.", "What share of the pipeline's leads got to this stage."),
+    _m("step_share", "Переход с прошлого этапа", "From the previous stage", "fraction",
+       "leads that reached this stage / leads that reached the previous stage",
+       "Какая доля дошедших до прошлого этапа дошла и до этого.",
+       "Of the leads that got to the previous stage, what share got to this one."),
+    _m("win_rate", "Доля выигранных", "Win rate", "fraction", "won leads of the period / leads, per segment",
+       "Конверсия сегмента (модель, все партнёры, прямые) для сравнения с прямыми продажами.",
+       "A segment's conversion (a model, all partners, direct) to compare with direct sales."),
+    _m("breakeven_commission_rate", "Безубыточная ставка", "Break-even rate", "fraction",
+       "(income − costs other than % commissions) / revenue",
+       "Процент от выручки, при котором вознаграждение партнёра съедает всю прибыль (ROI = 0).",
+       "The percent of revenue at which a partner's reward eats all the profit (ROI = 0).",
+       higher_is_better=True),
+]
+
+METRICS: dict[str, Metric] = {m.name: m for m in _ENTRIES}
+
+
+def get(name: str) -> Metric:
+    """The registry entry of a metric (KeyError for an unknown name)."""
+    return METRICS[name]

@@ -1,0 +1,32 @@
+-- quality: one row per group of leads of L with the mean lead-quality score and its components: shares with
+-- a phone, with an e-mail, qualified, and the junk share (lost with a reason from the junk list).
+-- Parameters: $date_from, $date_to, those of _where, $w_phone, $w_email, $w_qualified (score weights),
+-- $junk (normalised junk reasons), $min_leads. Slots: group keys as kpis (k_period over creation date).
+with
+lead_set as (
+    select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date as d,
+        has_phone, has_email, is_qualified, is_lost, loss_reason
+    from lead_facts
+    where created_date between $date_from and $date_to
+      -- include: _where
+),
+grouped as (
+    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period,
+        count(*) as leads,
+        avg(case when has_phone then 1.0 else 0.0 end) as phone_share,
+        avg(case when has_email then 1.0 else 0.0 end) as email_share,
+        avg(case when is_qualified then 1.0 else 0.0 end) as qualified_share,
+        avg(case when is_lost and list_contains($junk, norm_name(loss_reason)) then 1.0 else 0.0 end) as junk_share
+    from lead_set
+    group by all
+)
+select g.k_partner_id, pm.name as k_partner_name, g.k_model, g.k_pipeline_id, p.name as k_pipeline_name,
+    g.k_source, g.k_period, g.leads,
+    $w_phone * g.phone_share + $w_email * g.email_share + $w_qualified * g.qualified_share as quality_score,
+    g.phone_share, g.email_share, g.qualified_share, g.junk_share,
+    g.qualified_share as lead_to_qualified,
+    g.leads < $min_leads as too_few
+from grouped g
+left join partners pm on pm.partner_id = g.k_partner_id
+left join raw_pipelines p on p.id = g.k_pipeline_id

@@ -1,0 +1,6 @@
+-- revenue_total: one row with the revenue and count of the won deals in scope (every filter, the chosen view).
+-- Parameters: $date_from, $date_to, those of _where. Slots: {{deal_date}}.
+with
+-- include: _scope
+select coalesce(sum(amount), 0.0) as revenue, count(*) as won_deals
+from deal_rows

@@ -1,0 +1,96 @@
+"""Honest-comparison statistics: Wilson intervals for rates, a seeded bootstrap for ROI, ranking rules."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+Z95 = 1.959963984540054
+EXACT_MAX_UNITS = 400  # contributing units up to which the bootstrap resamples exactly
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score interval of a proportion (None, None when there are no trials)."""
+    if trials <= 0:
+        return None, None
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class RoiSample:
+    """Bootstrap inputs of one group: n units (leads/deals), fixed costs, and the units with income or cost.
+
+    xs / ys hold income and variable cost (commissions) of the contributing units; the other n - len(xs)
+    units contribute nothing. The sums and sums of squares run over all units (zeros add nothing).
+    """
+
+    n: int
+    fixed: float
+    xs: np.ndarray
+    ys: np.ndarray
+
+    @property
+    def k(self) -> int:
+        """Number of contributing units."""
+        return len(self.xs)
+
+
+def _roi(income: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """ROI per draw; NaN where costs are 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(costs != 0, (income - costs) / np.where(costs != 0, costs, 1.0), np.nan)
+
+
+def _exact_sums(s: RoiSample, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Resample n units with replacement: Binomial hits on contributing units, then uniform picks among them."""
+    hits = rng.binomial(s.n, s.k / s.n, size=n_boot)
+    picks = rng.integers(0, s.k, size=int(hits.sum()))
+    starts = np.concatenate(([0], np.cumsum(hits)[:-1]))
+    x_sum = np.add.reduceat(np.append(s.xs[picks], 0.0), starts) if picks.size else np.zeros(n_boot)
+    y_sum = np.add.reduceat(np.append(s.ys[picks], 0.0), starts) if picks.size else np.zeros(n_boot)
+    empty = hits == 0  # reduceat returns the element at the start for empty slices
+    x_sum[empty] = 0.0
+    y_sum[empty] = 0.0
+    return x_sum, y_sum
+
+
+def _normal_sums(s: RoiSample, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the resampled sums from their exact bootstrap mean and covariance (large samples)."""
+    mx, my = s.xs.sum() / s.n, s.ys.sum() / s.n
+    vxx = (s.xs @ s.xs) / s.n - mx * mx
+    vyy = (s.ys @ s.ys) / s.n - my * my
+    vxy = (s.xs @ s.ys) / s.n - mx * my
+    vals, vecs = np.linalg.eigh(s.n * np.array([[vxx, vxy], [vxy, vyy]]))
+    # Income and a percent commission are nearly collinear: clip rounding noise below zero.
+    scale = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    draws = rng.standard_normal((n_boot, 2)) @ scale.T
+    return s.n * mx + draws[:, 0], s.n * my + draws[:, 1]
+
+
+def roi_bootstrap(s: RoiSample, n_boot: int = 1000, seed: int | np.random.SeedSequence = 0,
+                  level: float = 0.95) -> tuple[float | None, float | None, str]:
+    """Percentile bootstrap interval of ROI = (income - costs) / costs; (None, None, reason) when undefined."""
+    if s.n <= 0:
+        return None, None, "no data"
+    if s.fixed == 0 and not np.any(s.ys):
+        return None, None, "no costs"
+    rng = np.random.default_rng(seed)
+    if s.k == 0:
+        x_sum, y_sum, method = np.zeros(n_boot), np.zeros(n_boot), "bootstrap"
+    elif s.k <= EXACT_MAX_UNITS:
+        (x_sum, y_sum), method = _exact_sums(s, n_boot, rng), "bootstrap"
+    else:
+        (x_sum, y_sum), method = _normal_sums(s, n_boot, rng), "bootstrap-normal"
+    rois = _roi(x_sum, s.fixed + y_sum)
+    rois = rois[np.isfinite(rois)]
+    if rois.size == 0:
+        return None, None, "no costs"
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(rois, [tail, 100 - tail])
+    return float(low), float(high), method
