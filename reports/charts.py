@@ -36,7 +36,7 @@ def _themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
             .configure_title(fontSize=14, anchor="start").configure_view(strokeWidth=0))
 
 
-def to_png(chart: alt.TopLevelMixin, lang: str = "ru", scale: float = 2.0) -> bytes:
+def to_png(chart: alt.TopLevelMixin, lang: str = "ru", scale: float = 1.6) -> bytes:
     """Render a chart to PNG with the bundled font, the language's number format and no network access."""
     _register_fonts()
     spec = _themed(chart).to_dict()
