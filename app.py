@@ -53,7 +53,7 @@ def _header() -> None:
     with left:
         layout.show_freshness(data.query(lookups.freshness))
     with right, st.container(horizontal=True, horizontal_alignment="right"):
-        st.toggle(tr(filters.TEXT, "lang"), key=filters.K_LANG)
+        st.toggle(tr(filters.TEXT, "lang"), key=filters.K_LANG, on_change=filters.keep_values_on_language_switch)
         st.toggle(tr(filters.TEXT, "present"), key=filters.K_PRESENT, help=tr(filters.TEXT, "present.help"))
 
 

@@ -8,8 +8,8 @@ import streamlit as st
 from metrics import engine, lookups
 from ui import charts, layout
 from ui.data import query
-from ui.filters import current, period_label
-from ui.i18n import lang, metric_label, model_label, t, tr
+from ui.filters import current, language_sensitive, period_label
+from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
 
 K_METRIC = "models.metric"
 ORDER = ("referral", "sales", "service", "direct", "unassigned")
@@ -121,6 +121,9 @@ def comparison_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+language_sensitive(K_METRIC)
+
+
 def render() -> None:
     """The model comparison page."""
     f = current()
@@ -142,7 +145,7 @@ def render() -> None:
 
     if st.session_state.get(K_METRIC) not in COMPARED:
         st.session_state[K_METRIC] = "roi"
-    metric = st.selectbox(tr(TEXT, "metric"), COMPARED, key=K_METRIC, format_func=metric_label)
+    metric = st.selectbox(tr(TEXT, "metric"), COMPARED, key=K_METRIC, format_func=metric_labeler())
     st.subheader(tr(TEXT, "chart", m=metric_label(metric)), anchor=False)
     chart_rows = rows[["model", metric]].dropna()
     if chart_rows.empty:

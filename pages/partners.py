@@ -11,8 +11,16 @@ from metrics import engine, lookups
 from metrics.filters import Filters
 from ui import charts, fmt, layout
 from ui.data import query
-from ui.filters import bind_param, compare_label, comparison, current, mirror_param, period_label
-from ui.i18n import band_label, lang, metric_label, model_label, t, tr
+from ui.filters import (
+    bind_param,
+    compare_label,
+    comparison,
+    current,
+    language_sensitive,
+    mirror_param,
+    period_label,
+)
+from ui.i18n import band_label, lang, metric_label, metric_labeler, model_label, t, tr
 
 K_SORT, K_LOWER, K_SELECTED, K_TABLE, K_BACK = (
     "partners.sort_by", "partners.by_lower", "partners.selected", "partners.table", "partners.back")
@@ -143,7 +151,7 @@ def leaderboard(f: Filters) -> None:
     with c1:
         if st.session_state.get(K_SORT) not in SORTABLE:
             st.session_state[K_SORT] = "revenue"
-        metric = st.selectbox(tr(TEXT, "sort_by"), SORTABLE, key=K_SORT, format_func=metric_label)
+        metric = st.selectbox(tr(TEXT, "sort_by"), SORTABLE, key=K_SORT, format_func=metric_labeler())
     with c2:
         by_lower = st.toggle(tr(TEXT, "by_lower"), key=K_LOWER, help=tr(TEXT, "by_lower.help"))
     if by_lower and INTERVALS.get(metric) not in rows.columns:
@@ -272,6 +280,9 @@ def _deals(f: Filters, currency: str) -> None:
         st.caption(tr(TEXT, "no_deals"))
         return
     st.dataframe(rows, hide_index=True, key="partners.deals")
+
+
+language_sensitive(K_SORT)
 
 
 def render() -> None:

@@ -11,8 +11,8 @@ from metrics import anomalies, engine, lookups
 from metrics.filters import Filters
 from ui import charts, fmt, layout
 from ui.data import query
-from ui.filters import current, period_label
-from ui.i18n import lang, metric_label, model_label, t, tr
+from ui.filters import current, language_sensitive, period_label
+from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
 
 K_METRIC, K_GRAIN, K_BY, K_PARTNERS = "trends.metric", "trends.grain", "trends.by", "trends.partners"
 METRICS = ("revenue", "leads", "won_deals", "conversion", "avg_check", "costs", "profit", "roi", "cpa", "ltv",
@@ -163,6 +163,9 @@ def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+language_sensitive(K_METRIC, K_GRAIN, K_BY)
+
+
 def render() -> None:
     """The trends & monitoring page."""
     f = current()
@@ -173,17 +176,17 @@ def render() -> None:
     with c1:
         if st.session_state.get(K_METRIC) not in METRICS:
             st.session_state[K_METRIC] = "revenue"
-        metric = st.selectbox(tr(TEXT, "metric"), METRICS, key=K_METRIC, format_func=metric_label)
+        metric = st.selectbox(tr(TEXT, "metric"), METRICS, key=K_METRIC, format_func=metric_labeler())
     with c2:
         if st.session_state.get(K_GRAIN) not in ("month", "week"):
             st.session_state[K_GRAIN] = "month"
         grain = st.segmented_control(tr(TEXT, "grain"), ("month", "week"), key=K_GRAIN, required=True,
-                                     format_func=lambda g: tr(TEXT, f"grain.{g}"))
+                                     format_func=labeler(TEXT, "grain."))
     with c3:
         if st.session_state.get(K_BY) not in ("total", "model", "partner"):
             st.session_state[K_BY] = "model"
         by = st.segmented_control(tr(TEXT, "by"), ("total", "model", "partner"), key=K_BY, required=True,
-                                  format_func=lambda b: tr(TEXT, f"by.{b}"))
+                                  format_func=labeler(TEXT, "by."))
     total = query(engine.kpis, f)
     if total.empty or int(total.iloc[0]["leads"]) + int(total.iloc[0]["won_deals"]) == 0:
         layout.empty()

@@ -248,6 +248,26 @@ def _on_dates_change() -> None:
     st.session_state[K_PERIOD] = "custom"
 
 
+# Widgets whose option labels depend on the language. Their browser-side value is the label shown, so
+# after a language switch Streamlit could not match it to an option any more; re-assigning the Python
+# value in the toggle's callback makes the server send the new label instead.
+LANGUAGE_SENSITIVE = [K_PERIOD, K_COMPARE, K_MODELS, K_VIEW]
+
+
+def language_sensitive(*keys: str) -> None:
+    """Register page widgets whose option labels are translated (kept across a language switch)."""
+    for key in keys:
+        if key not in LANGUAGE_SENSITIVE:
+            LANGUAGE_SENSITIVE.append(key)
+
+
+def keep_values_on_language_switch() -> None:
+    """Callback of the language toggle: re-assign translated widgets' values so they survive the switch."""
+    for key in LANGUAGE_SENSITIVE:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def reset(now: date) -> None:
     """Back to the default view (callback of the reset button; language and meeting mode stay)."""
     for key, value in defaults(now).items():
@@ -288,23 +308,24 @@ def sidebar(choices: Choices) -> Filters:
     _keep_valid(K_SOURCES, list(choices.sources))
 
     lo_bound = min(choices.data_min or now, s[K_DATES][0], now - timedelta(days=3650))
+    code = lang()
     with st.sidebar:
         st.header(tr(TEXT, "header"), anchor=False)
-        st.selectbox(tr(TEXT, "period"), PRESETS, key=K_PERIOD, format_func=lambda p: tr(TEXT, f"preset.{p}"),
+        st.selectbox(tr(TEXT, "period"), PRESETS, key=K_PERIOD, format_func=lambda p, c=code: tr(TEXT, f"preset.{p}", _lang=c),
                      on_change=_on_period_change, args=(now,))
         st.date_input(tr(TEXT, "dates", tz=choices.timezone), key=K_DATES, min_value=lo_bound,
                       max_value=max(now, s[K_DATES][1]), format="DD.MM.YYYY" if lang() == "ru" else "YYYY-MM-DD",
                       on_change=_on_dates_change)
-        st.selectbox(tr(TEXT, "compare"), COMPARES, key=K_COMPARE, format_func=lambda c: tr(TEXT, f"compare.{c}"))
+        st.selectbox(tr(TEXT, "compare"), COMPARES, key=K_COMPARE, format_func=lambda m, c=code: tr(TEXT, f"compare.{m}", _lang=c))
         st.multiselect(tr(TEXT, "partners"), list(partner_names), key=K_PARTNERS,
                        format_func=lambda pid: str(partner_names.get(pid, pid)), placeholder=tr(TEXT, "all"))
-        st.multiselect(tr(TEXT, "models"), models, key=K_MODELS, format_func=model_label,
+        st.multiselect(tr(TEXT, "models"), models, key=K_MODELS, format_func=lambda m, c=code: model_label(m, c),
                        placeholder=tr(TEXT, "all"))
         st.multiselect(tr(TEXT, "pipelines"), list(pipeline_names), key=K_PIPELINES,
                        format_func=lambda pid: str(pipeline_names.get(pid, pid)), placeholder=tr(TEXT, "all"))
         st.multiselect(tr(TEXT, "sources"), list(choices.sources), key=K_SOURCES, placeholder=tr(TEXT, "all"))
         st.segmented_control(tr(TEXT, "view"), VIEWS, key=K_VIEW, required=True,
-                             format_func=lambda v: tr(TEXT, f"view.{v}"), help=tr(TEXT, "view.help"))
+                             format_func=lambda v, c=code: tr(TEXT, f"view.{v}", _lang=c), help=tr(TEXT, "view.help"))
         st.button(tr(TEXT, "reset"), key=K_RESET, on_click=reset, args=(now,), icon=":material/restart_alt:")
         st.caption(tr(TEXT, "share"))
     f = build(s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import streamlit as st
@@ -69,37 +70,53 @@ def set_lang(code: str) -> None:
     st.session_state["ui.lang"] = "en" if code == "en" else "ru"
 
 
-def tr(table: dict[str, dict[str, str]], key: str, **kwargs: object) -> str:
-    """Look a key up in a page's TEXT table (then COMMON) for the current language; format with kwargs."""
-    code = lang()
+def tr(table: dict[str, dict[str, str]], key: str, *, _lang: str | None = None, **kwargs: object) -> str:
+    """Look a key up in a page's TEXT table (then COMMON) for the current language (or _lang); format with kwargs.
+
+    Widgets' format_func must pass _lang captured while rendering: Streamlit (and AppTest) may call
+    format_func outside the script run, where the session's language is not readable.
+    """
+    code = _lang if _lang in LANGS else lang()
     text = table.get(code, {}).get(key) or COMMON[code].get(key) or table.get("ru", {}).get(key) or key
     return text.format(**kwargs) if kwargs else text
 
 
-def t(key: str, **kwargs: object) -> str:
+def t(key: str, *, _lang: str | None = None, **kwargs: object) -> str:
     """Look a shared word up in COMMON."""
-    return tr({}, key, **kwargs)
+    return tr({}, key, _lang=_lang, **kwargs)
 
 
-def model_label(model: str | None) -> str:
+def labeler(table: dict[str, dict[str, str]], prefix: str) -> Callable[[object], str]:
+    """A widget format_func: option -> tr(table, prefix + option) in the language of this run."""
+    code = lang()
+    return lambda value: tr(table, f"{prefix}{value}", _lang=code)
+
+
+def metric_labeler() -> Callable[[str], str]:
+    """A widget format_func for metric names in the language of this run."""
+    code = lang()
+    return lambda name: metric_label(name, code)
+
+
+def model_label(model: str | None, _lang: str | None = None) -> str:
     """Name of a partnership model in the current language (referral, sales, service, direct, unassigned)."""
-    return t(f"model.{model or 'unassigned'}")
+    return t(f"model.{model or 'unassigned'}", _lang=_lang)
 
 
-def band_label(band: str | None) -> str:
+def band_label(band: str | None, _lang: str | None = None) -> str:
     """ROI band label in the current language (excellent, profitable, marginal, loss, n/a)."""
-    return t(f"band.{band or 'n/a'}")
+    return t(f"band.{band or 'n/a'}", _lang=_lang)
 
 
-def metric_label(name: str) -> str:
+def metric_label(name: str, _lang: str | None = None) -> str:
     """Label of a metric: the metric registry's when it has one, else the shared table."""
     try:
         from metrics import registry  # optional until the registry lands; labels fall back to COMMON
     except ImportError:
         registry = None
     entry = getattr(registry, "METRICS", {}).get(name) if registry else None
-    label = _registry_text(entry, "label") if entry is not None else None
-    return label or t(f"metric.{name}")
+    label = _registry_text(entry, "label", _lang) if entry is not None else None
+    return label or t(f"metric.{name}", _lang=_lang)
 
 
 def metric_help(name: str) -> str | None:
@@ -112,9 +129,9 @@ def metric_help(name: str) -> str | None:
     return _registry_text(entry, "description") if entry is not None else None
 
 
-def _registry_text(entry: object, field: str) -> str | None:
+def _registry_text(entry: object, field: str, _lang: str | None = None) -> str | None:
     """Read label/description from a registry entry shaped as an object or dict, per language."""
-    code = lang()
+    code = _lang if _lang in LANGS else lang()
     for attr in (f"{field}_{code}", field):
         value = entry.get(attr) if isinstance(entry, dict) else getattr(entry, attr, None)
         if isinstance(value, dict):

@@ -1,0 +1,40 @@
+"""Fixtures of the dashboard tests (AppTest and browser): one demo database per test session.
+
+A pytest plugin, not a conftest: test_app_*.py and test_browser.py load it with
+``pytest_plugins = ("conftest_app",)``. The demo data end today, so the period presets of the sidebar
+(this month, last 12 months, …) always hold data. Helpers to import live in app_helpers.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data_layer.demo import load_demo
+
+DEMO_LEADS = 4000
+DEMO_SEED = 7
+_BUILT: dict[str, Path] = {}
+
+
+def demo_path(base: Path) -> Path:
+    """The session's demo database (built on first use under base, shared by every test module)."""
+    if "demo" not in _BUILT:
+        path = base / "app-demo.duckdb"
+        load_demo(path, n_leads=DEMO_LEADS, seed=DEMO_SEED)
+        _BUILT["demo"] = path
+    return _BUILT["demo"]
+
+
+@pytest.fixture(scope="session")
+def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of the session's demo database."""
+    return demo_path(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture
+def app_env(app_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The dashboard reads the demo database in this test."""
+    monkeypatch.setenv("PARTNER_ROI_DB", str(app_db))
+    return app_db

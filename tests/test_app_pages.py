@@ -1,0 +1,222 @@
+"""The dashboard through AppTest (app.py with the session's demo database): every page renders, widgets by
+key, filters change the numbers and travel in the URL, language and meeting mode, errors become sentences."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from app_helpers import MY_PAGES, frame_with, metric_values, new_app, run_ok, url, url_dict
+
+from metrics import engine
+
+pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+
+# ---------- every page ----------
+
+
+@pytest.mark.parametrize("page", MY_PAGES)
+def test_every_page_renders_without_errors(app_env: Path, page: str) -> None:
+    at = run_ok(new_app())
+    run_ok(at.switch_page(page))
+    assert at.title, "each page has a title"
+    assert at.sidebar.selectbox(key="filters.period").value == "last_12m"
+
+
+@pytest.mark.parametrize("page", MY_PAGES)
+def test_every_page_renders_in_english_and_meeting_mode(app_env: Path, page: str) -> None:
+    at = run_ok(new_app({"lang": "en", "present": "1"}))
+    run_ok(at.switch_page(page))
+    assert at.toggle(key="app.lang").value is True
+    assert at.toggle(key="app.present").value is True
+
+
+# ---------- overview ----------
+
+
+def test_overview_shows_six_kpi_cards_with_deltas(app_env: Path) -> None:
+    at = run_ok(new_app())
+    cards = metric_values(at)
+    assert list(cards) == ["Лиды", "Сделки", "Конверсия", "Выручка", "Затраты", "ROI"]
+    assert cards["Выручка"].endswith("₽")
+    assert cards["Конверсия"].endswith("\u00a0%")
+    assert all(m.delta for m in at.metric[:4]), "deltas against the comparison period"
+    assert at.title[0].value == "Обзор"
+
+
+def test_changing_a_filter_changes_the_numbers(app_env: Path) -> None:
+    at = run_ok(new_app())
+    before = metric_values(at)["Лиды"]
+    at.sidebar.multiselect(key="filters.models").set_value(["referral"])
+    run_ok(at)
+    after = metric_values(at)["Лиды"]
+    assert before != after
+    assert url(at, "model") == ["referral"]
+    at.sidebar.selectbox(key="filters.period").set_value("last_month")
+    run_ok(at)
+    assert metric_values(at)["Лиды"] != after
+    assert url(at, "period") == ["last_month"]
+
+
+def test_url_reopens_the_same_view(app_env: Path) -> None:
+    at = run_ok(new_app())
+    at.sidebar.selectbox(key="filters.period").set_value("this_quarter")
+    at.sidebar.multiselect(key="filters.models").set_value(["sales", "service"])
+    at.sidebar.segmented_control(key="filters.view").set_value("close")
+    run_ok(at)
+    numbers = metric_values(at)
+    shared = url_dict(at)
+    assert shared["period"] == ["this_quarter"] and shared["model"] == ["sales", "service"]
+    again = run_ok(new_app(shared))
+    assert metric_values(again) == numbers
+    assert again.sidebar.multiselect(key="filters.models").value == ["sales", "service"]
+    assert again.sidebar.segmented_control(key="filters.view").value == "close"
+
+
+def test_custom_period_and_comparison_from_the_url(app_env: Path) -> None:
+    at = run_ok(new_app({"period": "custom", "from": "2000-01-01", "to": "2000-03-31", "compare": "year"}))
+    assert at.sidebar.date_input(key="filters.dates").value == (date(2000, 1, 1), date(2000, 3, 31))
+    assert at.sidebar.selectbox(key="filters.compare").value == "year"
+    assert not at.metric, "no KPI cards for an empty result"
+    assert any("Нет лидов" in i.value for i in at.info), "an empty result is a sentence"
+
+
+def test_bad_url_values_fall_back_to_defaults(app_env: Path) -> None:
+    at = run_ok(new_app({"period": "forever", "partner": ["x", "99999"], "model": "bogus", "view": "?"}))
+    assert at.sidebar.selectbox(key="filters.period").value == "last_12m"
+    assert at.sidebar.multiselect(key="filters.partners").value == []
+    assert at.sidebar.multiselect(key="filters.models").value == []
+    assert len(at.metric) == 6
+
+
+def test_reset_button_restores_the_default_view(app_env: Path) -> None:
+    at = run_ok(new_app({"period": "last_month", "model": "referral"}))
+    at.sidebar.button(key="filters.reset").click()
+    run_ok(at)
+    assert at.sidebar.selectbox(key="filters.period").value == "last_12m"
+    assert at.sidebar.multiselect(key="filters.models").value == []
+    assert "period" not in at.query_params and "model" not in at.query_params
+
+
+def test_language_switch_by_url_and_toggle(app_env: Path) -> None:
+    at = run_ok(new_app({"lang": "en"}))
+    assert at.title[0].value == "Overview"
+    assert "Leads" in metric_values(at)
+    at.toggle(key="app.lang").set_value(False)
+    run_ok(at)
+    assert at.title[0].value == "Обзор"
+    assert "lang" not in at.query_params
+
+
+def test_meeting_mode_shows_large_cards(app_env: Path) -> None:
+    at = run_ok(new_app({"present": "1"}))
+    assert not at.metric, "meeting mode draws its own large cards"
+    titles = [t.value for t in at.title]
+    assert any(v.endswith("₽") for v in titles), titles
+    assert any(v.endswith("\u00a0%") for v in titles), titles
+    at.toggle(key="app.present").set_value(False)
+    run_ok(at)
+    assert len(at.metric) == 6
+    assert "present" not in at.query_params
+
+
+def test_filters_survive_a_page_switch(app_env: Path) -> None:
+    at = run_ok(new_app())
+    at.sidebar.multiselect(key="filters.models").set_value(["service"])
+    run_ok(at)
+    run_ok(at.switch_page("pages/models.py"))
+    assert at.sidebar.multiselect(key="filters.models").value == ["service"]
+    assert [s.value for s in at.subheader][0] == "Сервисная"
+
+
+# ---------- partners ----------
+
+
+def test_partner_page_opens_from_the_url_and_goes_back(app_env: Path, app_db: Path) -> None:
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/partners.py"))
+    assert at.selectbox(key="partners.selected").value is None
+    table = frame_with(at, "Место")
+    pid = at.session_state["partners._order"][0]
+    at.selectbox(key="partners.selected").set_value(pid)
+    run_ok(at)
+    assert url(at, "selected") == [str(pid)]
+    assert len(at.metric) == 6, "the partner's KPI cards"
+    assert table is not None
+    at.button(key="partners.back").click()
+    run_ok(at)
+    assert at.selectbox(key="partners.selected").value is None
+    assert "selected" not in at.query_params
+
+
+def test_partner_link_reopens_the_partner(app_env: Path) -> None:
+    at = run_ok(new_app({"selected": "2"}))
+    run_ok(at.switch_page("pages/partners.py"))
+    assert at.selectbox(key="partners.selected").value == 2
+    assert at.header, "the partner's name as the page header"
+
+
+def test_leaderboard_sorts_by_any_metric_and_by_lower_bound(app_env: Path) -> None:
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/partners.py"))
+    at.selectbox(key="partners.sort_by").set_value("conversion")
+    at.toggle(key="partners.by_lower").set_value(True)
+    run_ok(at)
+    frame = frame_with(at, "Место", "Выборка")
+    ranked = frame[frame["Место"].notna()]
+    assert list(ranked["Место"]) == list(range(1, len(ranked) + 1))
+    flags = frame["Выборка"].tolist()
+    few_at = [i for i, f in enumerate(flags) if f == "мало лидов"]
+    assert all(i >= len(ranked) for i in few_at), "partners with too few leads are never ranked"
+    assert flags[-1] == "база сравнения", "direct sales last, as the baseline"
+
+
+# ---------- models, trends, quality ----------
+
+
+def test_models_page_compares_models_with_direct(app_env: Path) -> None:
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/models.py"))
+    heads = [s.value for s in at.subheader]
+    for label in ("Реферальная", "Продажи (реселлеры)", "Сервисная", "Прямые продажи"):
+        assert label in heads
+    at.selectbox(key="models.metric").set_value("cpa")
+    run_ok(at)
+    assert "CPA по моделям" in [s.value for s in at.subheader]
+
+
+def test_trends_by_partner_and_week(app_env: Path) -> None:
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/trends.py"))
+    at.segmented_control(key="trends.by").set_value("partner")
+    at.segmented_control(key="trends.grain").set_value("week")
+    run_ok(at)
+    chosen = at.multiselect(key="trends.partners").value
+    assert 1 <= len(chosen) <= 5
+    kpi = frame_with(at, "Показатель", "Значение", "Тренд", "Что делать")
+    assert len(kpi) >= 5
+
+
+# ---------- errors ----------
+
+
+def test_missing_database_is_a_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARTNER_ROI_DB", str(tmp_path / "nope.duckdb"))
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert any("make run" in i.value for i in at.info)
+
+
+def test_a_failing_page_shows_a_sentence_not_a_traceback(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(con, f, by="none", scenario=None) -> pd.DataFrame:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "kpis", broken)
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert at.error and "Страница не смогла построиться" in at.error[0].value
+    assert "boom" not in at.error[0].value
