@@ -252,7 +252,7 @@ def cell_text(value: Any, kind: str, lang: str, currency: str = "RUB") -> str:
     """A value formatted the locale's way (1 234 567 ₽, 20,5 %) for a PDF cell."""
     if isinstance(value, str):
         return value
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
         return fmt.DASH
     if kind == "money":
         return fmt.money(float(value), lang, currency)
