@@ -521,11 +521,10 @@ class Plan:
     reset: Checkpoint = field(default_factory=dict)                         # stale plan rows to drop
 
 
-def read_state(db_path: Path) -> dict[str, int]:
+def read_state(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """All sync_state rows as {entity: watermark}."""
-    with store.connect(db_path, read_only=True) as con:
-        return {k: int(v) for k, v in con.execute("select entity, watermark from sync_state").fetchall()
-                if v is not None}
+    return {k: int(v) for k, v in con.execute("select entity, watermark from sync_state").fetchall()
+            if v is not None}
 
 
 def _walk_plan(key: str, state: dict[str, int], full: bool, upper: int, overlap: int) -> tuple[tuple, bool]:
@@ -749,20 +748,28 @@ def prune_unreferenced(con: duckdb.DuckDBPyConnection) -> None:
 
 # ================================================================ one pass
 
-def _known_ids(db_path: Path) -> dict[str, tuple[set[int], list[int]]]:
+Known = dict[str, tuple[set[int], list[int]]]
+
+
+def known_ids(con: duckdb.DuckDBPyConnection) -> Known:
     """Per kind: ids stored, and ids referenced by stored leads but missing."""
     out = {}
-    with store.connect(db_path, read_only=True) as con:
-        for kind, link, col in (("contacts", "raw_lead_contacts", "contact_id"),
-                                ("companies", "raw_lead_companies", "company_id")):
-            stored = {r[0] for r in con.execute(f"select id from raw_{kind}").fetchall()}  # noqa: S608
-            refs = {r[0] for r in con.execute(f"select distinct {col} from {link} "  # noqa: S608
-                                              f"where {col} is not null").fetchall()}
-            out[kind] = (stored, sorted(refs - stored))
+    for kind, link, col in (("contacts", "raw_lead_contacts", "contact_id"),
+                            ("companies", "raw_lead_companies", "company_id")):
+        stored = {r[0] for r in con.execute(f"select id from raw_{kind}").fetchall()}  # noqa: S608
+        refs = {r[0] for r in con.execute(f"select distinct {col} from {link} "  # noqa: S608
+                                          f"where {col} is not null").fetchall()}
+        out[kind] = (stored, sorted(refs - stored))
     return out
 
 
-def build_sources(plan: Plan, emit: Callable[[Item], None], db_path: Path, full: bool,
+def pass_inputs(db_path: Path) -> tuple[dict[str, int], Known]:
+    """sync_state and the contact/company ids, read in one short read-only connection."""
+    with store.connect(db_path, read_only=True) as con:
+        return read_state(con), known_ids(con)
+
+
+def build_sources(plan: Plan, emit: Callable[[Item], None], known: Known, full: bool,
                   with_reference: bool) -> list[Source]:
     """Every source of one pass."""
     sources: list[Source] = []
@@ -770,7 +777,6 @@ def build_sources(plan: Plan, emit: Callable[[Item], None], db_path: Path, full:
         for kind, path, key, limit in REFERENCE:
             sources.append(PageWalk(emit, kind=kind, entity="reference", path=path, key=key, params=[],
                                     limit=limit, priority=0, collect=True))
-    known = _known_ids(db_path)
     batches: dict[str, IdBatches] = {}
     lead_walks: list[Source] = []
 
@@ -813,7 +819,7 @@ def build_sources(plan: Plan, emit: Callable[[Item], None], db_path: Path, full:
     return [*lead_walks, *sources]
 
 
-def run_pass(client: AmoClient, config: AmoConfig, db_path: Path, writer: Writer, plan: Plan, full: bool,
+def run_pass(client: AmoClient, config: AmoConfig, writer: Writer, plan: Plan, known: Known, full: bool,
              with_reference: bool, extra_items: list[Item], report: Callable[[Fetcher | None], None]) -> None:
     """Fetch one plan and store it window by window; raise the first fetch error after storing what came."""
     inbox: queue.Queue[Item] = queue.Queue()
@@ -821,7 +827,7 @@ def run_pass(client: AmoClient, config: AmoConfig, db_path: Path, writer: Writer
         inbox.put(item)
     if plan.reset:
         inbox.put(Item("reset", [], plan.reset, "reference"))
-    sources = build_sources(plan, inbox.put, db_path, full, with_reference)
+    sources = build_sources(plan, inbox.put, known, full, with_reference)
     fetcher = Fetcher(client, sources, config.workers).start()
     last_commit = time.monotonic()
     try:
@@ -886,8 +892,8 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _prepare_db(db_path: Path, replace_demo: bool) -> None:
-    """Migrate, refuse or replace a demo database, close runs a crash left open."""
+def _open_run(db_path: Path, replace_demo: bool, full: bool) -> tuple[int, str]:
+    """Migrate; refuse or replace a demo database; close runs a crash left open; record this run."""
     store.init_db(db_path)
     with store.connect(db_path) as con:
         source = store.get_meta(con, "source")
@@ -902,20 +908,17 @@ def _prepare_db(db_path: Path, replace_demo: bool) -> None:
                     con.execute(f"delete from {table}")  # noqa: S608 - fixed table names
         con.execute("update sync_runs set status = 'failed', finished_at = current_timestamp, "
                     "message = 'interrupted' where status = 'running'")
+        mode = "full" if full or "leads" not in read_state(con) else "incremental"
+        run_id = con.execute("insert into sync_runs (started_at, mode, status, requests, throttled) "
+                             "values (current_timestamp, ?, 'running', 0, 0) returning run_id", [mode]).fetchone()[0]
+        store.set_meta(con, "last_sync_status", "running")
         con.execute("commit")
+    return int(run_id), mode
 
 
 # Demo data a --replace-demo drops besides the raw tables (settings and the audit log stay).
 DEMO_TABLES = ("lead_facts", "sync_state", "meta", "cost_ledger", "commission_rules", "partners", "scenarios",
                "goals", "payout_events", "payouts")
-
-
-def _start_run(db_path: Path, mode: str) -> int:
-    with store.connect(db_path) as con:
-        run_id = con.execute("insert into sync_runs (started_at, mode, status, requests, throttled) "
-                             "values (current_timestamp, ?, 'running', 0, 0) returning run_id", [mode]).fetchone()[0]
-        store.set_meta(con, "last_sync_status", "running")
-    return int(run_id)
 
 
 def _finish_run(db_path: Path, run_id: int, result: SyncResult, account_name: str | None) -> None:
@@ -958,11 +961,8 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
     db_path = Path(db_path)
     config = config or load_config(db_path)
     with single_sync(db_path):
-        _prepare_db(db_path, replace_demo)
-        state = read_state(db_path)
-        mode = "full" if full or "leads" not in state else "incremental"
+        run_id, mode = _open_run(db_path, replace_demo, full)
         stats = RunStats(mode=mode)
-        run_id = _start_run(db_path, mode)
         own_client = client is None
         account_name = None
         fetcher_ref: list[Fetcher | None] = [None]
@@ -980,9 +980,9 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
             extra = [Item("account", [account], {}, "reference")]
             first = True
             while True:
-                plan = make_plan(read_state(db_path), full and first, client.server_now() - config.lag,
-                                 config.overlap)
-                run_pass(client, config, db_path, writer, plan, full and first, first, extra, report)
+                state, known = pass_inputs(db_path)
+                plan = make_plan(state, full and first, client.server_now() - config.lag, config.overlap)
+                run_pass(client, config, writer, plan, known, full and first, first, extra, report)
                 extra, first = [], False
                 if not plan.resumed:
                     break
@@ -1022,8 +1022,9 @@ class Progress:
         self.stream = stream
         self.json_path = json_path
         self.tty = bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
-        self.interval = interval if self.tty else 5.0
-        self._last = 0.0
+        self.interval = interval
+        self.line_interval = interval if self.tty else 5.0  # plain logs get a line every few seconds
+        self._last = self._last_line = 0.0
         self._drawn = 0
         self.started_at = _now_iso()
 
@@ -1043,7 +1044,8 @@ class Progress:
                "throttled": client.stats.throttled, "seconds": round(now - stats.started, 1), "message": message}
         if self.json_path:
             write_json_atomic(self.json_path, doc)
-        if self.stream is not None and status == "running":
+        if self.stream is not None and status == "running" and now - self._last_line >= self.line_interval:
+            self._last_line = now
             self._draw(entities, doc)
 
     def _draw(self, entities: dict[str, dict], doc: dict) -> None:

@@ -171,6 +171,7 @@ class Emulator:
         self.clock_offset = max(0.0, newest + 120 - time.time())
         self._indexes: dict[str, _Index] = {}
         self._pools: dict[str, dict[int, dict]] = {}
+        self.version = 0  # bumped by every mutation: lets tests cache the expected content
         self._event_index: dict[tuple, list[tuple[int, str, int]]] = {}
         self.log: list[Logged] = []
         self._recent: deque[float] = deque()
@@ -255,6 +256,7 @@ class Emulator:
 
     # ------------------------------------------------------------ mutations (tests)
     def _touch(self) -> None:
+        self.version += 1
         self._indexes.clear()
         self._pools.clear()
         self._event_index.clear()
