@@ -170,12 +170,14 @@ def _blank(value: Any) -> bool:
 def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> None:
     """Bind m_ledger and m_rules on this connection: the tables, or the scenario's replacements."""
     if scenario is not None and scenario.ledger is not None:
-        con.register("m_ledger_src", scenario_ledger(scenario.ledger))
+        con.register("m_ledger_df", scenario_ledger(scenario.ledger))
+        con.execute(sql.load("bind_ledger_scenario"))
     else:
         con.execute(sql.load("bind_ledger_actual"))
     con.execute(sql.load("bind_ledger"))
     if scenario is not None and scenario.rules is not None:
-        con.register("m_rules_src", scenario_rules(scenario.rules))
+        con.register("m_rules_df", scenario_rules(scenario.rules))
+        con.execute(sql.load("bind_rules_scenario"))
     else:
         con.execute(sql.load("bind_rules_actual"))
     con.execute(sql.load("bind_rules"))

@@ -93,12 +93,14 @@ class Account:
         if company is not None:
             emb["companies"] = [{"id": company}]
         if loss_reason:
-            emb["loss_reason"] = [{"id": abs(hash(loss_reason)) % 10_000, "name": loss_reason}]
+            emb["loss_reason"] = [{"id": sum(map(ord, loss_reason)), "name": loss_reason}]
+        source_id = sum(map(ord, source)) if source else None
         if source:
-            emb["source"] = {"id": abs(hash(source)) % 10_000, "name": source}
+            emb["source"] = {"id": source_id, "name": source}
         self.leads.append({
             "id": lid, "name": f"Lead {lid}", "price": price, "status_id": sid, "pipeline_id": pipeline,
             "created_at": created_ts, "updated_at": created_ts, "closed_at": closed_ts, "is_deleted": deleted,
+            "source_id": source_id, "loss_reason_id": sum(map(ord, loss_reason)) if loss_reason else None,
             "custom_fields_values": fields or None, "_embedded": emb,
         })
         return lid

@@ -1,0 +1,379 @@
+"""Metric engine: given rows (API-shaped records through the data layer) -> expected KPI rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_metrics_data import LOST, STAGES, WON, Account, partner_ids, ts
+
+from data_layer import store
+from metrics import engine
+from metrics.filters import FilterError, Filters
+
+COVERED = {
+    "leads", "qualified_leads", "won_deals", "conversion", "conversion_low", "conversion_high",
+    "lead_to_qualified", "qualified_to_won", "revenue", "avg_check", "revenue_share", "costs", "costs_ledger",
+    "income", "profit", "roi", "roi_band", "new_clients", "cpa", "ltv", "purchases_per_client",
+    "time_to_close_days", "too_few", "quality_score", "phone_share", "email_share", "junk_share",
+    "funnel_share", "step_share", "win_rate",
+}
+MARCH = Filters(date(2024, 3, 1), date(2024, 3, 31))
+
+
+def kpis(path: Path, f: Filters = MARCH, by: str = "none", **kw) -> pd.DataFrame:
+    """kpis() on a short read-only connection."""
+    with store.connect(path, read_only=True) as con:
+        return engine.kpis(con, f, by, **kw)
+
+
+def call(path: Path, fn, *args, **kw):
+    """Any engine function on a short read-only connection."""
+    with store.connect(path, read_only=True) as con:
+        return fn(con, *args, **kw)
+
+
+def row(df: pd.DataFrame, **keys) -> dict:
+    """The single row of df matching keys, as a dict."""
+    mask = pd.Series(True, index=df.index)
+    for k, v in keys.items():
+        mask &= df[k].isna() if v is None else df[k] == v
+    hit = df[mask]
+    assert len(hit) == 1, f"{len(hit)} rows for {keys}"
+    return hit.iloc[0].to_dict()
+
+
+# ---------- the spec's worked examples ----------
+
+@pytest.fixture
+def worked(tmp_db: Path) -> Path:
+    """Partners A/B/C of metrics-spec: each won deal a different client, ledger costs only, no rules."""
+    acc = Account()
+    for name, model, n, won, price, cost in [("A", "referral", 500, 100, 500, 20_000),
+                                              ("B", "service", 40, 20, 5_000, 20_000),
+                                              ("C", "sales", 200, 10, 700, 10_000)]:
+        acc.partner(name, model)
+        acc.lead("2024-03-10", partner=name, status=WON, price=price, n=won)
+        acc.lead("2024-03-12", partner=name, status="new", n=n - won)
+        acc.cost(name, "2024-03", "marketing", cost)
+    return acc.build(tmp_db)
+
+
+EXPECTED = [  # partner, model, leads, won, conversion, avg_check, revenue, roi, band, cpa, ltv
+    ("A", "referral", 500, 100, 0.20, 500, 50_000, 1.5, "profitable", 200, 300),
+    ("B", "service", 40, 20, 0.50, 5_000, 100_000, 4.0, "excellent", 1_000, 4_000),
+    ("C", "sales", 200, 10, 0.05, 700, 7_000, -0.3, "loss", 1_000, -300),
+]
+
+
+def test_worked_examples_hold_exactly(worked: Path) -> None:
+    df = kpis(worked, by="partner")
+    got = [(r["partner"], r["model"], r["leads"], r["won_deals"], r["conversion"], r["avg_check"], r["revenue"],
+            r["roi"], r["roi_band"], r["cpa"], r["ltv"]) for r in df.to_dict("records")]
+    for g, e in zip(got, EXPECTED, strict=True):
+        assert g[:4] == e[:4] and g[8] == e[8]
+        assert g[4:8] + g[9:] == pytest.approx(e[4:8] + e[9:], abs=1e-9)
+
+
+def test_worked_examples_by_model_and_total(worked: Path) -> None:
+    by_model = kpis(worked, by="model")
+    assert list(by_model["model"]) == ["referral", "sales", "service"]
+    assert row(by_model, model="sales")["roi"] == pytest.approx(-0.3)
+    total = kpis(worked).iloc[0].to_dict()
+    assert (total["leads"], total["won_deals"], total["revenue"], total["costs"]) == (740, 130, 157_000, 50_000)
+    assert total["roi"] == pytest.approx((157_000 - 50_000) / 50_000)
+    assert total["purchases_per_client"] == 1 and total["new_clients"] == 130
+    assert not total["too_few"]
+
+
+def test_wilson_interval_and_too_few(worked: Path) -> None:
+    df = kpis(worked, by="partner")
+    b = row(df, partner="B")
+    assert b["conversion_low"] == pytest.approx(0.35199, abs=1e-4)
+    assert b["conversion_high"] == pytest.approx(0.64801, abs=1e-4)
+    assert bool(b["too_few"]) is False
+    with store.connect(worked) as con:
+        con.execute("insert into settings (key, value) values ('min_leads', '41')")
+    assert bool(row(kpis(worked, by="partner"), partner="B")["too_few"]) is True
+
+
+def test_ranking_skips_too_few_and_direct(worked: Path) -> None:
+    with store.connect(worked) as con:
+        con.execute("insert into settings (key, value) values ('min_leads', '100')")
+    df = kpis(worked, by="partner")
+    ranked = engine.rank(df, "conversion")
+    assert row(ranked, partner="B")["highlight"] is None and pd.isna(row(ranked, partner="B")["rank"])
+    assert row(ranked, partner="A")["highlight"] == "best"
+    assert row(ranked, partner="C")["highlight"] == "worst"
+    cautious = engine.rank(df, "conversion", by_lower_bound=True)
+    assert row(cautious, partner="A")["rank"] == 1
+    cpa = engine.rank(df, "cpa")  # lower is better
+    assert row(cpa, partner="A")["highlight"] == "best"
+
+
+# ---------- empty and one-sided data ----------
+
+def test_no_leads_gives_one_empty_row(tmp_db: Path) -> None:
+    Account().build(tmp_db)
+    df = kpis(tmp_db)
+    assert len(df) == 1
+    r = df.iloc[0]
+    assert (r["leads"], r["won_deals"], r["revenue"], r["costs"]) == (0, 0, 0.0, 0.0)
+    assert pd.isna(r["conversion"]) and pd.isna(r["conversion_low"]) and pd.isna(r["roi"])
+    assert r["roi_band"] == "n/a" and bool(r["too_few"]) is True
+    assert kpis(tmp_db, by="partner").empty
+
+
+def test_no_costs_roi_null_band_na(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-03-05", partner="A", status=WON, price=1000)
+    acc.build(tmp_db)
+    r = row(kpis(tmp_db, by="partner"), partner="A")
+    assert pd.isna(r["roi"]) and r["roi_band"] == "n/a" and r["cpa"] == 0 and r["ltv"] == 1000
+    assert r["profit"] == 1000
+
+
+def test_costs_without_leads_appear(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.partner("Idle", "sales")
+    acc.lead("2024-03-05", partner="A", status=WON, price=1000)
+    acc.cost("Idle", "2024-03", "training", 3100)
+    acc.build(tmp_db)
+    r = row(kpis(tmp_db, by="partner"), partner="Idle")
+    assert (r["leads"], r["won_deals"], r["costs"], r["roi"], r["roi_band"]) == (0, 0, 3100, -1.0, "loss")
+    assert row(kpis(tmp_db, by="model"), model="sales")["costs"] == 3100
+    assert row(kpis(tmp_db, by="month"), period=date(2024, 3, 1))["costs"] == 3100
+
+
+# ---------- scope: deletions, time zone, pipelines, views ----------
+
+def test_deleted_leads_never_count(tmp_db: Path) -> None:
+    acc = Account()
+    acc.lead("2024-03-05", status=WON, price=100)
+    acc.lead("2024-03-05", status=WON, price=900, deleted=True)
+    gone = acc.lead("2024-03-06", status=WON, price=500)[0]
+    acc.events.append({"id": "del1", "type": "lead_deleted", "entity_id": gone, "entity_type": "lead",
+                       "created_at": ts("2024-03-07")})
+    acc.build(tmp_db)
+    r = kpis(tmp_db).iloc[0]
+    assert (r["leads"], r["won_deals"], r["revenue"]) == (1, 1, 100)
+
+
+def test_period_edges_use_the_account_time_zone(tmp_db: Path) -> None:
+    acc = Account(tz="Europe/Moscow")
+    acc.lead(ts("2024-03-31", 23, 30), status="new")   # 20:30 UTC on 31 March: March
+    acc.lead(ts("2024-04-01", 0, 30), status="new")    # 21:30 UTC on 31 March, but 1 April in Moscow: April
+    acc.lead(ts("2024-03-01", 1, 0), status="new")     # 22:00 UTC on 29 February, 1 March in Moscow: March
+    acc.build(tmp_db)
+    assert kpis(tmp_db).iloc[0]["leads"] == 2
+    april = kpis(tmp_db, Filters(date(2024, 4, 1), date(2024, 4, 30))).iloc[0]
+    assert april["leads"] == 1
+
+
+def test_two_pipelines_share_won_and_lost(tmp_db: Path) -> None:
+    from test_metrics_data import pipeline_record
+    acc = Account(pipelines=[pipeline_record(1), pipeline_record(2, offset=100)])
+    acc.lead("2024-03-05", status=WON, price=100, pipeline=1)
+    acc.lead("2024-03-05", status=WON, price=300, pipeline=2)
+    acc.lead("2024-03-05", status=LOST, pipeline=2)
+    acc.lead("2024-03-05", status="qualified", pipeline=2)
+    acc.build(tmp_db)
+    df = kpis(tmp_db, by="pipeline")
+    p1, p2 = row(df, pipeline_id=1), row(df, pipeline_id=2)
+    assert (p1["leads"], p1["won_deals"], p1["revenue"], p1["pipeline"]) == (1, 1, 100, "Воронка 1")
+    assert (p2["leads"], p2["won_deals"], p2["revenue"], p2["qualified_leads"]) == (3, 1, 300, 2)
+    only2 = kpis(tmp_db, Filters(MARCH.date_from, MARCH.date_to, pipelines=(2,))).iloc[0]
+    assert (only2["leads"], only2["revenue"]) == (3, 300)
+    assert only2["revenue_share"] == 1.0  # same pipelines in the denominator
+
+
+def test_close_date_view(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-02-10", partner="A", status=WON, price=700, closed="2024-03-05")  # old lead, closed in March
+    acc.lead("2024-03-10", partner="A", status=WON, price=100, closed="2024-04-02")  # March lead, closed later
+    acc.lead("2024-03-11", partner="A", status="new")
+    acc.rule("fixed_per_deal", 10, model="referral")
+    acc.build(tmp_db)
+    cohort = row(kpis(tmp_db, by="partner"), partner="A")
+    assert (cohort["leads"], cohort["won_deals"], cohort["revenue"], cohort["costs"]) == (2, 1, 100, 10)
+    close = row(kpis(tmp_db, Filters(MARCH.date_from, MARCH.date_to, view="close"), by="partner"), partner="A")
+    assert (close["leads"], close["won_deals"], close["revenue"], close["avg_check"]) == (2, 1, 700, 700)
+    assert close["costs"] == 10 and close["conversion"] == 0.5  # conversion stays on the period's leads
+    assert close["time_to_close_days"] == pytest.approx(24.0, abs=0.05)
+
+
+def test_revenue_share_uses_all_leads_of_the_period(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.partner("B", "sales")
+    acc.lead("2024-03-05", partner="A", status=WON, price=300, utm="ya")
+    acc.lead("2024-03-05", partner="B", status=WON, price=200)
+    acc.lead("2024-03-05", status=WON, price=500)
+    acc.build(tmp_db)
+    ids = partner_ids(tmp_db)
+    by_partner = kpis(tmp_db, by="partner")
+    assert row(by_partner, partner="A")["revenue_share"] == pytest.approx(0.3)
+    assert row(by_partner, model="direct")["revenue_share"] == pytest.approx(0.5)
+    only_a = kpis(tmp_db, Filters(MARCH.date_from, MARCH.date_to, partners=(ids["A"],))).iloc[0]
+    assert only_a["revenue_share"] == pytest.approx(0.3)
+    by_source = kpis(tmp_db, Filters(MARCH.date_from, MARCH.date_to, sources=("ya",))).iloc[0]
+    assert (by_source["revenue"], by_source["revenue_share"]) == (300, pytest.approx(0.3))
+    assert call(tmp_db, engine.revenue_total, MARCH) == 1000
+
+
+def test_qualified_via_stage_history_or_current_stage(tmp_db: Path) -> None:
+    acc = Account()
+    back = acc.lead("2024-03-05", status="new")[0]            # reached qualified, moved back to new
+    acc.moved(back, STAGES["new"], STAGES["qualified"], "2024-03-06")
+    acc.moved(back, STAGES["qualified"], STAGES["new"], "2024-03-07")
+    lost_late = acc.lead("2024-03-05", status=LOST)[0]       # lost after the offer stage
+    acc.moved(lost_late, STAGES["offer"], LOST, "2024-03-08")
+    lost_early = acc.lead("2024-03-05", status=LOST)[0]      # lost straight from new
+    acc.moved(lost_early, STAGES["new"], LOST, "2024-03-08")
+    acc.lead("2024-03-05", status="qualified")               # current stage
+    acc.lead("2024-03-05", status=WON, price=10)             # won counts as qualified
+    acc.lead("2024-03-05", status="incoming")
+    acc.build(tmp_db)
+    r = kpis(tmp_db).iloc[0]
+    assert (r["leads"], r["qualified_leads"], r["won_deals"]) == (6, 4, 1)
+    assert r["lead_to_qualified"] == pytest.approx(4 / 6) and r["qualified_to_won"] == pytest.approx(1 / 4)
+
+
+def test_repeat_purchases_count_every_deal_of_the_client(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2023-11-10", status=WON, price=400, contact=1)                 # same client earlier, direct
+    acc.lead("2024-03-10", partner="A", status=WON, price=600, contact=1)
+    acc.lead("2024-03-11", partner="A", status=WON, price=200, company=7)    # client = company
+    acc.lead("2024-03-12", partner="A", status=WON, price=300, contact=1)    # second deal of client 1 in scope
+    acc.lead("2024-05-01", status=WON, price=999, contact=1)                 # after the period end: not counted
+    acc.cost("A", "2024-03", "bonus", 100)
+    acc.build(tmp_db)
+    r = row(kpis(tmp_db, by="partner"), partner="A")
+    assert (r["won_deals"], r["new_clients"]) == (3, 2)
+    assert r["purchases_per_client"] == pytest.approx(4 / 2)            # client 1: 3 deals, company 7: 1
+    assert r["cpa"] == 50 and r["ltv"] == pytest.approx((400 + 600 + 300 + 200) / 2 - 50)
+
+
+def test_time_to_close_is_the_median(tmp_db: Path) -> None:
+    acc = Account()
+    for days in (1, 2, 10):
+        acc.lead(ts("2024-03-01"), status=WON, price=1, closed=ts("2024-03-01") + days * 86400)
+    acc.build(tmp_db)
+    assert kpis(tmp_db).iloc[0]["time_to_close_days"] == pytest.approx(2.0)
+
+
+def test_margin_setting_changes_income_and_basis(tmp_db: Path) -> None:
+    acc = Account(settings={"margin": {"account": 0.5, "models": {"referral": 0.4}}})
+    acc.partner("A", "referral")
+    acc.lead("2024-03-05", partner="A", status=WON, price=1000)
+    acc.lead("2024-03-05", status=WON, price=1000)
+    acc.cost("A", "2024-03", "bonus", 100)
+    acc.build(tmp_db)
+    df = kpis(tmp_db, by="partner")
+    a, d = row(df, partner="A"), row(df, model="direct")
+    assert (a["income"], a["income_basis"], a["roi"]) == (400, "margin", pytest.approx(3.0))
+    assert (d["income"], d["income_basis"]) == (500, "margin")
+
+
+def test_groupings_by_time_source_and_filters(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-03-04", partner="A", status=WON, price=100, utm="ya")   # Monday
+    acc.lead("2024-03-11", status="new", source="Сайт")
+    acc.build(tmp_db)
+    weeks = kpis(tmp_db, by="week")
+    assert list(weeks["period"]) == [date(2024, 3, 4), date(2024, 3, 11)]
+    src = kpis(tmp_db, by="source")
+    assert set(src["source"]) == {"ya", "Сайт"}
+    direct = kpis(tmp_db, Filters(MARCH.date_from, MARCH.date_to, models=("direct",))).iloc[0]
+    assert (direct["leads"], direct["revenue"]) == (1, 0)
+    assert kpis(tmp_db, by="quarter").iloc[0]["period"] == date(2024, 1, 1)
+    with pytest.raises(FilterError):
+        kpis(tmp_db, by="day")
+
+
+# ---------- quality, funnel, partner vs direct, deltas, deals ----------
+
+def test_quality_score_components_and_junk(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-03-05", partner="A", status="qualified", contact=acc.contact(1, phone=True, email=True))
+    acc.lead("2024-03-05", partner="A", status="new", contact=acc.contact(2, phone=True))
+    acc.lead("2024-03-05", partner="A", status=LOST, loss_reason="Спам")
+    acc.lead("2024-03-05", partner="A", status=LOST, loss_reason="Дорого")
+    acc.build(tmp_db)
+    q = row(call(tmp_db, engine.quality, MARCH), partner="A")
+    assert q["leads"] == 4
+    assert (q["phone_share"], q["email_share"], q["qualified_share"], q["junk_share"]) == (0.5, 0.25, 0.25, 0.25)
+    assert q["quality_score"] == pytest.approx(25 * 0.5 + 25 * 0.25 + 50 * 0.25)
+    with store.connect(tmp_db) as con:
+        con.execute("""insert into settings values ('quality_weights', '{"phone": 0, "email": 0, "qualified": 100}',
+                       current_timestamp), ('junk_reasons', '["дорого"]', current_timestamp)""")
+    q = row(call(tmp_db, engine.quality, MARCH, by="model"), model="referral")
+    assert (q["quality_score"], q["junk_share"]) == (25.0, 0.25)
+
+
+def test_funnel_counts_leads_that_reached_each_stage(tmp_db: Path) -> None:
+    acc = Account()
+    lost = acc.lead("2024-03-05", status=LOST)[0]
+    acc.moved(lost, STAGES["new"], STAGES["qualified"], "2024-03-06")
+    acc.moved(lost, STAGES["qualified"], LOST, "2024-03-07")
+    acc.lead("2024-03-05", status="new")
+    acc.lead("2024-03-05", status="offer")
+    acc.lead("2024-03-05", status=WON, price=5)
+    acc.build(tmp_db)
+    fun = call(tmp_db, engine.funnel, MARCH)
+    assert list(fun["stage"]) == ["Неразобранное", "Новый", "Квалифицирован", "КП", "Успешно"]
+    assert list(fun["reached"]) == [4, 4, 3, 2, 1]
+    assert list(fun["share"]) == [1.0, 1.0, 0.75, 0.5, 0.25]
+    assert fun["step_share"].iloc[3] == pytest.approx(2 / 3)
+
+
+def test_partner_vs_direct_differences(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-03-05", partner="A", status=WON, price=200, n=2)
+    acc.lead("2024-03-05", partner="A", status="new", n=2)
+    acc.lead("2024-03-05", status=WON, price=100)
+    acc.lead("2024-03-05", status="new", n=3)
+    acc.build(tmp_db)
+    pvd = call(tmp_db, engine.partner_vs_direct, MARCH)
+    assert list(pvd["segment"]) == ["referral", "partners", "direct"]
+    p = row(pvd, segment="partners")
+    assert (p["win_rate"], p["avg_check"], p["win_rate_diff"], p["avg_check_diff"]) == (0.5, 200, 0.25, 100)
+    assert p["avg_check_rel"] == 1.0 and p["win_rate_low"] < 0.5 < p["win_rate_high"]
+
+
+def test_deltas_compare_with_the_previous_period(tmp_db: Path) -> None:
+    acc = Account()
+    acc.lead("2024-02-10", status=WON, price=100)
+    acc.lead("2024-03-10", status=WON, price=300, n=2)
+    acc.build(tmp_db)
+    f = Filters(date(2024, 3, 1), date(2024, 3, 29))  # 29 days: previous = 1..29 February
+    d = call(tmp_db, engine.deltas, f).set_index("metric")
+    assert (d.loc["revenue", "current"], d.loc["revenue", "previous"]) == (600, 100)
+    assert (d.loc["revenue", "change"], d.loc["revenue", "change_rel"]) == (500, 5.0)
+    assert d.loc["leads", "change_rel"] == 1.0
+    with pytest.raises(FilterError):
+        call(tmp_db, engine.deltas, f, by="month")
+
+
+def test_deals_lists_a_partners_leads_with_commission(tmp_db: Path) -> None:
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-03-05", partner="A", status=WON, price=1000)
+    acc.lead("2024-03-06", partner="A", status="qualified")
+    acc.lead("2024-03-06", status=WON, price=50)
+    acc.rule("percent_revenue", 0.1, model="referral")
+    acc.rule("fixed_per_qualified_lead", 7, model="referral")
+    acc.build(tmp_db)
+    d = call(tmp_db, engine.deals, MARCH, partner_ids(tmp_db)["A"])
+    assert sorted(d["commission"]) == [7.0, 107.0]
+    assert set(d["stage"]) == {"Успешно", "Квалифицирован"}
+    assert list(call(tmp_db, engine.deals, MARCH, None)["amount"]) == [50.0]
