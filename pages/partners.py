@@ -20,7 +20,7 @@ from ui.filters import (
     mirror_param,
     period_label,
 )
-from ui.i18n import band_label, lang, metric_label, metric_labeler, model_label, t, tr
+from ui.i18n import band_label, lang, metric_help, metric_label, metric_labeler, model_label, t, tr
 
 K_SORT, K_LOWER, K_SELECTED, K_TABLE, K_BACK = (
     "partners.sort_by", "partners.by_lower", "partners.selected", "partners.table", "partners.back")
@@ -29,7 +29,6 @@ K_SORT, K_LOWER, K_SELECTED, K_TABLE, K_BACK = (
 SORTABLE = ("revenue", "roi", "conversion", "profit", "leads", "won_deals", "avg_check", "cpa", "ltv", "costs",
             "revenue_share", "lead_to_qualified", "time_to_close_days")
 ASCENDING = {"cpa", "time_to_close_days"}
-INTERVALS = {"conversion": "conversion_low", "roi": "roi_low"}  # metric -> lower-bound column, when present
 
 TEXT = {
     "ru": {
@@ -41,14 +40,18 @@ TEXT = {
         "open": "Открыть страницу партнёра", "open.none": "— выберите партнёра —",
         "table.hint": "Щёлкните строку, чтобы открыть страницу партнёра.",
         "col.rank": "Место", "col.partner": "Партнёр", "col.model": "Модель", "col.interval": "Конверсия, 95 %",
-        "col.flag": "Выборка", "baseline": "база сравнения",
+        "col.flag": "Выборка", "baseline": "база сравнения", "col.roi_interval": "ROI, 95 %",
+        "highlight.best": "лучший", "highlight.worst": "худший",
         "chart.conv": "Конверсия с 95 % интервалом", "chart.roi": "ROI по партнёрам",
         "back": "← Ко всем партнёрам", "unknown": "Партнёр с номером {pid} не найден — выберите другого.",
         "detail.caption": "Модель: {model} · период: {now} · сравнение с {before}",
         "trend": "Выручка и затраты по месяцам", "funnel": "Воронка по этапам", "quality": "Качество лидов",
         "costs": "Затраты по категориям", "deals": "Сделки партнёра", "no_costs": "Затрат за период нет.",
         "no_deals": "Сделок за период нет.", "axis": "Сумма", "month": "Период", "amount": "Сумма",
-        "leads_axis": "Лиды", "empty_partner": "У партнёра нет лидов за этот период — выберите другой период.",
+        "leads_axis": "Лиды", "col.lead": "Сделка", "col.pipeline": "Воронка", "col.stage": "Этап",
+        "col.created": "Создана", "col.closed": "Закрыта", "col.amount": "Сумма", "col.commission": "Комиссия",
+        "col.loss": "Причина отказа", "deals.caption": "Лидов за период: {leads}, из них выиграно: {won}.",
+        "empty_partner": "У партнёра нет лидов за этот период — выберите другой период.",
     },
     "en": {
         "caption": "Period: {now} · Partners with too few leads are not ranked: their figures are too noisy.",
@@ -59,14 +62,18 @@ TEXT = {
         "open": "Open a partner's page", "open.none": "— choose a partner —",
         "table.hint": "Click a row to open the partner's page.",
         "col.rank": "Rank", "col.partner": "Partner", "col.model": "Model", "col.interval": "Conversion, 95 %",
-        "col.flag": "Sample", "baseline": "baseline",
+        "col.flag": "Sample", "baseline": "baseline", "col.roi_interval": "ROI, 95 %",
+        "highlight.best": "best", "highlight.worst": "worst",
         "chart.conv": "Conversion with 95 % interval", "chart.roi": "ROI by partner",
         "back": "← All partners", "unknown": "No partner with number {pid} — choose another one.",
         "detail.caption": "Model: {model} · period: {now} · compared with {before}",
         "trend": "Revenue and costs by month", "funnel": "Stage funnel", "quality": "Lead quality",
         "costs": "Costs by category", "deals": "The partner's deals", "no_costs": "No costs in this period.",
         "no_deals": "No deals in this period.", "axis": "Amount", "month": "Period", "amount": "Amount",
-        "leads_axis": "Leads", "empty_partner": "The partner has no leads in this period — choose another period.",
+        "leads_axis": "Leads", "col.lead": "Deal", "col.pipeline": "Pipeline", "col.stage": "Stage",
+        "col.created": "Created", "col.closed": "Closed", "col.amount": "Amount", "col.commission": "Commission",
+        "col.loss": "Loss reason", "deals.caption": "Leads in the period: {leads}, won: {won}.",
+        "empty_partner": "The partner has no leads in this period — choose another period.",
     },
 }
 
@@ -75,17 +82,35 @@ def _currency() -> str:
     return query(lookups.freshness).get("currency") or "RUB"
 
 
+def with_roi_interval(rows: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """Leaderboard rows plus roi_low / roi_high (bootstrap 95 %) by partner_id."""
+    if intervals.empty:
+        return rows.assign(roi_low=float("nan"), roi_high=float("nan"))
+    keyed = intervals[["partner_id", "roi_low", "roi_high"]].dropna(subset=["partner_id"])
+    out = rows.merge(keyed.astype({"partner_id": "float64"}),
+                     left_on=rows["partner_id"].astype("float64"), right_on="partner_id",
+                     how="left", suffixes=("", "_iv"))
+    return out.drop(columns=[c for c in out.columns if c.endswith("_iv") or c == "key_0"])
+
+
+def has_interval(rows: pd.DataFrame, metric: str) -> bool:
+    """True when the metric's cautious bound is available in rows (conversion, ROI)."""
+    bound = "_high" if metric in ASCENDING else "_low"
+    return f"{metric}{bound}" in rows.columns
+
+
 def sort_leaderboard(rows: pd.DataFrame, metric: str, by_lower: bool) -> pd.DataFrame:
-    """Ranked partners first (best first), then those with too few leads; direct (baseline) last."""
-    col = INTERVALS.get(metric) if by_lower and INTERVALS.get(metric) in rows.columns else metric
-    partners = rows[rows["partner_id"].notna()].copy()
+    """Ranked partners first (engine.rank: too few leads and direct never ranked), then the unranked
+    partners, direct sales (the baseline) last."""
+    ranked = engine.rank(rows, metric, by_lower_bound=by_lower and has_interval(rows, metric),
+                         higher_is_better=metric not in ASCENDING)
+    partners = ranked[ranked["partner_id"].notna()].copy()
     partners["_few"] = partners["too_few"].fillna(False).astype(bool)
-    partners = partners.sort_values(["_few", col], ascending=[True, metric in ASCENDING], na_position="last",
-                                    kind="stable")
-    ranked = ~partners["_few"] & partners[col].notna()
-    partners["rank"] = pd.Series(range(1, int(ranked.sum()) + 1), index=partners.index[ranked])
-    direct = rows[rows["partner_id"].isna()].copy()
-    return pd.concat([partners.drop(columns="_few"), direct], ignore_index=True)
+    partners["_r"] = partners["rank"].astype("float64")
+    partners = partners.sort_values(["_r", "_few", metric], ascending=[True, True, metric in ASCENDING],
+                                    na_position="last", kind="stable")
+    direct = ranked[ranked["partner_id"].isna()]
+    return pd.concat([partners.drop(columns=["_few", "_r"]), direct], ignore_index=True)
 
 
 BASE_COLUMNS = ("leads", "won_deals", "conversion", "revenue", "costs", "roi")
@@ -94,7 +119,6 @@ BASE_COLUMNS = ("leads", "won_deals", "conversion", "revenue", "costs", "roi")
 def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.style.Styler:
     """Leaderboard rows as a styled frame: numbers stay numbers (sortable), the text is locale-formatted."""
     code = lang()
-    few = t("too_few")
     extra = {} if metric in BASE_COLUMNS else {metric_label(metric): rows[metric]}
     out = pd.DataFrame({
         tr(TEXT, "col.rank"): rows["rank"],
@@ -109,10 +133,12 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
         metric_label("revenue"): rows["revenue"],
         metric_label("costs"): rows["costs"],
         metric_label("roi"): rows["roi"],
+        tr(TEXT, "col.roi_interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) else fmt.DASH
+                                       for lo, hi in zip(rows["roi_low"], rows["roi_high"], strict=False)],
         metric_label("roi_band"): [band_label(b) for b in rows["roi_band"].fillna("n/a")],
         **extra,
-        tr(TEXT, "col.flag"): [tr(TEXT, "baseline") if pd.isna(pid) else (few if bool(f) else "")
-                               for pid, f in zip(rows["partner_id"], rows["too_few"], strict=False)],
+        tr(TEXT, "col.flag"): [_flag(pid, few_flag, mark) for pid, few_flag, mark
+                               in zip(rows["partner_id"], rows["too_few"], rows["highlight"], strict=False)],
     })
     money = lambda v: fmt.money(None if pd.isna(v) else v, code, currency)  # noqa: E731
     pct = lambda v: fmt.pct(None if pd.isna(v) else v, code)  # noqa: E731
@@ -124,9 +150,20 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
         formats[metric_label(metric)] = lambda v: layout.value_text(metric, v, currency)
     formats[tr(TEXT, "col.rank")] = lambda v: "" if pd.isna(v) else fmt.num(v, code)
     band_colors = {band_label(b): c for b, c in charts.BAND_COLORS.items()}
+    flag_colors = {tr(TEXT, "highlight.best"): "#1a7f37", tr(TEXT, "highlight.worst"): "#cf222e"}
     return (out.style.format(formats)
             .map(lambda v: f"color: {band_colors.get(v, '#1b1f24')}; font-weight: 600",
-                 subset=[metric_label("roi_band")]))
+                 subset=[metric_label("roi_band")])
+            .map(lambda v: f"color: {flag_colors.get(v, '#57606a')}; font-weight: 600", subset=[tr(TEXT, "col.flag")]))
+
+
+def _flag(pid: object, too_few: object, highlight: object) -> str:
+    """The sample / highlight note of one leaderboard row."""
+    if pd.isna(pid):
+        return tr(TEXT, "baseline")
+    if bool(too_few):
+        return t("too_few")
+    return tr(TEXT, f"highlight.{highlight}") if highlight in ("best", "worst") else ""
 
 
 def _open_from_table() -> None:
@@ -144,7 +181,7 @@ def leaderboard(f: Filters) -> None:
     currency = _currency()
     st.caption(tr(TEXT, "caption", now=period_label(f)))
     rows = query(engine.kpis, f, by="partner")
-    if rows.empty or int(rows["leads"].sum()) == 0:
+    if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return
     c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
@@ -154,7 +191,8 @@ def leaderboard(f: Filters) -> None:
         metric = st.selectbox(tr(TEXT, "sort_by"), SORTABLE, key=K_SORT, format_func=metric_labeler())
     with c2:
         by_lower = st.toggle(tr(TEXT, "by_lower"), key=K_LOWER, help=tr(TEXT, "by_lower.help"))
-    if by_lower and INTERVALS.get(metric) not in rows.columns:
+    rows = with_roi_interval(rows, query(engine.roi_interval, f, by="partner"))
+    if by_lower and not has_interval(rows, metric):
         st.caption(tr(TEXT, "no_interval", m=metric_label(metric)))
     ranked = sort_leaderboard(rows, metric, by_lower)
     st.session_state["partners._order"] = [None if pd.isna(p) else int(p) for p in ranked["partner_id"]]
@@ -177,11 +215,6 @@ def leaderboard(f: Filters) -> None:
 
 def _back() -> None:
     st.session_state[K_SELECTED] = None
-
-
-def _optional(name: str):
-    """An engine function that may not exist yet in this version of metrics (None when absent)."""
-    return getattr(engine, name, None)
 
 
 def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
@@ -213,73 +246,85 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     left, right = st.columns(2, gap="large")
     with left:
         _funnel(mine)
-        _quality(mine)
     with right:
-        _costs(now, currency)
-    _deals(mine, currency)
+        _quality(mine)
+        _costs(mine, currency)
+    _deals(mine, pid, currency)
 
 
 def _funnel(f: Filters) -> None:
-    fn = _optional("funnel")
-    if fn is None:
-        return
+    """Stage funnel of the partner's leads, one chart per pipeline."""
     st.subheader(tr(TEXT, "funnel"), anchor=False)
-    rows = query(fn, f)
+    rows = query(engine.funnel, f)
+    rows = rows[rows["leads"] > 0]
     if rows.empty:
         layout.empty()
         return
-    stage = "stage" if "stage" in rows.columns else rows.columns[0]
-    count = "leads" if "leads" in rows.columns else rows.select_dtypes("number").columns[-1]
-    charts.show(charts.funnel(rows.assign(**{stage: rows[stage].astype(str)}), stage, count, tr(TEXT, "leads_axis")),
-                key="partners.chart_funnel", height=max(160, 34 * len(rows)))
+    for i, (pipeline, part) in enumerate(rows.groupby("pipeline", sort=False)):
+        if rows["pipeline"].nunique() > 1:
+            st.caption(fmt.md_escape(pipeline))
+        part = part.sort_values("sort").assign(stage=part["stage"].astype(str))
+        charts.show(charts.funnel(part, "stage", "reached", tr(TEXT, "leads_axis")),
+                    key=f"partners.chart_funnel.{i}", height=max(140, 30 * len(part)))
 
 
 def _quality(f: Filters) -> None:
-    fn = _optional("quality")
-    if fn is None:
-        return
+    """Lead quality of the partner: mean score, junk share, lead → qualified."""
     st.subheader(tr(TEXT, "quality"), anchor=False)
-    rows = query(fn, f)
-    if rows.empty:
+    rows = query(engine.quality, f, by="none")
+    if rows.empty or int(rows.iloc[0]["leads"]) == 0:
         layout.empty()
         return
     row = rows.iloc[0]
     code = lang()
     cols = st.columns(3)
-    cols[0].metric(metric_label("quality_score"), fmt.num(row.get("quality_score"), code, 1))
-    cols[1].metric(metric_label("junk_share"), fmt.pct(row.get("junk_share"), code))
-    cols[2].metric(metric_label("lead_to_qualified"), fmt.pct(row.get("lead_to_qualified"), code))
+    cols[0].metric(metric_label("quality_score"), fmt.num(row.get("quality_score"), code, 1),
+                   help=metric_help("quality_score"))
+    cols[1].metric(metric_label("junk_share"), fmt.pct(row.get("junk_share"), code), help=metric_help("junk_share"))
+    cols[2].metric(metric_label("lead_to_qualified"), fmt.pct(row.get("lead_to_qualified"), code),
+                   help=metric_help("lead_to_qualified"))
 
 
-def cost_split(row: pd.Series) -> pd.DataFrame:
-    """Costs of one KPI row split by category (ledger categories plus commission computed by rules)."""
-    items = [(t(f"category.{c[5:]}"), row.get(c)) for c in row.index if str(c).startswith("cost_")]
-    items.append((t("category.computed_commission"), row.get("costs_commission")))
-    out = pd.DataFrame(items, columns=["category", "amount"])
-    out["amount"] = pd.to_numeric(out["amount"], errors="coerce").fillna(0.0)
-    return out[out["amount"] > 0]
-
-
-def _costs(row: pd.Series, currency: str) -> None:
+def _costs(f: Filters, currency: str) -> None:
+    """The partner's costs split by category (ledger plus commissions computed by rules)."""
     st.subheader(tr(TEXT, "costs"), anchor=False)
-    split = cost_split(row)
+    split = query(engine.costs_by_category, f)
+    split = split[split["amount"].fillna(0) > 0]
     if split.empty:
         st.caption(tr(TEXT, "no_costs"))
         return
+    split = split.assign(category=[t(f"category.{c}") for c in split["category"]])
     charts.show(charts.cost_categories(split, "category", "amount", metric_label("costs"), currency),
                 key="partners.chart_costs", height=max(160, 34 * len(split)))
 
 
-def _deals(f: Filters, currency: str) -> None:
-    fn = _optional("deals")
-    if fn is None:
-        return
+def deals_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The partner's leads and deals for display (CRM names stay literal text in the table)."""
+    code = lang()
+    return pd.DataFrame({
+        tr(TEXT, "col.lead"): rows["lead_name"].astype(str),
+        tr(TEXT, "col.pipeline"): rows["pipeline"].astype(str),
+        tr(TEXT, "col.stage"): rows["stage"].astype(str),
+        tr(TEXT, "col.created"): [fmt.day(pd.Timestamp(d).date(), code) if pd.notna(d) else fmt.DASH
+                                  for d in rows["created_date"]],
+        tr(TEXT, "col.closed"): [fmt.day(pd.Timestamp(d).date(), code) if pd.notna(d) else fmt.DASH
+                                 for d in rows["closed_date"]],
+        tr(TEXT, "col.amount"): [fmt.money(v, code, currency) for v in rows["amount"].fillna(0.0)],
+        tr(TEXT, "col.commission"): [fmt.money(v, code, currency) if v else fmt.DASH
+                                     for v in rows["commission"].fillna(0.0)],
+        tr(TEXT, "col.loss"): rows["loss_reason"].fillna("").astype(str),
+    })
+
+
+def _deals(f: Filters, pid: int, currency: str) -> None:
     st.subheader(tr(TEXT, "deals"), anchor=False)
-    rows = query(fn, f)
+    rows = query(engine.deals, f, pid)
     if rows.empty:
         st.caption(tr(TEXT, "no_deals"))
         return
-    st.dataframe(rows, hide_index=True, key="partners.deals")
+    won = rows[rows["is_won"].fillna(False).astype(bool)]
+    st.caption(tr(TEXT, "deals.caption", leads=fmt.num(len(rows), lang()), won=fmt.num(len(won), lang())))
+    st.dataframe(deals_table(rows, currency), hide_index=True, key="partners.deals", height=420)
 
 
 language_sensitive(K_SORT)

@@ -143,7 +143,10 @@ def test_partner_page_opens_from_the_url_and_goes_back(app_env: Path, app_db: Pa
     at.selectbox(key="partners.selected").set_value(pid)
     run_ok(at)
     assert url(at, "selected") == [str(pid)]
-    assert len(at.metric) == 6, "the partner's KPI cards"
+    labels = [m.label for m in at.metric]
+    assert labels[:6] == ["Лиды", "Сделки", "Конверсия", "Выручка", "Затраты", "ROI"], "the partner's KPI cards"
+    assert "Качество лида" in labels
+    assert frame_with(at, "Сделка", "Этап", "Сумма") is not None, "the partner's deals"
     assert table is not None
     at.button(key="partners.back").click()
     run_ok(at)
@@ -166,7 +169,8 @@ def test_leaderboard_sorts_by_any_metric_and_by_lower_bound(app_env: Path) -> No
     run_ok(at)
     frame = frame_with(at, "Место", "Выборка")
     ranked = frame[frame["Место"].notna()]
-    assert list(ranked["Место"]) == list(range(1, len(ranked) + 1))
+    places = [int(v) for v in ranked["Место"]]
+    assert places[0] == 1 and places == sorted(places), "best first (ties share a place)"
     flags = frame["Выборка"].tolist()
     few_at = [i for i, f in enumerate(flags) if f == "мало лидов"]
     assert all(i >= len(ranked) for i in few_at), "partners with too few leads are never ranked"
@@ -197,6 +201,19 @@ def test_trends_by_partner_and_week(app_env: Path) -> None:
     assert 1 <= len(chosen) <= 5
     kpi = frame_with(at, "Показатель", "Значение", "Тренд", "Что делать")
     assert len(kpi) >= 5
+
+
+def test_quality_page_by_partner_and_model(app_env: Path) -> None:
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/quality.py"))
+    assert [m.label for m in at.metric] == ["Качество лида", "Доля мусора", "Лид → квалифицирован"]
+    table = frame_with(at, "Партнёр", "Доля мусора")
+    assert "база сравнения" in table["Выборка"].tolist()
+    at.segmented_control(key="quality.by").set_value("model")
+    at.selectbox(key="quality.sort_by").set_value("junk_share")
+    run_ok(at)
+    by_model = frame_with(at, "Модель", "Доля мусора")
+    assert "Прямые продажи" in by_model["Модель"].tolist()
 
 
 # ---------- errors ----------
