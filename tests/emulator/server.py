@@ -27,7 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-FAULT_KINDS = ("500", "502", "503", "504", "drop", "garbage", "truncated", "429json", "429html", "slow")
+# "lost" processes the request (a refresh rotates the token) and then drops the answer.
+FAULT_KINDS = ("500", "502", "503", "504", "drop", "lost", "garbage", "truncated", "429json", "429html", "slow")
 BIG = 1 << 62
 LIST_LIMITS = {"leads": 250, "contacts": 250, "companies": 250, "users": 250, "events": 100,
                "custom_fields": 50, "loss_reasons": 250, "sources": 250}
@@ -58,6 +59,7 @@ class Options:
     auth_codes: tuple[str, ...] = ("emu-code-1", "emu-code-2")
     access_ttl: int = 86400
     strict_refresh: bool = False        # revoke a refresh token at once instead of when its successor is used
+    payment_required: bool = False      # answer 402 to every API call (unpaid account)
     seed: int = 0
 
 
@@ -335,6 +337,8 @@ class Emulator:
             if entry.fault in ("garbage", "truncated") and reply.status == 200:
                 reply = Reply(200, b"<html>maintenance</html>", "text/html") if entry.fault == "garbage" \
                     else Reply(200, reply.body[: max(1, len(reply.body) // 2)])
+            elif entry.fault == "lost":
+                reply = Reply(0, drop=True)
         lo, hi = self.options.latency
         with self._lock:
             reply.delay += self._rng.uniform(lo, hi) if hi > 0 else 0.0
@@ -346,6 +350,8 @@ class Emulator:
         opts = self.options
         if self.blocked:
             return Reply(403, HTML_403, "text/html")
+        if opts.payment_required and entry.path.startswith("/api/"):
+            return problem(402, "Payment Required", "Payment required")
         if opts.rate_limit:
             self._recent.append(entry.at)
             while self._recent and self._recent[0] <= entry.at - 1.0:
@@ -387,7 +393,7 @@ class Emulator:
             return self._too_many(True)
         if kind == "slow":  # an answer that comes after the client's timeout
             return Reply(503, b"", None, delay=self.options.slow_seconds)
-        return None  # garbage / truncated: decided after routing
+        return None  # garbage / truncated / lost: decided after routing
 
     # ------------------------------------------------------------ auth
     def _authorised(self, headers: dict[str, str]) -> bool:
