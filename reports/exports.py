@@ -315,6 +315,11 @@ def chart_images(data: ViewData, lang: str) -> list[bytes]:
     return images
 
 
+def view_images(con: duckdb.DuckDBPyConnection, f: Filters, lang: str = "ru") -> list[bytes]:
+    """The PDF's chart images for filters f (the page's preview)."""
+    return chart_images(collect(con, f), lang)
+
+
 def view_charts(doc: ReportPDF, data: ViewData, lang: str) -> None:
     """The charts of a view, starting on a new page, each as wide as fits the page height."""
     doc.add_page()
