@@ -116,7 +116,7 @@ def run_weekly(args: argparse.Namespace) -> int:
         settings = mailer.load_settings(lang=args.lang)
         mailer.send(settings, args.to_email, subject, body, paths, lang=args.lang)
     except mailer.MailError as exc:
-        print(str(exc), file=sys.stderr)
+        print(redact(str(exc)), file=sys.stderr)
         print(say(args.lang, "kept", paths=", ".join(str(p) for p in paths)), file=sys.stderr)
         return 1
     print(say(args.lang, "sent", to=", ".join(args.to_email)))
