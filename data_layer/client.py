@@ -371,9 +371,9 @@ class AmoClient:
                 wait = self._backoff(throttled) * 2 if wait is None else wait
                 self.limiter.pause(min(max(wait, 0.0), self.max_retry_wait) * random.uniform(1.0, 1.2))
                 continue
-            if status == 401 and authorised and self.auth and self.auth.can_refresh and not refreshed:
+            if status == 401 and authorised and self.auth and not refreshed:
                 refreshed = True
-                self.auth.refresh(token)
+                self.auth.refresh(token)  # a long-lived token raises its own sentence here
                 continue
             if 200 <= status < 300:
                 body = self._decode(response)

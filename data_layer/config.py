@@ -118,15 +118,15 @@ def is_local(url: str | None) -> bool:
         return False
 
 
-def token_path_for(db_path: str | Path) -> Path:
+def token_path_for(db_path: str | Path, env: dict[str, str] | None = None) -> Path:
     """The token file lives next to the database (AMOCRM_TOKEN_FILE overrides)."""
-    override = os.environ.get("AMOCRM_TOKEN_FILE")
+    override = (os.environ if env is None else env).get("AMOCRM_TOKEN_FILE")
     return Path(override) if override else Path(db_path).parent / TOKEN_FILE_NAME
 
 
-def secrets_file() -> Path | None:
+def secrets_file(env: dict[str, str] | None = None) -> Path | None:
     """The secrets.toml to read: AMOCRM_SECRETS_FILE, else .streamlit/secrets.toml in the cwd or the project."""
-    override = os.environ.get("AMOCRM_SECRETS_FILE")
+    override = (os.environ if env is None else env).get("AMOCRM_SECRETS_FILE")
     if override is not None:
         return Path(override) if override else None
     for base in (Path.cwd(), PROJECT_ROOT):
@@ -188,10 +188,10 @@ def load_config(db_path: str | Path, env: dict[str, str] | None = None,
     from data_layer.tokens import TokenStore
 
     env = dict(os.environ if env is None else env)
-    token_path = token_path_for(db_path)
+    token_path = token_path_for(db_path, env)
     layers: list[tuple[str, dict[str, str]]] = [
         ("env", {k: env[v] for k, v in ENV_VARS.items() if env.get(v)}),
-        ("secrets", read_secrets(secrets_path if secrets_path is not None else secrets_file())),
+        ("secrets", read_secrets(secrets_path if secrets_path is not None else secrets_file(env))),
         ("token file", {k: v for k, v in TokenStore(token_path).credentials().items() if k != "base_url"}),
     ]
     values: dict[str, str] = {}

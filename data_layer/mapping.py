@@ -1,0 +1,133 @@
+"""What the Settings page shows while a user sets up attribution: fields, pipelines, a mapping preview.
+
+All functions take an open connection (read-only is enough) and bind every value as a parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+DEFAULTS = {"mode": "field", "field": "Партнёр", "tag_prefix": "partner:", "model_field": "Модель партнёрства"}
+MODES = ("field", "tag", "utm")
+
+# One row per distinct partner label (case/ё-insensitive) that live leads carry under a *proposed* mapping.
+# It mirrors stg_lead_partner_label / stg_lead_model_label in views.sql, which read the *saved* mapping;
+# a preview must work before anything is saved and on a read-only connection.
+# Parameters: $mode, $field, $tag_prefix, $model_field.
+PREVIEW_SQL = """
+with labels as (
+    select f.lead_id, any_value(trim(f.value)) as label
+    from stg_lead_field_first f
+    where $mode = 'field'
+      and (cast(f.field_id as varchar) = $field or f.field_key = norm_name($field))
+      and nullif(trim(f.value), '') is not null
+    group by f.lead_id
+    union all
+    select t.lead_id, any_value(trim(substr(t.name, length($tag_prefix) + 1)))
+    from raw_lead_tags t
+    where $mode = 'tag' and starts_with(lower(t.name), lower($tag_prefix)) and length(t.name) > length($tag_prefix)
+    group by t.lead_id
+    union all
+    select u.lead_id, trim(u.utm_source)
+    from stg_utm u
+    where $mode = 'utm' and nullif(trim(u.utm_source), '') is not null
+),
+live as (
+    select l.lead_id, l.label
+    from labels l join raw_leads r on r.id = l.lead_id
+    where not coalesce(r.is_deleted, false)
+),
+model_labels as (
+    select f.lead_id, f.value as model_label
+    from stg_lead_field_first f
+    where $model_field <> '' and (cast(f.field_id as varchar) = $model_field or f.field_key = norm_name($model_field))
+),
+partner_keys as (select key, min(partner_id) as partner_id from stg_partner_keys group by key)
+select
+    any_value(live.label) as label,
+    count(*) as leads,
+    any_value(k.partner_id) as partner_id,
+    any_value(p.name) as partner_name,
+    mode(m.model_label) as model_label
+from live
+left join partner_keys k on k.key = norm_name(live.label)
+left join partners p on p.partner_id = k.partner_id
+left join model_labels m on m.lead_id = live.lead_id
+group by norm_name(live.label)
+order by leads desc, label
+"""
+
+# A CRM model label -> referral | sales | service (the same words stg_lead_model_label recognises).
+MODEL_SQL = """
+select case
+    when norm_name($x) like '%реферал%' or norm_name($x) like '%referral%' then 'referral'
+    when norm_name($x) like '%продаж%' or norm_name($x) like '%sales%' or norm_name($x) like '%reseller%' then 'sales'
+    when norm_name($x) like '%услуг%' or norm_name($x) like '%сервис%' or norm_name($x) like '%service%' then 'service'
+end
+"""
+
+# Lead custom fields with how many live leads have a value. No parameters.
+FIELDS_SQL = """
+with filled as (
+    select v.field_id, count(distinct v.lead_id) as filled
+    from raw_lead_field_values v join raw_leads l on l.id = v.lead_id
+    where not coalesce(l.is_deleted, false) and nullif(trim(v.value), '') is not null
+    group by v.field_id
+)
+select f.id, f.name, f.code, f.type, coalesce(filled.filled, 0) as filled
+from raw_lead_fields f left join filled on filled.field_id = f.id
+order by f.sort nulls last, f.id
+"""
+
+# Pipelines and their stages (incoming and won/lost included, flagged). No parameters.
+PIPELINES_SQL = """
+select p.id as pipeline_id, p.name as pipeline_name, p.is_main, p.is_archive,
+       s.status_id, s.name as status_name, s.sort, s.type, s.is_regular
+from raw_pipelines p
+left join stg_statuses s on s.pipeline_id = p.id
+order by p.sort nulls last, p.id, s.sort nulls last, s.status_id
+"""
+
+
+def _mapping(mapping: dict[str, Any] | None) -> dict[str, str]:
+    out = {**DEFAULTS, **{k: v for k, v in (mapping or {}).items() if v is not None}}
+    if out["mode"] not in MODES:
+        raise ValueError(f"Unknown mapping mode {out['mode']!r}: use one of {', '.join(MODES)}.")
+    return {k: str(out[k]) for k in DEFAULTS}
+
+
+def model_of(con: duckdb.DuckDBPyConnection, label: str | None) -> str | None:
+    """referral / sales / service for a CRM model label, or None when it is not recognised."""
+    if not label:
+        return None
+    return con.execute(MODEL_SQL, {"x": label}).fetchone()[0]
+
+
+def preview_mapping(con: duckdb.DuckDBPyConnection, mapping: dict[str, Any]) -> pd.DataFrame:
+    """Per distinct partner label found: leads, the partner it matches (if any), the model label found."""
+    params = _mapping(mapping)
+    df = con.execute(PREVIEW_SQL, params).fetchdf()
+    df["matched"] = df["partner_id"].notna()
+    df["model"] = [model_of(con, x) if isinstance(x, str) else None for x in df["model_label"]]
+    return df[["label", "leads", "matched", "partner_id", "partner_name", "model_label", "model"]]
+
+
+def list_lead_fields(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Lead custom fields (id, name, code, type) with the number of live leads that fill each one."""
+    return con.execute(FIELDS_SQL).fetchdf()
+
+
+def list_pipelines_with_stages(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Pipelines in CRM order, each with its stages: [{id, name, is_main, is_archive, stages: [...]}]."""
+    out: dict[int, dict[str, Any]] = {}
+    for row in con.execute(PIPELINES_SQL).fetchall():
+        pid, pname, is_main, is_archive, sid, sname, sort, stype, regular = row
+        pipe = out.setdefault(pid, {"id": pid, "name": pname, "is_main": bool(is_main),
+                                    "is_archive": bool(is_archive), "stages": []})
+        if sid is not None:
+            pipe["stages"].append({"id": sid, "name": sname, "sort": sort, "type": stype,
+                                   "is_regular": bool(regular), "is_won": sid == 142, "is_lost": sid == 143})
+    return list(out.values())
