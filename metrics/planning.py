@@ -246,6 +246,48 @@ def budget_for_roi(monthly: pd.DataFrame, target_roi: float, total_budget: float
     return {g: float(s * total_budget) for g, s in shares.items() if s > 0}, dropped
 
 
+@dataclass(frozen=True, eq=False)
+class PlanResult:
+    """A plan as the page shows it: basis, rates, the budgets used, their projection and the target."""
+
+    basis: PlanBasis
+    rates: pd.DataFrame
+    budgets: dict[str, float]
+    projection: Projection
+    target_kind: str | None = None      # None | revenue | roi
+    target: float | None = None
+    dropped: tuple[str, ...] = ()       # groups left out because their ROI misses the target
+    chance: float | None = None         # probability the total reaches the target
+
+
+def plan(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "model",
+         budgets: tuple[tuple[str, float], ...] | None = None, target_kind: str | None = None,
+         target: float | None = None, total_budget: float | None = None,
+         lookback_months: int = LOOKBACK_MONTHS) -> PlanResult:
+    """Plan the next quarter from the database: given budgets (default: run rate) or a revenue/ROI target.
+
+    With a target, `budgets` (when given) only sets the mix; a revenue target scales it, an ROI target
+    spreads `total_budget` over the groups whose ROI reaches the target.
+    """
+    if target_kind not in (None, "revenue", "roi"):
+        raise ValueError(f"Unknown target {target_kind!r}: use revenue or roi.")
+    b = basis(con, f, by, lookback_months)
+    r = rates(b.monthly)
+    given = {g: float(v) for g, v in budgets} if budgets else None
+    dropped: list[str] = []
+    if target_kind == "revenue" and target is not None:
+        chosen = budget_for_revenue(b.monthly, target, given)
+    elif target_kind == "roi" and target is not None:
+        spend = total_budget if total_budget is not None else float(r.loc[r["plannable"], "run_rate"].sum())
+        chosen, dropped = budget_for_roi(b.monthly, target, spend, given)
+    else:
+        chosen = given if given is not None else dict(zip(r.loc[r["plannable"], "group"],
+                                                          r.loc[r["plannable"], "run_rate"], strict=True))
+    projection = project(b.monthly, chosen)
+    chance = projection.chance(target_kind, target) if target_kind and target is not None and chosen else None
+    return PlanResult(b, r, chosen, projection, target_kind, target, tuple(dropped), chance)
+
+
 def _jsonable(value: Any) -> Any:
     """Numbers, dates and nested containers as plain JSON values (NaN -> None)."""
     if isinstance(value, Mapping):
