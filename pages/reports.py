@@ -28,7 +28,7 @@ CRON = "0 8 * * MON cd /path/to/partner-roi && .venv/bin/python -m reports weekl
 
 TEXT = {
     "ru": {
-        "caption": "Период: {period}. Файлы строятся по текущим фильтрам боковой панели в момент скачивания.",
+        "caption": "Период: {period} · файлы строятся по текущим фильтрам боковой панели в момент скачивания.",
         "view": "Выгрузка текущего вида", "view.help": "Показатели, партнёры, модели, затраты и помесячная "
         "динамика — то же, что на страницах дашборда.",
         "sep": "Разделитель CSV", "sep.semicolon": "точка с запятой (русский Excel, десятичная запятая)",
@@ -51,7 +51,7 @@ TEXT = {
         "lang.ru": "Русский", "lang.en": "English",
     },
     "en": {
-        "caption": "Period: {period}. Files follow the sidebar filters and are built when you download them.",
+        "caption": "Period: {period} · files follow the sidebar filters and are built when you download them.",
         "view": "Export the current view", "view.help": "KPIs, partners, models, costs and the monthly trend — "
         "the same numbers as the dashboard pages.",
         "sep": "CSV separator", "sep.semicolon": "semicolon (Russian Excel, decimal comma)",
