@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import cache
 from typing import Literal
 
 import duckdb
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+from threadpoolctl import ThreadpoolController
 
 from metrics import engine, lookups
 from metrics.filters import Filters
@@ -304,9 +306,20 @@ def _frame(index: pd.Index, mean: np.ndarray, paths: np.ndarray, levels: tuple[f
     return pd.DataFrame(data, index=index)
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries' thread pools (found once; looking them up costs ~20 ms)."""
+    return ThreadpoolController()
+
+
 def _run(y: np.ndarray, h: int, freq: str, nonneg: bool, seed: int, n_paths: int) -> _Fit:
-    """Fit with a fixed seed and clip to non-negative values when asked."""
-    fit = _fit_chain(y, h, SEASON[freq], np.random.default_rng(seed), n_paths)
+    """Fit with a fixed seed and clip to non-negative values when asked.
+
+    The optimiser makes hundreds of tiny BLAS calls; OpenBLAS threads spinning between them made fits
+    3-5x slower on a busy two-core machine, so fits run with one BLAS thread.
+    """
+    with _blas().limit(limits=1, user_api="blas"):
+        fit = _fit_chain(y, h, SEASON[freq], np.random.default_rng(seed), n_paths)
     if not nonneg:
         return fit
     return _Fit(fit.method, fit.reason, np.clip(fit.mean, 0, None), np.clip(fit.paths, 0, None), fit.season_p)
