@@ -1,7 +1,288 @@
-"""Stub: the page's owner replaces this file."""
+"""Settings & sync: amoCRM connection, sync with live progress, attribution mapping, calculation settings."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from ui.i18n import lang
+from data_layer import admin, config, mapping, sync
+from metrics import glossary, lookups
+from ui import data, layout
+from ui.i18n import labeler, lang, tr
 
-st.info('Здесь будут подключение amoCRM, синхронизация, справочник партнёров и настройки расчёта.' if lang() == "ru" else 'The amoCRM connection, sync, the partner list and calculation settings will live here.')
+TEXT = {
+    "ru": {
+        "conn": "Подключение amoCRM", "conn.caption": "Адрес аккаунта хранится в базе, токены — в файле "
+        "cache/amocrm_tokens.json (доступ только владельцу); в базу, отчёты и журналы они не попадают. "
+        "Переменные окружения AMOCRM_* имеют приоритет.",
+        "base_url": "Адрес аккаунта", "auth": "Способ входа", "auth.long_lived": "Долгосрочный токен",
+        "auth.oauth": "OAuth 2.0", "token": "Долгосрочный токен", "client_id": "ID интеграции",
+        "client_secret": "Секретный ключ", "redirect_uri": "Redirect URI", "auth_code": "Код авторизации (20 минут)",
+        "save": "Сохранить подключение", "saved": "Подключение сохранено.", "test": "Проверить подключение",
+        "forget": "Отключить и удалить токены", "forgot": "Токены удалены.",
+        "state": "Сейчас: адрес {url} ({url_from}), вход: {mode}, токен {token}.", "none": "не задан",
+        "set": "задан", "missing": "не задан",
+        "sync": "Синхронизация", "sync.now": "Синхронизировать сейчас", "sync.full": "Полная (перечитать всё)",
+        "sync.replace": "Заменить демо-данные данными аккаунта",
+        "sync.started": "Синхронизация запущена — дашборд продолжает работать, новые данные появятся сами.",
+        "sync.running": "Идёт синхронизация…", "sync.ok": "Последняя синхронизация прошла успешно.",
+        "sync.failed": "Синхронизация не завершилась: {msg}", "sync.history": "История синхронизаций",
+        "sync.demo": "Сейчас показан демо-аккаунт. Чтобы загрузить свой аккаунт, подключите amoCRM и отметьте "
+                     "«Заменить демо-данные».",
+        "mapping": "Как определять партнёра и модель", "mode": "Источник партнёра",
+        "mode.field": "Поле сделки", "mode.tag": "Тег с префиксом", "mode.utm": "UTM-метка + синонимы партнёров",
+        "field": "Поле с партнёром", "model_field": "Поле с моделью партнёрства", "tag_prefix": "Префикс тега",
+        "qual": "Этап квалификации по воронкам", "qual.default": "по умолчанию (второй рабочий этап)",
+        "preview": "Что найдено при таких настройках", "apply": "Сохранить сопоставление",
+        "applied": "Сопоставление сохранено, показатели пересчитаны ({n} лидов).",
+        "calc": "Параметры расчёта", "min_leads": "Порог «мало лидов»", "junk": "Мусорные причины отказа",
+        "w.phone": "Вес: телефон", "w.email": "Вес: e-mail", "w.qualified": "Вес: квалификация",
+        "margin": "Маржа аккаунта, % (пусто — доход = выручка)", "margin.model": "Маржа модели «{m}», %",
+        "calc.save": "Сохранить параметры", "calc.saved": "Параметры сохранены, показатели пересчитаны.",
+        "glossary": "Глоссарий показателей", "audit": "Журнал изменений",
+        "col.label": "Метка в CRM", "col.leads": "Лидов", "col.partner": "Партнёр в справочнике",
+        "col.model_label": "Модель в CRM", "col.model": "Распознано как", "new": "будет добавлен",
+        "no_fields": "В базе пока нет полей сделок — сначала синхронизируйте аккаунт.",
+    },
+    "en": {
+        "conn": "amoCRM connection", "conn.caption": "The account address is stored in the database, tokens in "
+        "cache/amocrm_tokens.json (owner-only); they never reach the database, reports or logs. AMOCRM_* "
+        "environment variables take precedence.",
+        "base_url": "Account address", "auth": "Sign-in method", "auth.long_lived": "Long-lived token",
+        "auth.oauth": "OAuth 2.0", "token": "Long-lived token", "client_id": "Integration ID",
+        "client_secret": "Secret key", "redirect_uri": "Redirect URI", "auth_code": "Authorization code (20 minutes)",
+        "save": "Save connection", "saved": "Connection saved.", "test": "Test connection",
+        "forget": "Disconnect and delete tokens", "forgot": "Tokens deleted.",
+        "state": "Now: address {url} ({url_from}), sign-in: {mode}, token {token}.", "none": "not set",
+        "set": "set", "missing": "not set",
+        "sync": "Sync", "sync.now": "Sync now", "sync.full": "Full (re-read everything)",
+        "sync.replace": "Replace the demo data with the account's data",
+        "sync.started": "Sync started — the dashboard keeps working and shows new data by itself.",
+        "sync.running": "Sync in progress…", "sync.ok": "The last sync succeeded.",
+        "sync.failed": "The sync did not finish: {msg}", "sync.history": "Sync history",
+        "sync.demo": "The demo account is shown. To load your account, connect amoCRM and tick "
+                     "“Replace the demo data”.",
+        "mapping": "How partner and model are found", "mode": "Partner source",
+        "mode.field": "Lead field", "mode.tag": "Tag with a prefix", "mode.utm": "UTM source + partner aliases",
+        "field": "Field holding the partner", "model_field": "Field holding the partnership model",
+        "tag_prefix": "Tag prefix", "qual": "Qualification stage per pipeline",
+        "qual.default": "default (second regular stage)", "preview": "What these settings find",
+        "apply": "Save mapping", "applied": "Mapping saved, metrics recomputed ({n} leads).",
+        "calc": "Calculation settings", "min_leads": "“Too few leads” threshold", "junk": "Junk loss reasons",
+        "w.phone": "Weight: phone", "w.email": "Weight: e-mail", "w.qualified": "Weight: qualification",
+        "margin": "Account margin, % (empty — income = revenue)", "margin.model": "Margin of “{m}”, %",
+        "calc.save": "Save settings", "calc.saved": "Settings saved, metrics recomputed.",
+        "glossary": "Metric glossary", "audit": "Change log",
+        "col.label": "Label in CRM", "col.leads": "Leads", "col.partner": "Partner in the list",
+        "col.model_label": "Model in CRM", "col.model": "Recognised as", "new": "will be added",
+        "no_fields": "No lead fields yet — sync the account first.",
+    },
+}
+MODEL_NAMES = ("referral", "sales", "service")
+SECRET_KEYS = ("settings.token", "settings.client_secret", "settings.auth_code")
+
+
+def _conn_state(db) -> dict:
+    """What the connection looks like now (secrets reduced to set / missing)."""
+    return config.describe(config.load_config(db))
+
+
+def connection_section() -> None:
+    """Address and credentials; save, test, forget."""
+    db = data.db_path()
+    st.subheader(tr(TEXT, "conn"), anchor=False)
+    st.caption(tr(TEXT, "conn.caption"))
+    if st.session_state.pop("settings._saved", False):
+        # Typed secrets leave the widget state after saving, so they are never sent back to the browser.
+        for key in SECRET_KEYS:
+            st.session_state.pop(key, None)
+        st.success(tr(TEXT, "saved"))
+    now = _conn_state(db)
+    st.text(tr(TEXT, "state", url=now.get("base_url") or tr(TEXT, "none"),
+               url_from=now.get("origin", {}).get("base_url", "—"),
+               mode=tr(TEXT, f"auth.{now['auth_mode']}") if now.get("auth_mode") else tr(TEXT, "none"),
+               token=tr(TEXT, now.get("token", "missing"))))
+    with st.form("settings.connection"):
+        base_url = st.text_input(tr(TEXT, "base_url"), value=now.get("base_url") or "",
+                                 placeholder="https://yourcompany.amocrm.ru", key="settings.base_url")
+        auth = st.radio(tr(TEXT, "auth"), ("long_lived", "oauth"), horizontal=True, key="settings.auth",
+                        format_func=labeler(TEXT, "auth."))
+        token = st.text_input(tr(TEXT, "token"), type="password", key="settings.token")
+        c1, c2 = st.columns(2)
+        client_id = c1.text_input(tr(TEXT, "client_id"), key="settings.client_id")
+        client_secret = c2.text_input(tr(TEXT, "client_secret"), type="password", key="settings.client_secret")
+        redirect_uri = c1.text_input(tr(TEXT, "redirect_uri"), key="settings.redirect_uri")
+        auth_code = c2.text_input(tr(TEXT, "auth_code"), type="password", key="settings.auth_code")
+        if st.form_submit_button(tr(TEXT, "save"), key="settings.save"):
+            creds = {"token": token} if auth == "long_lived" else {
+                "client_id": client_id, "client_secret": client_secret,
+                "redirect_uri": redirect_uri, "auth_code": auth_code}
+            config.save_connection(db, base_url, **creds)
+            st.session_state["settings._saved"] = True
+            st.rerun()
+    c1, c2 = st.columns(2)
+    if c1.button(tr(TEXT, "test"), key="settings.test"):
+        try:
+            ok, message, _ = sync.test_connection(config.load_config(db).check())
+        except ValueError as exc:
+            ok, message = False, str(exc)
+        (st.success if ok else st.error)(message)
+    if c2.button(tr(TEXT, "forget"), key="settings.forget"):
+        config.forget_credentials(db)
+        st.success(tr(TEXT, "forgot"))
+
+
+@st.fragment(run_every=2)
+def _progress_panel() -> None:
+    """Live progress of a background sync, refreshed every 2 s while the section is on screen."""
+    doc = sync.read_progress(data.db_path())
+    if not doc:
+        return
+    status = doc.get("status")
+    if status in ("running", "starting"):
+        st.info(tr(TEXT, "sync.running"), icon=":material/sync:")
+        for name, ent in (doc.get("entities") or {}).items():
+            frac = ent.get("fraction")
+            st.progress(min(max(float(frac or 0), 0.0), 1.0),
+                        text=f"{name}: {ent.get('records', 0)} · {ent.get('requests', 0)} req")
+    elif status == "failed":
+        st.error(tr(TEXT, "sync.failed", msg=doc.get("message") or "—"))
+    elif status == "ok":
+        st.success(tr(TEXT, "sync.ok") + (f" {doc['message']}" if doc.get("message") else ""))
+
+
+def sync_section(source: str | None) -> None:
+    """Start a sync in the background, watch it, see the history."""
+    st.subheader(tr(TEXT, "sync"), anchor=False)
+    if source == "demo":
+        st.caption(tr(TEXT, "sync.demo"))
+    c1, c2, c3 = st.columns([2, 2, 3])
+    full = c1.checkbox(tr(TEXT, "sync.full"), key="settings.sync_full")
+    replace = c2.checkbox(tr(TEXT, "sync.replace"), key="settings.sync_replace") if source == "demo" else False
+    if c3.button(tr(TEXT, "sync.now"), type="primary", key="settings.sync_now"):
+        try:
+            config.load_config(data.db_path()).check()
+            sync.start_background_sync(data.db_path(), full=full, replace_demo=replace)
+            st.success(tr(TEXT, "sync.started"))
+        except ValueError as exc:  # ConfigError is a ValueError: a sentence saying what to set
+            st.error(str(exc))
+    _progress_panel()
+    runs = data.query(admin.sync_runs)
+    if not runs.empty:
+        with st.expander(tr(TEXT, "sync.history")):
+            st.dataframe(runs, hide_index=True, key="settings.sync_runs")
+
+
+def _field_choice(fields: pd.DataFrame, current: str, key: str, label: str) -> str:
+    names = [str(n) for n in fields["name"].dropna().unique()]
+    if current and current not in names:
+        names = [current, *names]
+    return st.selectbox(label, names, index=names.index(current) if current in names else 0, key=key)
+
+
+def _qualification_inputs(saved: dict) -> dict[str, int | None]:
+    """One select per pipeline: the stage from which a lead counts as qualified."""
+    chosen: dict[str, int | None] = {}
+    default = tr(TEXT, "qual.default")
+    for pipe in data.query(mapping.list_pipelines_with_stages):
+        stages = [s for s in pipe["stages"] if s["is_regular"]]
+        options = [None, *[s["id"] for s in stages]]
+        names = {s["id"]: s["name"] for s in stages}
+        current = saved.get(str(pipe["id"]))
+        chosen[str(pipe["id"])] = st.selectbox(
+            str(pipe["name"]), options, index=options.index(current) if current in options else 0,
+            key=f"settings.qual.{pipe['id']}",
+            format_func=lambda v, n=names, d=default: d if v is None else str(n[v]))
+    return chosen
+
+
+def mapping_section(current: dict) -> None:
+    """Choose where the partner and model come from; preview; save and recompute."""
+    st.subheader(tr(TEXT, "mapping"), anchor=False)
+    fields = data.query(mapping.list_lead_fields)
+    saved = {**mapping.DEFAULTS, **(current.get("mapping") or {})}
+    mode = st.radio(tr(TEXT, "mode"), mapping.MODES, index=mapping.MODES.index(saved["mode"]), horizontal=True,
+                    key="settings.mode", format_func=labeler(TEXT, "mode."))
+    proposal = dict(saved, mode=mode)
+    if fields.empty:
+        st.info(tr(TEXT, "no_fields"))
+    else:
+        if mode == "field":
+            proposal["field"] = _field_choice(fields, saved["field"], "settings.field", tr(TEXT, "field"))
+        proposal["model_field"] = _field_choice(fields, saved["model_field"], "settings.model_field",
+                                                tr(TEXT, "model_field"))
+    if mode == "tag":
+        proposal["tag_prefix"] = st.text_input(tr(TEXT, "tag_prefix"), value=saved["tag_prefix"],
+                                               key="settings.tag_prefix")
+    with st.expander(tr(TEXT, "qual")):
+        qualification = _qualification_inputs(current.get("qualification") or {})
+    st.caption(tr(TEXT, "preview"))
+    preview = data.query(mapping.preview_mapping, proposal)
+    shown = preview.assign(partner_name=preview["partner_name"].fillna(tr(TEXT, "new")))
+    st.dataframe(shown[["label", "leads", "partner_name", "model_label", "model"]].rename(columns={
+        c: tr(TEXT, f"col.{k}") for c, k in (("label", "label"), ("leads", "leads"), ("partner_name", "partner"),
+                                             ("model_label", "model_label"), ("model", "model"))}),
+        hide_index=True, key="settings.preview", height=min(36 * (len(shown) + 1) + 4, 360))
+    if st.button(tr(TEXT, "apply"), key="settings.apply_mapping"):
+        try:
+            n = data.write(admin.save_mapping, proposal, qualification)
+            st.success(tr(TEXT, "applied", n=n))
+        except admin.SettingsError as exc:
+            st.error(str(exc))
+
+
+def calculation_section(current: dict) -> None:
+    """Small-sample threshold, junk reasons, quality weights, margin."""
+    st.subheader(tr(TEXT, "calc"), anchor=False)
+    reasons = data.query(admin.loss_reasons)
+    with st.form("settings.calc"):
+        min_leads = st.number_input(tr(TEXT, "min_leads"), min_value=1, step=1, value=current["min_leads"],
+                                    key="settings.min_leads")
+        junk = st.multiselect(tr(TEXT, "junk"), sorted(set(reasons) | set(current["junk_reasons"])),
+                              default=current["junk_reasons"], key="settings.junk")
+        c1, c2, c3 = st.columns(3)
+        weights = {k: col.number_input(tr(TEXT, f"w.{k}"), min_value=0.0, max_value=100.0, step=5.0,
+                                       value=float(current["weights"].get(k, 0)), key=f"settings.w_{k}")
+                   for col, k in zip((c1, c2, c3), admin.WEIGHT_KEYS, strict=True)}
+        margin = current["margin"] or {}
+        account = st.number_input(tr(TEXT, "margin"), min_value=0.0, max_value=100.0, step=1.0,
+                                  value=None if margin.get("account") is None else 100 * margin["account"],
+                                  key="settings.margin")
+        cols = st.columns(3)
+        models = {m: col.number_input(tr(TEXT, "margin.model", m=m), min_value=0.0, max_value=100.0, step=1.0,
+                                      value=None if (margin.get("models") or {}).get(m) is None
+                                      else 100 * margin["models"][m], key=f"settings.margin_{m}")
+                  for col, m in zip(cols, MODEL_NAMES, strict=True)}
+        if st.form_submit_button(tr(TEXT, "calc.save"), key="settings.calc_save"):
+            try:
+                data.write(admin.save_calculation, int(min_leads), list(junk), weights, {
+                    "account": None if account is None else account / 100,
+                    "models": {m: v / 100 for m, v in models.items() if v is not None}})
+                st.success(tr(TEXT, "calc.saved"))
+            except (admin.SettingsError, ValueError) as exc:
+                st.error(str(exc))
+
+
+def render() -> None:
+    """The whole settings page."""
+    info = data.query(admin.calculation_settings)
+    source = data.query(lookups.freshness).get("source")
+    tabs = st.tabs([tr(TEXT, "sync"), tr(TEXT, "conn"), tr(TEXT, "mapping"), tr(TEXT, "calc"),
+                    tr(TEXT, "glossary"), tr(TEXT, "audit")])
+    with tabs[0]:
+        sync_section(source)
+    with tabs[1]:
+        connection_section()
+    with tabs[2]:
+        mapping_section(info)
+    with tabs[3]:
+        calculation_section(info)
+    with tabs[4]:
+        st.dataframe(pd.DataFrame(glossary.rows(lang())), hide_index=True, key="settings.glossary")
+    with tabs[5]:
+        st.dataframe(data.query(admin.audit_log), hide_index=True, key="settings.audit")
+
+
+if __name__ == "__main__":
+    layout.require_router()
+    render()

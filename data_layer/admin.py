@@ -1,0 +1,105 @@
+"""Settings-page writes that change how leads are read: mapping, qualification stages, calculation settings.
+
+Each function runs inside the caller's transaction (ui.data.write) and rebuilds lead_facts there, so the
+dashboard never sees a new setting with old derived rows.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from data_layer import store, userdata
+from data_layer.mapping import MODES
+
+WEIGHT_KEYS = ("phone", "email", "qualified")
+
+
+class SettingsError(ValueError):
+    """A settings value is invalid; the message says what to change."""
+
+
+def save_mapping(con: duckdb.DuckDBPyConnection, mapping: dict[str, Any],
+                 qualification: dict[str, int] | None = None) -> int:
+    """Store the attribution mapping (and qualification stages), register partners, rebuild facts."""
+    mode = mapping.get("mode")
+    if mode not in MODES:
+        raise SettingsError(f"Unknown mapping mode {mode!r}: choose one of {', '.join(MODES)}.")
+    if mode == "field" and not str(mapping.get("field") or "").strip():
+        raise SettingsError("Choose the lead field that holds the partner's name.")
+    if mode == "tag" and not str(mapping.get("tag_prefix") or "").strip():
+        raise SettingsError("Enter the tag prefix, for example partner: (a tag partner:ACME means partner ACME).")
+    clean = {k: str(v).strip() for k, v in mapping.items() if v is not None and str(v).strip()}
+    userdata.set_setting(con, "mapping", clean)
+    if qualification is not None:
+        userdata.set_setting(con, "qualification_stages",
+                             {str(int(p)): int(s) for p, s in qualification.items() if s is not None} or None)
+    store.ensure_partners_from_crm(con)
+    return store.rebuild_facts(con)
+
+
+def _fraction(value: Any, what: str) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    x = float(value)
+    if not 0 <= x <= 1:
+        raise SettingsError(f"{what} must be between 0 % and 100 %.")
+    return x
+
+
+def save_calculation(con: duckdb.DuckDBPyConnection, min_leads: int, junk_reasons: list[str],
+                     weights: dict[str, float], margin: dict[str, Any]) -> int:
+    """Store the small-sample threshold, junk reasons, quality weights and margin; rebuild facts."""
+    if not isinstance(min_leads, int) or min_leads < 1:
+        raise SettingsError("The 'too few leads' threshold must be a whole number of at least 1.")
+    reasons = [r.strip() for r in junk_reasons if r and r.strip()]
+    clean_w = {k: float(weights.get(k, 0) or 0) for k in WEIGHT_KEYS}
+    if any(v < 0 or not math.isfinite(v) for v in clean_w.values()):
+        raise SettingsError("Quality weights cannot be negative.")
+    if abs(sum(clean_w.values()) - 100) > 1e-6:
+        raise SettingsError(f"Quality weights must add up to 100 (now {sum(clean_w.values()):g}).")
+    clean_margin = {
+        "account": _fraction(margin.get("account"), "The account margin"),
+        "models": {m: f for m, v in (margin.get("models") or {}).items()
+                   if (f := _fraction(v, f"The margin of {m}")) is not None},
+    }
+    userdata.set_setting(con, "min_leads", min_leads)
+    userdata.set_setting(con, "junk_reasons", reasons)
+    userdata.set_setting(con, "quality_weights", clean_w)
+    userdata.set_margin(con, clean_margin if clean_margin["account"] is not None or clean_margin["models"] else None)
+    return store.rebuild_facts(con)
+
+
+def calculation_settings(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Current calculation settings with their defaults filled in."""
+    return {
+        "min_leads": int(userdata.get_setting(con, "min_leads", 30)),
+        "junk_reasons": list(userdata.get_setting(con, "junk_reasons", ["Спам", "Дубль", "Нецелевой"])),
+        "weights": dict(userdata.get_setting(con, "quality_weights", {"phone": 25, "email": 25, "qualified": 50})),
+        "margin": userdata.get_margin(con),
+        "mapping": userdata.get_setting(con, "mapping", {}) or {},
+        "qualification": userdata.get_setting(con, "qualification_stages", {}) or {},
+    }
+
+
+def sync_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
+    """The latest sync runs, newest first."""
+    return con.execute(
+        "select run_id, started_at, finished_at, mode, status, requests, throttled, seconds, message "
+        "from sync_runs order by run_id desc limit ?", [limit]).df()
+
+
+def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """The latest changes to user data, newest first."""
+    return con.execute(
+        "select happened_at, who, action, entity, entity_key, before, after "
+        "from audit_log order by event_id desc limit ?", [limit]).df()
+
+
+def loss_reasons(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Loss reason names known from the CRM, for the junk-list picker."""
+    return [r[0] for r in con.execute(
+        "select distinct name from raw_loss_reasons where name is not null order by name").fetchall()]
