@@ -19,7 +19,10 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float | None, f
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # Exact at the edges; min / max keep rounding from pushing a bound past the estimate.
+    low = 0.0 if successes == 0 else min(p, max(0.0, centre - half))
+    high = 1.0 if successes == trials else max(p, min(1.0, centre + half))
+    return low, high
 
 
 @dataclass(frozen=True)

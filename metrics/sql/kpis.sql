@@ -146,12 +146,15 @@ select
     r.k_source, r.k_period,
     r.leads, r.qualified_leads, r.won_deals,
     r.conversion,
-    case when r.leads > 0 then (r.conversion + r.z2 / (2 * r.leads)
-        - sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
-        / (1 + r.z2 / r.leads) end as conversion_low,
-    case when r.leads > 0 then (r.conversion + r.z2 / (2 * r.leads)
-        + sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
-        / (1 + r.z2 / r.leads) end as conversion_high,
+    -- Wilson 95 % interval, exact at the edges, never past the estimate through rounding
+    case when r.leads = 0 then null when r.cohort_won = 0 then 0.0 else least(r.conversion, greatest(0.0,
+        (r.conversion + r.z2 / (2 * r.leads)
+         - sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
+        / (1 + r.z2 / r.leads))) end as conversion_low,
+    case when r.leads = 0 then null when r.cohort_won = r.leads then 1.0 else greatest(r.conversion, least(1.0,
+        (r.conversion + r.z2 / (2 * r.leads)
+         + sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
+        / (1 + r.z2 / r.leads))) end as conversion_high,
     r.qualified_leads / nullif(r.leads, 0) as lead_to_qualified,
     r.cohort_won / nullif(r.qualified_leads, 0) as qualified_to_won,
     r.revenue, r.avg_check, r.revenue_share,

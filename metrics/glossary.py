@@ -1,0 +1,107 @@
+"""Glossary rows for the in-app glossary and the generated docs/metrics.md (`python -m metrics.glossary`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from metrics.registry import METRICS, Metric
+
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
+UNIT_NAMES = {
+    "ru": {"count": "штуки", "fraction": "доля", "money": "деньги", "days": "дни", "score": "баллы 0–100",
+           "label": "метка"},
+    "en": {"count": "count", "fraction": "fraction", "money": "money", "days": "days", "score": "score 0–100",
+           "label": "label"},
+}
+
+# Choices the spec leaves open, stated once for users (RU) and maintainers (EN).
+CHOICES = """\
+## How the numbers are computed (choices where the spec leaves room)
+
+* **Dates and scope.** Every date is in the account's time zone; a period is `[from, to]`, both days included.
+  Leads are the non-deleted leads created in the period that match the filters (partners, models incl. `direct`
+  and `unassigned`, pipelines, sources — a source matches the UTM source or the amoCRM source name; grouping by
+  source uses the UTM source, else the amoCRM source).
+* **Cohort vs close-date view.** The view decides which won deals count: deals of the period's leads (cohort) or
+  deals closed in the period whatever their creation date (close). It drives won deals, revenue, average check,
+  income, new clients, CPA, LTV, time to close and commissions. Conversion, lead → qualified and qualified → won
+  always describe the period's leads, so they stay true shares (in [0, 1]) in both views.
+  When grouping by month / week / quarter, a lead counts in the bucket of its creation date and a deal in the
+  bucket of its deal date (creation in the cohort view, close in the close view).
+* **Ledger costs.** A month's amount is spread evenly over that month's days; a period (or a week / month
+  bucket) takes the share of days it covers, so a whole month takes the whole amount. A partner's costs belong to
+  its partner row and to its model; direct has no ledger.
+* **Ledger costs under a pipeline or source filter / grouping.** The ledger is per partner, not per pipeline, so
+  it is **allocated by lead share**: a partner's ledger costs for the period × (its leads of the period in that
+  pipeline / source ÷ all its leads of the period). A partner with no leads in the period cannot be allocated:
+  under a pipeline / source filter its ledger costs are left out; when grouping by pipeline / source without
+  such a filter they appear in a row with an empty pipeline / source, so rows still add up to the total.
+* **Commission rules.** Kinds: `percent_revenue` (rate = fraction of deal revenue), `fixed_per_deal` (money per won
+  deal, dated by the deal's close date) and `fixed_per_qualified_lead` (money per qualified lead, dated by the
+  lead's creation date). A `percent_revenue` reward is also dated by close. A rule counts on the days between its
+  `valid_from` and `valid_to` (both included, open when empty). Rules belong to a model; **on any day a partner
+  has at least one rule of its own in force, its own rules replace all of its model's rules** (on other days the
+  model's rules apply). Several rules in force on the same day all apply (they add up). No rule → no computed
+  commission. Direct leads never earn commission.
+* **Tiers.** A `percent_revenue` rule with tiers `[{"up_to": 1000000, "rate": 0.10}, {"up_to": null, "rate":
+  0.15}]` is applied like tax brackets to the partner's revenue **per calendar month of the close date**: the
+  first 1 000 000 at 10 %, the rest at 15 %; revenue above the last finite `up_to` takes the last tier's rate.
+  The month's base is every won deal of that partner closed that month while the rule applies, whatever the
+  dashboard's filters; each deal in scope then carries the month's effective rate (commission ÷ base), so a
+  filtered view shows its fair part of the month's commission.
+* **Income.** Revenue, or revenue × gross margin when the `margin` setting gives one (the model's margin, else the
+  account's); `income_basis` says which.
+* **ROI.** `(income − costs) / costs`, empty when costs are 0 (never infinite). Bands: excellent ≥ 2, profitable
+  ≥ 0.5, marginal ≥ 0, loss < 0, n/a when empty.
+* **Clients, CPA, LTV.** The client of a won deal is its main contact, else any contact, else its company, else
+  the lead itself. Purchases per client and LTV count every won deal of those clients closed up to the period's
+  end (any partner or direct), plus the in-scope deals themselves if they close later.
+* **Revenue share.** The group's revenue ÷ revenue of all leads (direct included) in the same period, pipelines
+  filter, and — when grouping by pipeline or time — the same pipeline / bucket.
+* **Honest comparison.** Conversion carries a Wilson 95 % interval. ROI carries a seeded percentile bootstrap
+  interval that resamples the group's leads and deals (each with its income and commission; ledger costs fixed);
+  above 400 contributing leads/deals the resampled sums are drawn from their exact bootstrap mean and covariance.
+  Groups with fewer leads than the `min_leads` setting (default 30) are flagged `too_few` and are never marked
+  best or worst; ranking can use the cautious interval bound instead of the point value.
+* **Settings read in one place** (`metrics.costs.load_settings`): `min_leads`, `margin`, `junk_reasons`,
+  `quality_weights`. Junk is evaluated at query time with the current junk list.
+"""
+
+
+def rows(lang: str = "ru") -> list[dict[str, str]]:
+    """Glossary rows in a language: name, label, description, unit, formula."""
+    lang = lang if lang in UNIT_NAMES else "ru"
+    return [{"name": m.name, "label": getattr(m, f"label_{lang}"), "description": getattr(m, f"description_{lang}"),
+             "unit": UNIT_NAMES[lang][m.unit], "formula": m.formula} for m in METRICS.values()]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(entries: list[Metric]) -> list[str]:
+    lines = ["| metric | label (RU / EN) | unit | formula | what it tells (RU / EN) |",
+             "| --- | --- | --- | --- | --- |"]
+    for m in entries:
+        lines.append(f"| `{m.name}` | {_cell(m.label_ru)} / {_cell(m.label_en)} | {m.unit} | {_cell(m.formula)} | "
+                     f"{_cell(m.description_ru)}<br>{_cell(m.description_en)} |")
+    return lines
+
+
+def render_markdown() -> str:
+    """The whole docs/metrics.md text."""
+    head = ["# Metrics glossary", "",
+            "Generated from `metrics/registry.py` by `python -m metrics.glossary` — do not edit by hand.",
+            "Definitions follow the product contract (metrics-spec); the API is `metrics.engine`.", ""]
+    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES])
+
+
+def write(path: Path = DOC_PATH) -> Path:
+    """Write docs/metrics.md."""
+    path.write_text(render_markdown(), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    print(write(Path(sys.argv[1]) if len(sys.argv) > 1 else DOC_PATH))

@@ -1,0 +1,88 @@
+"""`python -m metrics kpis`: JSON / CSV / table output and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_metrics_data import WON, Account
+
+from metrics.__main__ import main
+
+COVERED = {"roi_band"}
+
+
+@pytest.fixture
+def cli_db(tmp_db: Path) -> Path:
+    acc = Account()
+    acc.partner("Ёлка", "referral")
+    acc.partner("B", "service")
+    acc.lead("2024-03-10", partner="Ёлка", status=WON, price=500, n=2)
+    acc.lead("2024-03-10", partner="Ёлка", status="new", n=8)
+    acc.lead("2024-03-11", partner="B", status="new", n=2)
+    acc.lead("2024-04-11", status=WON, price=100)
+    acc.cost("Ёлка", "2024-03", "bonus", 400)
+    return acc.build(tmp_db)
+
+
+def args(db: Path, *extra: str) -> list[str]:
+    return ["kpis", "--db", str(db), "--from", "2024-03-01", "--to", "2024-04-30", *extra]
+
+
+def test_json_by_partner(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args(cli_db, "--by", "partner", "--format", "json")) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["partner"], r["model"]) for r in rows] == [("B", "service"), ("Ёлка", "referral"), (None, "direct")]
+    elka = rows[1]
+    assert (elka["leads"], elka["won_deals"], elka["revenue"], elka["costs"], elka["roi"]) == (10, 2, 1000, 400, 1.5)
+    assert (elka["conversion"], elka["roi_band"], elka["cpa"], elka["ltv"]) == (0.2, "profitable", 200, 300)
+    assert rows[0]["roi"] is None and rows[0]["roi_band"] == "n/a" and rows[0]["avg_check"] is None
+    assert set(elka) == {"partner", "model", "leads", "qualified_leads", "won_deals", "conversion", "conversion_low",
+                         "conversion_high", "revenue", "avg_check", "revenue_share", "costs", "income", "profit",
+                         "roi", "roi_band", "new_clients", "cpa", "ltv", "time_to_close_days"}
+
+
+def test_json_by_month_and_filters(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args(cli_db, "--by", "month", "--format", "json", "--partner", "елка", "--model", "referral")) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["month"] for r in rows] == ["2024-03"] and rows[0]["leads"] == 10
+    assert main(args(cli_db, "--model", "direct", "--format", "json")) == 0
+    assert json.loads(capsys.readouterr().out)[0]["revenue"] == 100
+
+
+def test_csv_and_table(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args(cli_db, "--by", "model", "--format", "csv")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("model,leads,qualified_leads") and len(lines) == 4
+    assert main(args(cli_db, "--view", "close")) == 0
+    assert "roi_band" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--partner", "Nobody"], "Unknown partner(s): Nobody"),
+    (["--model", "resellers"], "Unknown model(s): resellers"),
+])
+def test_unknown_names_fail_clearly(cli_db: Path, capsys: pytest.CaptureFixture[str], extra: list[str],
+                                    message: str) -> None:
+    assert main(args(cli_db, *extra)) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
+
+
+def test_reversed_period_and_missing_db(cli_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kpis", "--db", str(cli_db), "--from", "2024-05-01", "--to", "2024-04-01"]) == 2
+    assert "swap the dates" in capsys.readouterr().err
+    assert main(["kpis", "--db", str(tmp_path / "none.duckdb"), "--from", "2024-05-01", "--to", "2024-05-02"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_bad_date_via_subprocess(cli_db: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "metrics", "kpis", "--db", str(cli_db), "--from", "2024-02-30",
+                           "--to", "2024-03-01"], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 2 and "is not a date" in proc.stderr and proc.stdout == ""
+    ok = subprocess.run([sys.executable, "-m", "metrics", *args(cli_db, "--format", "json")],
+                        capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert ok.returncode == 0 and json.loads(ok.stdout)[0]["leads"] == 13
