@@ -20,7 +20,7 @@ K_PIPE_BY = "forecast.pipeline_by"
 K_PLAN_BY, K_PLAN_MODE, K_PLAN_BUDGETS = "forecast.plan_by", "forecast.plan_mode", "forecast.plan_budgets"
 K_PLAN_TARGET, K_PLAN_TOTAL = "forecast.plan_target", "forecast.plan_total"
 K_PLAN_NAME, K_PLAN_OVERWRITE, K_PLAN_SAVE = "forecast.plan_name", "forecast.plan_overwrite", "forecast.plan_save"
-FLASH = "forecast._flash"
+FLASH, K_GRAIN_SEEN = "forecast._flash", "forecast._grain_seen"
 DEFAULT_HORIZON = {"month": 6, "week": 12}
 MONEY = {"revenue", "costs", "income"}
 PLAN_MODES = ("budget", "revenue", "roi")
@@ -193,8 +193,10 @@ def _controls() -> tuple[str, str, int, str, bool]:
         grain = st.segmented_control(tr(TEXT, "grain"), ("month", "week"), key=K_GRAIN, required=True,
                                      format_func=labeler(TEXT, "grain."))
     top = fc.MAX_HORIZON[grain]
-    if not isinstance(s.get(K_HORIZON), int) or not 1 <= s[K_HORIZON] <= top:
+    changed = s.get(K_GRAIN_SEEN, grain) != grain   # a new step: 6 months become 12 weeks, not 6 weeks
+    if changed or not isinstance(s.get(K_HORIZON), int) or not 1 <= s[K_HORIZON] <= top:
         s[K_HORIZON] = DEFAULT_HORIZON[grain]
+    s[K_GRAIN_SEEN] = grain
     with c3:
         horizon = st.slider(tr(TEXT, "horizon"), 1, top, key=K_HORIZON)
     with c4:
