@@ -312,6 +312,11 @@ class Plan:
         return self.n * np.diff(np.interp(self.month_ts, self.grid_ts, self.grid_cdf))
 
 
+def account_today() -> date:
+    """Today in the account's time zone (the default end of the demo data)."""
+    return datetime.now(TZ).date()
+
+
 def _ts(d: date) -> int:
     """Unix seconds of local midnight of a date in the account time zone."""
     return int(datetime(d.year, d.month, d.day, tzinfo=TZ).timestamp())
@@ -1077,7 +1082,7 @@ def _event_records(blk: Block) -> list[dict[str, Any]]:
 def generate_records(n_leads: int = 20000, seed: int = 42,
                      end_date: date | None = None) -> dict[str, list[dict] | dict]:
     """The whole demo account as amoCRM API v4 records (the bodies' `_embedded` lists), deterministic."""
-    plan = Plan(n_leads, seed, end_date or date.today())
+    plan = Plan(n_leads, seed, end_date or account_today())
     out: dict[str, Any] = {**_static_records(plan), "leads": [], "contacts": [], "companies": [], "events": []}
     with _no_gc():
         for blk in iter_blocks(plan):
@@ -1113,26 +1118,30 @@ def _save_static(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         normalise.normalise_loss_reasons(rec["loss_reasons"]), sources))
 
 
-def _chunks(items: list[dict[str, Any]], size: int = RECORD_CHUNK) -> Iterator[list[dict[str, Any]]]:
-    """Consecutive slices of a list."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _sub_block(blk: Block, lo: int, hi: int) -> Block:
+    """Leads lo..hi of a block with their rows (positions rebased), and contacts / companies lo..hi."""
+    def by_lead(rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        r0, r1 = np.searchsorted(rows["pos"], [lo, hi])  # long tables are sorted by lead position
+        out = {k: v[r0:r1] for k, v in rows.items()}
+        out["pos"] = out["pos"] - lo
+        return out
+
+    return Block(leads={k: v[lo:hi] for k, v in blk.leads.items()}, fields=by_lead(blk.fields),
+                 tags=by_lead(blk.tags), links=by_lead(blk.links), company_links=by_lead(blk.company_links),
+                 events=by_lead(blk.events), contacts={k: v[lo:hi] for k, v in blk.contacts.items()},
+                 companies={k: v[lo:hi] for k, v in blk.companies.items()})
 
 
 def _load_records_block(con: duckdb.DuckDBPyConnection, plan: Plan, blk: Block) -> None:
-    """Format one block as API records and save it through normalise + save_batch, chunk by chunk."""
-    for chunk in _chunks(_contact_records(blk)):
-        _in_transaction(con, normalise.normalise_contacts(chunk))
-    for chunk in _chunks(_company_records(blk)):
-        _in_transaction(con, normalise.normalise_companies(chunk))
-    leads, events = _lead_records(plan, blk), _event_records(blk)
-    by_lead: dict[int, list[dict[str, Any]]] = {}
-    for e in events:
-        by_lead.setdefault(e["entity_id"], []).append(e)
-    for chunk in _chunks(leads):
-        chunk_events = [e for lead in chunk for e in by_lead.get(lead["id"], [])]
-        _in_transaction(con, normalise.merge(normalise.normalise_leads(chunk, TIMEZONE),
-                                             normalise.normalise_events(chunk_events)))
+    """Format a block as API records window by window and save each through normalise + save_batch."""
+    size = max(len(blk.leads["lead_id"]), len(blk.contacts["id"]), len(blk.companies["id"]))
+    for lo in range(0, size, RECORD_CHUNK):
+        part = _sub_block(blk, lo, lo + RECORD_CHUNK)
+        _in_transaction(con, normalise.merge(
+            normalise.normalise_contacts(_contact_records(part)),
+            normalise.normalise_companies(_company_records(part)),
+            normalise.normalise_leads(_lead_records(plan, part), TIMEZONE),
+            normalise.normalise_events(_event_records(part))))
 
 
 def _nullable(values: np.ndarray) -> pd.arrays.IntegerArray:
@@ -1384,7 +1393,7 @@ def load_demo(db_path: str | Path, n_leads: int = 20000, seed: int = 42, end_dat
     path = Path(db_path)
     _remove_db(path)
     store.init_db(path)
-    plan = Plan(n_leads, seed, end_date or date.today())
+    plan = Plan(n_leads, seed, end_date or account_today())
     use_bulk = n_leads > BULK_THRESHOLD if bulk is None else bulk
     stats = Stats()
     with store.connect(path) as con, _no_gc():
