@@ -270,8 +270,8 @@ def _record(line: int, keys: list[str | None], cells: list[Any]) -> dict[str, An
 
 
 def _check_row(line: int, record: dict[str, Any], keys: dict[str, int], create: bool,
-               problems: list[Problem]) -> dict[str, Any] | None:
-    """One checked row, or None after adding its problems to the list."""
+               problems: list[Problem]) -> dict[str, Any]:
+    """One checked row (`ok` False after adding its problems to the list; parsed parts are kept)."""
     before = len(problems)
     name = record.get("partner")
     pid = None
@@ -287,11 +287,10 @@ def _check_row(line: int, record: dict[str, Any], keys: dict[str, int], create: 
     month = _try(problems, _cell_month, record.get("month"), line)
     category = _try(problems, to_category, record.get("category"), line)
     amount = _try(problems, _cell_amount, record.get("amount"), line)
-    if len(problems) > before:
-        return None
     note = record.get("note")
-    return {"partner_id": pid, "partner": name, "month": month, "category": category, "amount": amount,
-            "note": None if is_blank(note) else unneutralise(str(note).strip()), "line": line}
+    return {"partner_id": pid, "partner": None if is_blank(name) else name, "month": month, "category": category,
+            "amount": amount, "note": None if is_blank(note) else unneutralise(str(note).strip()), "line": line,
+            "ok": len(problems) == before}
 
 
 def _try(problems: list[Problem], fn: Any, *args: Any) -> Any:
@@ -303,9 +302,12 @@ def _try(problems: list[Problem], fn: Any, *args: Any) -> Any:
 
 
 def _duplicates(rows: list[dict[str, Any]]) -> list[Problem]:
-    """Rows that share partner x month x category (a new partner is keyed by its normalised name)."""
+    """Rows that share partner x month x category (a new partner is keyed by its normalised name); rows
+    with a bad amount count too, rows whose key is incomplete do not."""
     seen: dict[tuple[Any, date, str], list[dict[str, Any]]] = {}
     for row in rows:
+        if row["partner"] is None or row["month"] is None or row["category"] is None:
+            continue
         who = row["partner_id"] if row["partner_id"] is not None else "new:" + norm_name(row["partner"])
         seen.setdefault((who, row["month"], row["category"]), []).append(row)
     return [Problem("import.duplicate", {"partner": group[0]["partner"], "month": group[0]["month"].strftime("%Y-%m"),
@@ -322,19 +324,18 @@ def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int],
     if len(rows) == 1:
         raise CostsFileError(Problem("file.no_rows", {}, header_line))
     problems: list[Problem] = []
-    good: list[dict[str, Any]] = []
+    checked_rows: list[dict[str, Any]] = []
     for line, cells in rows[1:]:
         try:
             record = _record(line, columns, list(cells))
         except UserDataError as exc:
             problems.extend(exc.problems)
             continue
-        checked = _check_row(line, record, keys, create_partners, problems)
-        if checked is not None:
-            good.append(checked)
-    problems += _duplicates(good)
+        checked_rows.append(_check_row(line, record, keys, create_partners, problems))
+    problems += _duplicates(checked_rows)
     if problems:
         raise CostsFileError(problems)
+    good = [{k: v for k, v in r.items() if k != "ok"} for r in checked_rows]
     new: dict[str, str] = {}
     for row in good:
         if row["partner_id"] is None:

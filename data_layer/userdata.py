@@ -678,9 +678,10 @@ def validate_ledger(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
         month = _collect(problems, to_month, row.get("month"), line)
         category = _collect(problems, to_category, row.get("category"), line)
         amount = _collect(problems, to_amount, row.get("amount"), line)
+        if pid is not None and month is not None and category is not None:
+            seen.setdefault((pid, month, category), []).append(line)  # a bad amount still claims its key
         if len(problems) > before:
             continue
-        seen.setdefault((pid, month, category), []).append(line)
         note = row.get("note")
         out.append({"partner_id": pid, "month": month, "category": category, "amount": amount,
                     "note": None if is_blank(note) else str(note)})
@@ -1168,9 +1169,13 @@ def load_scenario(con: duckdb.DuckDBPyConnection, name: str) -> ScenarioInputs:
     if not row:
         raise fail("scenario.unknown", name=name)
     try:
-        return ScenarioInputs.from_payload(json.loads(row[0]))
+        inputs = ScenarioInputs.from_payload(json.loads(row[0]))
     except (ValueError, TypeError, KeyError) as exc:
         raise fail("scenario.payload", name=name, detail=type(exc).__name__) from exc
+    if inputs.rules is not None:  # editors show partners by name
+        names = _partner_names(con)
+        inputs.rules["partner"] = [None if is_blank(p) else names.get(int(p)) for p in inputs.rules["partner_id"]]
+    return inputs
 
 
 def delete_scenario(con: duckdb.DuckDBPyConnection, name: str) -> bool:

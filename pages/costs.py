@@ -69,14 +69,15 @@ TEXT = {
         "col.from": "Действует с", "col.to": "Действует по",
         "kind.percent_revenue": "% от выручки сделки", "kind.fixed_per_deal": "Сумма за сделку",
         "kind.fixed_per_qualified_lead": "Сумма за квалиф. лид",
-        "commissions.caption": "Как посчитана каждая комиссия за период (отдельная строка затрат, не из журнала).",
+        "commissions.caption": "Как посчитаны комиссии за период по каждому правилу (отдельная строка затрат, не из "
+                               "журнала): выручка выигранных сделок × ставка или число сделок / квалифицированных "
+                               "лидов × сумма.",
         "commissions.none": "За период нет начисленных комиссий: нет правил или нет сделок и квалифицированных "
                             "лидов у партнёров с правилами.",
         "commissions.total": "Итого комиссий по правилам: {total}",
-        "col.ledger_commission": "Комиссия в журнале", "commissions.details": "Каждое начисление",
-        "col.lead": "Сделка / лид", "col.date": "Дата", "col.event": "Событие", "col.base": "База",
+        "col.months": "Месяцы", "scope.model": "правило модели", "scope.partner": "правило партнёра",
+        "how.tiers": "ступени: {tiers}", "how.up_to": "до {amount}", "how.above": "выше",
         "col.rule": "Правило", "col.commission": "Комиссия", "col.how": "Как посчитано",
-        "ev.deal": "сделка", "ev.lead": "квалиф. лид",
     },
     "en": {
         "caption": "Period: {period} · the ledger holds amounts per partner × month × category; commissions by "
@@ -124,15 +125,15 @@ TEXT = {
         "col.from": "Valid from", "col.to": "Valid to",
         "kind.percent_revenue": "% of deal revenue", "kind.fixed_per_deal": "Amount per deal",
         "kind.fixed_per_qualified_lead": "Amount per qualified lead",
-        "commissions.caption": "How each commission of the period was computed (a cost line of its own, not "
-                               "from the ledger).",
+        "commissions.caption": "How the period's commissions were computed, rule by rule (a cost line of its "
+                               "own, not from the ledger): revenue of won deals × rate, or number of deals / "
+                               "qualified leads × amount.",
         "commissions.none": "No computed commissions in the period: no rules, or no deals and qualified leads of "
                             "partners with rules.",
         "commissions.total": "Total commissions by rules: {total}",
-        "col.ledger_commission": "Commission in the ledger", "commissions.details": "Every accrual",
-        "col.lead": "Deal / lead", "col.date": "Date", "col.event": "Event", "col.base": "Base",
+        "col.months": "Months", "scope.model": "model rule", "scope.partner": "partner rule",
+        "how.tiers": "tiers: {tiers}", "how.up_to": "up to {amount}", "how.above": "above",
         "col.rule": "Rule", "col.commission": "Commission", "col.how": "How",
-        "ev.deal": "deal", "ev.lead": "qualified lead",
     },
 }
 
@@ -187,22 +188,15 @@ def _category_label(category: str) -> str:
 
 # ---------------------------------------------------------------- summary
 
-def category_rows(row: pd.Series) -> pd.DataFrame:
-    """Costs of one KPI row split by category: ledger categories plus computed commission."""
-    items = [(c, float(row.get(f"cost_{c}") or 0.0)) for c in CATEGORIES]
-    items.append(("computed_commission", float(row.get("costs_commission") or 0.0)))
-    return pd.DataFrame(items, columns=["category", "amount"])
-
-
 def summary(f: Filters, currency: str) -> None:
     """Costs by category for the current filters, computed commission as its own line."""
     code = lang()
     st.subheader(tr(TEXT, "summary"), anchor=False)
-    kpi = query(engine.kpis, f)
-    if kpi.empty:
+    rows = query(engine.costs_by_category, f)
+    if rows.empty:
         layout.empty()
         return
-    rows = category_rows(kpi.iloc[0])
+    rows = rows[["category", "amount"]].assign(amount=lambda d: d["amount"].fillna(0.0).astype(float))
     total = float(rows["amount"].sum())
     st.caption(tr(TEXT, "summary.total", total=fmt.money(total, code, currency)))
     if total <= 0:
@@ -380,54 +374,48 @@ def rules_editor(partners: pd.DataFrame) -> None:
 # ---------------------------------------------------------------- computed commissions
 
 def how_text(row: pd.Series, currency: str) -> str:
-    """One commission's computation in words: base × rate = amount, or the fixed amount."""
+    """One rule's commission in words: revenue × rate (or tiers) = amount, or count × fixed amount."""
     code = lang()
-    kind = row.get("kind")
-    amount = fmt.money(row.get("commission"), code, currency, 2)
-    if kind == "percent_revenue":
-        rate = row.get("eff_rate") if not pd.isna(row.get("eff_rate")) else row.get("rate")
-        return f"{fmt.money(row.get('base'), code, currency, 2)} × {fmt.pct(rate, code, 2)} = {amount}"
-    return f"{tr(TEXT, f'kind.{kind}')}: {amount}"
+    amount = fmt.money(row.get("amount"), code, currency, 2)
+    if row.get("kind") == "percent_revenue":
+        rate = fmt.pct(row.get("effective_rate"), code, 2)
+        raw = row.get("tiers")
+        tiers = None if raw is None or pd.isna(raw) else userdata.parse_tiers(raw)
+        where = f" ({tr(TEXT, 'how.tiers', tiers=tiers_text(tiers, currency))})" if tiers else ""
+        return f"{fmt.money(row.get('revenue'), code, currency, 2)} × {rate}{where} = {amount}"
+    count = fmt.num(row.get("events"), code)
+    return f"{count} × {fmt.money(row.get('rate'), code, currency, 2)} = {amount}"
 
 
-def commission_totals(f: Filters, currency: str) -> None:
-    """Computed commission per partner for the period (the separate cost line, next to the ledger)."""
+def tiers_text(tiers: list[dict], currency: str) -> str:
+    """Tiers in words: до 1 000 000 ₽ — 10 %, выше — 15 %."""
     code = lang()
-    rows = query(engine.kpis, f, by="partner")
-    rows = rows[rows["partner_id"].notna() & (rows["costs_commission"].fillna(0) > 0)]
-    if rows.empty:
-        st.info(tr(TEXT, "commissions.none"))
-        return
-    st.caption(tr(TEXT, "commissions.total", total=fmt.money(float(rows["costs_commission"].sum()), code, currency)))
-    st.dataframe(pd.DataFrame({
-        tr(TEXT, "col.partner"): rows["partner"].astype(str),
-        tr(TEXT, "col.model"): rows["model"].map(model_label),
-        tr(TEXT, "col.base"): [fmt.money(v, code, currency) for v in rows["revenue"]],
-        tr(TEXT, "col.commission"): [fmt.money(v, code, currency, 2) for v in rows["costs_commission"]],
-        tr(TEXT, "col.ledger_commission"): [fmt.money(v, code, currency, 2) for v in rows["cost_commission"]],
-    }), hide_index=True, key="costs.commission_totals")
+    parts = []
+    for tier in tiers:
+        bound = tr(TEXT, "how.above") if tier["up_to"] is None else tr(
+            TEXT, "how.up_to", amount=fmt.money(tier["up_to"], code, currency))
+        parts.append(f"{bound} — {fmt.pct(tier['rate'], code)}")
+    return ", ".join(parts)
 
 
 def commissions_section(f: Filters, currency: str) -> None:
-    """Computed commissions: totals per partner, then how each one was computed."""
+    """Every rule that earned a commission in the period, per partner, with how it was computed."""
     code = lang()
     st.caption(tr(TEXT, "commissions.caption"))
-    commission_totals(f, currency)
-    details_fn = getattr(engine, "commission_details", None)  # lands with the metrics helper's next step
-    if details_fn is None:
-        return
-    details = query(details_fn, f)
+    details = query(engine.commission_details, f)
     if details.empty:
+        st.info(tr(TEXT, "commissions.none"))
         return
-    st.markdown(f"**{tr(TEXT, 'commissions.details')}**")
+    st.caption(tr(TEXT, "commissions.total", total=fmt.money(float(details["amount"].sum()), code, currency)))
     st.dataframe(pd.DataFrame({
         tr(TEXT, "col.partner"): details["partner"].astype(str),
-        tr(TEXT, "col.event"): details["event"].map(lambda e: tr(TEXT, f"ev.{e}")),
-        tr(TEXT, "col.lead"): details["lead_id"],
-        tr(TEXT, "col.date"): details["date"],
-        tr(TEXT, "col.rule"): details["kind"].map(lambda k: tr(TEXT, f"kind.{k}")),
+        tr(TEXT, "col.model"): details["model"].map(model_label),
+        tr(TEXT, "col.rule"): [tr(TEXT, f"kind.{k}") + " · " + tr(TEXT, f"scope.{s}")
+                               for k, s in zip(details["kind"], details["rule_scope"], strict=True)],
+        tr(TEXT, "col.months"): [f"{a:%Y-%m} – {b:%Y-%m}" if not pd.isna(a) else fmt.DASH
+                                 for a, b in zip(details["first_month"], details["last_month"], strict=True)],
         tr(TEXT, "col.how"): [how_text(r, currency) for _, r in details.iterrows()],
-        tr(TEXT, "col.commission"): [fmt.money(v, code, currency, 2) for v in details["commission"]],
+        tr(TEXT, "col.commission"): [fmt.money(v, code, currency, 2) for v in details["amount"]],
     }), hide_index=True, key="costs.commissions")
 
 

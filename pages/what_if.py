@@ -187,7 +187,7 @@ def costs_editor(f: Filters, partners: pd.DataFrame, merged: pd.DataFrame) -> tu
 
 def rules_editor(rules: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """The scenario's commission rules, editable (percent rates in percent); returns storage units."""
-    frame = userdata.rules_in_percent(rules)[RULE_COLS]
+    frame = userdata.rules_in_percent(rules.reindex(columns=RULE_COLS))
     edited = st.data_editor(
         frame, key=_key("rules"), num_rows="dynamic", hide_index=True, width="stretch",
         column_order=RULE_COLS[1:],

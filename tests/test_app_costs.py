@@ -1,0 +1,223 @@
+"""Costs & commissions page (AppTest, widgets by key): ledger editor, upload with every error listed, partners,
+commission rules, computed commissions; writes go through one transaction, bad edits change nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_metrics_data import WON, Account
+
+from data_layer import store, userdata
+from ui.filters import today
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/costs.py"
+ALPHA, BETA = "=Alpha", "Beta **bold**"
+
+
+def last_month() -> date:
+    first = today().replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+@pytest.fixture
+def db(tmp_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Alpha (referral, 10 % rule, revenue 3 000, marketing 300), Beta (sales, revenue 1 000, support 400)."""
+    month = last_month()
+    day = (month + timedelta(days=4)).isoformat()
+    acc = Account()
+    acc.partner(ALPHA, "referral")
+    acc.partner(BETA, "sales")
+    acc.lead(day, partner=ALPHA, status=WON, price=1000, n=3)
+    acc.lead(day, partner=BETA, status=WON, price=500, n=2)
+    acc.cost(ALPHA, month.strftime("%Y-%m"), "marketing", 300)
+    acc.cost(BETA, month.strftime("%Y-%m"), "support", 400)
+    acc.rule("percent_revenue", 0.1, model="referral")
+    acc.build(tmp_db)
+    monkeypatch.setenv("PARTNER_ROI_DB", str(tmp_db))
+    return tmp_db
+
+
+def app(state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).switch_page(PAGE)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def edits(edited: dict | None = None, added: list | None = None, deleted: list | None = None) -> dict:
+    return {"edited_rows": edited or {}, "added_rows": added or [], "deleted_rows": deleted or []}
+
+
+def ledger(path: Path) -> list[tuple]:
+    with store.connect(path, read_only=True) as con:
+        df = userdata.read_ledger(con)
+    return sorted((r.partner, r.category, r.amount) for r in df.itertuples())
+
+
+def snapshot(path: Path) -> tuple:
+    with store.connect(path, read_only=True) as con:
+        return (con.execute("select * exclude (updated_at) from cost_ledger order by all").fetchall(),
+                con.execute("select * exclude (updated_at, created_at) from partners order by all").fetchall(),
+                con.execute("select * from commission_rules order by all").fetchall())
+
+
+def errors(at: AppTest) -> str:
+    """Error texts with the Markdown escaping removed."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in at.error))
+
+
+def test_page_shows_costs_by_category_and_names_literally(db: Path) -> None:
+    at = app()
+    assert not at.error, errors(at)
+    assert at.title[0].value == "Затраты и комиссии"
+    assert any("Всего затрат за период: 1\u00a0000\u00a0₽" in c.value for c in at.caption)  # 300 + 400 + 300
+    rows = at.data_editor(key="costs.editor").value
+    assert sorted(rows["partner"]) == sorted([ALPHA, BETA])
+    table = next(f.value for f in at.dataframe if "Доля" in f.value.columns)
+    assert "Комиссия по правилам" in table["Категория"].tolist()
+    partners = at.data_editor(key="costs.partners").value
+    assert sorted(partners["name"]) == sorted([ALPHA, BETA])
+    assert at.data_editor(key="costs.rules").value["rate"].tolist() == [10.0]
+
+
+def test_ledger_edit_is_saved(db: Path) -> None:
+    at = app()
+    first = at.data_editor(key="costs.editor").value
+    row = int(first.index[first["partner"] == ALPHA][0])
+    at = app({"costs.editor": edits({row: {"amount": 450.0}},
+                                    [{"partner": BETA, "month": last_month().isoformat(), "category": "bonus",
+                                      "amount": 50.0}])})
+    at.button(key="costs.ledger_save").click().run()
+    assert not at.error, errors(at)
+    assert any("Сохранено" in s.value for s in at.success)
+    assert ledger(db) == [(ALPHA, "marketing", 450.0), (BETA, "bonus", 50.0), (BETA, "support", 400.0)]
+    assert at.data_editor(key="costs.editor.1").value["amount"].sum() == 900.0  # the editor starts afresh
+
+
+def test_ledger_delete_row_removes_it(db: Path) -> None:
+    at = app()
+    rows = at.data_editor(key="costs.editor").value
+    row = int(rows.index[rows["partner"] == BETA][0])
+    at = app({"costs.editor": edits(deleted=[row])})
+    at.button(key="costs.ledger_save").click().run()
+    assert ledger(db) == [(ALPHA, "marketing", 300.0)]
+
+
+def test_bad_ledger_edit_lists_every_row_and_changes_nothing(db: Path) -> None:
+    before = snapshot(db)
+    at = app({"costs.editor": edits({0: {"amount": -5.0}},
+                                    [{"partner": None, "month": last_month().isoformat(), "category": "bonus",
+                                      "amount": 1.0},
+                                     {"partner": ALPHA, "month": last_month().isoformat(), "category": "marketing",
+                                      "amount": 2.0}])})
+    at.button(key="costs.ledger_save").click().run()
+    text = errors(at)
+    assert "строка 1" in text and "отрицательная" in text
+    assert "строка 3" in text and "Не указано имя партнёра" in text
+    assert "встречается несколько раз" in text                # row 4 repeats row 1's key
+    assert snapshot(db) == before
+
+
+def test_upload_with_errors_lists_lines_and_imports_nothing(db: Path) -> None:
+    before = snapshot(db)
+    at = app()
+    bad = "partner;month;category;amount\n=Alpha;2024-13;bonus;10\nНет такого;2024-01;bonus;-1\n".encode()
+    at.file_uploader(key="costs.upload").set_value(("costs.csv", bad, "text/csv"))
+    at.run()
+    text = errors(at)
+    assert "строка 2" in text and "строка 3" in text and "Файл не импортирован" in text
+    assert not [b for b in at.button if b.key == "costs.import"]
+    assert snapshot(db) == before
+
+
+def test_upload_preview_then_import_is_idempotent(db: Path) -> None:
+    month = last_month().strftime("%Y-%m")
+    data = f"partner;month;category;amount\n'=Alpha;{month};маркетинг;1\u00a0000,50\nГамма;{month};bonus;7\n".encode()
+    at = app()
+    at.file_uploader(key="costs.upload").set_value(("costs.csv", data, "text/csv"))
+    at.checkbox(key="costs.create_partners").check()
+    at.run()
+    assert not at.error, errors(at)
+    assert any("Предпросмотр: 2 строк" in m.value for m in at.markdown)
+    at.button(key="costs.import").click().run()
+    assert any("Импортировано строк: 2" in s.value for s in at.success)
+    expected = [(ALPHA, "marketing", 1000.5), (BETA, "support", 400.0), ("Гамма", "bonus", 7.0)]
+    assert ledger(db) == expected
+    at.file_uploader(key="costs.upload.1").set_value(("costs.csv", data, "text/csv"))
+    at.checkbox(key="costs.create_partners").check()
+    at.run()
+    at.button(key="costs.import").click().run()
+    assert ledger(db) == expected                               # importing twice does not double
+
+
+def test_export_offers_a_download(db: Path) -> None:
+    at = app()
+    assert at.radio(key="costs.export_format").value == "csv"
+    at.radio(key="costs.export_format").set_value("xlsx").run()
+    assert not at.error, errors(at)
+    assert any(getattr(b, "key", None) == "costs.download" for b in at.get("download_button"))
+
+
+def test_partner_model_edit_marks_it_as_users(db: Path) -> None:
+    at = app()
+    partners = at.data_editor(key="costs.partners").value
+    row = int(partners.index[partners["name"] == BETA][0])
+    at = app({"costs.partners": edits({row: {"model": "service", "aliases": "beta, бета"}})})
+    at.button(key="costs.partners_save").click().run()
+    assert not at.error, errors(at)
+    with store.connect(db, read_only=True) as con:
+        p = userdata.list_partners(con).set_index("name").loc[BETA]
+    assert (p["model"], p["model_source"], p["aliases"]) == ("service", "user", ["beta", "бета"])
+
+
+def test_partner_alias_clash_is_rejected(db: Path) -> None:
+    before = snapshot(db)
+    at = app()
+    partners = at.data_editor(key="costs.partners").value
+    row = int(partners.index[partners["name"] == BETA][0])
+    at = app({"costs.partners": edits({row: {"aliases": "=alpha"}})})
+    at.button(key="costs.partners_save").click().run()
+    assert "уже занят" in errors(at)
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"rate": 150.0}, "больше 100"),
+    ({"tiers": '[{"up_to": 100, "rate": 0.1}]'}, "Последняя ступень"),
+    ({"model": None}, "либо модель, либо партнёр"),
+])
+def test_bad_rule_edit_is_rejected(db: Path, change: dict, words: str) -> None:
+    before = snapshot(db)
+    at = app({"costs.rules": edits({0: change})})
+    at.button(key="costs.rules_save").click().run()
+    assert words in errors(at)
+    assert snapshot(db) == before
+
+
+def test_rule_edit_changes_computed_commission(db: Path) -> None:
+    at = app({"costs.rules": edits({0: {"rate": 12.0}},
+                                   [{"partner": BETA, "kind": "fixed_per_deal", "rate": 100.0}])})
+    at.button(key="costs.rules_save").click().run()
+    assert not at.error, errors(at)
+    with store.connect(db, read_only=True) as con:
+        rules = userdata.list_rules(con)
+    assert sorted(rules["rate"]) == [0.12, 100.0]
+    details = next(f.value for f in at.dataframe if "Как посчитано" in f.value.columns).set_index("Партнёр")
+    assert details.loc[ALPHA, "Комиссия"] == "360,00\u00a0₽"
+    assert details.loc[ALPHA, "Как посчитано"] == "3\u00a0000,00\u00a0₽ × 12,00\u00a0% = 360,00\u00a0₽"
+    assert details.loc[BETA, "Как посчитано"] == "2 × 100,00\u00a0₽ = 200,00\u00a0₽"
+
+
+def test_english(db: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=120).switch_page(PAGE)
+    at.query_params["lang"] = "en"
+    at.run()
+    assert not at.error, errors(at)
+    assert at.title[0].value == "Costs & commissions"
