@@ -107,7 +107,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
     st.subheader(tr(TEXT, "week.title"), anchor=False)
     st.caption(tr(TEXT, "week.caption", now=period_label(last), before=period_label(prev)))
     movers = week_movers(_by_partner(replace(last, view="close")), _by_partner(replace(prev, view="close")))
-    col1, col2, col3 = st.columns(3, gap="large")
+    col1, col2, col3 = st.columns([5, 3, 4], gap="large")
     with col1:
         st.markdown(f"**{tr(TEXT, 'movers')}**")
         if movers.empty:
@@ -118,7 +118,6 @@ def _since_last_week(f: Filters, currency: str) -> None:
                 tr(TEXT, "col.change"): [("+" if v > 0 else "\u2212") + fmt.money(abs(v), code, currency)
                                          for v in movers["change"]],
                 tr(TEXT, "col.week"): [fmt.money(v, code, currency) for v in movers["week"]],
-                tr(TEXT, "col.prev_week"): [fmt.money(v, code, currency) for v in movers["prev"]],
                 tr(TEXT, "col.leads_week"): [f"{fmt.num(a, code)} ({'+' if a >= b else chr(0x2212)}{fmt.num(abs(a - b), code)})"
                                              for a, b in zip(movers["leads"], movers["leads_prev"], strict=False)],
             }), hide_index=True, key="overview.movers")

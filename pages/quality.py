@@ -49,6 +49,14 @@ def with_points(rows: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     return out
 
 
+def order_rows(rows: pd.DataFrame, sort_by: str) -> pd.DataFrame:
+    """Best first by the chosen metric (least junk first); rows with too few leads go last, never on top."""
+    few = rows["too_few"].fillna(False).astype(bool) if "too_few" in rows.columns else False
+    out = rows.assign(_few=few)
+    out = out.sort_values(["_few", sort_by], ascending=[True, sort_by == "junk_share"], kind="stable")
+    return out.drop(columns="_few")
+
+
 def _label(rows: pd.DataFrame, by: str) -> pd.Series:
     if by == "model":
         return rows["model"].map(model_label)
@@ -115,9 +123,11 @@ def render() -> None:
     if rows.empty:
         layout.empty()
         return
-    rows = with_points(rows, weights).sort_values(sort_by, ascending=sort_by == "junk_share", kind="stable")
+    rows = order_rows(with_points(rows, weights), sort_by)
     st.subheader(tr(TEXT, "chart"), anchor=False)
-    chart_rows = rows.assign(name=_label(rows, by).astype(str))
+    names = _label(rows, by).astype(str)
+    few = rows["too_few"].fillna(False).astype(bool) if "too_few" in rows.columns else pd.Series(False, index=rows.index)
+    chart_rows = rows.assign(name=[f"{n} ({t('too_few')})" if f else n for n, f in zip(names, few, strict=False)])
     parts = [(f"{name}_points", tr(TEXT, f"c.{name}")) for name, _ in COMPONENTS]
     charts.show(charts.quality_components(chart_rows, "name", parts, tr(TEXT, "axis")), key="quality.chart",
                 height=max(200, 24 * len(chart_rows)))

@@ -65,11 +65,11 @@ def _money_axis(title: str, currency: str = "RUB") -> alt.Axis:
     else:
         expr = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.1~f') + 'M' : "
                 "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.0f') + 'K' : format(datum.value, ',.0f')")
-    return alt.Axis(title=f"{title}, {sym}", labelExpr=expr)
+    return alt.Axis(title=f"{title}, {sym}", labelExpr=expr, tickCount=6)
 
 
 def _pct_axis(title: str) -> alt.Axis:
-    return alt.Axis(title=title, format=".0%")
+    return alt.Axis(title=title, format=".0%", tickCount=6)
 
 
 # ---------- theme ----------
@@ -259,21 +259,26 @@ def model_bars(df: pd.DataFrame, value_col: str, kind: str, title: str, currency
 
 def quality_components(df: pd.DataFrame, label_col: str, components: Sequence[tuple[str, str]],
                        title: str) -> alt.Chart:
-    """Mean lead-quality score per row split into its components (stacked); components: (column, label)."""
+    """Mean lead-quality score per row split into its components (stacked, rows in the given order; rows
+    flagged too_few drawn pale); components: (column, label)."""
     cols = [c for c, _ in components]
     rows = df[[label_col, *cols]].copy()
-    long = rows.melt(id_vars=label_col, value_vars=cols, var_name="component", value_name="points")
+    rows["_dim"] = df["too_few"].fillna(False).astype(bool) if "too_few" in df.columns else False
+    long = rows.melt(id_vars=[label_col, "_dim"], value_vars=cols, var_name="component", value_name="points")
     long["points"] = long["points"].astype(float)
     names = dict(components)
     long["component_label"] = long["component"].map(names)
+    long["stack"] = long["component"].map({c: i for i, c in enumerate(cols)})
+    order = list(dict.fromkeys(df[label_col]))
     long = text_col(long, "points", "num1")
     domain = [names[c] for c in cols]
     return alt.Chart(long).mark_bar().encode(
-        y=alt.Y(f"{label_col}:N", sort="-x", title=None),
+        y=alt.Y(f"{label_col}:N", sort=order, title=None),
         x=alt.X("sum(points):Q", title=title, scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("component_label:N", title=None, sort=domain,
                         scale=alt.Scale(domain=domain, range=PALETTE[:len(domain)])),
-        order=alt.Order("component:N"),
+        opacity=alt.condition("datum._dim", alt.value(0.4), alt.value(1.0)),
+        order=alt.Order("stack:Q"),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("component_label:N", title=" "),
                  alt.Tooltip("points_txt:N", title=title)],
     )

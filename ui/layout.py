@@ -116,7 +116,9 @@ def _big_card(card: Kpi, key: str, note: str | None) -> None:
             color = "gray" if card.delta_color == "off" else ("green" if good else "red")
             arrow = "▼" if card.delta.startswith("-") else "▲"
             text = fmt.md_escape(card.delta.replace("-", "\u2212", 1))
-            st.markdown(f"### :{color}[{arrow} {text}]" + (f" :gray[{fmt.md_escape(note)}]" if note else ""))
+            st.markdown(f"### :{color}[{arrow} {text}]")
+            if note:
+                st.caption(note)
         if card.band:
             band_badge(card.band)
 
