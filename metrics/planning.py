@@ -264,14 +264,19 @@ def plan(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "model",
          budgets: tuple[tuple[str, float], ...] | None = None, target_kind: str | None = None,
          target: float | None = None, total_budget: float | None = None,
          lookback_months: int = LOOKBACK_MONTHS) -> PlanResult:
-    """Plan the next quarter from the database: given budgets (default: run rate) or a revenue/ROI target.
+    """Plan the next quarter from the database: given budgets (default: run rate) or a revenue/ROI target."""
+    return plan_from(basis(con, f, by, lookback_months), budgets, target_kind, target, total_budget)
+
+
+def plan_from(b: PlanBasis, budgets: tuple[tuple[str, float], ...] | None = None, target_kind: str | None = None,
+              target: float | None = None, total_budget: float | None = None) -> PlanResult:
+    """Plan from a basis already read: given budgets (default: run rate) or a revenue/ROI target.
 
     With a target, `budgets` (when given) only sets the mix; a revenue target scales it, an ROI target
-    spreads `total_budget` over the groups whose ROI reaches the target.
+    spreads `total_budget` (default: the run rate) over the groups whose ROI reaches the target.
     """
     if target_kind not in (None, "revenue", "roi"):
         raise ValueError(f"Unknown target {target_kind!r}: use revenue or roi.")
-    b = basis(con, f, by, lookback_months)
     r = rates(b.monthly)
     given = {g: float(v) for g, v in budgets} if budgets else None
     dropped: list[str] = []
@@ -280,9 +285,11 @@ def plan(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "model",
     elif target_kind == "roi" and target is not None:
         spend = total_budget if total_budget is not None else float(r.loc[r["plannable"], "run_rate"].sum())
         chosen, dropped = budget_for_roi(b.monthly, target, spend, given)
+    elif given is not None:
+        chosen = given
     else:
-        chosen = given if given is not None else dict(zip(r.loc[r["plannable"], "group"],
-                                                          r.loc[r["plannable"], "run_rate"], strict=True))
+        plannable = r[r["plannable"]] if len(r) else r
+        chosen = dict(zip(plannable["group"], plannable["run_rate"].astype(float), strict=True))
     projection = project(b.monthly, chosen)
     chance = projection.chance(target_kind, target) if target_kind and target is not None and chosen else None
     return PlanResult(b, r, chosen, projection, target_kind, target, tuple(dropped), chance)

@@ -464,8 +464,9 @@ def planning_section(f: object, currency: str) -> None:
         s[K_PLAN_BY] = "model"
     if s.get(K_PLAN_MODE) not in PLAN_MODES:
         s[K_PLAN_MODE] = "budget"
-    base = query(planning.plan, f, s[K_PLAN_BY])
-    st.subheader(tr(TEXT, "plan.title", quarter=base.basis.quarter_label), anchor=False)
+    b = query(planning.basis, f, s[K_PLAN_BY])
+    rates = planning.rates(b.monthly)
+    st.subheader(tr(TEXT, "plan.title", quarter=b.quarter_label), anchor=False)
     c1, c2 = st.columns(2)
     with c1:
         by = st.segmented_control(tr(TEXT, "plan.by"), ("model", "partner"), key=K_PLAN_BY, required=True,
@@ -473,17 +474,15 @@ def planning_section(f: object, currency: str) -> None:
     with c2:
         mode = st.segmented_control(tr(TEXT, "plan.mode"), PLAN_MODES, key=K_PLAN_MODE, required=True,
                                     format_func=labeler(TEXT, "plan.mode."))
-    if base.rates.empty or not base.rates["plannable"].any():
+    if rates.empty or not rates["plannable"].any():
         layout.empty(tr(TEXT, "plan.empty"))
         return
-    b = base.basis
-    st.caption(planning.ASSUMPTION[code].format(months=base.rates["months"].max(), start=fmt.month(b.first, code),
+    st.caption(planning.ASSUMPTION[code].format(months=rates["months"].max(), start=fmt.month(b.first, code),
                                                 end=fmt.month(b.last, code)))
     with st.expander(tr(TEXT, "plan.rates", start=fmt.month(b.first, code), end=fmt.month(b.last, code))):
-        st.dataframe(_rates_table(base.rates, by, currency), hide_index=True, key="forecast.plan_rates")
-    kwargs = _plan_inputs(by, mode, base.rates, currency)
-    result = query(planning.plan, f, by, kwargs.get("budgets"), kwargs.get("target_kind"), kwargs.get("target"),
-                   kwargs.get("total_budget"))
+        st.dataframe(_rates_table(rates, by, currency), hide_index=True, key="forecast.plan_rates")
+    kwargs = _plan_inputs(by, mode, rates, currency)
+    result = planning.plan_from(b, **kwargs)  # pure arithmetic on the cached basis
     if mode == "roi" and not result.budgets:
         st.warning(tr(TEXT, "plan.none"), icon=":material/warning:")
         return
@@ -491,7 +490,7 @@ def planning_section(f: object, currency: str) -> None:
     if result.chance is not None:
         st.caption(tr(TEXT, "plan.chance", p=fmt.pct(result.chance, code, 0)))
     if result.dropped:
-        names = dict(zip(base.rates["group"], base.rates["label"], strict=True))
+        names = dict(zip(rates["group"], rates["label"], strict=True))
         st.caption(tr(TEXT, "plan.dropped", names=", ".join(_group_label(by, g, names.get(g, g))
                                                              for g in result.dropped)))
     _save_box(result)
