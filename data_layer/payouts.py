@@ -7,7 +7,6 @@ the replay of its events (``replay``), so nothing is edited silently. Invariants
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -16,7 +15,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from data_layer.userdata import atomic
+from data_layer.userdata import atomic, audit
 from metrics.filters import Filters
 
 AUTO_REF = "recalculation"   # reference of a 'reverse' event written by accrue(), not by a person
@@ -108,11 +107,9 @@ class Line:
         """Accrued but not yet paid (what a reversal may still take back)."""
         return round(self.accrued - self.paid, 2)
 
-    def as_json(self) -> str:
-        """The line as a JSON object for the audit log."""
-        data = asdict(self)
-        data["month"] = self.month.isoformat()
-        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+    def as_dict(self) -> dict:
+        """The line as plain values for the audit log."""
+        return {**asdict(self), "month": self.month.isoformat()}
 
 
 # ---------- small helpers ----------
@@ -161,15 +158,6 @@ def derive_status(accrued: float, approved: float, paid: float, reversed_: bool 
     if paid < approved - EPS:
         return "approved"
     return "paid"
-
-
-def write_audit(con: duckdb.DuckDBPyConnection, who: str, action: str, entity: str, key: str,
-                before: str | None, after: str | None) -> None:
-    """One audit_log row: who did what to which entity, with before/after JSON."""
-    con.execute(
-        "insert into audit_log (who, action, entity, entity_key, before, after) values (?, ?, ?, ?, ?, ?)",
-        [who, action, entity, key, before, after],
-    )
 
 
 # ---------- reading lines ----------
@@ -224,8 +212,8 @@ def _record(con: duckdb.DuckDBPyConnection, before: Line | None, after: Line, ac
         "values (?, ?, ?, ?, ?, ?, ?)",
         [after.payout_id, who, action, amount, paid_on, reference, reason],
     )
-    write_audit(con, who, action, "payout", str(after.payout_id),
-                before.as_json() if before else None, after.as_json())
+    audit(con, action, "payout", after.payout_id, before=before.as_dict() if before else None,
+          after=after.as_dict(), who=who)
     return after
 
 
@@ -321,11 +309,9 @@ def computed_commission(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataF
 
     start = month_start(month)
     details = engine.commission_details(con, Filters(start, month_end(start), view="close"))
-    if details is None or len(details) == 0:
-        return pd.DataFrame({"partner_id": pd.Series(dtype="int64"), "amount": pd.Series(dtype="float64")})
-    col = "commission" if "commission" in details.columns else "amount"
-    frame = details.dropna(subset=["partner_id"])
-    return frame.groupby("partner_id", as_index=False)[col].sum().rename(columns={col: "amount"})
+    frame = details.dropna(subset=["partner_id"])[["partner_id", "amount"]]
+    frame = frame.groupby("partner_id", as_index=False)["amount"].sum()
+    return frame.astype({"partner_id": "int64", "amount": "float64"})
 
 
 def due_amounts(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
