@@ -29,7 +29,7 @@ WRITE_TIME_COLUMNS = {"updated_at", "created_at", "applied_at", "happened_at", "
 @pytest.fixture(scope="module")
 def records() -> dict:
     """A small demo account as API records."""
-    return demo.generate_records(1500, seed=3, end_date=END)
+    return demo.generate_records(1000, seed=3, end_date=END)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_reference_records_match_the_api(records: dict) -> None:
 
 def test_lead_records_match_the_api(records: dict) -> None:
     leads = records["leads"]
-    assert len(leads) == 1500
+    assert len(leads) == 1000
     fractional = 0
     for lead in leads:
         assert LEAD_KEYS <= lead.keys()
@@ -176,15 +176,15 @@ def _table_rows(path: Path) -> dict[str, list[tuple]]:
 
 
 def test_bulk_path_gives_the_same_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "GEN_BLOCK", 600)  # several blocks: ids and repeat clients carry across them
-    a = demo.load_demo(tmp_path / "records.duckdb", 1500, seed=5, end_date=END, bulk=False)
-    b = demo.load_demo(tmp_path / "bulk.duckdb", 1500, seed=5, end_date=END, bulk=True)
+    monkeypatch.setattr(demo, "GEN_BLOCK", 400)  # several blocks: ids and repeat clients carry across them
+    a = demo.load_demo(tmp_path / "records.duckdb", 1000, seed=5, end_date=END, bulk=False)
+    b = demo.load_demo(tmp_path / "bulk.duckdb", 1000, seed=5, end_date=END, bulk=True)
     assert (a["mode"], b["mode"]) == ("records", "bulk")
     rows_a, rows_b = _table_rows(tmp_path / "records.duckdb"), _table_rows(tmp_path / "bulk.duckdb")
     assert rows_a.keys() == rows_b.keys() and {"raw_leads", "lead_facts", "cost_ledger"} <= rows_a.keys()
     for table in rows_a:
         assert rows_a[table] == rows_b[table], table
-    assert len(rows_a["lead_facts"]) > 1400 and len(rows_a["raw_lead_status_events"]) > 1500
+    assert len(rows_a["lead_facts"]) > 950 and len(rows_a["raw_lead_status_events"]) > 1000
 
 
 # ---------------------------------------------------------------- content of the default demo
