@@ -85,16 +85,10 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-def wait_ready(page, timeout: float = 90_000) -> None:
-    """Wait until the app finished its run: page content rendered and no 'running' indicator left."""
-    page.wait_for_selector("[data-testid='stMain']", timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stStatusWidget']\")"
-        " || !document.querySelector(\"[data-testid='stStatusWidget']\").innerText.match(/Running|Выполн/)",
-        timeout=timeout,
-    )
-    page.wait_for_selector("[data-testid='stAppViewContainer'][data-test-script-state='notRunning'],"
-                           "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+def wait_ready(page) -> None:
+    """The app finished its run: script state 'notRunning' and no skeleton placeholders left."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")")
 
 
 def shot(page, name: str) -> Path:

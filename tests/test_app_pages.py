@@ -40,6 +40,7 @@ def test_overview_shows_six_kpi_cards_with_deltas(app_env: Path) -> None:
     at = run_ok(new_app())
     cards = metric_values(at)
     assert list(cards) == ["Лиды", "Сделки", "Конверсия", "Выручка", "Затраты", "ROI"]
+    assert at.get("vega_lite_chart"), "the revenue vs costs chart"
     assert cards["Выручка"].endswith("₽")
     assert cards["Конверсия"].endswith("\u00a0%")
     assert all(m.delta for m in at.metric[:4]), "deltas against the comparison period"
@@ -81,6 +82,14 @@ def test_custom_period_and_comparison_from_the_url(app_env: Path) -> None:
     assert at.sidebar.selectbox(key="filters.compare").value == "year"
     assert not at.metric, "no KPI cards for an empty result"
     assert any("Нет лидов" in i.value for i in at.info), "an empty result is a sentence"
+
+
+@pytest.mark.parametrize("page", MY_PAGES)
+def test_an_empty_result_is_a_sentence_on_every_page(app_env: Path, page: str) -> None:
+    at = run_ok(new_app({"period": "custom", "from": "2001-01-01", "to": "2001-01-31"}))
+    run_ok(at.switch_page(page))
+    assert any("Нет лидов" in i.value for i in at.info), [i.value for i in at.info]
+    assert not at.get("vega_lite_chart"), "no empty chart"
 
 
 def test_bad_url_values_fall_back_to_defaults(app_env: Path) -> None:

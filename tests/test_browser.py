@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, shot, streamlit_server
+from browser_util import CHROMIUM, browser, shot, streamlit_server, wait_ready
 
 pytest_plugins = ("conftest_app",)  # fixture app_db: one demo database per session
 
@@ -56,12 +56,6 @@ def _page(chrome, width: int = 1440):
     return page
 
 
-def _idle(page) -> None:
-    """The app finished its run: no 'running' state and no skeleton placeholders left."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")")
-
-
 def _kpis(page) -> list[str]:
     """Texts of the KPI card values in page order."""
     page.wait_for_selector("[data-testid='stMetricValue']")
@@ -79,7 +73,7 @@ def test_first_request_to_a_deep_link_gets_the_router(server: str, chrome) -> No
     page.wait_for_selector(".st-key-partners-back")
     page.wait_for_selector(".st-key-filters-period")
     page.wait_for_selector(".st-key-app-lang")
-    _idle(page)
+    wait_ready(page)
     _no_traceback(page)
     assert len(_kpis(page)) >= 6
     shot(page, "browser-partner-deep-link")
@@ -90,7 +84,7 @@ def test_every_page_opens(server: str, chrome) -> None:
     page = _page(chrome)
     page.goto(server)
     page.wait_for_selector(".st-key-overview-kpi-0 [data-testid='stMetricValue']")
-    _idle(page)
+    wait_ready(page)
     shot(page, "browser-overview")
     for path in PAGES:
         page.goto(f"{server}/{path}")
@@ -99,7 +93,7 @@ def test_every_page_opens(server: str, chrome) -> None:
         page.wait_for_function(
             "title => document.querySelector(\"[data-testid='stSidebarNav'] a[aria-current='page']\")"
             "?.innerText.includes(title)", arg=TITLES[path])
-        _idle(page)
+        wait_ready(page)
         _no_traceback(page)
         shot(page, f"browser-{path}")
     page.context.close()
@@ -109,7 +103,7 @@ def test_filter_link_language_and_meeting_mode(server: str, chrome) -> None:
     page = _page(chrome)
     page.goto(server)
     page.wait_for_selector(".st-key-overview-kpi-0 [data-testid='stMetricValue']")
-    _idle(page)
+    wait_ready(page)
     before = _kpis(page)
 
     # change a filter: the period becomes "last month"; the numbers and the URL follow
@@ -120,7 +114,7 @@ def test_filter_link_language_and_meeting_mode(server: str, chrome) -> None:
         "before => { const v = [...document.querySelectorAll(\"[data-testid='stMetricValue']\")]"
         ".map(e => e.innerText.trim()); return v.length === 6 && v.join('|') !== before.join('|'); }",
         arg=before)
-    _idle(page)
+    wait_ready(page)
     changed = _kpis(page)
     assert changed != before
     shot(page, "browser-filter-last-month")
@@ -130,7 +124,7 @@ def test_filter_link_language_and_meeting_mode(server: str, chrome) -> None:
     other = _page(chrome)
     other.goto(link)
     other.wait_for_selector(".st-key-overview-kpi-0 [data-testid='stMetricValue']")
-    _idle(other)
+    wait_ready(other)
     assert _kpis(other) == changed
     assert other.locator(".st-key-filters-period [role='combobox']").input_value() == "Прошлый месяц"
     other.context.close()
@@ -139,7 +133,7 @@ def test_filter_link_language_and_meeting_mode(server: str, chrome) -> None:
     page.locator(".st-key-app-lang label").click()
     page.wait_for_function("() => document.querySelector(\"[data-testid='stMain'] h1\").innerText.includes('Overview')")
     page.wait_for_function("() => location.search.includes('lang=en')")
-    _idle(page)
+    wait_ready(page)
     page.wait_for_function(
         "() => document.querySelector(\".st-key-filters-period [role='combobox']\")?.value === 'Last month'")
     assert "Leads" in page.locator(".st-key-overview-kpi-0").inner_text()
@@ -150,7 +144,7 @@ def test_filter_link_language_and_meeting_mode(server: str, chrome) -> None:
     page.wait_for_function("() => location.search.includes('present=1')")
     page.wait_for_function("() => !document.querySelector(\"[data-testid='stMetricValue']\")")
     page.wait_for_selector(".st-key-overview-kpi-0 h1")
-    _idle(page)
+    wait_ready(page)
     big = page.locator(".st-key-overview-kpi-3 h1").inner_text().strip()
     assert big.endswith("M"), big  # revenue in the compact English form, e.g. ₽25.1M
     _no_traceback(page)
