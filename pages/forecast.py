@@ -15,7 +15,7 @@ from ui.filters import bind_param, current, language_sensitive, mirror_param, pe
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
 
 K_METRIC, K_GRAIN, K_HORIZON, K_BY = "forecast.metric", "forecast.grain", "forecast.horizon", "forecast.by"
-K_FULL = "forecast.full_history"
+K_FULL, K_SECTION = "forecast.full_history", "forecast.section"
 K_PIPE_BY = "forecast.pipeline_by"
 K_PLAN_BY, K_PLAN_MODE, K_PLAN_BUDGETS = "forecast.plan_by", "forecast.plan_mode", "forecast.plan_budgets"
 K_PLAN_TARGET, K_PLAN_TOTAL = "forecast.plan_target", "forecast.plan_total"
@@ -32,6 +32,8 @@ TEXT = {
         "caption.period": "Фильтры: {period} · История — завершённые {unit} внутри периода; сделки, выручка и "
                           "комиссии датируются днём закрытия.",
         "unit.month": "месяцы", "unit.week": "недели",
+        "section": "Раздел", "section.forecast": "Прогноз показателей",
+        "section.pipeline": "Открытые сделки", "section.plan": "План бюджета",
         "metric": "Показатель", "grain": "Шаг", "grain.month": "Месяц", "grain.week": "Неделя",
         "horizon": "Горизонт, периодов", "by": "Разрез", "by.total": "Всего", "by.model": "По моделям",
         "by.partner": "По партнёрам", "full": "Вся история до конца периода",
@@ -91,6 +93,8 @@ TEXT = {
         "caption.period": "Filters: {period} · History is the complete {unit} inside the period; deals, revenue "
                           "and commissions are dated by the close date.",
         "unit.month": "months", "unit.week": "weeks",
+        "section": "Section", "section.forecast": "Metric forecast",
+        "section.pipeline": "Open deals", "section.plan": "Budget plan",
         "metric": "Metric", "grain": "Step", "grain.month": "Month", "grain.week": "Week",
         "horizon": "Horizon, periods", "by": "Split", "by.total": "Total", "by.model": "By model",
         "by.partner": "By partner", "full": "All history up to the period end",
@@ -145,7 +149,7 @@ TEXT = {
     },
 }
 
-language_sensitive(K_METRIC, K_GRAIN, K_BY, K_PIPE_BY, K_PLAN_BY, K_PLAN_MODE)
+language_sensitive(K_SECTION, K_METRIC, K_GRAIN, K_BY, K_PIPE_BY, K_PLAN_BY, K_PLAN_MODE)
 
 
 # ---------- formatting ----------
@@ -502,19 +506,24 @@ def planning_section(f: object, currency: str) -> None:
                 key="forecast.plan_saved")
 
 
+SECTIONS = {"forecast": forecast_section, "pipeline": pipeline_section, "plan": planning_section}
+
+
 def render() -> None:
-    """The forecast & planning page."""
+    """The forecast & planning page: one section at a time (each reads the database only when shown)."""
     f = current()
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.forecast"), anchor=False)
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
-    forecast_section(f, currency)
-    st.divider()
-    pipeline_section(f, currency)
-    st.divider()
-    planning_section(f, currency)
+    bind_param(K_SECTION, "fc_section", str, "forecast")
+    if st.session_state.get(K_SECTION) not in SECTIONS:
+        st.session_state[K_SECTION] = "forecast"
+    section = st.segmented_control(tr(TEXT, "section"), list(SECTIONS), key=K_SECTION, required=True,
+                                   format_func=labeler(TEXT, "section."), label_visibility="collapsed")
+    mirror_param("fc_section", section, "forecast")
+    SECTIONS[section](f, currency)
 
 
 if __name__ == "__main__":
