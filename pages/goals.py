@@ -1,0 +1,201 @@
+"""Program goals: every goal's progress (actual, projected, status) and the editor to add or delete goals.
+
+Render only: reads through ui.data.query, writes through ui.data.write; goal errors come back from
+metrics.goals as sentences in the UI language.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from metrics import goals, lookups
+from metrics.registry import METRICS
+from ui import fmt, layout
+from ui.data import query, write
+from ui.goals_panel import (
+    bar_value,
+    detail_text,
+    goal_title,
+    period_text,
+    scope_label,
+    status_label,
+    target_text,
+    value_text,
+)
+from ui.i18n import lang, metric_label, model_label, tr
+
+TEXT = {
+    "ru": {
+        "title": "Цели программы",
+        "caption": "Цель — значение показателя за период для всей программы, модели или партнёра. Для сумм "
+                   "(лиды, сделки, выручка, затраты) прогноз — значение на конец периода при нынешнем темпе; "
+                   "для долей и средних (конверсия, ROI, CPA) — текущее значение. Подробнее — docs/goals-payouts.md.",
+        "progress": "Ход выполнения", "show": "Показать", "show.current": "текущие и недавние", "show.all": "все",
+        "empty": "Целей пока нет — добавьте первую ниже.",
+        "col.goal": "Цель", "col.scope": "Охват", "col.period": "Период", "col.target": "Цель",
+        "col.actual": "Сейчас", "col.pace": "Прогноз на конец", "col.progress": "Выполнение",
+        "col.status": "Статус", "col.note": "Комментарий",
+        "add": "Новая цель", "scope": "Охват", "scope.program": "Вся программа", "scope.model": "Модель",
+        "scope.partner": "Партнёр", "metric": "Показатель", "model": "Модель", "partner": "Партнёр",
+        "op": "Условие", "op.>=": "не меньше (≥)", "op.<=": "не больше (≤)",
+        "target": "Целевое значение", "target.pct": "Целевое значение, %", "from": "С", "to": "По",
+        "note": "Комментарий", "who": "Кто добавляет (для журнала)", "save": "Добавить цель",
+        "saved": "Цель добавлена.", "no_partners": "Партнёров пока нет — добавьте их на странице затрат.",
+        "delete": "Удалить цель", "delete.pick": "Цель", "delete.do": "Удалить", "deleted": "Цель удалена.",
+    },
+    "en": {
+        "title": "Program goals",
+        "caption": "A goal is a metric's value over a period for the whole program, a model or a partner. For "
+                   "totals (leads, deals, revenue, costs) the projection is the value at period end at the "
+                   "current pace; for shares and averages (conversion, ROI, CPA) it is the current value. "
+                   "See docs/goals-payouts.md.",
+        "progress": "Progress", "show": "Show", "show.current": "current and recent", "show.all": "all",
+        "empty": "No goals yet — add the first one below.",
+        "col.goal": "Goal", "col.scope": "Scope", "col.period": "Period", "col.target": "Target",
+        "col.actual": "Now", "col.pace": "Projected", "col.progress": "Progress",
+        "col.status": "Status", "col.note": "Note",
+        "add": "New goal", "scope": "Scope", "scope.program": "Whole program", "scope.model": "Model",
+        "scope.partner": "Partner", "metric": "Metric", "model": "Model", "partner": "Partner",
+        "op": "Condition", "op.>=": "at least (≥)", "op.<=": "at most (≤)",
+        "target": "Target value", "target.pct": "Target value, %", "from": "From", "to": "To",
+        "note": "Note", "who": "Added by (for the audit log)", "save": "Add goal",
+        "saved": "Goal added.", "no_partners": "No partners yet — add them on the costs page.",
+        "delete": "Delete a goal", "delete.pick": "Goal", "delete.do": "Delete", "deleted": "Goal deleted.",
+    },
+}
+FLASH = "goals._flash"
+DATE_FORMAT = {"ru": "DD.MM.YYYY", "en": "YYYY/MM/DD"}
+
+
+def _month(today: date) -> tuple[date, date]:
+    first = today.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def progress_table(df: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The progress of every goal as display strings plus a 0–100 progress number."""
+    rows = []
+    for r in df.to_dict("records"):
+        rows.append({
+            tr(TEXT, "col.goal"): target_text(r, currency),
+            tr(TEXT, "col.scope"): scope_label(r), tr(TEXT, "col.period"): period_text(r),
+            tr(TEXT, "col.actual"): value_text(r["metric"], r["actual"], currency),
+            tr(TEXT, "col.pace"): value_text(r["metric"], r["pace"], currency) if r["additive"] else "—",
+            tr(TEXT, "col.progress"): round(bar_value(r) * 100, 1),
+            tr(TEXT, "col.status"): status_label(r["status"]), tr(TEXT, "col.note"): r["note"] or "",
+        })
+    return pd.DataFrame(rows)
+
+
+def progress_section(currency: str, today: date) -> None:
+    """Every goal with its progress; current and recent ones by default."""
+    st.subheader(tr(TEXT, "progress"), anchor=False)
+    df = query(goals.goal_progress)
+    if df.empty:
+        st.info(tr(TEXT, "empty"), icon=":material/flag:")
+        return
+    show = st.segmented_control(tr(TEXT, "show"), ["current", "all"], default="current", key="goals.show",
+                                required=True, format_func=lambda k: tr(TEXT, f"show.{k}"))
+    if show != "all":
+        df = df[df["date_to"].map(lambda d: d >= today - timedelta(days=31))]
+    table = progress_table(df, currency)
+    col = tr(TEXT, "col.progress")
+    st.dataframe(table, hide_index=True, key="goals.table", column_config={
+        col: st.column_config.ProgressColumn(col, min_value=0, max_value=100, format="%.0f%%")})
+    for r in df[df["status"] == "off_track"].to_dict("records"):
+        st.caption(":red[●] " + fmt.md_escape(goal_title(r, currency) + " — " + detail_text(r, currency)))
+
+
+def _scope_fields(scope: str, partners: pd.DataFrame) -> tuple[str | None, int | None]:
+    """The model or partner widget the scope needs."""
+    if scope == "model":
+        return st.selectbox(tr(TEXT, "model"), list(goals.GOAL_MODELS), format_func=model_label,
+                            key="goals.model"), None
+    if scope == "partner":
+        ids = [int(p) for p in partners["partner_id"]]
+        names = dict(zip(ids, partners["name"], strict=True))
+        pid = st.selectbox(tr(TEXT, "partner"), ids, format_func=lambda p: str(names.get(p, p)), key="goals.partner")
+        return None, pid
+    return None, None
+
+
+def add_section(partners: pd.DataFrame, today: date) -> None:
+    """The form that adds a goal."""
+    st.subheader(tr(TEXT, "add"), anchor=False)
+    scope = st.segmented_control(tr(TEXT, "scope"), list(goals.SCOPES), default="program", key="goals.scope",
+                                 required=True, format_func=lambda s: tr(TEXT, f"scope.{s}")) or "program"
+    metric = st.selectbox(tr(TEXT, "metric"), list(goals.goal_metrics()), format_func=metric_label,
+                          key="goals.metric")
+    if scope == "partner" and partners.empty:
+        st.info(tr(TEXT, "no_partners"))
+        return
+    percent = METRICS[metric].unit == "fraction"
+    lo, hi = _month(today)
+    with st.form("goals.add", border=True):
+        model, partner_id = _scope_fields(scope, partners)
+        c1, c2 = st.columns(2)
+        op = c1.selectbox(tr(TEXT, "op"), list(goals.OPS), format_func=lambda o: tr(TEXT, f"op.{o}"), key="goals.op")
+        target = c2.number_input(tr(TEXT, "target.pct" if percent else "target"), value=0.0, step=1.0,
+                                 key="goals.target")
+        d1, d2 = st.columns(2)
+        date_from = d1.date_input(tr(TEXT, "from"), value=lo, key="goals.from", format=DATE_FORMAT[lang()])
+        date_to = d2.date_input(tr(TEXT, "to"), value=hi, key="goals.to", format=DATE_FORMAT[lang()])
+        note = st.text_input(tr(TEXT, "note"), key="goals.note")
+        who = st.text_input(tr(TEXT, "who"), key="goals.who")
+        if st.form_submit_button(tr(TEXT, "save"), key="goals.save", type="primary"):
+            value = target / 100 if percent else target
+            _save(scope, metric, op, value, date_from, date_to, model, partner_id, note, who)
+
+
+def _save(scope: str, metric: str, op: str, target: float, date_from: date, date_to: date, model: str | None,
+          partner_id: int | None, note: str, who: str) -> None:
+    try:
+        write(goals.add_goal, scope, metric, op, target, date_from, date_to, model=model, partner_id=partner_id,
+              note=note, who=who.strip() or None)
+    except goals.GoalError as exc:
+        st.error(exc.text(lang()), icon=":material/error:")
+        return
+    st.session_state[FLASH] = tr(TEXT, "saved")
+    st.rerun()
+
+
+def delete_section(currency: str) -> None:
+    """Pick a goal and delete it."""
+    listed = query(goals.list_goals)
+    if listed.empty:
+        return
+    with st.expander(tr(TEXT, "delete")):
+        titles = {int(r["goal_id"]): goal_title(r, currency) for r in listed.to_dict("records")}
+        gid = st.selectbox(tr(TEXT, "delete.pick"), list(titles), format_func=lambda g: titles[g],
+                           key="goals.delete_id")
+        if st.button(tr(TEXT, "delete.do"), key="goals.delete"):
+            try:
+                write(goals.delete_goal, gid, who=(st.session_state.get("goals.who") or "").strip() or None)
+            except goals.GoalError as exc:
+                st.error(exc.text(lang()), icon=":material/error:")
+                return
+            st.session_state[FLASH] = tr(TEXT, "deleted")
+            st.rerun()
+
+
+def render() -> None:
+    """The goals page."""
+    currency = query(lookups.freshness).get("currency") or "RUB"
+    today = query(goals.account_today)
+    st.title(tr(TEXT, "title"), anchor=False)
+    st.caption(tr(TEXT, "caption"))
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    progress_section(currency, today)
+    st.divider()
+    add_section(query(lookups.partners), today)
+    delete_section(currency)
+
+
+if __name__ == "__main__":
+    layout.require_router()
+    render()
