@@ -113,7 +113,7 @@ def sort_leaderboard(rows: pd.DataFrame, metric: str, by_lower: bool) -> pd.Data
     return pd.concat([partners.drop(columns=["_few", "_r"]), direct], ignore_index=True)
 
 
-BASE_COLUMNS = ("leads", "won_deals", "conversion", "revenue", "costs", "roi")
+BASE_COLUMNS = ("leads", "won_deals", "conversion", "revenue", "costs", "roi")  # the sort metric is added if new
 
 
 def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.style.Styler:
@@ -124,21 +124,21 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
         tr(TEXT, "col.rank"): rows["rank"],
         tr(TEXT, "col.partner"): [str(p) if pd.notna(pid) else model_label("direct")
                                   for p, pid in zip(rows["partner"], rows["partner_id"], strict=False)],
-        tr(TEXT, "col.model"): [model_label(m) for m in rows["model"]],
-        metric_label("leads"): rows["leads"],
-        metric_label("won_deals"): rows["won_deals"],
+        tr(TEXT, "col.flag"): [_flag(pid, few_flag, mark) for pid, few_flag, mark
+                               in zip(rows["partner_id"], rows["too_few"], rows["highlight"], strict=False)],
+        **extra,
         metric_label("conversion"): rows["conversion"],
         tr(TEXT, "col.interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}"
                                    for lo, hi in zip(rows["conversion_low"], rows["conversion_high"], strict=False)],
-        metric_label("revenue"): rows["revenue"],
-        metric_label("costs"): rows["costs"],
         metric_label("roi"): rows["roi"],
         tr(TEXT, "col.roi_interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) else fmt.DASH
                                        for lo, hi in zip(rows["roi_low"], rows["roi_high"], strict=False)],
         metric_label("roi_band"): [band_label(b) for b in rows["roi_band"].fillna("n/a")],
-        **extra,
-        tr(TEXT, "col.flag"): [_flag(pid, few_flag, mark) for pid, few_flag, mark
-                               in zip(rows["partner_id"], rows["too_few"], rows["highlight"], strict=False)],
+        metric_label("revenue"): rows["revenue"],
+        metric_label("costs"): rows["costs"],
+        metric_label("leads"): rows["leads"],
+        metric_label("won_deals"): rows["won_deals"],
+        tr(TEXT, "col.model"): [model_label(m) for m in rows["model"]],
     })
     money = lambda v: fmt.money(None if pd.isna(v) else v, code, currency)  # noqa: E731
     pct = lambda v: fmt.pct(None if pd.isna(v) else v, code)  # noqa: E731
@@ -155,6 +155,25 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
             .map(lambda v: f"color: {band_colors.get(v, '#1b1f24')}; font-weight: 600",
                  subset=[metric_label("roi_band")])
             .map(lambda v: f"color: {flag_colors.get(v, '#57606a')}; font-weight: 600", subset=[tr(TEXT, "col.flag")]))
+
+
+def chart_labels(rows: pd.DataFrame) -> list[str]:
+    """Partner names for charts; a partner with too few leads says so next to its name."""
+    return [f"{p} · {t('too_few')}" if bool(f) else str(p)
+            for p, f in zip(rows["partner"], rows["too_few"].fillna(False), strict=False)]
+
+
+def _column_widths(metric: str) -> dict[str, st.column_config.Column]:
+    """Narrow numeric columns so the band and sample notes stay on screen."""
+    small = [tr(TEXT, "col.rank"), metric_label("leads"), metric_label("won_deals"), metric_label("conversion"),
+             metric_label("roi")]
+    medium = [tr(TEXT, "col.model"), tr(TEXT, "col.interval"), metric_label("revenue"), metric_label("costs"),
+              tr(TEXT, "col.roi_interval"), metric_label("roi_band"), tr(TEXT, "col.flag"), metric_label(metric)]
+    widths = {name: st.column_config.Column(width=70) for name in small}
+    widths.update({name: st.column_config.Column(width=115) for name in medium})
+    widths[tr(TEXT, "col.partner")] = st.column_config.Column(width=190)
+    widths[metric_label("roi_band")] = st.column_config.Column(width=170)
+    return widths
 
 
 def _flag(pid: object, too_few: object, highlight: object) -> str:
@@ -197,18 +216,19 @@ def leaderboard(f: Filters) -> None:
     ranked = sort_leaderboard(rows, metric, by_lower)
     st.session_state["partners._order"] = [None if pd.isna(p) else int(p) for p in ranked["partner_id"]]
     st.dataframe(_table(ranked, currency, metric), hide_index=True, key=K_TABLE, on_select=_open_from_table,
+                 column_config=_column_widths(metric),
                  selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640))
     st.caption(tr(TEXT, "table.hint"))
     partners_only = ranked[ranked["partner_id"].notna()]
     left, right = st.columns(2, gap="large")
     with left:
         st.subheader(tr(TEXT, "chart.conv"), anchor=False)
-        conv = partners_only.assign(partner=partners_only["partner"].astype(str))
+        conv = partners_only.assign(partner=chart_labels(partners_only))
         charts.show(charts.conversion_intervals(conv, "partner", metric_label("conversion"), t("too_few")),
                     key="partners.chart_conversion", height=max(220, 22 * len(conv)))
     with right:
         st.subheader(tr(TEXT, "chart.roi"), anchor=False)
-        roi = partners_only.assign(partner=partners_only["partner"].astype(str))
+        roi = partners_only.assign(partner=chart_labels(partners_only))
         charts.show(charts.roi_bars(roi, "partner", metric_label("roi")), key="partners.chart_roi",
                     height=max(220, 22 * len(roi)))
 

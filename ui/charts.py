@@ -134,8 +134,10 @@ def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "
 
 
 def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
-    """ROI per row as horizontal bars coloured by band; df: label_col, roi, roi_band."""
+    """ROI per row as horizontal bars coloured by band (rows flagged too_few drawn pale); df: label_col, roi,
+    roi_band, optional too_few."""
     rows = df[[label_col, "roi", "roi_band"]].copy()
+    rows["_dim"] = df["too_few"].fillna(False).astype(bool) if "too_few" in df.columns else False
     rows = rows[rows["roi"].notna()]
     rows["roi"] = rows["roi"].astype(float)
     rows["band_label"] = rows["roi_band"].fillna("n/a").map(band_label)
@@ -146,6 +148,7 @@ def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
         x=alt.X("roi:Q", axis=_pct_axis(title)),
         color=alt.Color("band_label:N", title=None, scale=alt.Scale(domain=domain, range=list(BAND_COLORS.values())),
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
+        opacity=alt.condition("datum._dim", alt.value(0.35), alt.value(1.0)),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("roi_txt:N", title=title),
                  alt.Tooltip("band_label:N", title=" ")],
     )
