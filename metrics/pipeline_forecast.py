@@ -27,7 +27,7 @@ from metrics.filters import Filters
 PRIOR_STRENGTH = 20.0   # pseudo-leads pulling a model's or partner's stage rate toward its parent
 STAGE_PRIOR = 5.0       # pseudo-leads pulling a stage rate toward its pipeline's overall win rate
 LOOKBACK_DAYS = 365
-N_SIMS = 4000
+N_SIMS = 2000
 EXACT_MAX = 64          # cells with more deals use the normal approximation of the sum of wins
 SEED = 11
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
