@@ -1,0 +1,254 @@
+"""Partner payouts on the costs page: owed vs paid per partner, accrual of a month, approve / pay / reverse a line.
+
+Render only: reads through ui.data.query, every action through ui.data.write (one transaction, then the data
+version is bumped); illegal actions come back from data_layer.payouts as sentences in the UI language.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from data_layer import payouts
+from metrics import lookups
+from metrics.filters import Filters
+from ui import fmt
+from ui.data import query, write
+from ui.filters import today as account_today
+from ui.i18n import lang, model_label, tr
+
+TEXT = {
+    "ru": {
+        "title": "Выплаты партнёрам",
+        "caption": "Начисление за месяц = комиссия по правилам за сделки, закрытые в этом месяце, + комиссия и "
+                   "бонусы из журнала затрат. Дальше строка утверждается и выплачивается; каждое действие "
+                   "записывается в историю и журнал изменений. Правила — docs/goals-payouts.md.",
+        "who": "Кто выполняет действия (для журнала)", "who.help": "Имя или e-mail; без него действия недоступны.",
+        "accrue": "Начислить за месяц", "accrue.month": "Месяц начисления", "accrue.do": "Начислить / пересчитать",
+        "accrued": "Начисление за {month}: новых или увеличенных строк — {up}, уменьшенных (сторно) — {down}.",
+        "overpaid": "Партнёру «{partner}» за {month} уже выплачено на {amount} больше, чем причитается сейчас: "
+                    "удержите переплату при следующей выплате.",
+        "closed": "Строки, закрытые сторно, не пересчитываются: {names}.",
+        "owed": "Начислено и выплачено по партнёрам", "owed.none": "За выбранные месяцы начислений нет.",
+        "col.partner": "Партнёр", "col.model": "Модель", "col.month": "Месяц", "col.accrued": "Начислено",
+        "col.approved": "Утверждено", "col.pending": "Ждёт утверждения", "col.paid": "Выплачено",
+        "col.to_pay": "К оплате", "col.owed": "Долг партнёру", "col.status": "Статус",
+        "col.last_paid_on": "Последняя выплата", "col.references": "Документы",
+        "lines": "Строки выплат", "line": "Строка", "action": "Действие",
+        "action.approve": "Утвердить", "action.pay": "Выплатить", "action.reverse": "Сторнировать",
+        "amount": "Сумма", "paid_on": "Дата выплаты", "reference": "Платёжный документ", "reason": "Причина сторно",
+        "submit": "Выполнить", "done.approve": "Утверждено {amount}.", "done.pay": "Выплата {amount} записана.",
+        "done.reverse": "Сторнировано {amount}.", "no_lines": "Открытых строк нет.",
+        "history": "История строки", "col.when": "Когда", "col.who": "Кто", "col.event": "Действие",
+        "col.amount": "Сумма", "col.reason": "Причина", "col.reference": "Документ", "col.paid_on": "Дата выплаты",
+        "status.accrued": "ждёт утверждения", "status.approved": "ждёт оплаты", "status.paid": "выплачено",
+        "status.reversed": "сторно (закрыта)",
+        "event.accrue": "начисление", "event.approve": "утверждение", "event.pay": "выплата", "event.reverse": "сторно",
+        "line.label": "{partner} · {month} · {status} · к оплате {to_pay}, ждёт утверждения {pending}",
+    },
+    "en": {
+        "title": "Partner payouts",
+        "caption": "A month's accrual = commission by rules on deals closed that month + ledger commission and "
+                   "bonuses. A line is then approved and paid; every action is kept in its history and the audit "
+                   "log. Rules: docs/goals-payouts.md.",
+        "who": "Who acts (for the audit log)", "who.help": "A name or e-mail; actions need it.",
+        "accrue": "Accrue a month", "accrue.month": "Accrual month", "accrue.do": "Accrue / recalculate",
+        "accrued": "Accrual for {month}: {up} lines created or increased, {down} decreased (reversed).",
+        "overpaid": "Partner “{partner}” has been paid {amount} more for {month} than is due now: "
+                    "withhold the overpayment from the next payout.",
+        "closed": "Lines closed by a reversal are not recalculated: {names}.",
+        "owed": "Accrued and paid per partner", "owed.none": "Nothing accrued for the selected months.",
+        "col.partner": "Partner", "col.model": "Model", "col.month": "Month", "col.accrued": "Accrued",
+        "col.approved": "Approved", "col.pending": "Awaiting approval", "col.paid": "Paid",
+        "col.to_pay": "To pay", "col.owed": "Owed to partner", "col.status": "Status",
+        "col.last_paid_on": "Last paid", "col.references": "References",
+        "lines": "Payout lines", "line": "Line", "action": "Action",
+        "action.approve": "Approve", "action.pay": "Pay", "action.reverse": "Reverse",
+        "amount": "Amount", "paid_on": "Paid on", "reference": "Payment reference", "reason": "Reason",
+        "submit": "Apply", "done.approve": "Approved {amount}.", "done.pay": "Payment of {amount} recorded.",
+        "done.reverse": "Reversed {amount}.", "no_lines": "No open lines.",
+        "history": "Line history", "col.when": "When", "col.who": "Who", "col.event": "Action",
+        "col.amount": "Amount", "col.reason": "Reason", "col.reference": "Reference", "col.paid_on": "Paid on",
+        "status.accrued": "awaiting approval", "status.approved": "awaiting payment", "status.paid": "paid",
+        "status.reversed": "reversed (closed)",
+        "event.accrue": "accrual", "event.approve": "approval", "event.pay": "payment", "event.reverse": "reversal",
+        "line.label": "{partner} · {month} · {status} · to pay {to_pay}, awaiting approval {pending}",
+    },
+}
+FLASH = "payouts._flash"
+ACTIONS = ("approve", "pay", "reverse")
+MONEY_COLS = ("accrued", "approved", "pending", "paid", "to_pay", "owed")
+DATE_FORMAT = {"ru": "DD.MM.YYYY", "en": "YYYY/MM/DD"}
+
+
+def statement_rows(con: Any, partner_id: int,
+                   period: payouts.Period | None = None) -> pd.DataFrame:
+    """Read-only payout lines of one partner for a statement: month, accrued, approved, paid, owed, status, …"""
+    return payouts.statement(con, partner_id, period)
+
+
+def _money(x: object, currency: str) -> str:
+    return fmt.money(None if x is None or pd.isna(x) else float(x), lang(), currency, digits=2)
+
+
+def _month_text(d: object, code: str | None = None) -> str:
+    value = pd.Timestamp(d).date()
+    return value.strftime("%m.%Y") if (code or lang()) == "ru" else value.strftime("%Y-%m")
+
+
+def _say(code: str, key: str, **kwargs: object) -> str:
+    """A TEXT entry in a given language (labels computed later by widgets, outside this run's language)."""
+    return TEXT[code][key].format(**kwargs)
+
+
+def _error(exc: payouts.PayoutError) -> None:
+    st.error(exc.text(lang()), icon=":material/error:")
+
+
+def recent_months(today: date, n: int = 12) -> list[date]:
+    """The first days of the last n months, the current one first."""
+    months, d = [], today.replace(day=1)
+    for _ in range(n):
+        months.append(d)
+        d = (d - timedelta(days=1)).replace(day=1)
+    return months
+
+
+def accrue_section(who: str, today: date, currency: str) -> None:
+    """Pick a month and (re)compute its accruals."""
+    st.markdown(f"**{tr(TEXT, 'accrue')}**")
+    months = recent_months(today)
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    code = lang()
+    month = c1.selectbox(tr(TEXT, "accrue.month"), months, index=1, format_func=lambda d: _month_text(d, code),
+                         key="payouts.accrue_month")
+    if c2.button(tr(TEXT, "accrue.do"), key="payouts.accrue", disabled=not who):
+        try:
+            report = write(payouts.accrue, month, who)
+        except payouts.PayoutError as exc:
+            _error(exc)
+            return
+        st.session_state[FLASH] = accrue_messages(report, query(lookups.partners), currency)
+        st.rerun()
+
+
+def accrue_messages(report: pd.DataFrame, partners: pd.DataFrame, currency: str) -> list[tuple[str, str]]:
+    """(kind, sentence) lines summarising an accrual: counts, overpayments, closed lines."""
+    names = dict(zip(partners["partner_id"].astype(int), partners["name"], strict=True))
+    month = _month_text(report["month"].iloc[0]) if len(report) else ""
+    out = [("success", tr(TEXT, "accrued", month=month, up=int((report["action"] == "accrued").sum()),
+                          down=int((report["action"] == "reversed").sum())))]
+    for r in report[report["overpaid"] > 0].to_dict("records"):
+        out.append(("warning", tr(TEXT, "overpaid", partner=names.get(r["partner_id"], r["partner_id"]),
+                                  month=month, amount=_money(r["overpaid"], currency))))
+    closed = [str(names.get(p, p)) for p in report.loc[report["action"] == "closed", "partner_id"]]
+    if closed:
+        out.append(("info", tr(TEXT, "closed", names=", ".join(closed))))
+    return out
+
+
+def owed_section(period: payouts.Period | None, currency: str) -> None:
+    """Owed vs paid per partner."""
+    st.markdown(f"**{tr(TEXT, 'owed')}**")
+    df = query(payouts.owed_vs_paid, period)
+    if df.empty:
+        st.caption(tr(TEXT, "owed.none"))
+        return
+    table = pd.DataFrame({tr(TEXT, "col.partner"): df["partner_name"],
+                          tr(TEXT, "col.model"): df["model"].map(model_label)})
+    for col in MONEY_COLS:
+        table[tr(TEXT, f"col.{col}")] = df[col].map(lambda x: _money(x, currency))
+    st.dataframe(table, hide_index=True, key="payouts.owed")
+
+
+def _line_label(r: dict, currency: str, code: str) -> str:
+    money = {k: fmt.money(float(r[k]), code, currency, digits=2) for k in ("to_pay", "pending")}
+    return _say(code, "line.label", partner=r["partner_name"], month=_month_text(r["month"], code),
+                status=_say(code, f"status.{r['status']}"), **money)
+
+
+def _limit(r: dict, action: str) -> float:
+    return float({"approve": r["pending"], "pay": r["to_pay"], "reverse": r["accrued"] - r["paid"]}[action])
+
+
+def action_section(period: payouts.Period | None, who: str, today: date, currency: str) -> None:
+    """Pick an open line and approve, pay or reverse part of it."""
+    st.markdown(f"**{tr(TEXT, 'lines')}**")
+    lines = query(payouts.lines, period)
+    open_lines = {int(r["payout_id"]): r for r in lines.to_dict("records") if r["status"] != "reversed"}
+    if not open_lines:
+        st.caption(tr(TEXT, "no_lines"))
+        return
+    code = lang()
+    pid = st.selectbox(tr(TEXT, "line"), list(open_lines), key="payouts.line",
+                       format_func=lambda p: _line_label(open_lines[p], currency, code))
+    line = open_lines[pid]
+    action = st.segmented_control(tr(TEXT, "action"), list(ACTIONS), default="approve", required=True,
+                                  key="payouts.action", format_func=lambda a: _say(code, f"action.{a}"))
+    with st.form("payouts.form", border=True):
+        amount = st.number_input(tr(TEXT, "amount"), min_value=0.0, value=round(max(_limit(line, action), 0.0), 2),
+                                 step=100.0, format="%.2f", key=f"payouts.amount.{pid}.{action}")
+        paid_on = reference = reason = None
+        if action == "pay":
+            paid_on = st.date_input(tr(TEXT, "paid_on"), value=today, key="payouts.paid_on",
+                                    format=DATE_FORMAT[lang()])
+            reference = st.text_input(tr(TEXT, "reference"), key="payouts.reference")
+        if action == "reverse":
+            reason = st.text_input(tr(TEXT, "reason"), key="payouts.reason")
+        if st.form_submit_button(tr(TEXT, "submit"), key="payouts.submit", type="primary", disabled=not who):
+            _apply(action, pid, amount, paid_on, reference, reason, who, currency)
+    history(pid, currency)
+
+
+def _apply(action: str, pid: int, amount: float, paid_on: date | None, reference: str | None,
+           reason: str | None, who: str, currency: str) -> None:
+    try:
+        if action == "approve":
+            write(payouts.approve, pid, amount, who)
+        elif action == "pay":
+            write(payouts.pay, pid, amount, paid_on, reference, who)
+        else:
+            write(payouts.reverse, pid, amount, reason or "", who)
+    except payouts.PayoutError as exc:
+        _error(exc)
+        return
+    st.session_state[FLASH] = [("success", tr(TEXT, f"done.{action}", amount=_money(amount, currency)))]
+    st.rerun()
+
+
+def history(pid: int, currency: str) -> None:
+    """The events of one line, oldest first."""
+    ev = query(payouts.events, pid)
+    with st.expander(tr(TEXT, "history")):
+        table = pd.DataFrame({
+            tr(TEXT, "col.when"): pd.to_datetime(ev["happened_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            tr(TEXT, "col.who"): ev["who"], tr(TEXT, "col.event"): ev["action"].map(lambda a: tr(TEXT, f"event.{a}")),
+            tr(TEXT, "col.amount"): ev["amount"].map(lambda x: _money(x, currency)),
+            tr(TEXT, "col.paid_on"): ev["paid_on"].map(lambda d: "" if pd.isna(d) else fmt.day(pd.Timestamp(d).date(),
+                                                                                              lang())),
+            tr(TEXT, "col.reference"): ev["reference"].fillna(""), tr(TEXT, "col.reason"): ev["reason"].fillna(""),
+        })
+        st.dataframe(table, hide_index=True, key="payouts.history")
+
+
+def _show_flash() -> None:
+    for kind, text in st.session_state.pop(FLASH, None) or []:
+        getattr(st, kind)(text)
+
+
+def render(f: Filters | None = None) -> None:
+    """The payouts block: who, accrual, owed vs paid for the months of f (all months when None), line actions."""
+    info = query(lookups.freshness)
+    currency = info.get("currency") or "RUB"
+    today = account_today(info.get("timezone") or "Europe/Moscow")
+    period = None if f is None else Filters(f.date_from, f.date_to, partners=f.partners, models=f.models)
+    st.subheader(tr(TEXT, "title"), anchor=False)
+    st.caption(tr(TEXT, "caption"))
+    _show_flash()
+    who = st.text_input(tr(TEXT, "who"), key="payouts.who", help=tr(TEXT, "who.help")).strip()
+    accrue_section(who, today, currency)
+    owed_section(period, currency)
+    action_section(period, who, today, currency)
