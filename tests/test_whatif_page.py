@@ -3,6 +3,7 @@ written until an explicit apply, two sessions never see each other's edits."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -70,6 +71,14 @@ def partner_table(at: AppTest) -> pd.DataFrame:
 def roi(at: AppTest, partner: str) -> tuple[str, str]:
     row = partner_table(at).loc[partner]
     return row["ROI: факт"], row["ROI: сценарий"]
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Select one of the lazy result tabs (only the open one computes)."""
+    at.session_state["what_if.view"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def snapshot(path: Path) -> tuple:
@@ -167,14 +176,19 @@ def test_save_reopen_compare_then_apply_only_after_confirmation(db: Path) -> Non
     other.selectbox(key="what_if.open").set_value("Реферальная 30 %")
     other.button(key="what_if.load").click().run()
     assert roi(other, ALPHA) == ("400,0\u00a0%", "150,0\u00a0%")
+    open_tab(other, "Сравнить сценарии")
     other.selectbox(key="what_if.compare_b").set_value("Реферальная 30 %").run()
     assert not other.exception
+    compared = next(d.value for d in other.dataframe if "ROI · Реферальная 30 %" in d.value.columns)
+    assert compared.set_index("Модель").loc["Реферальная", "ROI · Реферальная 30 %"] == "150,0\u00a0%"
+    assert compared.set_index("Модель").loc["Реферальная", "ROI · Факт"] == "400,0\u00a0%"
     assert other.button(key="what_if.apply").disabled               # no apply without confirmation
     other.checkbox(key="what_if.confirm").check().run()
     other.button(key="what_if.apply").click().run()
     assert any("применён" in s.value for s in other.success)
     with store.connect(db, read_only=True) as con:
         assert userdata.list_rules(con)["rate"].tolist() == [0.3]
+    open_tab(other, "По партнёрам")
     assert roi(other, ALPHA) == ("150,0\u00a0%", "150,0\u00a0%")   # the applied scenario is now the actual
 
 
@@ -191,3 +205,21 @@ def test_two_sessions_never_share_edits(db: Path) -> None:
 def test_english(db: Path) -> None:
     at = app(lang="en")
     assert at.title[0].value == "What-if"
+
+
+def test_breakeven_and_sensitivity(db: Path) -> None:
+    at = open_tab(app(), "Точка безубыточности и чувствительность к комиссии")
+    table = next(d.value for d in at.dataframe if "Безубыточная ставка" in d.value.columns).set_index("Партнёр")
+    # Alpha: income 3 000, other costs 300 -> ROI 0 at 90 %; it pays 10 % now
+    assert table.loc[ALPHA, "Безубыточная ставка"] == "90,0\u00a0%"
+    assert table.loc[ALPHA, "Ставка сейчас"] == "10,0\u00a0%"
+    assert table.loc[ALPHA, "Запас"] == "+80,0\u00a0п.\u00a0п."
+    assert table.loc[BETA, "Безубыточная ставка"] == "60,0\u00a0%"      # (1 000 − 400) / 1 000
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert any(layer["encoding"]["x"].get("title") == "Ставка комиссии, % выручки"
+               for spec in specs for layer in spec.get("layer", []) if "x" in layer.get("encoding", {}))
+
+
+def test_reallocation_needs_clear_intervals(db: Path) -> None:
+    at = open_tab(app(), "Перераспределение бюджета")
+    assert any("уверенно" in i.value for i in at.info)                  # a handful of leads proves nothing
