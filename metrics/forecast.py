@@ -29,7 +29,7 @@ from scipy import stats
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from threadpoolctl import ThreadpoolController
 
-from metrics import engine, lookups
+from metrics import engine, lookups, sql
 from metrics.filters import Filters
 
 Freq = Literal["month", "week"]
@@ -465,24 +465,40 @@ def history_window(con: duckdb.DuckDBPyConnection, f: Filters, freq: str,
 
 
 def panel(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "total", freq: str = "month",
-          full_history: bool = True) -> pd.DataFrame:
-    """One row per complete period x group: leads, won_deals, revenue, income, costs (missing = 0).
+          full_history: bool = True, costs: bool = True) -> pd.DataFrame:
+    """One row per complete period x group: leads, won_deals, revenue (+ income, costs) — missing = 0.
 
     Deals, revenue and commissions are dated by the close date whatever the filter's view: cohorts of
     recent months are still maturing and would bend every forecast down. Columns: period (Timestamp),
     group (total | model | partner_id as text), label (partner name or the group), and the metrics.
+    Income and costs come from the KPI engine (ledger, commission rules, margins); without them
+    (costs=False) one lean query over lead_facts gives the counts and revenue.
     """
     _check("leads", by, freq)
-    cols = ["period", "group", "label", "leads", "won_deals", "revenue", "income", "costs"]
+    cols = ["period", "group", "label", "leads", "won_deals", "revenue", *(["income", "costs"] if costs else [])]
     window = history_window(con, f, freq, full_history)
     if window is None:
         return pd.DataFrame(columns=cols)
     first, last = window
     scope = replace(f, date_from=first, date_to=next_period(last, freq) - timedelta(days=1), view="close")
-    rows = engine.grouped(con, scope, (freq,) if by == "total" else (freq, by))
-    rows = _label_groups(rows, by)
+    if costs:
+        rows = _label_groups(engine.grouped(con, scope, (freq,) if by == "total" else (freq, by)), by)
+    else:
+        rows = _counts(con, scope, by, freq)
     grid = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq=PANDAS_FREQ[freq])
     return _fill_grid(rows, grid, cols)
+
+
+def _counts(con: duckdb.DuckDBPyConnection, f: Filters, by: str, freq: str) -> pd.DataFrame:
+    """Leads (created), won deals and revenue (closed) per period and group, from lead_facts."""
+    text = sql.load("forecast_counts")
+    values = {"grain": freq, "by": by, "date_from": f.date_from, "date_to": f.date_to,
+              "partners": [int(p) for p in f.partners], "models": list(f.models),
+              "pipelines": [int(p) for p in f.pipelines], "sources": [str(s) for s in f.sources]}
+    rows = con.execute(text, sql.params(text, values)).df().rename(columns={"group_key": "group"})
+    rows["period"] = pd.to_datetime(rows["period"])
+    rows["label"] = rows["label"].astype(str)
+    return rows
 
 
 def _label_groups(rows: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -532,7 +548,7 @@ def history(con: duckdb.DuckDBPyConnection, f: Filters, metric: str, by: str = "
             full_history: bool = True) -> pd.DataFrame:
     """History of one metric: period, group, label, value (complete periods only)."""
     _check(metric, by, freq)
-    frame = panel(con, f, by, freq, full_history)
+    frame = panel(con, f, by, freq, full_history, costs=metric in ("costs", "roi"))
     out = []
     for (group, label), rows in frame.groupby(["group", "label"], sort=False):
         s = series_of(rows, metric)
@@ -585,7 +601,7 @@ def forecast(con: duckdb.DuckDBPyConnection, f: Filters, metric: str, by: str = 
              horizon: int = 6, full_history: bool = True, top: int = TOP_GROUPS) -> ForecastSet:
     """Forecasts of a metric for the total, each model or the largest partners, from the database."""
     _check(metric, by, freq, horizon)
-    frame = panel(con, f, by, freq, full_history)
+    frame = panel(con, f, by, freq, full_history, costs=metric in ("costs", "roi"))
     window = history_window(con, f, freq, full_history)
     if frame.empty or window is None:
         return ForecastSet(metric, by, freq, horizon, (), None, None)

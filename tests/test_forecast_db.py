@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from data_layer import store
-from metrics import engine
+from metrics import engine, lookups
 from metrics import forecast as fc
 from metrics import planning as pl
 from metrics.filters import Filters
@@ -114,3 +114,16 @@ def test_plan_basis_is_the_last_twelve_complete_months(con) -> None:
     result = pl.plan(con, f, "model")
     assert set(result.budgets) == set(result.rates.loc[result.rates["plannable"], "group"])
     assert result.projection.table["group"].iloc[-1] == "total"
+
+
+@pytest.mark.parametrize(("by", "freq"), [("total", "month"), ("model", "week"), ("partner", "month")])
+def test_lean_counts_match_the_engine(con, by: str, freq: str) -> None:
+    f = _period(con)
+    source = str(lookups.sources(con)["source"].iloc[0])
+    for scope in (f, replace(f, models=("referral", "sales")), replace(f, sources=(source,))):
+        lean = fc.panel(con, scope, by, freq, costs=False)
+        assert len(lean) > 0
+        full = fc.panel(con, scope, by, freq)
+        cols = ["period", "group", "label", "leads", "won_deals", "revenue"]
+        pd.testing.assert_frame_equal(lean[cols].reset_index(drop=True), full[cols].reset_index(drop=True),
+                                      check_dtype=False)
