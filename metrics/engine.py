@@ -92,7 +92,8 @@ def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     filtering = bool(f.pipelines or f.sources)
     grouping = "pipeline" in dims or "source" in dims
     return sql.slots(dims, close_view=f.view == "close", split=filtering or grouping,
-                     split_filtering=filtering, seed=not dims)
+                     split_filtering=filtering, seed=not dims,
+                     who_filtered=bool(f.partners or f.models or f.sources))
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None) -> dict[str, Any]:
@@ -177,17 +178,17 @@ def commission_details(con: duckdb.DuckDBPyConnection, f: Filters,
     return run(con, "commission_details", values, slots_for(f, ("partner",)))
 
 
-MONTHLY_COLUMNS = ("leads", "won_deals", "revenue", "income", "costs", "costs_ledger", "costs_commission",
-                   "profit", "roi", "roi_band")
-
-
 def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
             scenario: Scenario | None = None) -> pd.DataFrame:
     """Revenue vs costs per calendar month (optionally per partner / model / ...): chart input."""
-    dims = ("month",) if by == "none" else ("month", by)
-    df = grouped(con, f, dims, scenario)
-    keys = [c for c in df.columns if c not in KPI_COLUMNS and not c.startswith("cost_")]
-    return df[keys + list(MONTHLY_COLUMNS)]
+    if by in TIME_UNITS:
+        raise FilterError("monthly() already groups by month: choose none, partner, model, pipeline or source.")
+    dims = _dims(("month",) if by == "none" else ("month", by))
+    values = _prepare(con, f, scenario)
+    df = run(con, "monthly", values, slots_for(f, dims))
+    for col in ("leads", "won_deals"):
+        df[col] = df[col].astype("int64")
+    return _sort(_public_keys(df, dims))
 
 
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
@@ -315,10 +316,11 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
     raw["k_partner_name"] = None
     raw["k_pipeline_name"] = None
     lows, highs, methods, rois = [], [], [], []
-    for i, row in enumerate(raw.itertuples(index=False)):
+    for row in raw.itertuples(index=False):
         sample = stats.RoiSample(int(max(row.n, row.k)), float(row.fixed),
                                  np.asarray(row.xs, dtype=float), np.asarray(row.ys, dtype=float))
-        low, high, method = stats.roi_bootstrap(sample, n_boot, np.random.SeedSequence([seed, i]))
+        group = (row.k_partner_id, row.k_model, row.k_pipeline_id, row.k_source, row.k_period)
+        low, high, method = stats.roi_bootstrap(sample, n_boot, stats.group_seed(seed, group))
         costs = row.fixed + row.sy
         rois.append((row.sx - costs) / costs if costs else None)
         lows.append(low)

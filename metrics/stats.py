@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,12 @@ class RoiSample:
     def k(self) -> int:
         """Number of contributing units."""
         return len(self.xs)
+
+
+def group_seed(seed: int, key: tuple) -> np.random.SeedSequence:
+    """A seed for one group that depends on the group's key, not on row order."""
+    text = "|".join("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in key)
+    return np.random.SeedSequence([seed, zlib.crc32(text.encode())])
 
 
 def _roi(income: np.ndarray, costs: np.ndarray) -> np.ndarray:

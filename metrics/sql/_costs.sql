@@ -1,6 +1,7 @@
 -- fragment _costs: shared cost CTEs (spliced in after _scope by `-- include: _costs`).
 --   ledger_costs: one row per ledger row x period bucket (x pipeline/source share when costs are split),
 --                 amount = month amount / days in month x days of the period it covers (x lead share).
+--   ev_days:      one row per group x partner x day of commission events (won deals, qualified leads).
 --   rule_hits:    one row per group x partner x commission rule x month of the events it rewards, with
 --                 the events' count, revenue, the effective rate and the commission amount.
 -- Reads m_ledger(partner_id, month, category, amount) and m_rules(rule_id, model, partner_id, kind, rate,
@@ -97,48 +98,50 @@ rule_spans as (
     join rules r on r.rule_id = rp.rule_id
     qualify rp.own = max(rp.own) over (partition by pc.partner_id, pc.p_from)
 ),
+ev_days as (
+    -- commission events per group, partner and day: won deals (dated by close) and qualified leads (by creation)
+    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period, partner_id,
+        coalesce(closed_date, created_date) as rule_day, true as is_deal, count(*) as n, sum(amount) as revenue
+    from deal_rows
+    where partner_id is not null
+    group by all
+    union all
+    select {{k_partner_id}}, {{k_model}}, {{k_pipeline_id}}, {{k_source}}, {{k_period}}, partner_id,
+        d, false, count(*), 0.0
+    from lead_rows
+    where partner_id is not null and is_qualified
+    group by all
+),
 hit_groups as (
-    -- commission events per group x partner x rule x month: won deals dated by close, qualified leads by creation
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, partner_id, rule_id, month,
-        count(*) as n, sum(amount) as revenue
-    from (
-        select e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period, e.partner_id, s.rule_id,
-            cast(date_trunc('month', e.rule_day) as date) as month, e.amount
-        from (
-            select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-                {{k_source}} as k_source, {{k_period}} as k_period, partner_id,
-                coalesce(closed_date, created_date) as rule_day, amount
-            from deal_rows
-            where partner_id is not null
-        ) e
-        join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
-        where s.kind in ('percent_revenue', 'fixed_per_deal')
-        union all
-        select e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period, e.partner_id, s.rule_id,
-            cast(date_trunc('month', e.d) as date), 0.0
-        from (
-            select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-                {{k_source}} as k_source, {{k_period}} as k_period, partner_id, d
-            from lead_rows
-            where partner_id is not null and is_qualified
-        ) e
-        join rule_spans s on s.partner_id = e.partner_id and e.d between s.span_from and s.span_to
-        where s.kind = 'fixed_per_qualified_lead'
-    )
+    -- commission events per group x partner x rule x month
+    select e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period, e.partner_id, s.rule_id,
+        e.rule_day - cast(day(e.rule_day) - 1 as integer) as month, sum(e.n) as n, sum(e.revenue) as revenue
+    from ev_days e
+    join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
+        and e.is_deal = (s.kind <> 'fixed_per_qualified_lead')
     group by all
 ),
 tier_months as (
     select distinct partner_id, rule_id, month from hit_groups where rule_id in (select rule_id from tier_bands)
 ),
 tier_base as (
-    -- every won deal of those partners, rules and months, whatever the filters: the base of monthly tiers
-    select tm.partner_id, tm.rule_id, tm.month, sum(e.amount) as base
+    -- every won deal of those partners and months, whatever the filters: the base of monthly tiers
+    select tm.partner_id, tm.rule_id, tm.month, sum(e.revenue) as base
     from (
-        select partner_id, coalesce(closed_date, created_date) as rule_day, amount
-        from lead_facts
-        where is_won and partner_id in (select partner_id from tier_months)
-          and coalesce(closed_date, created_date) between (select min(month) from tier_months)
-              and (select last_day(max(month)) from tier_months)
+        select partner_id, rule_day, sum(amount) as revenue
+        from (
+            select partner_id, coalesce(closed_date, created_date) as rule_day, amount
+            from lead_facts
+            where is_won and partner_id in (select partner_id from tier_months)
+              and closed_date >= date_trunc('month', $date_from)
+            union all
+            select partner_id, created_date, amount
+            from lead_facts
+            where is_won and partner_id in (select partner_id from tier_months)
+              and closed_date is null and created_date >= date_trunc('month', $date_from)
+        )
+        group by all
     ) e
     join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
     join tier_months tm on tm.partner_id = e.partner_id and tm.rule_id = s.rule_id

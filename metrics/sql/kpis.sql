@@ -39,24 +39,32 @@ deal_agg as (
 ),
 all_revenue as (
     -- revenue of every lead, direct included, for the same period bucket and pipelines
+    -- (the deals in scope already are all of them when no partner / model / source filter narrows them)
+    select k_pipeline_id, k_period, sum(revenue) as revenue
+    from deal_agg
+    where not {{who_filtered}}
+    group by all
+    having count(*) > 0
+    union all
     select {{k_pipeline_id}} as k_pipeline_id, {{k_period}} as k_period, sum(amount) as revenue
     from (
         select pipeline_id, {{deal_date}} as d, amount
         from lead_facts
-        where is_won and {{deal_date}} between $date_from and $date_to
+        where {{who_filtered}} and is_won and {{deal_date}} between $date_from and $date_to
           and (len($pipelines) = 0 or list_contains($pipelines, pipeline_id))
     )
     group by all
+    having count(*) > 0
 ),
-group_clients as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, client
+group_clients as materialized (
+    -- distinct clients per group (only the grouped key columns: null keys come back through `union by name`)
+    select {{group_cols}}, client
     from deal_keyed
     group by all
 ),
 life_agg as (
     -- every won deal of those clients up to the period end, any partner or direct
-    select g.k_partner_id, g.k_model, g.k_pipeline_id, g.k_source, g.k_period,
-        count(*) as life_deals, sum(w.amount) as life_revenue
+    select {{group_cols}}, count(*) as life_deals, sum(w.amount) as life_revenue
     from group_clients g
     join (
         select hash(client_key) as client, amount
@@ -66,7 +74,7 @@ life_agg as (
     group by all
 ),
 client_agg as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, count(*) as new_clients
+    select {{group_cols}}, count(*) as new_clients
     from group_clients
     group by all
 ),
@@ -78,11 +86,9 @@ parts as (
         time_to_close_days, late_deals as life_deals, late_revenue as life_revenue
     from deal_agg
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, life_deals, life_revenue
-    from life_agg
+    select * from life_agg
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, new_clients
-    from client_agg
+    select * from client_agg
     union all by name
     select k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
     from ledger_costs
