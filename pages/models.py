@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import engine, lookups
-from ui import charts, layout
+from ui import charts, fmt, layout
 from ui.data import query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
@@ -102,7 +102,6 @@ def _card(row: pd.Series, direct: pd.Series | None, currency: str) -> None:
         if direct is not None and model != "direct":
             diff = layout.change("conversion", "pp", row, direct)
             if diff is not None:
-                from ui import fmt  # local: only this sentence needs the signed formatter
                 st.caption(tr(TEXT, "vs_direct", sign=tr(TEXT, "higher" if diff >= 0 else "lower"),
                               pp=fmt.signed_pp(abs(diff), lang()).lstrip("+"),
                               roi=layout.value_text("roi", row.get("roi"))))
