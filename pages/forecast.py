@@ -253,9 +253,11 @@ def forecast_chart(long: pd.DataFrame, metric: str, title: str) -> alt.LayerChar
     band95 = future.mark_area(opacity=0.15, color=color).encode(y=alt.Y("lo95:Q", axis=_axis(metric, title)),
                                                                 y2="hi95:Q")
     band80 = future.mark_area(opacity=0.3, color=color).encode(y="lo80:Q", y2="hi80:Q")
-    past = base.transform_filter("datum.kind == 'history'").mark_line(point=True, color="#1b1f24").encode(
+    ink = "#1b1f24"
+    past = base.transform_filter("datum.kind == 'history'").mark_line(
+        point=alt.OverlayMarkDef(color=ink), color=ink).encode(y="value:Q", tooltip=tips)
+    ahead = future.mark_line(point=alt.OverlayMarkDef(color=color), strokeDash=[6, 4], color=color).encode(
         y="value:Q", tooltip=tips)
-    ahead = future.mark_line(point=True, strokeDash=[6, 4], color=color).encode(y="value:Q", tooltip=tips)
     return alt.layer(band95, band80, past, ahead)
 
 
