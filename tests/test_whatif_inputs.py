@@ -113,3 +113,32 @@ def test_scenario_payload_roundtrip() -> None:
     assert back.ledger.to_dict("records") == inputs.ledger.to_dict("records")
     assert back.rules.loc[0, "valid_from"] == date(2024, 1, 1) and back.margin == inputs.margin
     assert ScenarioInputs.from_payload(ScenarioInputs().to_payload()).ledger is None
+
+
+def test_reallocation_moves_only_between_clearly_separated_partners() -> None:
+    from pages.what_if import reallocation_plan, reallocation_targets
+
+    rows = pd.DataFrame([
+        # partner_id, partner, roi, roi_low, roi_high, costs_ledger, income, costs, too_few
+        {"partner_id": 1, "partner": "weak", "roi": -0.5, "roi_low": -0.8, "roi_high": -0.1,
+         "costs_ledger": 1000.0, "income": 500.0, "costs": 1000.0, "too_few": False},
+        {"partner_id": 2, "partner": "strong", "roi": 3.0, "roi_low": 2.0, "roi_high": 4.0,
+         "costs_ledger": 1000.0, "income": 4000.0, "costs": 1000.0, "too_few": False},
+        {"partner_id": 3, "partner": "noisy", "roi": 5.0, "roi_low": -1.0, "roi_high": 9.0,
+         "costs_ledger": 500.0, "income": 3000.0, "costs": 500.0, "too_few": False},
+        {"partner_id": 4, "partner": "tiny", "roi": -0.9, "roi_low": -1.0, "roi_high": -0.5,
+         "costs_ledger": 100.0, "income": 10.0, "costs": 100.0, "too_few": True},
+    ])
+    plan, ref, effect = reallocation_plan(rows, 0.2)
+    assert ref == pytest.approx((7510 - 2600) / 2600)
+    assert plan.set_index("partner")["move"].to_dict() == {"weak": -200.0, "strong": 200.0}
+    assert effect["mid"] == pytest.approx(200 * 3.0 - 200 * -0.5)        # 700
+    assert effect["low"] == pytest.approx(200 * 2.0 - 200 * -0.1)        # 420
+    assert effect["high"] == pytest.approx(200 * 4.0 - 200 * -0.8)       # 960
+    totals = pd.DataFrame([{"partner_id": 1, "category": "marketing", "amount": 600.0},
+                           {"partner_id": 1, "category": "bonus", "amount": 400.0},
+                           {"partner_id": 2, "category": "support", "amount": 1000.0}])
+    targets = reallocation_targets(plan, totals).set_index(["partner_id", "category"])["amount"].to_dict()
+    assert targets == {(1, "marketing"): 480.0, (1, "bonus"): 320.0, (2, "support"): 1200.0}
+    overlap = rows.assign(roi_high=rows["roi_high"].where(rows["partner_id"] != 1, 2.5))
+    assert reallocation_plan(overlap, 0.2)[0].empty                      # weak is not clearly below
