@@ -269,11 +269,15 @@ def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     return out
 
 
-def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None) -> pd.DataFrame:
-    """A partner's leads of the period and won deals in scope (partner_id None = direct), with commission."""
+def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, won_only: bool = True,
+          scenario: Scenario | None = None) -> pd.DataFrame:
+    """A partner's won deals in scope (partner_id None = direct) with their commission; newest first.
+
+    won_only=False also lists every lead of the period (open, lost) with its qualified-lead reward.
+    """
     narrowed = replace(f, partners=(int(partner_id),), models=()) if partner_id is not None \
         else replace(f, partners=(), models=("direct",))
-    values = _prepare(con, narrowed)
+    values = {**_prepare(con, narrowed, scenario), "won_only": won_only}
     return run(con, "deals", values, slots_for(narrowed, ()))
 
 
@@ -311,14 +315,16 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
                  seed: int = 0, scenario: Scenario | None = None) -> pd.DataFrame:
     """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
     dims = _dims(by)
-    values = _prepare(con, f, scenario)
+    values = {**_prepare(con, f, scenario), "max_exact": stats.EXACT_MAX_UNITS}
     raw = run(con, "roi_units", values, slots_for(f, dims))
     raw["k_partner_name"] = None
     raw["k_pipeline_name"] = None
     lows, highs, methods, rois = [], [], [], []
     for row in raw.itertuples(index=False):
-        sample = stats.RoiSample(int(max(row.n, row.k)), float(row.fixed),
-                                 np.asarray(row.xs, dtype=float), np.asarray(row.ys, dtype=float))
+        xs = np.asarray(row.xs if isinstance(row.xs, (list, np.ndarray)) else [], dtype=float)
+        ys = np.asarray(row.ys if isinstance(row.ys, (list, np.ndarray)) else [], dtype=float)
+        sample = stats.RoiSample(int(max(row.n, row.k)), float(row.fixed), xs, ys,
+                                 (int(row.k), row.sx, row.sy, row.sxx, row.syy, row.sxy))
         group = (row.k_partner_id, row.k_model, row.k_pipeline_id, row.k_source, row.k_period)
         low, high, method = stats.roi_bootstrap(sample, n_boot, stats.group_seed(seed, group))
         costs = row.fixed + row.sy

@@ -38,11 +38,19 @@ class RoiSample:
     fixed: float
     xs: np.ndarray
     ys: np.ndarray
+    moments: tuple[int, float, float, float, float, float] | None = None  # k, Σx, Σy, Σx², Σy², Σxy
 
     @property
     def k(self) -> int:
         """Number of contributing units."""
-        return len(self.xs)
+        return self.moments[0] if self.moments is not None else len(self.xs)
+
+    def sums(self) -> tuple[float, float, float, float, float]:
+        """Σx, Σy, Σx², Σy², Σxy over the contributing units."""
+        if self.moments is not None:
+            return self.moments[1:]
+        return (float(self.xs.sum()), float(self.ys.sum()), float(self.xs @ self.xs), float(self.ys @ self.ys),
+                float(self.xs @ self.ys))
 
 
 def group_seed(seed: int, key: tuple) -> np.random.SeedSequence:
@@ -72,10 +80,11 @@ def _exact_sums(s: RoiSample, n_boot: int, rng: np.random.Generator) -> tuple[np
 
 def _normal_sums(s: RoiSample, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Draw the resampled sums from their exact bootstrap mean and covariance (large samples)."""
-    mx, my = s.xs.sum() / s.n, s.ys.sum() / s.n
-    vxx = (s.xs @ s.xs) / s.n - mx * mx
-    vyy = (s.ys @ s.ys) / s.n - my * my
-    vxy = (s.xs @ s.ys) / s.n - mx * my
+    sx, sy, sxx, syy, sxy = s.sums()
+    mx, my = sx / s.n, sy / s.n
+    vxx = sxx / s.n - mx * mx
+    vyy = syy / s.n - my * my
+    vxy = sxy / s.n - mx * my
     vals, vecs = np.linalg.eigh(s.n * np.array([[vxx, vxy], [vxy, vyy]]))
     # Income and a percent commission are nearly collinear: clip rounding noise below zero.
     scale = vecs * np.sqrt(np.clip(vals, 0.0, None))
@@ -88,12 +97,12 @@ def roi_bootstrap(s: RoiSample, n_boot: int = 1000, seed: int | np.random.SeedSe
     """Percentile bootstrap interval of ROI = (income - costs) / costs; (None, None, reason) when undefined."""
     if s.n <= 0:
         return None, None, "no data"
-    if s.fixed == 0 and not np.any(s.ys):
+    if s.fixed == 0 and s.sums()[1] == 0:
         return None, None, "no costs"
     rng = np.random.default_rng(seed)
     if s.k == 0:
         x_sum, y_sum, method = np.zeros(n_boot), np.zeros(n_boot), "bootstrap"
-    elif s.k <= EXACT_MAX_UNITS:
+    elif s.k <= EXACT_MAX_UNITS and len(s.xs) == s.k:
         (x_sum, y_sum), method = _exact_sums(s, n_boot, rng), "bootstrap"
     else:
         (x_sum, y_sum), method = _normal_sums(s, n_boot, rng), "bootstrap-normal"

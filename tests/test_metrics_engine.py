@@ -373,7 +373,9 @@ def test_deals_lists_a_partners_leads_with_commission(tmp_db: Path) -> None:
     acc.rule("percent_revenue", 0.1, model="referral")
     acc.rule("fixed_per_qualified_lead", 7, model="referral")
     acc.build(tmp_db)
-    d = call(tmp_db, engine.deals, MARCH, partner_ids(tmp_db)["A"])
+    d = call(tmp_db, engine.deals, MARCH, partner_ids(tmp_db)["A"], won_only=False)
     assert sorted(d["commission"]) == [7.0, 107.0]
     assert set(d["stage"]) == {"Успешно", "Квалифицирован"}
+    won = call(tmp_db, engine.deals, MARCH, partner_ids(tmp_db)["A"])
+    assert list(won["commission"]) == [107.0] and bool(won["in_deals"].iloc[0])
     assert list(call(tmp_db, engine.deals, MARCH, None)["amount"]) == [50.0]

@@ -21,7 +21,7 @@ pm as (
     from partners p
     left join margins m on m.model = coalesce(p.model, 'unassigned')
 ),
-lead_rows as (
+lead_rows as not materialized (
     select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date as d, amount,
         is_qualified, is_won, is_lost, has_phone, has_email, loss_reason
     from lead_facts

@@ -1,34 +1,17 @@
--- fragment _unit_commission: commission per lead / deal in scope (spliced in after _costs).
---   deal_commission: one row per won deal in scope of a partner x group: percent and fixed-per-deal rewards.
---   lead_commission: one row per qualified lead of L of a partner x group: fixed-per-qualified-lead rewards.
+-- fragment _unit_commission: commission rates per partner and day, to price single leads and deals
+-- (spliced in after _costs).
+--   day_rates: one row per partner x event day x event kind (deal / qualified lead): the summed percent
+--              rate of the percent rules in force (tiers resolved to the month's effective rate) and the
+--              summed fixed amounts. A deal's commission = amount x pct + fixed; a qualified lead's = fixed.
 -- Parameters and slots: those of _scope and _costs.
-deal_commission as (
-    select e.lead_id, e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period,
-        sum(case s.kind when 'percent_revenue' then e.amount * coalesce(tr.eff_rate, s.rate) else s.rate end)
-            as commission
-    from (
-        select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-            {{k_source}} as k_source, {{k_period}} as k_period, lead_id, partner_id, amount,
-            coalesce(closed_date, created_date) as rule_day
-        from deal_rows
-        where partner_id is not null
-    ) e
+day_rates as (
+    select e.partner_id, e.rule_day, e.is_deal,
+        sum(case when s.kind = 'percent_revenue' then coalesce(tr.eff_rate, s.rate) else 0.0 end) as pct,
+        sum(case when s.kind = 'percent_revenue' then 0.0 else s.rate end) as fixed
+    from (select distinct partner_id, rule_day, is_deal from ev_days) e
     join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
-        and s.kind in ('percent_revenue', 'fixed_per_deal')
+        and e.is_deal = (s.kind <> 'fixed_per_qualified_lead')
     left join tier_rate tr on tr.partner_id = e.partner_id and tr.rule_id = s.rule_id
-        and tr.month = cast(date_trunc('month', e.rule_day) as date)
-    group by all
-),
-lead_commission as (
-    select e.lead_id, e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period,
-        sum(s.rate) as commission
-    from (
-        select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-            {{k_source}} as k_source, {{k_period}} as k_period, lead_id, partner_id, d
-        from lead_rows
-        where partner_id is not null and is_qualified
-    ) e
-    join rule_spans s on s.partner_id = e.partner_id and e.d between s.span_from and s.span_to
-        and s.kind = 'fixed_per_qualified_lead'
+        and tr.month = e.rule_day - cast(day(e.rule_day) - 1 as integer)
     group by all
 )

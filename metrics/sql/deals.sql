@@ -1,6 +1,7 @@
--- deals: one row per lead of L or won deal in scope of the chosen partner (or direct), with its stage,
--- dates, amount and the commission the rules give it. Parameters: those of _scope and _costs (the filters
--- narrowed to one partner, or to the direct model). Slots: _scope / _costs with no grouping.
+-- deals: one row per won deal in scope (or, with $won_only false, also every lead of L) of the filters narrowed
+-- to one partner or to direct, with its stage, dates, amount and the commission the rules give it.
+-- Parameters: those of _scope and _costs, $won_only (bool).
+-- Slots: _scope / _costs with no grouping.
 with
 -- include: _scope
 ,
@@ -8,21 +9,35 @@ with
 ,
 -- include: _unit_commission
 ,
-ids as (
-    select lead_id from lead_rows
-    union
-    select lead_id from deal_rows
+listed as (
+    -- leads of L, plus (close view) won deals closed in the period but created outside it; two scans so that
+    -- each keeps its date filter pushed into the table scan
+    select lead_id, lead_name, pipeline_id, status_id, created_date, closed_date, amount, is_won, is_lost,
+        is_qualified, loss_reason, close_days, client_key, partner_id, partner_name, model,
+        is_won and {{deal_date}} between $date_from and $date_to as in_deals, true as in_leads,
+        coalesce(closed_date, created_date) as rule_day
+    from lead_facts
+    where created_date between $date_from and $date_to
+      and (not $won_only or (is_won and {{deal_date}} between $date_from and $date_to))
+      -- include: _where
+    union all
+    select lead_id, lead_name, pipeline_id, status_id, created_date, closed_date, amount, is_won, is_lost,
+        is_qualified, loss_reason, close_days, client_key, partner_id, partner_name, model,
+        true, false, coalesce(closed_date, created_date)
+    from lead_facts
+    where is_won and {{deal_date}} between $date_from and $date_to
+      and not (created_date between $date_from and $date_to)
+      -- include: _where
 )
 select
-    f.lead_id, f.lead_name, f.pipeline_id, p.name as pipeline, f.status_id, s.name as stage,
-    f.created_date, f.closed_date, f.amount, f.is_won, f.is_lost, f.is_qualified, f.loss_reason,
-    f.close_days, f.client_key, f.partner_id, f.partner_name as partner, f.model,
-    f.lead_id in (select lead_id from deal_rows) as in_deals,
-    coalesce(dc.commission, 0.0) + coalesce(lc.commission, 0.0) as commission
-from ids
-join lead_facts f on f.lead_id = ids.lead_id
-left join raw_pipelines p on p.id = f.pipeline_id
-left join raw_statuses s on s.pipeline_id = f.pipeline_id and s.status_id = f.status_id
-left join deal_commission dc on dc.lead_id = f.lead_id
-left join lead_commission lc on lc.lead_id = f.lead_id
-order by f.created_date desc, f.lead_id desc
+    l.lead_id, l.lead_name, l.pipeline_id, p.name as pipeline, l.status_id, s.name as stage,
+    l.created_date, l.closed_date, l.amount, l.is_won, l.is_lost, l.is_qualified, l.loss_reason,
+    l.close_days, l.client_key, l.partner_id, l.partner_name as partner, l.model, l.in_deals,
+    coalesce(case when l.in_deals then l.amount * dr.pct + dr.fixed end, 0.0)
+        + coalesce(case when l.in_leads and l.is_qualified then lr.fixed end, 0.0) as commission
+from listed l
+left join raw_pipelines p on p.id = l.pipeline_id
+left join raw_statuses s on s.pipeline_id = l.pipeline_id and s.status_id = l.status_id
+left join day_rates dr on dr.partner_id = l.partner_id and dr.rule_day = l.rule_day and dr.is_deal
+left join day_rates lr on lr.partner_id = l.partner_id and lr.rule_day = l.created_date and not lr.is_deal
+order by l.created_date desc, l.lead_id desc
