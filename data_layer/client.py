@@ -162,15 +162,20 @@ class RateLimiter:
     The margin absorbs the jitter between the grant and the moment the server sees the request, so the
     server never counts more than ``max_requests`` in its own rolling second (7 per 1.07 s ≈ 6.5 rps).
     ``min_interval`` spreads a burst so a leaky-bucket server is happy too. ``pause`` stops everyone
-    (after a 429) so one throttled thread does not let the others escalate into a 403 block.
+    (after a 429) so one throttled thread does not let the others escalate into a 403 block, and ``widen``
+    adds margin when a 429 shows that the link's jitter is larger than assumed.
     """
+
+    MAX_EXTRA_MARGIN = 0.3
 
     def __init__(self, max_requests: float = 7, window: float = 1.0, margin: float = 0.07,
                  min_interval: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 keep_history: bool = False) -> None:
+                 keep_history: bool = False, tolerance: float = 0.005) -> None:
         self.max_requests = max(1, int(max_requests))
         self.span = window + margin
+        self.base_span = self.span
         self.min_interval = self.span / self.max_requests / 2 if min_interval is None else min_interval
+        self.tolerance = tolerance
         self._clock = clock
         self._lock = threading.Lock()
         self._log: collections.deque[float] = collections.deque()
@@ -203,12 +208,32 @@ class RateLimiter:
     def cancel(self, stamp: float) -> None:
         """Give back a grant that was not used for a request."""
         with self._lock:
-            try:
-                self._log.remove(stamp)
-                if self.history is not None:
-                    self.history.remove(stamp)
-            except ValueError:
-                pass
+            self._forget(stamp)
+
+    def _forget(self, stamp: float) -> None:
+        try:
+            self._log.remove(stamp)
+            if self.history is not None:
+                self.history.remove(stamp)
+        except ValueError:
+            pass
+
+    def confirm(self, stamp: float) -> float:
+        """Call right before sending: a grant that waited too long (a busy CPU, the GIL) is re-taken now.
+
+        The window is about when the server sees requests; a grant used late would bunch with later ones.
+        """
+        if self._clock() - stamp <= self.tolerance:
+            return stamp
+        with self._lock:
+            self._forget(stamp)
+        return self.acquire()
+
+    def widen(self, seconds: float = 0.05) -> float:
+        """Grow the window (up to MAX_EXTRA_MARGIN more) for the rest of the run; return the new span."""
+        with self._lock:
+            self.span = min(self.base_span + self.MAX_EXTRA_MARGIN, self.span + seconds)
+            return self.span
 
     def pause(self, seconds: float) -> None:
         """Hold every thread for ``seconds`` from now (a 429 arrived)."""
@@ -339,12 +364,12 @@ class AmoClient:
         failures = throttled = 0
         refreshed = False
         while True:
-            if slot is None:
-                self.limiter.acquire()
+            stamp = self.limiter.acquire() if slot is None else slot
             slot = None
             token = self.auth.access_token() if authorised and self.auth else None
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             try:
+                self.limiter.confirm(stamp)
                 response = self._http.request(method, url, headers=headers, json=json_body)
             except httpx.TimeoutException as exc:
                 failures = self._retry_or_raise(failures, TransportError(
@@ -369,6 +394,7 @@ class AmoClient:
                     raise AmoError.from_response(response)
                 wait = retry_after(response)
                 wait = self._backoff(throttled) * 2 if wait is None else wait
+                self.limiter.widen()  # the server saw more than we sent per window: allow for more jitter
                 self.limiter.pause(min(max(wait, 0.0), self.max_retry_wait) * random.uniform(1.0, 1.2))
                 continue
             if status == 401 and authorised and self.auth and not refreshed:

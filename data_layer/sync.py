@@ -29,7 +29,9 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +140,7 @@ class KeysetWalk(Source):
                  limit: int = 250) -> None:
         super().__init__(emit)
         self.key, self.kind, self.entity, self.path = key, kind, entity, path
+        self.list_key = path.rsplit("/", 1)[-1]  # /api/v4/leads -> `_embedded.leads`
         self.base, self.limit, self.priority = params, limit, priority
         self.lo, self.hi, self.plan_to = lo, hi, plan_to
         self.both_ends, self.desc_on = both_ends, False
@@ -178,8 +181,7 @@ class KeysetWalk(Source):
     def handle(self, req: Req, body: dict | None) -> None:
         direction, lo, hi = req.tag
         self.busy.discard(direction)
-        items = embedded(body, "contacts" if self.kind == "contacts" else
-                         "companies" if self.kind == "companies" else "leads")
+        items = embedded(body, self.list_key)
         if not self.done:
             self._advance(direction, lo, hi, items)
         if items and self.on_records:
@@ -961,9 +963,21 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
     db_path = Path(db_path)
     config = config or load_config(db_path)
     with single_sync(db_path):
-        run_id, mode = _open_run(db_path, replace_demo, full)
-        stats = RunStats(mode=mode)
         own_client = client is None
+        client = client or open_client(config)
+        # The first request (account, time zone) overlaps preparing the database.
+        early = ThreadPoolExecutor(1, thread_name_prefix="amocrm-account")
+        account_future = early.submit(client.get, "/api/v4/account", [("with", "datetime_settings")])
+        early.shutdown(wait=False)
+        try:
+            run_id, mode = _open_run(db_path, replace_demo, full)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                account_future.result()
+            if own_client:
+                client.close()
+            raise
+        stats = RunStats(mode=mode)
         account_name = None
         fetcher_ref: list[Fetcher | None] = [None]
 
@@ -973,8 +987,7 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
                 progress.update(fetcher_ref[0], client, stats, "running")
 
         try:
-            client = client or open_client(config)
-            account = client.get("/api/v4/account", [("with", "datetime_settings")]) or {}
+            account = account_future.result() or {}
             account_name = normalise._text(account.get("name"))
             writer = Writer(db_path, _account_timezone(account), stats)
             extra = [Item("account", [account], {}, "reference")]
@@ -988,23 +1001,33 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
                     break
             store.refresh_derived(db_path)
             result = _result(True, stats, client, "")
-        except (AmoError, store.StoreError, KeyboardInterrupt) as exc:
-            message = "The sync was interrupted." if isinstance(exc, KeyboardInterrupt) else str(exc)
-            result = _result(False, stats, client, message)  # type: ignore[arg-type]
-            if stats.written:
-                with contextlib.suppress(Exception):
+        except (Exception, KeyboardInterrupt) as exc:
+            message = failure_sentence(exc)
+            result = _result(False, stats, client, message)
+            with contextlib.suppress(Exception):  # never hide the failure behind a second one
+                if stats.written:
                     store.refresh_derived(db_path)
-            _finish_run(db_path, run_id, result, account_name)
+                _finish_run(db_path, run_id, result, account_name)
             if progress:
                 progress.update(fetcher_ref[0], client, stats, "failed", message)
             raise
         finally:
-            if own_client and client is not None:
+            if own_client:
                 client.close()
         _finish_run(db_path, run_id, result, account_name)
         if progress:
             progress.update(fetcher_ref[0], client, stats, "ok", result.summary())
         return result
+
+
+def failure_sentence(exc: BaseException) -> str:
+    """The one sentence a failed run reports."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "The sync was interrupted; the next run resumes where it stopped."
+    if isinstance(exc, AmoError | store.StoreError):
+        return str(exc)
+    return (f"Unexpected error ({type(exc).__name__}: {str(exc)[:200]}); the data stored so far is consistent "
+            "and the next run resumes — if it happens again, report it with the sync log.")
 
 
 def _result(ok: bool, stats: RunStats, client: AmoClient | None, message: str) -> SyncResult:
@@ -1165,17 +1188,22 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of the CLI: 0 on success, 1 with a one-sentence reason on failure."""
     with contextlib.suppress(ValueError):  # only possible in the main thread
         signal.signal(signal.SIGTERM, _on_sigterm)
+    # A worker about to send should not wait 5 ms per GIL hand-over behind the writer: the rate window is
+    # about when requests leave, so senders get the GIL back sooner.
+    sys.setswitchinterval(0.001)
     progress = Progress(sys.stderr, args.progress_file)
     try:
         result = sync(args.db, full=args.full, progress=progress, replace_demo=args.replace_demo)
-    except (AmoError, store.StoreError) as exc:
-        if args.progress_file:
-            _mark_failed(args.progress_file, str(exc))
-        print(f"Sync failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("Sync interrupted; the next run resumes where this one stopped.", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"Sync stopped: {failure_sentence(exc)}", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get("AMOCRM_DEBUG"):
+            traceback.print_exc()
+        if args.progress_file:
+            _mark_failed(args.progress_file, failure_sentence(exc))
+        print(f"Sync failed: {failure_sentence(exc)}", file=sys.stderr)
+        return 1
     print(result.summary())
     return 0
 

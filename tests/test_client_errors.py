@@ -207,6 +207,17 @@ def test_limiter_pause_and_cancel() -> None:
     assert limiter.acquire() >= paused_at
 
 
+def test_a_429_widens_the_window_up_to_a_cap() -> None:
+    throttled = _response(429, {"status": 429, "retry_after": 0})
+    client, _ = _client([throttled, throttled, _response(200, {"ok": 1})])
+    before = client.limiter.span
+    client.get("/x")
+    assert client.limiter.span == pytest.approx(before + 0.1)
+    for _ in range(20):
+        client.limiter.widen()
+    assert client.limiter.span == pytest.approx(before + RateLimiter.MAX_EXTRA_MARGIN)
+
+
 def test_max_in_window_counts_a_half_open_window() -> None:
     assert max_in_window([0.0, 0.5, 0.99, 1.0, 1.5]) == 3
     assert max_in_window([]) == 0

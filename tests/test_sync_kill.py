@@ -130,8 +130,9 @@ def test_oauth_rotation_survives_kills(tmp_path: Path) -> None:
 
 
 def test_dashboard_reads_while_a_sync_runs(tmp_path: Path) -> None:
-    with Emulator(make_records(400), rate_limit=None, latency=(0.03, 0.06)) as emu:
-        config = config_for(emu, tmp_path, max_rps=15, commit_seconds=0.1)
+    # A few seconds of sync with half-second windows: the reader must get in between the writes.
+    with Emulator(make_records(800), rate_limit=None, latency=(0.05, 0.1)) as emu:
+        config = config_for(emu, tmp_path, max_rps=10, commit_seconds=0.5)
         db = tmp_path / "a.duckdb"
         store.init_db(db)
         progress = tmp_path / "p.json"

@@ -94,6 +94,22 @@ class _Index:
     upd: list[tuple[int, int]] = field(default_factory=list)
 
 
+class _View:
+    """Rows [a, b) of a sorted list, optionally reversed and mapped, sliced without copying the list."""
+
+    def __init__(self, seq: list, a: int, b: int, reverse: bool = False, pick: Any = None) -> None:
+        self.seq, self.a, self.b, self.reverse, self.pick = seq, a, max(a, b), reverse, pick
+
+    def __len__(self) -> int:
+        return self.b - self.a
+
+    def __getitem__(self, part: slice) -> list:
+        start, stop, _ = part.indices(len(self))
+        rows = (range(self.b - 1 - start, self.b - 1 - stop, -1) if self.reverse
+                else range(self.a + start, self.a + stop))
+        return [self.pick(self.seq[i]) if self.pick else self.seq[i] for i in rows]
+
+
 def _json(status: int, body: Any, content_type: str = "application/hal+json") -> Reply:
     return Reply(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), content_type)
 
@@ -174,6 +190,7 @@ class Emulator:
         self._indexes: dict[str, _Index] = {}
         self._pools: dict[str, dict[int, dict]] = {}
         self.version = 0  # bumped by every mutation: lets tests cache the expected content
+        self._json: dict[tuple, str] = {}  # rendered records: a page is a join, so arrivals are stamped promptly
         self._event_index: dict[tuple, list[tuple[int, str, int]]] = {}
         self.log: list[Logged] = []
         self._recent: deque[float] = deque()
@@ -259,6 +276,7 @@ class Emulator:
     # ------------------------------------------------------------ mutations (tests)
     def _touch(self) -> None:
         self.version += 1
+        self._json.clear()
         self._indexes.clear()
         self._pools.clear()
         self._event_index.clear()
@@ -318,6 +336,21 @@ class Emulator:
             self.companies[company_id].update(changes)
             self.companies[company_id]["updated_at"] = self.now()
             self._touch()
+
+    def warm(self) -> None:
+        """Render every record's JSON ahead (benchmarks): serving then costs no CPU, so arrivals are stamped on time."""
+        with self._lock:
+            for with_ in ({"contacts", "loss_reason", "source_id"},):
+                pool = self._pools.get("live") or {i: r for i, r in self.leads.items() if not r.get("is_deleted")}
+                self._pools["live"] = pool
+                tag = f"live:{','.join(sorted(with_))}"
+                for i, lead in pool.items():
+                    self._json[(tag, i)] = json.dumps(_render_lead(lead, with_), ensure_ascii=False)
+            for cache, pool in (("contact", self.contacts), ("company", self.companies)):
+                for i, rec in pool.items():
+                    self._json[(cache, i)] = json.dumps(rec, ensure_ascii=False)
+            for n, event in enumerate(self.events):
+                self._json[("event", n)] = json.dumps(event, ensure_ascii=False)
 
     def expire_access_tokens(self) -> None:
         """Every issued access token stops working (401) — forces the refresh-on-401 path."""
@@ -514,9 +547,12 @@ class Emulator:
             links["prev"] = {"href": href(page - 1)}
         return links
 
-    def _page(self, path: str, q: Query, key: str, kind: str, rows: list[Any], render: Any,
-              extra: dict[str, Any] | None = None) -> Reply:
-        """Slice one page of an ordered list into a HAL body; 204 past the end."""
+    def _page(self, path: str, q: Query, key: str, kind: str, rows: list[Any] | _View, render: Any,
+              extra: dict[str, Any] | None = None, cache: str | None = None) -> Reply:
+        """Slice one page of an ordered list into a HAL body; 204 past the end.
+
+        With ``cache`` each row's JSON is kept (keyed by the row and ``cache``) until the next mutation.
+        """
         limit = self._limit(q, kind)
         if isinstance(limit, Reply):
             return limit
@@ -526,9 +562,19 @@ class Emulator:
             return Reply(204, b"", None)
         full_last = len(chunk) == limit and self.options.next_on_last_page
         more = page * limit < len(rows) or full_last
-        body = {"_page": page, **(extra or {}), "_links": self._links(path, q, page, more),
-                "_embedded": {key: [render(x) for x in chunk]}}
-        return _json(200, body)
+        head = json.dumps({"_page": page, **(extra or {}), "_links": self._links(path, q, page, more)},
+                          ensure_ascii=False)
+        items = ",".join(self._render_json(x, render, cache) for x in chunk)
+        return Reply(200, f'{head[:-1]}, "_embedded": {{"{key}": [{items}]}}}}'.encode())
+
+    def _render_json(self, row: Any, render: Any, cache: str | None) -> str:
+        if cache is None:
+            return json.dumps(render(row), ensure_ascii=False)
+        ckey = (cache, row if isinstance(row, int) else row[2])
+        text = self._json.get(ckey)
+        if text is None:
+            text = self._json[ckey] = json.dumps(render(row), ensure_ascii=False)
+        return text
 
     def _account(self, path: str, q: Query) -> Reply:
         acc = copy.deepcopy(self.account)
@@ -582,8 +628,7 @@ class Emulator:
         if order == "updated_at" and not ids_filter and clo is None and chi is None:
             a = bisect.bisect_left(idx.upd, (lo, -BIG)) if lo is not None else 0
             b = bisect.bisect_right(idx.upd, (hi, BIG)) if hi is not None else len(idx.upd)
-            window = idx.upd[a:b]
-            return [i for _, i in (window[::-1] if desc else window)]
+            return _View(idx.upd, a, b, desc, lambda row: row[1])  # type: ignore[return-value]
         if ids_filter:
             wanted = {int(x) for x in ids_filter if x.lstrip("-").isdigit()}
             ids = [i for i in idx.ids if i in wanted]
@@ -615,15 +660,15 @@ class Emulator:
         ids = self._select(name, pool, q)
         with_ = q.with_()
         render = (lambda i: _skeleton(pool[i])) if deleted else (lambda i: _render_lead(pool[i], with_))
-        return self._page(path, q, "leads", "leads", ids, render)
+        return self._page(path, q, "leads", "leads", ids, render, cache=f"{name}:{','.join(sorted(with_))}")
 
     def _contacts(self, path: str, q: Query) -> Reply:
         ids = self._select("contacts", self.contacts, q)
-        return self._page(path, q, "contacts", "contacts", ids, lambda i: self.contacts[i])
+        return self._page(path, q, "contacts", "contacts", ids, lambda i: self.contacts[i], cache="contact")
 
     def _companies(self, path: str, q: Query) -> Reply:
         ids = self._select("companies", self.companies, q)
-        return self._page(path, q, "companies", "companies", ids, lambda i: self.companies[i])
+        return self._page(path, q, "companies", "companies", ids, lambda i: self.companies[i], cache="company")
 
     def _events(self, path: str, q: Query) -> Reply:
         types = tuple(sorted(q.values("type")))
@@ -638,11 +683,10 @@ class Emulator:
         lo, hi = q.range("created_at")
         a = bisect.bisect_left(rows, (lo, "", -1)) if lo is not None else 0
         b = bisect.bisect_right(rows, (hi, "\uffff", BIG)) if hi is not None else len(rows)
-        window = rows[a:b]
         order, _ = q.order()
-        if order is None or q.get(f"order[{order}]") == "desc":
-            window = window[::-1]  # newest first, as amoCRM lists events
-        return self._page(path, q, "events", "events", window, lambda r: self.events[r[2]])
+        newest_first = order is None or q.get(f"order[{order}]") == "desc"  # amoCRM lists events newest first
+        window = _View(rows, a, b, newest_first)
+        return self._page(path, q, "events", "events", window, lambda r: self.events[r[2]], cache="event")
 
 
 def _render_lead(lead: dict[str, Any], with_: set[str]) -> dict[str, Any]:
