@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from data_layer import userdata
 from metrics import lookups
-from ui import data, filters, layout
+from ui import auth, data, filters, layout
 from ui.i18n import set_lang, t, tr
 
 # (script, url path, title key, icon); the first one is the default page served at "/".
@@ -22,6 +23,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/costs.py", "costs", "page.costs", ":material/payments:"),
     ("pages/what_if.py", "what-if", "page.what_if", ":material/science:"),
     ("pages/forecast.py", "forecast", "page.forecast", ":material/timeline:"),
+    ("pages/goals.py", "goals", "page.goals", ":material/flag:"),
     ("pages/reports.py", "reports", "page.reports", ":material/description:"),
     ("pages/settings.py", "settings", "page.settings", ":material/settings:"),
 )
@@ -71,19 +73,38 @@ def _run() -> None:
     set_lang(code)
     st.set_page_config(page_title="Partner ROI", page_icon=":material/handshake:", layout="wide",
                        initial_sidebar_state="collapsed" if meeting else "auto")
+    if not data.db_path().exists():
+        layout.no_database()
+    principal = auth.current()  # shows the sign-in screen and stops when someone must sign in first
+    st.session_state["auth.principal"] = principal
+    userdata.ACTOR.set(principal.actor)  # the audit log names who changed what
+    if principal.role == "partner":
+        _run_partner()
+        return
     page = st.navigation(
         [st.Page(path, title=t(title), icon=icon, url_path=url, default=(i == 0))
          for i, (path, url, title, icon) in enumerate(PAGES)],
         position="top" if meeting else "sidebar",
     )
-    if not data.db_path().exists():
-        layout.no_database()
     try:
+        auth.sidebar(principal)
         filters.sidebar(_choices())
         set_lang("en" if st.session_state.get(filters.K_LANG) else "ru")
         _header()
         page.run()
     except Exception as exc:  # st.stop / st.rerun are BaseException and pass through
+        layout.show_error(exc)
+
+
+def _run_partner() -> None:
+    """A partner sees only their own portal: no filters, no other pages, nothing from the URL widens it."""
+    page = st.navigation([st.Page("pages/portal.py", title=t("page.portal"), url_path="portal", default=True)],
+                         position="hidden")
+    try:
+        auth.sidebar(auth.principal())
+        layout.show_freshness(data.query(lookups.freshness))
+        page.run()
+    except Exception as exc:
         layout.show_error(exc)
 
 

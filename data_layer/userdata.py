@@ -13,6 +13,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -153,6 +154,10 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# Who is acting in this thread (the dashboard sets the signed-in person per run; CLIs leave the default).
+ACTOR: ContextVar[str | None] = ContextVar("partner_roi_actor", default=None)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation problem: a message code, its parameters and the line (row) it refers to."""
@@ -214,7 +219,8 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def audit(con: duckdb.DuckDBPyConnection, action: str, entity: str, key: object = None,
           before: object = None, after: object = None, who: str | None = None) -> None:
-    """One audit_log row (who changed what in user data), before/after as JSON."""
+    """One audit_log row (who changed what in user data), before/after as JSON; who defaults to ACTOR."""
+    who = who if who is not None else ACTOR.get()
     def dump(value: object) -> str | None:
         if value is None:
             return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
-from data_layer import admin, config, mapping, sync
+from data_layer import admin, config, mapping, sync, userdata
 from metrics import glossary, lookups
-from ui import data, layout
+from ui import auth, data, layout
 from ui.i18n import labeler, lang, tr
 
 TEXT = {
@@ -43,6 +45,13 @@ TEXT = {
         "col.label": "Метка в CRM", "col.leads": "Лидов", "col.partner": "Партнёр в справочнике",
         "col.model_label": "Модель в CRM", "col.model": "Распознано как", "new": "будет добавлен",
         "no_fields": "В базе пока нет полей сделок — сначала синхронизируйте аккаунт.",
+        "access": "Доступ", "access.rules": "Роли (JSON: роль → адреса, @домен или *)",
+        "access.caption": "Вход настраивается в .streamlit/secrets.toml ([auth], любой OIDC-провайдер). Роли: "
+                          "viewer — смотрит, editor — меняет затраты, правила, партнёров, запускает синхронизацию, "
+                          "admin — ещё подключение и роли, \"partner:Имя\" — видит только свой кабинет. "
+                          "Администраторы из [roles] в secrets.toml действуют всегда.",
+        "access.save": "Сохранить роли", "access.saved": "Роли сохранены.",
+        "access.bad": "Роли должны быть объектом JSON: {\"editor\": [\"@company.ru\"]} — исправьте и сохраните.",
     },
     "en": {
         "conn": "amoCRM connection", "conn.caption": "The account address is stored in the database, tokens in "
@@ -76,6 +85,13 @@ TEXT = {
         "col.label": "Label in CRM", "col.leads": "Leads", "col.partner": "Partner in the list",
         "col.model_label": "Model in CRM", "col.model": "Recognised as", "new": "will be added",
         "no_fields": "No lead fields yet — sync the account first.",
+        "access": "Access", "access.rules": "Roles (JSON: role → addresses, @domain or *)",
+        "access.caption": "Sign-in is configured in .streamlit/secrets.toml ([auth], any OIDC provider). Roles: "
+                          "viewer looks, editor changes costs, rules and partners and runs syncs, admin also the "
+                          "connection and roles, \"partner:Name\" sees only their own portal. Admins listed in "
+                          "[roles] of secrets.toml always apply.",
+        "access.save": "Save roles", "access.saved": "Roles saved.",
+        "access.bad": "Roles must be a JSON object: {\"editor\": [\"@company.ru\"]} — fix it and save.",
     },
 }
 MODEL_NAMES = ("referral", "sales", "service")
@@ -268,19 +284,51 @@ def render() -> None:
     info = data.query(admin.calculation_settings)
     source = data.query(lookups.freshness).get("source")
     tabs = st.tabs([tr(TEXT, "sync"), tr(TEXT, "conn"), tr(TEXT, "mapping"), tr(TEXT, "calc"),
-                    tr(TEXT, "glossary"), tr(TEXT, "audit")])
+                    tr(TEXT, "glossary"), tr(TEXT, "audit"), tr(TEXT, "access")])
     with tabs[0]:
-        sync_section(source)
+        _gated("sync", sync_section, source)
     with tabs[1]:
-        connection_section()
+        _gated("admin", connection_section)
     with tabs[2]:
-        mapping_section(info)
+        _gated("edit", mapping_section, info)
     with tabs[3]:
-        calculation_section(info)
+        _gated("edit", calculation_section, info)
     with tabs[4]:
         st.dataframe(pd.DataFrame(glossary.rows(lang())), hide_index=True, key="settings.glossary")
     with tabs[5]:
         st.dataframe(data.query(admin.audit_log), hide_index=True, key="settings.audit")
+    with tabs[6]:
+        _gated("admin", access_section)
+
+
+def _gated(action: str, section, *args) -> None:
+    """Render an editing section only for people allowed to do the action; others get one sentence."""
+    if auth.can(action):
+        section(*args)
+    else:
+        auth.read_only_note()
+        if action == "sync":
+            runs = data.query(admin.sync_runs)
+            if not runs.empty:
+                st.dataframe(runs, hide_index=True, key="settings.sync_runs_ro")
+
+
+def access_section() -> None:
+    """Roles: who may view, edit, administer, or see one partner's portal (sign-in via [auth] in secrets)."""
+    st.caption(tr(TEXT, "access.caption"))
+    saved = data.query(userdata.get_setting, "roles") or {}
+    text = st.text_area(tr(TEXT, "access.rules"), value=json.dumps(saved, ensure_ascii=False, indent=2),
+                        height=200, key="settings.roles")
+    if st.button(tr(TEXT, "access.save"), key="settings.roles_save"):
+        try:
+            value = json.loads(text or "{}")
+            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                raise ValueError
+        except ValueError:
+            st.error(tr(TEXT, "access.bad"))
+            return
+        data.write(userdata.set_setting, "roles", auth.merge_rules(value) or None)
+        st.success(tr(TEXT, "access.saved"))
 
 
 if __name__ == "__main__":
