@@ -41,11 +41,12 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: Path, log: Path | None = None) -> Iterator[str]:
-    """Run the dashboard on a free port with database db; yield its base URL; stop it afterwards."""
-    port = free_port()
+def streamlit_server(db: Path, log: Path | None = None, extra_env: dict[str, str] | None = None,
+                     port: int | None = None) -> Iterator[str]:
+    """Run the dashboard (on port, else a free one) with database db; yield its base URL; stop it afterwards."""
+    port = port or free_port()
     env = {**os.environ, "PARTNER_ROI_DB": str(db), "STREAMLIT_SERVER_HEADLESS": "true",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(extra_env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
