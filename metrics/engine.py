@@ -7,6 +7,7 @@ DataFrames of aggregated rows (never one row per lead, except :func:`deals`).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import duckdb
@@ -193,7 +194,8 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
 
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Per pipeline and stage: leads of the period that reached it (stage history), share and step share."""
-    values = query_params(f, load_settings(con))
+    start = datetime.combine(f.date_from, time.min, tzinfo=UTC) - timedelta(days=2)  # before any zone's midnight
+    values = {**query_params(f, load_settings(con)), "events_from": int(start.timestamp())}
     df = run(con, "funnel", values)
     for col in ("reached", "leads"):
         df[col] = df[col].astype("int64")

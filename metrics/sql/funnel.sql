@@ -1,41 +1,56 @@
 -- funnel: one row per pipeline x stage (every stage but lost, by sort) with the leads of L in that pipeline
--- that reached it (their furthest stage, current or in the stage history, is this one or later).
--- Parameters: $date_from, $date_to, those of _where.
+-- that reached it (their furthest stage, current or in the stage history, is this one or later), the share of
+-- the pipeline's leads and the share of the previous stage's. Parameters: $date_from, $date_to, those of _where,
+-- $events_from (Unix seconds safely before the period's first moment: older events are skipped).
 with
-lead_set as (
+lead_set as materialized (
     select lead_id, pipeline_id, status_id
     from lead_facts
     where created_date between $date_from and $date_to
       -- include: _where
 ),
-visited as (
-    select lead_id, pipeline_id, status_id from lead_set
-    union all
-    select e.lead_id, e.pipeline_after, e.status_after
-    from raw_lead_status_events e join lead_set l on l.lead_id = e.lead_id and l.pipeline_id = e.pipeline_after
-    union all
-    select e.lead_id, e.pipeline_before, e.status_before
-    from raw_lead_status_events e join lead_set l on l.lead_id = e.lead_id and l.pipeline_id = e.pipeline_before
-),
 stages as (
-    select pipeline_id, status_id, name, sort, type
+    select pipeline_id, status_id, name, sort
     from raw_statuses
-    where status_id <> 143 and pipeline_id in (select pipeline_id from lead_set)
+    where status_id <> 143 and pipeline_id in (select distinct pipeline_id from lead_set)
+),
+event_max as (
+    -- furthest stage seen in the stage history of each lead not won (a won lead is already at the top)
+    select e.lead_id, e.pipeline_id, max(s.sort) as max_sort
+    from (
+        select lead_id, pipeline_after as pipeline_id, status_after as status_id
+        from raw_lead_status_events
+        where created_at >= $events_from
+        union all
+        select lead_id, pipeline_before, status_before
+        from raw_lead_status_events
+        where created_at >= $events_from
+    ) e
+    join stages s on s.pipeline_id = e.pipeline_id and s.status_id = e.status_id
+    where e.lead_id in (select lead_id from lead_set where status_id <> 142)
+    group by all
 ),
 furthest as (
-    select l.lead_id, l.pipeline_id,
-        coalesce(max(s.sort), (select min(sort) from stages m where m.pipeline_id = l.pipeline_id)) as max_sort
+    -- the furthest stage (by sort, lost excluded) each lead reached in its current pipeline
+    select l.pipeline_id, greatest(c.sort, m.max_sort) as max_sort
     from lead_set l
-    left join visited v on v.lead_id = l.lead_id and v.pipeline_id = l.pipeline_id
-    left join stages s on s.pipeline_id = v.pipeline_id and s.status_id = v.status_id
-    group by l.lead_id, l.pipeline_id
+    left join stages c on c.pipeline_id = l.pipeline_id and c.status_id = l.status_id
+    left join event_max m on m.lead_id = l.lead_id and m.pipeline_id = l.pipeline_id
+),
+histogram as (
+    -- leads per pipeline and furthest sort; a lead with no known stage counts at the pipeline's first stage
+    select f.pipeline_id, coalesce(f.max_sort, m.first_sort) as max_sort, count(*) as n
+    from furthest f
+    join (select pipeline_id, min(sort) as first_sort from stages group by pipeline_id) m
+        on m.pipeline_id = f.pipeline_id
+    group by all
 ),
 reached as (
-    select s.pipeline_id, s.status_id, s.name, s.sort, s.type,
-        count(f.lead_id) as reached,
-        (select count(*) from lead_set l where l.pipeline_id = s.pipeline_id) as leads
+    select s.pipeline_id, s.status_id, s.name, s.sort,
+        coalesce(sum(h.n), 0) as reached,
+        (select sum(n) from histogram t where t.pipeline_id = s.pipeline_id) as leads
     from stages s
-    left join furthest f on f.pipeline_id = s.pipeline_id and f.max_sort >= s.sort
+    left join histogram h on h.pipeline_id = s.pipeline_id and h.max_sort >= s.sort
     group by all
 )
 select r.pipeline_id, p.name as pipeline, r.status_id, r.name as stage, r.sort,

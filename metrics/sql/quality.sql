@@ -3,6 +3,10 @@
 -- Parameters: $date_from, $date_to, those of _where, $w_phone, $w_email, $w_qualified (score weights),
 -- $junk (normalised junk reasons), $min_leads. Slots: group keys as kpis (k_period over creation date).
 with
+junk_names as (
+    -- loss reasons (as the CRM spells them) that the junk list names, compared normalised (ё = е, any case)
+    select name from raw_loss_reasons where list_contains($junk, norm_name(name))
+),
 lead_set as (
     select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date as d,
         has_phone, has_email, is_qualified, is_lost, loss_reason
@@ -17,7 +21,7 @@ grouped as (
         avg(case when has_phone then 1.0 else 0.0 end) as phone_share,
         avg(case when has_email then 1.0 else 0.0 end) as email_share,
         avg(case when is_qualified then 1.0 else 0.0 end) as qualified_share,
-        avg(case when is_lost and list_contains($junk, norm_name(loss_reason)) then 1.0 else 0.0 end) as junk_share
+        avg(case when is_lost and loss_reason in (select name from junk_names) then 1.0 else 0.0 end) as junk_share
     from lead_set
     group by all
 )
