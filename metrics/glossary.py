@@ -69,6 +69,33 @@ CHOICES = """\
 """
 
 
+API = """\
+## API (`metrics.engine`; `con` = DuckDB connection, `f` = `metrics.filters.Filters`)
+
+| function | returns |
+| --- | --- |
+| `kpis(con, f, by="none", scenario=None)` | one row per group; `by` ∈ none, partner, model, month, week, quarter, pipeline, source. Keys: `partner_id, partner, model` / `model` / `period` / `pipeline_id, pipeline` / `source`; metrics: every registry metric of a group plus `income_basis`, `costs_ledger`, `costs_commission`, `cost_<ledger category>` |
+| `grouped(con, f, by=("month", "model"), scenario=None)` | as `kpis`, grouped by several keys at once (one time unit at most) |
+| `costs_by_category(con, f, by="none", scenario=None)` | long: keys, `category` (commission, bonus, marketing, training, support, other, computed_commission), `amount` |
+| `commission_details(con, f, scenario=None)` | per partner × rule: `rule_scope` (partner / model), `kind`, `rate`, `tiers`, `events`, `revenue`, `base`, `effective_rate`, `amount` |
+| `monthly(con, f, by="none", scenario=None)` | per month (× key): leads, won_deals, revenue, income, costs, costs_ledger, costs_commission, profit, roi, roi_band |
+| `funnel(con, f)` | per pipeline × stage: `reached`, `leads`, `share`, `step_share` |
+| `quality(con, f, by="partner")` | keys, leads, `quality_score`, `phone_share`, `email_share`, `qualified_share`, `junk_share`, `lead_to_qualified`, `too_few` |
+| `partner_vs_direct(con, f)` | per segment (each model, partners, direct): win rate + Wilson bounds, avg check, days to close, `_diff` / `_rel` vs direct |
+| `deltas(con, f, by="none", scenario=None)` | long: keys, `metric`, `current`, `previous` (`f.previous()`), `change`, `change_rel` |
+| `deals(con, f, partner_id, won_only=True)` | a partner's (None = direct) won deals in scope, or every lead too, with `commission` |
+| `rank(df, metric, by_lower_bound=False)` | df + `rank`, `highlight` (best / worst); too_few rows and direct never ranked |
+| `roi_interval(con, f, by="partner", n_boot=1000, seed=0)` | keys, `units`, `roi`, `roi_low`, `roi_high`, `method` |
+| `revenue_total(con, f)` | revenue of the won deals in scope |
+| `breakeven_commission_rate(con, f, partner_id)` / `roi_sensitivity(con, f, partner_ids, rates)` | % of revenue at which ROI = 0 / ROI per partner and rate |
+
+What-if: `metrics.costs.Scenario(ledger=DataFrame, rules=DataFrame, margin=dict)` replaces the ledger, the
+rules or the margin for one call; the SQL reads both through the same bound relations as actuals.
+CLI: `python -m metrics kpis --db PATH --from YYYY-MM-DD --to YYYY-MM-DD [--partner NAME ...]
+[--model M ...] [--by partner|model|month|none] [--view cohort|close] [--format json|csv|table]`.
+"""
+
+
 def rows(lang: str = "ru") -> list[dict[str, str]]:
     """Glossary rows in a language: name, label, description, unit, formula."""
     lang = lang if lang in UNIT_NAMES else "ru"
@@ -94,7 +121,7 @@ def render_markdown() -> str:
     head = ["# Metrics glossary", "",
             "Generated from `metrics/registry.py` by `python -m metrics.glossary` — do not edit by hand.",
             "Definitions follow the product contract (metrics-spec); the API is `metrics.engine`.", ""]
-    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES])
+    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES, API])
 
 
 def write(path: Path = DOC_PATH) -> Path:
