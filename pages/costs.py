@@ -15,7 +15,7 @@ from data_layer import costs_io, userdata
 from data_layer.userdata import CATEGORIES, KINDS, MODELS, UserDataError
 from metrics import engine, lookups
 from metrics.filters import Filters
-from ui import charts, fmt, layout
+from ui import auth, charts, fmt, layout
 from ui.data import query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, model_label, t, tr
@@ -232,7 +232,8 @@ def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
     frame = rows[["partner", "month", "category", "amount", "note"]].copy()
     names = partners["name"].tolist() if ids is None else partners[partners["partner_id"].isin(ids)]["name"].tolist()
     edited = st.data_editor(
-        frame, key=_key("editor"), num_rows="dynamic", hide_index=True, width="stretch",
+        frame, key=_key("editor"), num_rows="dynamic" if auth.can("edit") else "fixed", hide_index=True,
+        width="stretch", disabled=not auth.can("edit"),
         column_config={
             "partner": st.column_config.SelectboxColumn(tr(TEXT, "col.partner"), options=names, required=True),
             "month": st.column_config.DateColumn(tr(TEXT, "col.month"), format="YYYY-MM", required=True,
@@ -244,7 +245,7 @@ def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
             "note": st.column_config.TextColumn(tr(TEXT, "col.note")),
         },
     )
-    if st.button(tr(TEXT, "save"), key="costs.ledger_save", type="primary"):
+    if auth.can("edit") and st.button(tr(TEXT, "save"), key="costs.ledger_save", type="primary"):
         try:
             n = write(userdata.replace_ledger, edited, partner_ids=ids, month_from=first, month_to=last)
         except UserDataError as exc:
@@ -315,7 +316,8 @@ def partners_editor(partners: pd.DataFrame) -> None:
     frame["aliases"] = frame["aliases"].map(lambda a: ", ".join(a))
     frame["model_source"] = frame["model_source"].map(lambda s: tr(TEXT, f"src.{s}") if s else "")
     edited = st.data_editor(
-        frame, key=_key("partners"), num_rows="add", hide_index=True, width="stretch",
+        frame, key=_key("partners"), num_rows="add" if auth.can("edit") else "fixed", hide_index=True,
+        width="stretch", disabled=not auth.can("edit"),
         column_order=["name", "model", "model_source", "aliases", "manager", "start_date", "active"],
         column_config={
             "name": st.column_config.TextColumn(tr(TEXT, "col.name"), required=True, max_chars=200),
@@ -328,7 +330,7 @@ def partners_editor(partners: pd.DataFrame) -> None:
             "active": st.column_config.CheckboxColumn(tr(TEXT, "col.active"), default=True),
         },
     )
-    if st.button(tr(TEXT, "save"), key="costs.partners_save", type="primary"):
+    if auth.can("edit") and st.button(tr(TEXT, "save"), key="costs.partners_save", type="primary"):
         try:
             n = write(userdata.save_partners, edited.drop(columns=["model_source"]))
         except UserDataError as exc:
@@ -346,7 +348,8 @@ def rules_editor(partners: pd.DataFrame) -> None:
     frame = userdata.rules_in_percent(query(userdata.list_rules))[
         ["rule_id", "model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"]]
     edited = st.data_editor(
-        frame, key=_key("rules"), num_rows="dynamic", hide_index=True, width="stretch",
+        frame, key=_key("rules"), num_rows="dynamic" if auth.can("edit") else "fixed", hide_index=True,
+        width="stretch", disabled=not auth.can("edit"),
         column_order=["model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"],
         column_config={
             "model": st.column_config.SelectboxColumn(tr(TEXT, "col.model"), options=list(MODELS),
@@ -362,7 +365,7 @@ def rules_editor(partners: pd.DataFrame) -> None:
             "valid_to": st.column_config.DateColumn(tr(TEXT, "col.to")),
         },
     )
-    if st.button(tr(TEXT, "save"), key="costs.rules_save", type="primary"):
+    if auth.can("edit") and st.button(tr(TEXT, "save"), key="costs.rules_save", type="primary"):
         try:
             n = write(userdata.replace_rules, userdata.rules_from_percent(edited))
         except UserDataError as exc:
@@ -430,6 +433,8 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
+    if not auth.can("edit"):
+        auth.read_only_note()
     summary(f, currency)
     partners = query(userdata.list_partners)
     tabs = st.tabs([tr(TEXT, k) for k in ("tab.ledger", "tab.import", "tab.partners", "tab.rules",
@@ -437,7 +442,8 @@ def render() -> None:
     with tabs[0]:
         ledger_editor(f, partners)
     with tabs[1]:
-        import_section(currency)
+        if auth.can("edit"):
+            import_section(currency)
         st.divider()
         export_section()
     with tabs[2]:

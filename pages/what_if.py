@@ -20,7 +20,7 @@ from data_layer.userdata import CATEGORIES, KINDS, MODELS, Problem, ScenarioInpu
 from metrics import engine, lookups
 from metrics.costs import Scenario
 from metrics.filters import Filters
-from ui import charts, fmt, layout
+from ui import auth, charts, fmt, layout
 from ui.data import query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, metric_label, model_label, t, tr
@@ -483,6 +483,9 @@ def compare(f: Filters, saved: pd.DataFrame, draft: Scenario, actual_ledger: pd.
 def apply_box(inputs: ScenarioInputs) -> None:
     """Write the scenario into the real ledger, rules and margin — only after an explicit confirmation."""
     st.subheader(tr(TEXT, "apply"), anchor=False)
+    if not auth.can("apply"):
+        auth.read_only_note()
+        return
     if inputs.ledger is None and inputs.rules is None and inputs.margin is None:
         st.caption(tr(TEXT, "apply.nothing"))
         return

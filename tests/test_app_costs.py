@@ -221,3 +221,16 @@ def test_english(db: Path) -> None:
     at.run()
     assert not at.error, errors(at)
     assert at.title[0].value == "Costs & commissions"
+
+
+def test_viewer_can_look_and_export_but_not_edit(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import auth
+
+    monkeypatch.setattr(auth, "current", lambda: auth.Principal("v@example.com", "V", "viewer"))
+    at = app()
+    assert not at.error, errors(at)
+    keys = {b.key for b in at.button}
+    assert not keys & {"costs.ledger_save", "costs.partners_save", "costs.rules_save", "costs.import"}
+    assert not [u for u in at.get("file_uploader")]
+    assert any(getattr(b, "key", None) == "costs.download" for b in at.get("download_button"))
+    assert at.data_editor(key="costs.editor").value["amount"].sum() == 700.0

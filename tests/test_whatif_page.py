@@ -223,3 +223,16 @@ def test_breakeven_and_sensitivity(db: Path) -> None:
 def test_reallocation_needs_clear_intervals(db: Path) -> None:
     at = open_tab(app(), "Перераспределение бюджета")
     assert any("уверенно" in i.value for i in at.info)                  # a handful of leads proves nothing
+
+
+def test_viewer_can_play_but_not_apply(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import auth
+
+    monkeypatch.setattr(auth, "current", lambda: auth.Principal("v@example.com", "V", "viewer"))
+    at = app()
+    at.selectbox(key="what_if.rate_target").set_value("model:referral")
+    at.number_input(key="what_if.rate").set_value(30.0)
+    at.button(key="what_if.rate_set").click().run()
+    assert roi(at, ALPHA) == ("400,0\u00a0%", "150,0\u00a0%")
+    assert not [b for b in at.button if b.key == "what_if.apply"]
+    assert not [c for c in at.checkbox if c.key == "what_if.confirm"]
