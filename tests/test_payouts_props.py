@@ -154,8 +154,8 @@ def _deducted(con: duckdb.DuckDBPyConnection, payout_id: int) -> float:
         "and reference is distinct from ?", [payout_id, P.AUTO_REF]).fetchone()[0]
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(dues, st.lists(action, min_size=3, max_size=10))
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(dues, st.lists(action, min_size=3, max_size=8))
 def test_random_action_sequences_keep_the_invariants(db, first_due, actions) -> None:
     _empty(db)
     oracles: dict[int, Oracle] = {}
