@@ -163,10 +163,12 @@ class RateLimiter:
     server never counts more than ``max_requests`` in its own rolling second (7 per 1.07 s ≈ 6.5 rps).
     ``min_interval`` spreads a burst so a leaky-bucket server is happy too. ``pause`` stops everyone
     (after a 429) so one throttled thread does not let the others escalate into a 403 block, and ``widen``
-    adds margin when a 429 shows that the link's jitter is larger than assumed.
+    adds margin when a 429 shows that the link's jitter is larger than assumed; the extra margin decays
+    again while no 429 arrives (additive increase, slow decrease back to the base).
     """
 
     MAX_EXTRA_MARGIN = 0.3
+    DECAY_STEP, DECAY_EVERY = 0.02, 15.0
 
     def __init__(self, max_requests: float = 7, window: float = 1.0, margin: float = 0.07,
                  min_interval: float | None = None, clock: Callable[[], float] = time.monotonic,
@@ -174,6 +176,7 @@ class RateLimiter:
         self.max_requests = max(1, int(max_requests))
         self.span = window + margin
         self.base_span = self.span
+        self._widened_at = 0.0
         self.min_interval = self.span / self.max_requests / 2 if min_interval is None else min_interval
         self.tolerance = tolerance
         self._clock = clock
@@ -183,6 +186,9 @@ class RateLimiter:
         self.history: list[float] | None = [] if keep_history else None
 
     def _wait_needed(self, now: float) -> float:
+        if self.span > self.base_span and now - self._widened_at >= self.DECAY_EVERY:
+            self.span = max(self.base_span, self.span - self.DECAY_STEP)
+            self._widened_at = now
         while self._log and self._log[0] <= now - self.span:
             self._log.popleft()
         wait = self._paused_until - now
@@ -233,6 +239,7 @@ class RateLimiter:
         """Grow the window (up to MAX_EXTRA_MARGIN more) for the rest of the run; return the new span."""
         with self._lock:
             self.span = min(self.base_span + self.MAX_EXTRA_MARGIN, self.span + seconds)
+            self._widened_at = self._clock()
             return self.span
 
     def pause(self, seconds: float) -> None:

@@ -961,6 +961,7 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
          replace_demo: bool = False) -> SyncResult:
     """Run one sync (full the first time, incremental later); raise AmoError after recording a failure."""
     db_path = Path(db_path)
+    started = time.monotonic()
     config = config or load_config(db_path)
     with single_sync(db_path):
         own_client = client is None
@@ -977,7 +978,7 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
             if own_client:
                 client.close()
             raise
-        stats = RunStats(mode=mode)
+        stats = RunStats(mode=mode, started=started)
         account_name = None
         fetcher_ref: list[Fetcher | None] = [None]
 
@@ -1128,7 +1129,7 @@ def start_background_sync(db_path: str | Path, full: bool = False,
     """Run the CLI in a detached subprocess writing progress JSON to ``<db>.sync-progress.json``."""
     db_path = Path(db_path)
     current = read_progress(db_path)
-    if current and current.get("status") == "running":
+    if current and current.get("status") in ("starting", "running") and _alive(current.get("pid")):
         raise ConfigError("A sync of this database is already running.")
     progress = progress_path(db_path)
     write_json_atomic(progress, {"pid": None, "status": "starting", "updated_at": _now_iso(), "entities": {}})
@@ -1140,19 +1141,28 @@ def start_background_sync(db_path: str | Path, full: bool = False,
         cmd.append("--replace-demo")
     log = open(Path(str(db_path) + ".sync.log"), "ab")
     try:
-        return subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     finally:
         log.close()
+    with contextlib.suppress(ValueError, OSError):  # the child may already have written its own progress
+        doc = json.loads(progress.read_text(encoding="utf-8"))
+        if doc.get("status") == "starting":
+            write_json_atomic(progress, {**doc, "pid": proc.pid})
+    return proc
 
 
 def _alive(pid: Any) -> bool:
+    """Whether a process runs; a zombie (finished, not yet reaped by the app that started it) does not."""
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError, TypeError):
         return False
     except PermissionError:
         return True
+    with contextlib.suppress(OSError, IndexError):
+        if Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
     return True
 
 
@@ -1162,7 +1172,7 @@ def read_progress(db_path: str | Path) -> dict | None:
         doc = json.loads(progress_path(db_path).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
-    if doc.get("status") == "running" and doc.get("pid") and not _alive(doc["pid"]):
+    if doc.get("status") in ("starting", "running") and doc.get("pid") and not _alive(doc["pid"]):
         doc["status"] = "failed"
         doc["message"] = ("The sync process stopped before finishing (killed or crashed); start it again — "
                           "it resumes where it stopped.")

@@ -218,6 +218,20 @@ def test_a_429_widens_the_window_up_to_a_cap() -> None:
     assert client.limiter.span == pytest.approx(before + RateLimiter.MAX_EXTRA_MARGIN)
 
 
+def test_the_extra_margin_decays_without_429s() -> None:
+    now = [100.0]
+    limiter = RateLimiter(max_requests=7, clock=lambda: now[0])
+    base = limiter.span
+    limiter.widen(0.1)
+    now[0] += RateLimiter.DECAY_EVERY
+    limiter.acquire()
+    assert limiter.span == pytest.approx(base + 0.1 - RateLimiter.DECAY_STEP)
+    for _ in range(10):
+        now[0] += RateLimiter.DECAY_EVERY
+        limiter.acquire()
+    assert limiter.span == pytest.approx(base)
+
+
 def test_max_in_window_counts_a_half_open_window() -> None:
     assert max_in_window([0.0, 0.5, 0.99, 1.0, 1.5]) == 3
     assert max_in_window([]) == 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,6 +54,21 @@ def test_a_dead_running_sync_reads_as_failed(tmp_path: Path) -> None:
     progress_path(db).write_text(json.dumps({"pid": 4_194_000, "status": "running"}), encoding="utf-8")
     doc = read_progress(db)
     assert doc is not None and doc["status"] == "failed" and "start it again" in doc["message"]
+    # A child that died but was never reaped by the app (a zombie) is not running either.
+    zombie = subprocess.Popen(["true"])
+    assert _wait_for(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    progress_path(db).write_text(json.dumps({"pid": zombie.pid, "status": "starting"}), encoding="utf-8")
+    assert read_progress(db)["status"] == "failed"  # type: ignore[index]
+    zombie.wait()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_test_connection(tmp_path: Path) -> None:
