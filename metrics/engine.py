@@ -345,8 +345,11 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
 def _key_names(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> pd.DataFrame:
     """Fill partner / pipeline names from their ids."""
     if "partner_id" in df.columns:
-        names = dict(con.execute("select partner_id, name from partners").fetchall())
+        rows = con.execute("select partner_id, name, coalesce(model, 'unassigned') from partners").fetchall()
+        names = {r[0]: r[1] for r in rows}
+        models = {r[0]: r[2] for r in rows}
         df["partner"] = df["partner_id"].map(lambda p: names.get(int(p)) if pd.notna(p) else None)
+        df["model"] = df["partner_id"].map(lambda p: models.get(int(p), "unassigned") if pd.notna(p) else "direct")
     if "pipeline_id" in df.columns:
         names = dict(con.execute("select id, name from raw_pipelines").fetchall())
         df["pipeline"] = df["pipeline_id"].map(lambda p: names.get(int(p)) if pd.notna(p) else None)

@@ -41,16 +41,21 @@ def slots(dims: Iterable[str] = (), close_view: bool = False, split: bool = Fals
     """Whitelisted slot texts for a grouping (dims among partner, model, pipeline, source, a time unit)."""
     dims = set(dims)
     unit = next((u for u in TIME_UNITS if u in dims), None)
-    keys = [k for k, on in (("k_partner_id", "partner" in dims), ("k_model", bool(dims & {"partner", "model"})),
+    keys = [k for k, on in (("k_partner_id", "partner" in dims), ("k_model", "model" in dims),
                             ("k_pipeline_id", "pipeline" in dims), ("k_source", "source" in dims),
                             ("k_period", unit is not None)) if on]
     chosen = {
         "k_partner_id": "partner_id" if "partner" in dims else "cast(null as integer)",
-        "k_model": "model" if dims & {"partner", "model"} else "cast(null as varchar)",
+        # A partner's model follows from the partner: grouping by it too would only cost string hashing.
+        "k_model": "model" if "model" in dims else "cast(null as varchar)",
+        "model_from_partner": "true" if "partner" in dims and "model" not in dims else "false",
         "k_pipeline_id": "pipeline_id" if "pipeline" in dims else "cast(null as bigint)",
         "k_source": "coalesce(utm_source, source_name)" if "source" in dims else "cast(null as varchar)",
         "k_period": PERIOD_START[unit] if unit else "cast(null as date)",
         "group_cols": ", ".join(keys) or "cast(null as integer) as k_partner_id",
+        # the same keys read back from an aggregate grouped by group_cols
+        "agg_pipeline": "k_pipeline_id" if "pipeline" in dims else "cast(null as bigint)",
+        "agg_period": "k_period" if unit else "cast(null as date)",
         "deal_date": "closed_date" if close_view else "created_date",
         "split": "true" if split else "false",
         "split_filtering": "true" if split_filtering else "false",

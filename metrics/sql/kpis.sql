@@ -26,21 +26,22 @@ deal_keyed as (
     from deal_rows
 ),
 deal_agg as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+    select {{group_cols}},
         count(*) as won_deals,
         sum(amount) as revenue,
         sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
         sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
         median(close_days) as time_to_close_days,
-        count(*) filter (where closed_date is null or closed_date > $date_to) as late_deals,
-        coalesce(sum(amount) filter (where closed_date is null or closed_date > $date_to), 0) as late_revenue
+        -- deals in scope closing after the period end still count towards their clients' purchases
+        count(*) filter (where closed_date is null or closed_date > $date_to) as life_deals,
+        coalesce(sum(amount) filter (where closed_date is null or closed_date > $date_to), 0) as life_revenue
     from deal_keyed
     group by all
 ),
 all_revenue as (
     -- revenue of every lead, direct included, for the same period bucket and pipelines
     -- (the deals in scope already are all of them when no partner / model / source filter narrows them)
-    select k_pipeline_id, k_period, sum(revenue) as revenue
+    select {{agg_pipeline}} as k_pipeline_id, {{agg_period}} as k_period, sum(revenue) as revenue
     from deal_agg
     where not {{who_filtered}}
     group by all
@@ -82,9 +83,7 @@ parts as (
     select k_partner_id, k_model, k_pipeline_id, k_source, k_period, leads, qualified_leads, cohort_won
     from lead_agg
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, won_deals, revenue, income, margin_revenue,
-        time_to_close_days, late_deals as life_deals, late_revenue as life_revenue
-    from deal_agg
+    select * from deal_agg
     union all by name
     select * from life_agg
     union all by name
@@ -138,7 +137,9 @@ measured as (
     from grouped g
     left join all_revenue a on a.k_pipeline_id is not distinct from g.k_pipeline_id
         and a.k_period is not distinct from g.k_period
-    left join margins m on m.model = g.k_model
+    left join pm on pm.partner_id = g.k_partner_id
+    left join margins m on m.model = case when {{model_from_partner}}
+        then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end
     where g.leads > 0 or g.won_deals > 0 or abs(g.costs_ledger + g.costs_commission) > 1e-9 or g.is_seed
 ),
 rated as (
@@ -148,7 +149,9 @@ rated as (
     from measured m
 )
 select
-    r.k_partner_id, pm.name as k_partner_name, r.k_model, r.k_pipeline_id, p.name as k_pipeline_name,
+    r.k_partner_id, pm.name as k_partner_name,
+    case when {{model_from_partner}} then case when r.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else r.k_model end as k_model,
+    r.k_pipeline_id, p.name as k_pipeline_name,
     r.k_source, r.k_period,
     r.leads, r.qualified_leads, r.won_deals,
     r.conversion,

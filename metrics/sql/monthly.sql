@@ -41,7 +41,9 @@ grouped as (
     having coalesce(sum(leads), 0) > 0 or coalesce(sum(won_deals), 0) > 0
         or abs(coalesce(sum(ledger), 0.0) + coalesce(sum(commission), 0.0)) > 1e-9
 )
-select g.k_partner_id, pm.name as k_partner_name, g.k_model, g.k_pipeline_id, p.name as k_pipeline_name,
+select g.k_partner_id, pm.name as k_partner_name,
+    case when {{model_from_partner}} then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end as k_model,
+    g.k_pipeline_id, p.name as k_pipeline_name,
     g.k_source, g.k_period, g.leads, g.won_deals, g.revenue, g.income, g.costs, g.costs_ledger,
     g.costs_commission, g.income - g.costs as profit,
     (g.income - g.costs) / nullif(g.costs, 0) as roi,

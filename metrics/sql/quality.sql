@@ -25,7 +25,9 @@ grouped as (
     from lead_set
     group by all
 )
-select g.k_partner_id, pm.name as k_partner_name, g.k_model, g.k_pipeline_id, p.name as k_pipeline_name,
+select g.k_partner_id, pm.name as k_partner_name,
+    case when {{model_from_partner}} then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end as k_model,
+    g.k_pipeline_id, p.name as k_pipeline_name,
     g.k_source, g.k_period, g.leads,
     $w_phone * g.phone_share + $w_email * g.email_share + $w_qualified * g.qualified_share as quality_score,
     g.phone_share, g.email_share, g.qualified_share, g.junk_share,
