@@ -54,7 +54,7 @@ TEXT = {
         "invalid": "Сценарий не пересчитан — исправьте значения:",
         "results": "Факт и сценарий", "by_partner": "По партнёрам", "by_model": "По моделям",
         "col.actual": "{metric}: факт", "col.scenario": "{metric}: сценарий", "col.delta": "{metric}: Δ",
-        "chart": "ROI: факт и сценарий", "series.actual": "Факт", "series.scenario": "Сценарий",
+        "chart": "ROI: факт и сценарий", "vs_actual": "к факту", "series.actual": "Факт", "series.scenario": "Сценарий",
         "no_change": "Сценарий пока совпадает с фактом — измените затраты, ставки или маржу.",
         "save": "Сохранить сценарий", "name": "Название сценария", "overwrite": "Перезаписать, если есть",
         "saved": "Сценарий «{name}» сохранён.",
@@ -116,7 +116,7 @@ TEXT = {
         "invalid": "The scenario was not recomputed: fix these values:",
         "results": "Actuals and scenario", "by_partner": "By partner", "by_model": "By model",
         "col.actual": "{metric}: actual", "col.scenario": "{metric}: scenario", "col.delta": "{metric}: Δ",
-        "chart": "ROI: actual and scenario", "series.actual": "Actual", "series.scenario": "Scenario",
+        "chart": "ROI: actual and scenario", "vs_actual": "vs actual", "series.actual": "Actual", "series.scenario": "Scenario",
         "no_change": "The scenario still equals the actuals: change costs, rates or margin.",
         "save": "Save scenario", "name": "Scenario name", "overwrite": "Overwrite if it exists",
         "saved": "Scenario “{name}” saved.",
@@ -391,7 +391,7 @@ def totals_cards(f: Filters, scenario: Scenario | None, currency: str) -> None:
             delta=layout.delta_text(change, "pp" if metric == "roi" else "rel"),
             delta_color="inverse" if metric in ("costs", "cpa") else "normal",
             band=(b.get("roi_band") or "n/a") if metric == "roi" else None))
-    layout.kpi_cards(cards, key="what_if.kpi", compare_note=tr(TEXT, "series.actual"))
+    layout.kpi_cards(cards, key="what_if.kpi", compare_note=tr(TEXT, "vs_actual"))
     st.caption(tr(TEXT, "basis.margin" if b.get("income_basis") not in (None, "revenue") else "basis.revenue"))
 
 
@@ -414,9 +414,8 @@ def scenario_bar(saved: pd.DataFrame) -> None:
     st.caption(tr(TEXT, "current", name=st.session_state.get(NAME) or tr(TEXT, "draft")))
     a, b, c, d = st.columns([4, 1, 1, 2], vertical_alignment="bottom")
     with a:
-        chosen = st.selectbox(tr(TEXT, "open"), names or [None], key="what_if.open",
-                              format_func=lambda n: n if n is not None else tr(TEXT, "none_saved"),
-                              disabled=not names)
+        chosen = st.selectbox(tr(TEXT, "open"), names, key="what_if.open", index=0 if names else None,
+                              placeholder=tr(TEXT, "none_saved"), disabled=not names)
     with b:
         if st.button(tr(TEXT, "load"), key="what_if.load", disabled=not names) and chosen:
             set_base(query(userdata.load_scenario, chosen), chosen, tr(TEXT, "loaded", name=chosen))
