@@ -13,7 +13,7 @@ import streamlit as st
 
 from metrics import goals, lookups
 from metrics.registry import METRICS
-from ui import fmt, layout
+from ui import auth, fmt, layout
 from ui.data import query, write
 from ui.goals_panel import (
     bar_value,
@@ -144,17 +144,25 @@ def add_section(partners: pd.DataFrame, today: date) -> None:
         date_from = d1.date_input(tr(TEXT, "from"), value=lo, key="goals.from", format=DATE_FORMAT[lang()])
         date_to = d2.date_input(tr(TEXT, "to"), value=hi, key="goals.to", format=DATE_FORMAT[lang()])
         note = st.text_input(tr(TEXT, "note"), key="goals.note")
-        who = st.text_input(tr(TEXT, "who"), key="goals.who")
+        typed = st.text_input(tr(TEXT, "who"), key="goals.who") if auth.principal().open_mode else ""
         if st.form_submit_button(tr(TEXT, "save"), key="goals.save", type="primary"):
             value = target / 100 if percent else target
-            _save(scope, metric, op, value, date_from, date_to, model, partner_id, note, who)
+            _save(scope, metric, op, value, date_from, date_to, model, partner_id, note, actor(typed))
+
+
+def actor(typed: str = "") -> str:
+    """Who a change is recorded as: the signed-in person; in open mode the typed name, else the local user."""
+    person = auth.principal()
+    if not person.open_mode:
+        return person.actor
+    return (typed or "").strip() or person.actor
 
 
 def _save(scope: str, metric: str, op: str, target: float, date_from: date, date_to: date, model: str | None,
           partner_id: int | None, note: str, who: str) -> None:
     try:
         write(goals.add_goal, scope, metric, op, target, date_from, date_to, model=model, partner_id=partner_id,
-              note=note, who=who.strip() or None)
+              note=note, who=who)
     except goals.GoalError as exc:
         st.error(exc.text(lang()), icon=":material/error:")
         return
@@ -173,7 +181,7 @@ def delete_section(currency: str) -> None:
                            key="goals.delete_id")
         if st.button(tr(TEXT, "delete.do"), key="goals.delete"):
             try:
-                write(goals.delete_goal, gid, who=(st.session_state.get("goals.who") or "").strip() or None)
+                write(goals.delete_goal, gid, who=actor(st.session_state.get("goals.who") or ""))
             except goals.GoalError as exc:
                 st.error(exc.text(lang()), icon=":material/error:")
                 return
@@ -192,6 +200,9 @@ def render() -> None:
         st.success(flash, icon=":material/check_circle:")
     progress_section(currency, today)
     st.divider()
+    if not auth.can("edit"):
+        auth.read_only_note()
+        return
     add_section(query(lookups.partners), today)
     delete_section(currency)
 

@@ -11,6 +11,7 @@ from test_metrics_data import WON, Account
 
 from data_layer import store
 from metrics import goals as G
+from ui.auth import Principal
 from ui.filters import today
 from ui.layout import ROUTER_FLAG
 
@@ -143,3 +144,19 @@ def test_panel_shows_bars_or_a_hint(db: Path) -> None:
     bar = at.get("progress")[0]
     assert bar.value == 50 and "Revenue" in bar.proto.text
     assert any("Now" in c.value for c in at.caption)
+
+
+def test_viewer_sees_progress_but_no_editor(db: Path) -> None:
+    at = page({"auth.principal": Principal("v@acme.ru", "V", "viewer")})
+    assert any("Только просмотр" in i.value for i in at.info)
+    keys = {b.key for b in at.button} | {b.key for b in at.get("form_submit_button")}
+    assert not keys & {"goals.save", "goals.delete"}
+
+
+def test_signed_in_editor_is_the_audited_name(db: Path) -> None:
+    at = page({"auth.principal": Principal("editor@acme.ru", "E", "editor")})
+    assert not [w for w in at.text_input if w.key == "goals.who"]
+    at.number_input(key="goals.target").set_value(1)
+    at.button(key="goals.save").click().run()
+    with store.connect(db, read_only=True) as con:
+        assert con.execute("select who from audit_log where entity = 'goal'").fetchall() == [("editor@acme.ru",)]

@@ -12,6 +12,7 @@ from test_metrics_data import WON, Account
 from data_layer import payouts as P
 from data_layer import store
 from ui import payouts_panel
+from ui.auth import Principal
 from ui.filters import today
 
 ALPHA = "=Альфа"
@@ -44,9 +45,11 @@ def _script() -> None:
     payouts_panel.render()
 
 
-def panel(lang: str = "ru") -> AppTest:
+def panel(lang: str = "ru", person: Principal | None = None) -> AppTest:
     at = AppTest.from_function(_script, default_timeout=120)
     at.session_state["lang"] = lang
+    if person is not None:
+        at.session_state["auth.principal"] = person
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -105,3 +108,22 @@ def test_statement_rows(db: Path) -> None:
         P.accrue(con, last_month(), "system")
         rows = payouts_panel.statement_rows(con, 1, (last_month(), today()))
     assert rows["accrued"].tolist() == [500] and rows.columns.tolist() == P.STATEMENT_COLUMNS
+
+
+def test_viewer_sees_owed_vs_paid_only(db: Path) -> None:
+    with store.connect(db) as con:
+        P.accrue(con, last_month(), "system")
+    store.bump_version(db)
+    at = panel(person=Principal("v@acme.ru", "V", "viewer"))
+    assert any("Только просмотр" in i.value for i in at.info) and len(at.dataframe) == 1
+    keys = {b.key for b in at.button} | {b.key for b in at.get("form_submit_button")}
+    assert not keys & {"payouts.accrue", "payouts.submit"}
+
+
+def test_signed_in_editor_acts_under_their_address(db: Path) -> None:
+    at = panel(person=Principal("editor@acme.ru", "E", "editor"))
+    assert not [w for w in at.text_input if w.key == "payouts.who"]
+    at.button(key="payouts.accrue").click().run()
+    assert not at.error and line(db).accrued == 500
+    with store.connect(db, read_only=True) as con:
+        assert con.execute("select distinct who from payout_events").fetchall() == [("editor@acme.ru",)]

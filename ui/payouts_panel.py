@@ -15,7 +15,7 @@ import streamlit as st
 from data_layer import payouts
 from metrics import lookups
 from metrics.filters import Filters
-from ui import fmt
+from ui import auth, fmt
 from ui.data import query, write
 from ui.filters import today as account_today
 from ui.i18n import lang, model_label, tr
@@ -27,6 +27,7 @@ TEXT = {
                    "бонусы из журнала затрат. Дальше строка утверждается и выплачивается; каждое действие "
                    "записывается в историю и журнал изменений. Правила — docs/goals-payouts.md.",
         "who": "Кто выполняет действия (для журнала)", "who.help": "Имя или e-mail; без него действия недоступны.",
+        "who.signed": "Действия записываются в журнал от имени {who}.",
         "accrue": "Начислить за месяц", "accrue.month": "Месяц начисления", "accrue.do": "Начислить / пересчитать",
         "accrued": "Начисление за {month}: новых или увеличенных строк — {up}, уменьшенных (сторно) — {down}.",
         "overpaid": "Партнёру «{partner}» за {month} уже выплачено на {amount} больше, чем причитается сейчас: "
@@ -55,6 +56,7 @@ TEXT = {
                    "bonuses. A line is then approved and paid; every action is kept in its history and the audit "
                    "log. Rules: docs/goals-payouts.md.",
         "who": "Who acts (for the audit log)", "who.help": "A name or e-mail; actions need it.",
+        "who.signed": "Actions are recorded in the audit log as {who}.",
         "accrue": "Accrue a month", "accrue.month": "Accrual month", "accrue.do": "Accrue / recalculate",
         "accrued": "Accrual for {month}: {up} lines created or increased, {down} decreased (reversed).",
         "overpaid": "Partner “{partner}” has been paid {amount} more for {month} than is due now: "
@@ -248,7 +250,21 @@ def render(f: Filters | None = None) -> None:
     st.subheader(tr(TEXT, "title"), anchor=False)
     st.caption(tr(TEXT, "caption"))
     _show_flash()
-    who = st.text_input(tr(TEXT, "who"), key="payouts.who", help=tr(TEXT, "who.help")).strip()
-    accrue_section(who, today, currency)
+    editor = auth.can("edit")
+    who = actor() if editor else ""
+    if editor:
+        accrue_section(who, today, currency)
+    else:
+        auth.read_only_note()
     owed_section(period, currency)
-    action_section(period, who, today, currency)
+    if editor:
+        action_section(period, who, today, currency)
+
+
+def actor() -> str:
+    """Who the actions are recorded as: the signed-in person, or (open mode) a name typed here."""
+    person = auth.principal()
+    if not person.open_mode:
+        st.caption(tr(TEXT, "who.signed", who=person.actor))
+        return person.actor
+    return st.text_input(tr(TEXT, "who"), key="payouts.who", help=tr(TEXT, "who.help")).strip()
