@@ -417,8 +417,8 @@ def commissions_section(f: Filters, currency: str) -> None:
                                for k, s in zip(details["kind"], details["rule_scope"], strict=True)],
         tr(TEXT, "col.months"): [f"{a:%Y-%m} – {b:%Y-%m}" if not pd.isna(a) else fmt.DASH
                                  for a, b in zip(details["first_month"], details["last_month"], strict=True)],
-        tr(TEXT, "col.how"): [how_text(r, currency) for _, r in details.iterrows()],
         tr(TEXT, "col.commission"): [fmt.money(v, code, currency, 2) for v in details["amount"]],
+        tr(TEXT, "col.how"): [how_text(r, currency) for _, r in details.iterrows()],
     }), hide_index=True, key="costs.commissions")
 
 
