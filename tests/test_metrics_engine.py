@@ -379,3 +379,20 @@ def test_deals_lists_a_partners_leads_with_commission(tmp_db: Path) -> None:
     won = call(tmp_db, engine.deals, MARCH, partner_ids(tmp_db)["A"])
     assert list(won["commission"]) == [107.0] and bool(won["in_deals"].iloc[0])
     assert list(call(tmp_db, engine.deals, MARCH, None)["amount"]) == [50.0]
+
+
+def test_lifetime_index_follows_the_data_version(tmp_db: Path) -> None:
+    """Regression: the cached won-deals index must be rebuilt after a write (new data version)."""
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-03-10", partner="A", status=WON, price=600, contact=1)
+    acc.build(tmp_db)
+    assert row(kpis(tmp_db, by="partner"), partner="A")["purchases_per_client"] == 1
+    more = Account(_ids=iter(range(5000, 5010)))
+    more.lead("2024-01-10", status=WON, price=400, contact=1)
+    more.build(tmp_db)  # saves through the data layer and bumps the version
+    a = row(kpis(tmp_db, by="partner"), partner="A")
+    assert (a["purchases_per_client"], a["ltv"]) == (2, 1000)
+    store.version_path(tmp_db).unlink()  # no stamp: indexes are computed in place, same numbers
+    b = row(kpis(tmp_db, by="partner"), partner="A")
+    assert (b["purchases_per_client"], b["ltv"]) == (2, 1000)

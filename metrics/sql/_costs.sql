@@ -5,7 +5,8 @@
 --   rule_hits:    one row per group x partner x commission rule x month of the events it rewards, with
 --                 the events' count, revenue, the effective rate and the commission amount.
 -- Reads m_ledger(partner_id, month, category, amount) and m_rules(rule_id, model, partner_id, kind, rate,
--- tiers, valid_from, valid_to), bound by metrics.costs.bind_cost_inputs. Template slots as in _scope plus
+-- tiers, valid_from, valid_to), bound by metrics.costs.bind_cost_inputs, and m_partner_days (index_partner_days,
+-- bound by metrics.engine). Template slots as in _scope plus
 -- {{split}} / {{split_filtering}} (true when ledger costs follow leads across pipelines / sources).
 -- Parameters: those of _scope.
 cal_buckets as (
@@ -129,19 +130,10 @@ tier_base as (
     -- every won deal of those partners and months, whatever the filters: the base of monthly tiers
     select tm.partner_id, tm.rule_id, tm.month, sum(e.revenue) as base
     from (
-        select partner_id, rule_day, sum(amount) as revenue
-        from (
-            select partner_id, coalesce(closed_date, created_date) as rule_day, amount
-            from lead_facts
-            where is_won and partner_id in (select partner_id from tier_months)
-              and closed_date >= date_trunc('month', $date_from)
-            union all
-            select partner_id, created_date, amount
-            from lead_facts
-            where is_won and partner_id in (select partner_id from tier_months)
-              and closed_date is null and created_date >= date_trunc('month', $date_from)
-        )
-        group by all
+        select partner_id, rule_day, revenue
+        from m_partner_days
+        where partner_id in (select partner_id from tier_months)
+          and rule_day >= cast(date_trunc('month', $date_from) as date)
     ) e
     join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
     join tier_months tm on tm.partner_id = e.partner_id and tm.rule_id = s.rule_id

@@ -19,7 +19,7 @@ lead_agg as (
 deal_keyed as (
     select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
-        amount, close_days, hash(client_key) as client, closed_date,
+        amount, close_days, cast(hash(client_key) >> 1 as bigint) as client, closed_date,
         case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
             when 'service' then cast($m_service as double) when 'direct' then cast($m_direct as double)
             else cast($m_unassigned as double) end as model_margin
@@ -67,11 +67,7 @@ life_agg as (
     -- every won deal of those clients up to the period end, any partner or direct
     select {{group_cols}}, count(*) as life_deals, sum(w.amount) as life_revenue
     from group_clients g
-    join (
-        select hash(client_key) as client, amount
-        from lead_facts
-        where is_won and closed_date <= $date_to
-    ) w on w.client = g.client
+    join (select client, amount from m_won_clients where closed_date <= $date_to) w on w.client = g.client
     group by all
 ),
 client_agg as (
