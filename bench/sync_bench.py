@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -72,6 +73,7 @@ def run(n_leads: int, latency: float, seed: int, keep_db: Path | None) -> dict[s
         # Production knobs (7 rps, 8 workers, 2 s windows); only the address and token point at the emulator.
         config = config_for(emu, Path(tmp), max_rps=REAL_RPS, workers=8, timeout=30.0, max_retries=6,
                             retry_base=0.5, max_retry_wait=30.0, overlap=300, lag=5, commit_seconds=2.0)
+        load_before = os.getloadavg()[0]
         start = time.monotonic()
         done = subprocess.run(cli(db, config), cwd=PROJECT_ROOT, env=env_for(config), capture_output=True,
                               text=True)
@@ -89,7 +91,9 @@ def run(n_leads: int, latency: float, seed: int, keep_db: Path | None) -> dict[s
             "floor_s": round(floor, 2), "ratio": round(wall / floor, 4), "limit": 1.15,
             "throttled_429": emu.count(status=429), "max_requests_in_any_second": emu.max_in_window(1.0),
             "summary": done.stdout.strip(), "generate_s": round(generated, 1),
-            "python": platform.python_version(), "machine": platform.machine(),
+            "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            # Other work on the machine stretches start-up and delays deliveries: keep it next to the numbers.
+            "load_avg_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
 
 
