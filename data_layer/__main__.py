@@ -16,10 +16,16 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the sub-command and hand over to its module."""
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m data_layer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     modules = {}
+    # Import only the module of the command asked for, so one sub-command never breaks another.
+    chosen = [argv[0]] if argv and argv[0] in COMMANDS else list(COMMANDS)
     for name, (module_name, help_text) in COMMANDS.items():
+        if name not in chosen:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(module_name)
         modules[name] = module
         module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))

@@ -14,7 +14,7 @@ from pathlib import Path
 from data_layer import store
 from metrics import lookups
 from metrics.filters import FilterError, Filters
-from reports import mailer
+from reports import mailer, snapshot
 from reports.safe import redact
 
 DEFAULT_OUT = Path("cache/reports")
@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="xlsx")
     e.add_argument("--sep", choices=(";", ","), default=";", help="CSV separator (; = decimal comma)")
     e.add_argument("--view", choices=("cohort", "close"), default="cohort")
+    snapshot.add_arguments(sub.add_parser("snapshot", help="BI / accounting hand-off: Parquet + CSV tables, "
+                                                        "month-end payout list (XLSX)"))
     return parser
 
 
@@ -162,7 +164,7 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"weekly": run_weekly, "statement": run_statement, "export": run_export}
+COMMANDS = {"weekly": run_weekly, "statement": run_statement, "export": run_export, "snapshot": snapshot.run}
 
 
 def main(argv: list[str] | None = None) -> int:
