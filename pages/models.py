@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import engine, lookups
-from ui import charts, fmt, layout
+from ui import charts, fmt, goals_panel, layout
 from ui.data import query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
@@ -141,6 +141,8 @@ def render() -> None:
     for col, (_, row) in zip(cols, rows.iterrows(), strict=False):
         with col:
             _card(row, direct_row, currency)
+            if row["model"] in ("referral", "sales", "service", "direct"):
+                goals_panel.render("model", model=str(row["model"]), limit=2)
 
     if st.session_state.get(K_METRIC) not in COMPARED:
         st.session_state[K_METRIC] = "roi"

@@ -10,7 +10,7 @@ import streamlit as st
 
 from metrics import engine, lookups
 from metrics.filters import Filters
-from ui import charts, fmt, layout
+from ui import charts, fmt, goals_panel, layout
 from ui.data import query
 from ui.filters import compare_label, comparison, current, period_label
 from ui.i18n import band_label, lang, metric_label, t, tr
@@ -168,6 +168,7 @@ def render() -> None:
     before = _first(query(engine.kpis, before_f))
     layout.kpi_cards(layout.kpi_row(now, before, currency), key="overview.kpi", compare_note=compare_label())
     st.caption(tr(TEXT, "basis.margin" if now.get("income_basis") not in (None, "revenue") else "basis.revenue"))
+    goals_panel.render("program")
     _trend_chart(f, currency)
     _since_last_week(f, currency)
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from metrics import engine, lookups
 from metrics.filters import Filters
-from ui import charts, fmt, layout
+from ui import charts, fmt, goals_panel, layout
 from ui.data import query
 from ui.filters import (
     bind_param,
@@ -256,6 +256,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
         layout.too_few_badge()
     prev = before_rows.iloc[0] if len(before_rows) else None
     layout.kpi_cards(layout.kpi_row(now, prev, currency), key="partners.kpi", compare_note=compare_label())
+    goals_panel.render("partner", partner_id=pid)
 
     st.subheader(tr(TEXT, "trend"), anchor=False)
     monthly = query(engine.kpis, mine, by="week" if mine.days <= 62 else "month")
