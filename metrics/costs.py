@@ -49,12 +49,11 @@ class MetricSettings:
 
 @dataclass(frozen=True, eq=False)
 class Scenario:
-    """What-if cost inputs; a field left None keeps the actual value.
+    """What-if cost inputs (ledger, rules, margin); a field left None keeps the actual value."""
 
-    ledger: DataFrame(partner_id, month, category, amount) replacing the whole ledger;
-    rules: DataFrame shaped like commission_rules replacing all rules;
-    margin: dict like the `margin` setting ({"account": fraction|None, "models": {model: fraction}}).
-    """
+    # ledger: DataFrame(partner_id, month, category, amount) replacing the whole ledger;
+    # rules: DataFrame shaped like commission_rules replacing all rules;
+    # margin: dict like the `margin` setting ({"account": fraction | None, "models": {model: fraction}}).
 
     ledger: pd.DataFrame | None = None
     rules: pd.DataFrame | None = None

@@ -255,8 +255,7 @@ PVD_COLUMNS = ("leads", "won_deals", "win_rate", "win_rate_low", "win_rate_high"
 
 
 def partner_vs_direct(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Each model, all partners and direct: win rate (Wilson), average check, days to close, and each
-    one's difference from direct (absolute `_diff` and relative `_rel`)."""
+    """Each model, all partners and direct: win rate (Wilson), average check, days to close, diffs vs direct."""
     values = query_params(f, load_settings(con))
     df = run(con, "partner_vs_direct", values, slots_for(f, ()))
     df["win_rate"] = df["cohort_won"] / df["leads"].where(df["leads"] > 0)
@@ -312,10 +311,7 @@ def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
 
 def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, won_only: bool = True,
           scenario: Scenario | None = None) -> pd.DataFrame:
-    """A partner's won deals in scope (partner_id None = direct) with their commission; newest first.
-
-    won_only=False also lists every lead of the period (open, lost) with its qualified-lead reward.
-    """
+    """A partner's won deals in scope (None = direct) with commission, newest first; won_only=False: all leads."""
     narrowed = replace(f, partners=(int(partner_id),), models=()) if partner_id is not None \
         else replace(f, partners=(), models=("direct",))
     values = {**_prepare(con, narrowed, scenario), "won_only": won_only}
@@ -324,12 +320,10 @@ def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, wo
 
 def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_better: bool | None = None,
          ) -> pd.DataFrame:
-    """Add `rank` (1 = best) and `highlight` ('best' / 'worst') by metric, or by its cautious interval bound.
-
-    Rows flagged too_few, rows without a value and the direct baseline (partner_id null) get no rank and are
-    never highlighted. With by_lower_bound the pessimistic bound is used (`<metric>_low` when higher is better,
-    `<metric>_high` when lower is better), so a small, noisy group cannot top the list on luck.
-    """
+    """Add `rank` (1 = best) and `highlight` (best / worst) by metric or its cautious interval bound."""
+    # too_few rows, rows without a value and the direct baseline (partner_id null) get no rank. With
+    # by_lower_bound the pessimistic bound is used (`_low` when higher is better, else `_high`), so a small,
+    # noisy group cannot top the list on luck.
     better_high = higher_is_better if higher_is_better is not None else \
         getattr(METRICS.get(metric), "higher_is_better", True)
     col = metric
@@ -403,11 +397,9 @@ def revenue_total(con: duckdb.DuckDBPyConnection, f: Filters) -> float:
 
 def breakeven_commission_rate(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int,
                               scenario: Scenario | None = None) -> float | None:
-    """Percent-of-revenue commission rate at which the partner's ROI is 0, other costs unchanged.
-
-    Other costs = ledger share + commissions from rules other than percent-of-revenue. None without revenue;
-    a negative rate means the partner loses money even with no percentage commission.
-    """
+    """Percent-of-revenue commission rate at which the partner's ROI is 0, other costs unchanged."""
+    # Other costs = ledger share + rewards of the other rule kinds. None without revenue; a negative rate
+    # means the partner loses money even with no percentage commission.
     parts = _commission_parts(con, f, partner_id, scenario)
     if parts is None or parts["revenue"] <= 0:
         return None

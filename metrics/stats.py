@@ -28,11 +28,10 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float | None, f
 
 @dataclass(frozen=True)
 class RoiSample:
-    """Bootstrap inputs of one group: n units (leads/deals), fixed costs, and the units with income or cost.
+    """Bootstrap inputs of one group: n units (leads / deals), fixed costs, the units with income or cost."""
 
-    xs / ys hold income and variable cost (commissions) of the contributing units; the other n - len(xs)
-    units contribute nothing. The sums and sums of squares run over all units (zeros add nothing).
-    """
+    # xs / ys: income and variable cost (commissions) of the contributing units (may be empty for big groups,
+    # then `moments` carries their count and sums); the other n - k units contribute nothing.
 
     n: int
     fixed: float
