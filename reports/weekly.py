@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from metrics import lookups
+from metrics import goals, lookups
 from metrics.engine import grouped, kpis
 from metrics.filters import Filters, View
 from reports import charts, xlsx
@@ -61,6 +61,7 @@ class WeeklyPack:
     pipeline_names: dict[int, str] = field(default_factory=dict)
     freshness: dict[str, Any] = field(default_factory=dict)
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    goals: pd.DataFrame = field(default_factory=pd.DataFrame)  # goals off track (metrics.goals.goals_off_track)
 
     @property
     def currency(self) -> str:
@@ -254,7 +255,7 @@ def build_weekly(con: duckdb.DuckDBPyConnection, week_ending: date | None = None
         partner_names={int(k): str(v) for k, v in lookups.partners(con)[["partner_id", "name"]].itertuples(index=False)},
         pipeline_names={int(k): str(v) for k, v in
                         lookups.pipelines(con)[["pipeline_id", "name"]].itertuples(index=False)},
-        freshness=fresh, generated_at=datetime.now(tz),
+        freshness=fresh, generated_at=datetime.now(tz), goals=goals.goals_off_track(con, week_ending),
     )
 
 
@@ -344,6 +345,26 @@ def anomalies_table(pack: WeeklyPack, lang: str) -> Table:
                  fmt.currency_symbol(pack.currency, lang), list(a["kind"]))
 
 
+def goals_table(pack: WeeklyPack, lang: str) -> Table:
+    """Goals off track: whose goal, metric, target, actual so far and pace to the period end."""
+    g = pack.goals
+    if g.empty:
+        g = pd.DataFrame(columns=["scope", "model", "partner_name", "metric", "op", "target", "actual", "pace",
+                                  "date_to"])
+    who = [str(r["partner_name"]) if r["scope"] == "partner" else
+           (model_label(r["model"], lang) if r["scope"] == "model" else say(lang, "total"))
+           for r in g.to_dict("records")]
+    frame = pd.DataFrame({
+        "who": who, "metric": [metric_label(m, lang) for m in g["metric"]],
+        "target": [f"{op} {t:g}" for op, t in zip(g["op"], g["target"], strict=True)],
+        "actual": g["actual"], "pace": g["pace"], "date_to": g["date_to"],
+    })
+    labels = {"who": say(lang, "col.series"), "metric": say(lang, "col.metric"), "target": say(lang, "col.target"),
+              "actual": say(lang, "col.actual"), "pace": say(lang, "col.pace"), "date_to": say(lang, "col.until")}
+    kinds: dict[str, Kind] = {"target": "text", "actual": "number", "pace": "number", "date_to": "date"}
+    return Table("goals", say(lang, "t.goals"), frame, kinds, labels)
+
+
 def series_table(pack: WeeklyPack, lang: str) -> Table:
     """The weekly series behind the anomaly check (week end date, leads, won deals, revenue)."""
     s = pack.series
@@ -356,7 +377,7 @@ def series_table(pack: WeeklyPack, lang: str) -> Table:
 def weekly_tables(pack: WeeklyPack, lang: str) -> list[Table]:
     """Every table of the pack, in report order."""
     return [summary_table(pack, lang), movers_table(pack, lang), bands_table(pack, lang),
-            anomalies_table(pack, lang), series_table(pack, lang)]
+            anomalies_table(pack, lang), goals_table(pack, lang), series_table(pack, lang)]
 
 
 def header_lines(pack: WeeklyPack, lang: str) -> list[tuple[str, str]]:
@@ -401,7 +422,7 @@ def weekly_pdf(pack: WeeklyPack, lang: str = "ru") -> bytes:
     chart_rows = pack.series.rename(columns={"leads": "value", "leads_anomaly": "is_anomaly"})
     doc.picture(charts.to_png(charts.weekly_line(chart_rows, say(lang, "chart.leads_weekly")), lang),
                 max_height=doc.eph * 0.35)
-    for table in tables[1:4]:
+    for table in tables[1:5]:  # movers, bands, anomalies, goals off track (the series stays in the XLSX)
         if doc.get_y() > doc.page_break_trigger - 40:
             doc.add_page()
         pdf_table(doc, table, lang, pack.currency)
