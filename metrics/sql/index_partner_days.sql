@@ -4,4 +4,3 @@ select partner_id, coalesce(closed_date, created_date) as rule_day, sum(amount) 
 from lead_facts
 where is_won and partner_id is not null
 group by all
-order by partner_id, rule_day

@@ -3,4 +3,3 @@
 select cast(hash(client_key) >> 1 as bigint) as client, closed_date, amount
 from lead_facts
 where is_won
-order by client
