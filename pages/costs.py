@@ -15,7 +15,7 @@ from data_layer import costs_io, userdata
 from data_layer.userdata import CATEGORIES, KINDS, MODELS, UserDataError
 from metrics import engine, lookups
 from metrics.filters import Filters
-from ui import auth, charts, fmt, layout
+from ui import auth, charts, fmt, layout, payouts_panel
 from ui.data import query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, model_label, t, tr
@@ -31,6 +31,7 @@ TEXT = {
         "summary.axis": "Сумма", "col.category": "Категория", "col.amount": "Сумма", "col.share": "Доля",
         "tab.ledger": "Журнал затрат", "tab.import": "Импорт и экспорт", "tab.partners": "Партнёры",
         "tab.rules": "Правила комиссий", "tab.commissions": "Начисленные комиссии",
+        "tab.payouts": "Выплаты партнёрам",
         "ledger.caption": "Месяцы {first} – {last}{who}. Сумма месяца распределяется по его дням; период "
                           "берёт долю дней, которую он покрывает. Удалённая строка удаляется из журнала.",
         "ledger.who": ", партнёры из фильтра",
@@ -89,6 +90,7 @@ TEXT = {
         "summary.axis": "Amount", "col.category": "Category", "col.amount": "Amount", "col.share": "Share",
         "tab.ledger": "Cost ledger", "tab.import": "Import & export", "tab.partners": "Partners",
         "tab.rules": "Commission rules", "tab.commissions": "Computed commissions",
+        "tab.payouts": "Partner payouts",
         "ledger.caption": "Months {first} – {last}{who}. A month's amount is spread over its days; a period takes "
                           "the share of days it covers. A deleted row is removed from the ledger.",
         "ledger.who": ", partners from the filter",
@@ -438,7 +440,7 @@ def render() -> None:
     summary(f, currency)
     partners = query(userdata.list_partners)
     tabs = st.tabs([tr(TEXT, k) for k in ("tab.ledger", "tab.import", "tab.partners", "tab.rules",
-                                          "tab.commissions")])
+                                          "tab.commissions", "tab.payouts")])
     with tabs[0]:
         ledger_editor(f, partners)
     with tabs[1]:
@@ -452,6 +454,8 @@ def render() -> None:
         rules_editor(partners)
     with tabs[4]:
         commissions_section(f, currency)
+    with tabs[5]:
+        payouts_panel.render(f)  # owed vs paid; approve / pay / reverse (editors only, audited)
 
 
 if __name__ == "__main__":

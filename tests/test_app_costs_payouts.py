@@ -1,0 +1,15 @@
+"""The costs page carries the payouts panel (owed vs paid) in its own tab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app_helpers import new_app, run_ok
+
+pytest_plugins = ("conftest_app",)
+
+
+def test_costs_page_has_a_payouts_tab(app_env: Path) -> None:
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/costs.py"))
+    assert "Выплаты партнёрам" in {tab.label for tab in at.tabs}
