@@ -103,6 +103,7 @@ def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 # the same stamp that keys the dashboard's result cache, bumped after every write. Each is also available
 # as a plain view over lead_facts when the database has no stamp (in memory, or never versioned).
 INDEXES = ("won_clients", "partner_days")
+INDEX_CACHE_SIZE = 4  # databases kept
 _INDEX_CACHE: dict[str, tuple[str, dict[str, Any]]] = {}
 _INDEX_LOCK = threading.Lock()
 
@@ -120,6 +121,9 @@ def _index_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
             return hit[1]
     tables = {name: con.execute(sql.load(f"index_{name}")).fetch_arrow_table() for name in INDEXES}
     with _INDEX_LOCK:
+        _INDEX_CACHE.pop(path, None)
+        while len(_INDEX_CACHE) >= INDEX_CACHE_SIZE:  # oldest database first (dicts keep insertion order)
+            _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
         _INDEX_CACHE[path] = (stamp, tables)
     return tables
 
