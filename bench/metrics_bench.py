@@ -185,7 +185,8 @@ class Frames:
 
 def load_frames(con: duckdb.DuckDBPyConnection) -> Frames:
     """Everything the pandas implementation needs, read once."""
-    facts = con.execute("select * from lead_facts").df()
+    facts = con.execute("select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date, "
+                        "closed_date, amount, is_won, is_qualified, close_days, client_key from lead_facts").df()
     for col in ("created_date", "closed_date"):
         facts[col] = pd.to_datetime(facts[col])
     facts["source"] = facts["utm_source"].fillna(facts["source_name"])

@@ -102,7 +102,7 @@ def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 # Derived indexes of lead_facts (filter-independent), kept in memory per database file and data version:
 # the same stamp that keys the dashboard's result cache, bumped after every write. Each is also available
 # as a plain view over lead_facts when the database has no stamp (in memory, or never versioned).
-INDEXES = ("won_clients", "partner_days")
+INDEXES = ("won_deals", "partner_days")
 INDEX_CACHE_SIZE = 4  # databases kept
 _INDEX_CACHE: dict[str, tuple[str, dict[str, Any]]] = {}
 _INDEX_LOCK = threading.Lock()
@@ -139,10 +139,12 @@ def bind_indexes(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(sql.load(f"bind_{name}_view"))
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None) -> dict[str, Any]:
-    """Bind cost inputs and lead_facts indexes; return the parameters of a query over f."""
+def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None,
+             costs: bool = True) -> dict[str, Any]:
+    """Bind lead_facts indexes (and cost inputs); return the parameters of a query over f."""
     settings = load_settings(con, scenario)
-    bind_cost_inputs(con, scenario)
+    if costs:
+        bind_cost_inputs(con, scenario)
     bind_indexes(con)
     return query_params(f, settings)
 
@@ -260,7 +262,7 @@ PVD_COLUMNS = ("leads", "won_deals", "win_rate", "win_rate_low", "win_rate_high"
 
 def partner_vs_direct(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Each model, all partners and direct: win rate (Wilson), average check, days to close, diffs vs direct."""
-    values = query_params(f, load_settings(con))
+    values = _prepare(con, f, costs=False)
     df = run(con, "partner_vs_direct", values, slots_for(f, ()))
     df["win_rate"] = df["cohort_won"] / df["leads"].where(df["leads"] > 0)
     bounds = [stats.wilson(int(w), int(n)) for w, n in zip(df["cohort_won"], df["leads"], strict=True)]
@@ -395,7 +397,7 @@ def _key_names(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> pd.DataFrame
 
 def revenue_total(con: duckdb.DuckDBPyConnection, f: Filters) -> float:
     """Revenue of the won deals in scope for f (every filter, the chosen view)."""
-    values = query_params(f, load_settings(con))
+    values = _prepare(con, f, costs=False)
     return float(run(con, "revenue_total", values, slots_for(f, ()))["revenue"].iloc[0])
 
 

@@ -19,7 +19,7 @@ lead_agg as (
 deal_keyed as (
     select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
-        amount, close_days, cast(hash(client_key) >> 1 as bigint) as client, closed_date,
+        amount, close_days, client, client_deals, client_revenue, closed_date,
         case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
             when 'service' then cast($m_service as double) when 'direct' then cast($m_direct as double)
             else cast($m_unassigned as double) end as model_margin
@@ -58,21 +58,24 @@ all_revenue as (
     having count(*) > 0
 ),
 group_clients as materialized (
-    -- distinct clients per group (only the grouped key columns: null keys come back through `union by name`)
-    select {{group_cols}}, client
+    -- distinct clients per group with their all-time won deals and revenue (only the grouped key columns:
+    -- null keys come back through `union by name`)
+    select {{group_cols}}, client, any_value(client_deals) as deals, any_value(client_revenue) as revenue
     from deal_keyed
     group by all
 ),
 life_agg as (
-    -- every won deal of those clients up to the period end, any partner or direct
-    select {{group_cols}}, count(*) as life_deals, sum(w.amount) as life_revenue
-    from group_clients g
-    join (select client, amount from m_won_clients where closed_date <= $date_to) w on w.client = g.client
-    group by all
-),
-client_agg as (
-    select {{group_cols}}, count(*) as new_clients
+    -- every won deal of those clients up to the period end, any partner or direct: all-time totals minus the
+    -- deals closed after the period end (few when the period ends near today)
+    select {{group_cols}}, count(*) as new_clients, sum(deals) as life_deals, sum(revenue) as life_revenue
     from group_clients
+    group by all
+    union all by name
+    select {{group_cols}}, -count(*) as life_deals, -sum(w.amount) as life_revenue
+    from group_clients g
+    join (
+        select client, amount from m_won_deals where closed_date > $date_to or closed_date is null
+    ) w on w.client = g.client
     group by all
 ),
 parts as (
@@ -82,8 +85,6 @@ parts as (
     select * from deal_agg
     union all by name
     select * from life_agg
-    union all by name
-    select * from client_agg
     union all by name
     select k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
     from ledger_costs
