@@ -91,7 +91,7 @@ def collect(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int) -> Stat
     return StatementData(
         f=fs, partner_id=int(partner_id), name=str(me["name"].iloc[0]), model=str(me["model"].iloc[0]),
         totals=totals_of(row.iloc[0] if len(row) else pd.Series(dtype=object)),
-        deals=engine.deals(con, fs, int(partner_id)), freshness=fresh, generated_at=datetime.now(tz),
+        deals=engine.deals(con, fs, int(partner_id), won_only=False), freshness=fresh, generated_at=datetime.now(tz),
     )
 
 
