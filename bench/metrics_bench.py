@@ -479,6 +479,13 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _previous_results() -> list[dict[str, Any]]:
+    try:
+        return list(json.loads(RESULTS.read_text(encoding="utf-8")).get("results", []))
+    except (OSError, ValueError):
+        return []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write bench/results.json."""
     p = argparse.ArgumentParser(prog="python -m bench.metrics_bench", description=__doc__)
@@ -493,7 +500,12 @@ def main(argv: list[str] | None = None) -> int:
         print(report(results[-1:]), flush=True)
     meta = {"python": platform.python_version(), "duckdb": duckdb.__version__, "pandas": pd.__version__,
             "cpus": os.cpu_count(), "load_avg": os.getloadavg(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    RESULTS.write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str), encoding="utf-8")
+    for r in results:
+        r["meta"] = meta
+    done = {r["n_leads"] for r in results}
+    kept = [r for r in _previous_results() if r.get("n_leads") not in done]  # other sizes of earlier runs
+    merged = sorted(kept + results, key=lambda r: r["n_leads"])
+    RESULTS.write_text(json.dumps({"results": merged}, indent=2, default=str), encoding="utf-8")
     print(f"wrote {RESULTS}")
     return 0
 
