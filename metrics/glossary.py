@@ -66,6 +66,12 @@ CHOICES = """\
   best or worst; ranking can use the cautious interval bound instead of the point value.
 * **Settings read in one place** (`metrics.costs.load_settings`): `min_leads`, `margin`, `junk_reasons`,
   `quality_weights`. Junk is evaluated at query time with the current junk list.
+* **Speed.** Every query reads `lead_facts` and the user tables directly, except two filter-independent
+  indexes of `lead_facts` that a process keeps in memory per database file and data version (the stamp the
+  dashboard's cache uses, bumped after every write): won deals with each client's all-time totals
+  (`index_won_deals.sql`) and won revenue per partner and day (`index_partner_days.sql`). A database without a
+  stamp computes them in place. Group keys are whitelisted template slots so each grouping plans with plain
+  columns; values are always bound parameters.
 """
 
 
