@@ -1213,7 +1213,7 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     con.register("_demo_frame", frame)
     try:
         # Table names come from _block_frames, never from data.
-        con.execute(f"insert into {table} by name select * from _demo_frame")  # noqa: S608
+        con.execute(store.sql_with_names("insert into {t} by name select * from _demo_frame", t=table))
     finally:
         con.unregister("_demo_frame")
 
@@ -1379,7 +1379,7 @@ def _write_user_data(con: duckdb.DuckDBPyConnection, plan: Plan, stats: Stats, s
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Row count of a table (names from this module only)."""
-    return int(con.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608
+    return int(con.execute(store.sql_with_names("select count(*) from {t}", t=table)).fetchone()[0])
 
 
 def load_demo(db_path: str | Path, n_leads: int = 20000, seed: int = 42, end_date: date | None = None,

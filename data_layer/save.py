@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from data_layer import store
 from data_layer.normalise import Batch
 
 # Child tables whose rows for a lead are replaced whole whenever that lead is saved again.
@@ -53,8 +54,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:
         return 0
     con.register("_upsert_df", df)
     try:
-        # Table names come from TABLE_ORDER, never from CRM data.
-        con.execute(f"insert or replace into {table} by name select * from _upsert_df")  # noqa: S608
+        con.execute(store.sql_with_names("insert or replace into {t} by name select * from _upsert_df", t=table))
     finally:
         con.unregister("_upsert_df")
     return len(df)
@@ -65,7 +65,8 @@ def _replace_children(con: duckdb.DuckDBPyConnection, lead_ids: list[int]) -> No
     con.register("_lead_ids_df", ids)
     try:
         for table in LEAD_CHILDREN:
-            con.execute(f"delete from {table} where lead_id in (select lead_id from _lead_ids_df)")  # noqa: S608
+            con.execute(store.sql_with_names(
+                "delete from {t} where lead_id in (select lead_id from _lead_ids_df)", t=table))
     finally:
         con.unregister("_lead_ids_df")
 

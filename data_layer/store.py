@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -62,6 +63,24 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
         yield con
     finally:
         con.close()
+
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def sql_with_names(template: str, **names: str | list[str]) -> str:
+    """SQL text with table/column *names* filled in (values are always bound, never formatted).
+
+    Names cannot be bound as parameters; every one must be a plain lower-case identifier from our own code,
+    so a CRM or user value can never reach SQL text through here.
+    """
+    def check(name: str) -> str:
+        if not _IDENT.match(name):
+            raise ValueError(f"not a plain SQL identifier: {name!r}")
+        return name
+
+    filled = {k: ", ".join(check(n) for n in v) if isinstance(v, list) else check(v) for k, v in names.items()}
+    return template.format(**filled)
 
 
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:

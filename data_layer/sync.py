@@ -699,7 +699,7 @@ def replace_reference(con: duckdb.DuckDBPyConnection, kind: str, records: list[d
                     "(select loss_reason_id from raw_leads where loss_reason_id is not null)")
         return normalise.normalise_loss_reasons(records)
     for table in REFERENCE_TABLES[kind]:
-        con.execute(f"delete from {table}")  # noqa: S608 - fixed table names
+        con.execute(store.sql_with_names("delete from {t}", t=table))
     if kind == "account":
         return normalise.normalise_account(records[-1]) if records else normalise.new_batch()
     if kind == "sources":
@@ -758,9 +758,10 @@ def known_ids(con: duckdb.DuckDBPyConnection) -> Known:
     out = {}
     for kind, link, col in (("contacts", "raw_lead_contacts", "contact_id"),
                             ("companies", "raw_lead_companies", "company_id")):
-        stored = {r[0] for r in con.execute(f"select id from raw_{kind}").fetchall()}  # noqa: S608
-        refs = {r[0] for r in con.execute(f"select distinct {col} from {link} "  # noqa: S608
-                                          f"where {col} is not null").fetchall()}
+        stored = {r[0] for r in con.execute(
+            store.sql_with_names("select id from {t}", t=f"raw_{kind}")).fetchall()}
+        refs = {r[0] for r in con.execute(store.sql_with_names(
+            "select distinct {c} from {t} where {c} is not null", c=col, t=link)).fetchall()}
         out[kind] = (stored, sorted(refs - stored))
     return out
 
@@ -907,7 +908,7 @@ def _open_run(db_path: Path, replace_demo: bool, full: bool) -> tuple[int, str]:
             existing = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
             for table in [*save.TABLE_ORDER, *DEMO_TABLES]:
                 if table in existing:
-                    con.execute(f"delete from {table}")  # noqa: S608 - fixed table names
+                    con.execute(store.sql_with_names("delete from {t}", t=table))
         con.execute("update sync_runs set status = 'failed', finished_at = current_timestamp, "
                     "message = 'interrupted' where status = 'running'")
         mode = "full" if full or "leads" not in read_state(con) else "incremental"

@@ -521,8 +521,8 @@ def _write_partner(con: duckdb.DuckDBPyConnection, partner_id: int, values: dict
         sets.append("model_source = 'user'")
     before = con.execute("select name, model, aliases, manager, start_date, active from partners "
                          "where partner_id = ?", [partner_id]).fetchone()
-    con.execute(f"update partners set {', '.join(sets)} where partner_id = ?",  # noqa: S608
-                [*params, partner_id])
+    assignments = ", ".join(sets)  # "<column> = ?" for columns of _PARTNER_FIELDS only; values are bound
+    con.execute("update partners set " + assignments + " where partner_id = ?", [*params, partner_id])  # noqa: S608
     old = dict(zip(("name", "model", "aliases", "manager", "start_date", "active"), before, strict=True))
     audit(con, "update", "partner", partner_id, {c: old[c] for c in cols}, {c: values[c] for c in cols})
 
