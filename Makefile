@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.metrics_bench
+	$(PY) -m bench.pages_bench
 
 bench-sync: $(STAMP)
 	$(PY) -m bench.sync_bench

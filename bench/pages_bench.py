@@ -1,0 +1,63 @@
+"""Server-side rerun time of every dashboard page (`python -m bench.pages_bench [--db PATH] [--runs N]`).
+
+Each page runs through app.py in Streamlit's AppTest (the same script run a browser triggers, minus the
+network): a cold run with empty caches, then warm reruns. Prints a table and writes bench/results-pages.json.
+Target (issue 5): ≤ 300 ms per rerun at 1M leads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("overview", "partners", "models", "trends", "quality", "costs", "what_if", "forecast", "goals",
+         "reports", "settings")
+OUT = ROOT / "bench" / "results-pages.json"
+
+
+def _timed_run(at: AppTest) -> float:
+    started = time.perf_counter()
+    at.run()
+    if at.exception:
+        raise RuntimeError(f"page failed: {[e.value for e in at.exception]}")
+    return time.perf_counter() - started
+
+
+def bench_page(page: str, runs: int) -> dict:
+    """Cold (caches cleared) and warm rerun times of one page, in seconds."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.run()
+    at.switch_page(f"pages/{page}.py")
+    st.cache_data.clear()
+    cold = _timed_run(at)
+    warm = [_timed_run(at) for _ in range(runs)]
+    return {"cold_s": cold, "warm_median_s": statistics.median(warm), "warm_max_s": max(warm), "runs": runs}
+
+
+def main() -> None:
+    """Run every page and report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "data" / "demo_1000000.duckdb")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if not args.db.exists():
+        raise SystemExit(f"{args.db} is missing: run `make bench` first (it builds the 1M-lead database).")
+    os.environ["PARTNER_ROI_DB"] = str(args.db)
+    results = {page: bench_page(page, args.runs) for page in PAGES}
+    print(f"{'page':<10} {'cold, ms':>10} {'warm rerun, ms':>15}  target ≤ 300 ms ({args.db.name})")
+    for page, r in results.items():
+        print(f"{page:<10} {1000 * r['cold_s']:>10.0f} {1000 * r['warm_median_s']:>15.0f}")
+    OUT.write_text(json.dumps({"db": str(args.db), "load_avg": os.getloadavg(), "pages": results}, indent=2))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
