@@ -278,11 +278,13 @@ def _commissions(fr: Frames, deals: pd.DataFrame, leads: pd.DataFrame, dims: tup
         tier_rate = np.array([eff.get(k, np.nan) for k in keys])
         rate = np.where(np.isnan(tier_rate), rate, tier_rate)
     amount = np.where(hits["kind"] == "percent_revenue", hits["amount"].to_numpy() * rate, rate)
-    out.append(pd.DataFrame({"amount": amount}, index=hits.index).join(pd.concat(_keys(hits, dims, deal_date), axis=1)))
+    out.append(pd.DataFrame({"amount": amount, "rule_id": hits["rule_id"], "lead_id": hits["lead_id"]},
+                            index=hits.index).join(pd.concat(_keys(hits, dims, deal_date), axis=1)))
     q = leads[leads["partner_id"].notna() & leads["is_qualified"]]
     lh = q.merge(spans[spans["kind"] == "fixed_per_qualified_lead"], on="partner_id")
     lh = lh[(lh["created_date"] >= lh["span_from"]) & (lh["created_date"] <= lh["span_to"])]
-    out.append(pd.DataFrame({"amount": lh["rate"].to_numpy(dtype=float)}, index=lh.index).join(
+    out.append(pd.DataFrame({"amount": lh["rate"].to_numpy(dtype=float), "rule_id": lh["rule_id"],
+                             "lead_id": lh["lead_id"]}, index=lh.index).join(
         pd.concat(_keys(lh, dims, "created_date"), axis=1)))
     return pd.concat(out, ignore_index=True)
 
@@ -357,10 +359,18 @@ def _pd_partner_vs_direct(fr: Frames, f: Filters) -> pd.DataFrame:
                                         "time_to_close_days": won["close_days"].median()}])])
 
 
-def _pd_deals(fr: Frames, f: Filters, pid: int) -> pd.DataFrame:
+def _pd_partner_commissions(fr: Frames, f: Filters, pid: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A partner's won deals in scope with their commission, and its commission per rule (as the engine)."""
     df = fr.facts
     lo, hi = pd.Timestamp(f.date_from), pd.Timestamp(f.date_to)
-    return df[(df["partner_id"] == pid) & df["created_date"].between(lo, hi)].sort_values("created_date")
+    mine = df[df["partner_id"] == pid]
+    leads = mine[mine["created_date"].between(lo, hi)]
+    deals = mine[mine["is_won"] & mine["created_date"].between(lo, hi)]
+    hits = _commissions(fr, deals, leads, ("partner",), "created_date")
+    per_lead = hits.groupby("lead_id")["amount"].sum()
+    listed = deals.assign(commission=deals["lead_id"].map(per_lead).fillna(0.0))
+    per_rule = hits.groupby("rule_id")["amount"].agg(["size", "sum"])
+    return listed.sort_values("created_date", ascending=False), per_rule
 
 
 def _pd_roi_interval(fr: Frames, f: Filters) -> list[Any]:
@@ -382,7 +392,8 @@ PANDAS_PAGES: dict[str, Callable[[Frames, Scope], list[Any]]] = {
                                pandas_kpis(fr, s.f, ("month",))],
     "partners leaderboard": lambda fr, s: [pandas_kpis(fr, s.f, ("partner",)), _pd_roi_interval(fr, s.f)],
     "one partner": lambda fr, s: [pandas_kpis(fr, _partner_f(s)), pandas_kpis(fr, _partner_f(s).previous()),
-                                  pandas_kpis(fr, _partner_f(s), ("month",)), _pd_deals(fr, s.f, s.partner_id)],
+                                  pandas_kpis(fr, _partner_f(s), ("month",)),
+                                  _pd_partner_commissions(fr, s.f, s.partner_id)],
     "model comparison": lambda fr, s: [pandas_kpis(fr, s.f, ("model",)), _pd_partner_vs_direct(fr, s.f)],
     "trends": lambda fr, s: [pandas_kpis(fr, s.f, ("month", "model"))],
 }
