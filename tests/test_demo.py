@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from data_layer import demo
+from data_layer import demo, store
 
 END = date(2025, 6, 30)
 ULID = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
@@ -171,7 +171,7 @@ def _table_rows(path: Path) -> dict[str, list[tuple]]:
             keep = [c for c in cols if c not in WRITE_TIME_COLUMNS or t.startswith("raw_")]
             if t in ("meta", "sync_runs", "schema_migrations") or not keep:
                 continue
-            out[t] = con.execute(f"select {', '.join(keep)} from {t} order by all").fetchall()  # noqa: S608
+            out[t] = con.execute(store.sql_with_names("select {c} from {t} order by all", c=keep, t=t)).fetchall()
     return out
 
 

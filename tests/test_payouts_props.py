@@ -68,7 +68,7 @@ def db() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _empty(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("payout_events", "payouts", "audit_log"):
-        con.execute(f"delete from {table}")  # noqa: S608 - fixed table names
+        con.execute(store.sql_with_names("delete from {t}", t=table))
 
 
 def _state(con: duckdb.DuckDBPyConnection) -> list[tuple]:

@@ -125,7 +125,7 @@ def test_oauth_rotation_survives_kills(tmp_path: Path) -> None:
     with store.connect(db, read_only=True) as con:  # tokens never land in the analytic database
         tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
         for table in tables:
-            text = str(con.execute(f"select * from {table}").fetchall())  # noqa: S608
+            text = str(con.execute(store.sql_with_names("select * from {t}", t=table)).fetchall())
             assert "rt-" not in text and "emu-secret" not in text
 
 

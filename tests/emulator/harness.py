@@ -82,7 +82,8 @@ def run_cli(db: Path, config: AmoConfig, *args: str, timeout: float = 120) -> su
 def dump(db: Path, tables: tuple[str, ...] = RAW_TABLES) -> dict[str, list[tuple]]:
     """Every row of the raw tables, sorted."""
     with store.connect(db, read_only=True) as con:
-        return {t: con.execute(f"select * from {t} order by all").fetchall() for t in tables}  # noqa: S608
+        return {t: con.execute(store.sql_with_names("select * from {t} order by all", t=t)).fetchall()
+                for t in tables}
 
 
 def assert_same(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]]) -> None:
