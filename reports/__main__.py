@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from data_layer import store
+from data_layer import store, userdata
 from metrics import lookups
 from metrics.filters import FilterError, Filters
 from reports import mailer, snapshot
@@ -23,14 +23,12 @@ TEXT = {
     "ru": {
         "wrote": "Записан файл {path}", "sent": "Письмо отправлено: {to}",
         "no_partner": "Партнёр «{name}» не найден: проверьте название (см. справочник партнёров в настройках).",
-        "many_partners": "Название «{name}» подходит нескольким партнёрам ({ids}): укажите номер партнёра.",
         "kept": "Файлы отчёта сохранены: {paths}", "failed": "Отчёт не построен: {reason}",
         "bad_date": "не дата (нужно ГГГГ-ММ-ДД): {text!r}",
     },
     "en": {
         "wrote": "Wrote {path}", "sent": "E-mail sent to {to}",
         "no_partner": "Partner \"{name}\" was not found: check the name (see the partner list in settings).",
-        "many_partners": "The name \"{name}\" matches several partners ({ids}): give the partner number instead.",
         "kept": "The report files are kept: {paths}", "failed": "The report was not built: {reason}",
         "bad_date": "not a date (YYYY-MM-DD): {text!r}",
     },
@@ -126,17 +124,13 @@ def run_weekly(args: argparse.Namespace) -> int:
 
 
 def find_partner(con: object, name: str, lang: str) -> int:
-    """The partner_id for a name (case-insensitive, ё = е) or a number; CliError when none or several."""
-    table = lookups.partners(con)
-    if name.strip().isdigit() and int(name) in set(table["partner_id"].astype(int)):
+    """The partner_id for a name or alias (case-insensitive, ё = е) or a number; CliError when none."""
+    if name.strip().isdigit() and int(name) in set(lookups.partners(con)["partner_id"].astype(int)):
         return int(name)
-    key = name.replace("ё", "е").replace("Ё", "Е").strip().lower()
-    hits = table[[str(n).replace("ё", "е").replace("Ё", "Е").strip().lower() == key for n in table["name"]]]
-    if hits.empty:
+    pid = userdata.find_partner(con, name)  # the one place that knows how partner names match
+    if pid is None:
         raise CliError(say(lang, "no_partner", name=name))
-    if len(hits) > 1:
-        raise CliError(say(lang, "many_partners", name=name, ids=", ".join(str(i) for i in hits["partner_id"])))
-    return int(hits["partner_id"].iloc[0])
+    return pid
 
 
 def run_statement(args: argparse.Namespace) -> int:

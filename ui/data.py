@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from data_layer import store
+from data_layer import store, userdata
 
 T = TypeVar("T")
 
@@ -44,13 +44,7 @@ def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run fn(con, *args, **kwargs) in one write transaction, then bump the data version."""
     path = db_path()
-    with store.connect(path) as con:
-        con.execute("begin")
-        try:
-            result = fn(con, *args, **kwargs)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+    with store.connect(path) as con, userdata.atomic(con):
+        result = fn(con, *args, **kwargs)
     store.bump_version(path)
     return result
