@@ -49,6 +49,7 @@ def ensure_db(n: int, seed: int = 7) -> tuple[Path, str]:
     """Build (or reuse) the n-lead database; return its path and how it was made."""
     path = db_path(n)
     if path.exists():
+        store.init_db(path)  # a database built by an older version gets the newer migrations (derived tables)
         with store.connect(path, read_only=True) as con:
             have = con.execute("select count(*) from lead_facts").fetchone()[0]
             src = con.execute("select value from meta where key = 'source'").fetchone()
@@ -129,6 +130,7 @@ def synthetic(path: Path, n: int, seed: int) -> Path:
         for stmt in SYNTH_SETUP:
             con.execute(stmt)
         con.execute(SYNTH_LEADS, {"n": n, "seed": seed})
+        store.rebuild_derived_tables(con)
         con.execute("insert or replace into meta values ('source', 'synthetic')")
         con.execute("commit")
     store.bump_version(path)

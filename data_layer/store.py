@@ -23,11 +23,13 @@ import duckdb
 HERE = Path(__file__).parent
 DEFAULT_DB = Path(os.environ.get("PARTNER_ROI_DB", "cache/partner_roi.duckdb"))
 LOCK_WAIT_SECONDS = 60.0
+DERIVED_SQL = HERE / "derived.sql"
 
 MIGRATIONS: list[tuple[str, Path]] = [
     ("0001_core", HERE / "schema.sql"),
     ("0002_staging", HERE / "views.sql"),
     ("0003_goals_payouts_audit", HERE / "goals_audit.sql"),
+    ("0004_derived_tables", DERIVED_SQL),
 ]
 
 
@@ -190,9 +192,15 @@ def ensure_partners_from_crm(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def rebuild_facts(con: duckdb.DuckDBPyConnection) -> int:
-    """Recompute lead_facts from the staging view; return its row count."""
-    con.execute("create or replace table lead_facts as select * from stg_lead_facts")
+    """Recompute lead_facts (sorted by creation date) and the tables derived from it; return its row count."""
+    con.execute("create or replace table lead_facts as select * from stg_lead_facts order by created_date, lead_id")
+    rebuild_derived_tables(con)
     return con.execute("select count(*) from lead_facts").fetchone()[0]
+
+
+def rebuild_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the fact_* tables of derived.sql from lead_facts (same transaction as the caller's)."""
+    con.execute(DERIVED_SQL.read_text(encoding="utf-8"))
 
 
 def refresh_derived(path: str | Path) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,7 +168,7 @@ def _blank(value: Any) -> bool:
 
 
 def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> None:
-    """Bind m_ledger and m_rules on this connection: the tables, or the scenario's replacements."""
+    """Bind m_ledger, m_rules and the rule structure on this connection: the tables, or a scenario's."""
     if scenario is not None and scenario.ledger is not None:
         con.register("m_ledger_df", scenario_ledger(scenario.ledger))
         con.execute(sql.load("bind_ledger_scenario"))
@@ -180,6 +181,32 @@ def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None =
     else:
         con.execute(sql.load("bind_rules_actual"))
     con.execute(sql.load("bind_rules"))
+    bind_rule_structure(con)
+
+
+# The rule structure (rule_spans.sql, tier_bands.sql) depends on the rules and partners' models only, not on
+# filters: computed once per distinct input (a fingerprint of rules and models, so a rule edited inside an open
+# transaction or a scenario's rules get their own entry) and bound to each query as small Arrow tables, so the
+# metric queries do not plan the rule chain again and again.
+RULE_STRUCTURE = ("rule_spans", "tier_bands")
+RULE_CACHE_SIZE = 32
+_RULE_CACHE: dict[str, dict[str, Any]] = {}
+_RULE_LOCK = threading.Lock()
+
+
+def bind_rule_structure(con: duckdb.DuckDBPyConnection) -> None:
+    """Bind m_rule_spans and m_tier_bands for the rules bound as m_rules (cached by their inputs)."""
+    key = con.execute(sql.load("rule_inputs_key")).fetchone()[0]
+    with _RULE_LOCK:
+        tables = _RULE_CACHE.get(key)
+    if tables is None:
+        tables = {name: con.execute(sql.load(name)).to_arrow_table() for name in RULE_STRUCTURE}
+        with _RULE_LOCK:
+            while len(_RULE_CACHE) >= RULE_CACHE_SIZE:  # oldest first (dicts keep insertion order)
+                _RULE_CACHE.pop(next(iter(_RULE_CACHE)))
+            _RULE_CACHE[key] = tables
+    for name, table in tables.items():
+        con.register(f"m_{name}", table)
 
 
 def bound_ledger(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> pd.DataFrame:

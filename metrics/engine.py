@@ -6,7 +6,6 @@ DataFrames of aggregated rows (never one row per lead, except :func:`deals`).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -15,7 +14,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from data_layer import store
 from metrics import sql, stats
 from metrics.costs import LEDGER_CATEGORIES, MetricSettings, Scenario, bind_cost_inputs, load_settings
 from metrics.filters import FilterError, Filters
@@ -99,53 +97,12 @@ def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
                      who_filtered=bool(f.partners or f.models or f.sources))
 
 
-# Derived indexes of lead_facts (filter-independent), kept in memory per database file and data version:
-# the same stamp that keys the dashboard's result cache, bumped after every write. Each is also available
-# as a plain view over lead_facts when the database has no stamp (in memory, or never versioned).
-INDEXES = ("won_deals", "partner_days")
-INDEX_CACHE_SIZE = 4  # databases kept
-_INDEX_CACHE: dict[str, tuple[str, dict[str, Any]]] = {}
-_INDEX_LOCK = threading.Lock()
-
-
-def _index_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    """The cached index tables of this connection's database and data version (built on first use)."""
-    row = con.execute(sql.load("db_path")).fetchone()
-    path = row[0] if row else None
-    stamp = store.data_version(path) if path else ""
-    if not stamp:
-        return None
-    with _INDEX_LOCK:
-        hit = _INDEX_CACHE.get(path)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    tables = {name: con.execute(sql.load(f"index_{name}")).fetch_arrow_table() for name in INDEXES}
-    with _INDEX_LOCK:
-        _INDEX_CACHE.pop(path, None)
-        while len(_INDEX_CACHE) >= INDEX_CACHE_SIZE:  # oldest database first (dicts keep insertion order)
-            _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
-        _INDEX_CACHE[path] = (stamp, tables)
-    return tables
-
-
-def bind_indexes(con: duckdb.DuckDBPyConnection) -> None:
-    """Bind m_won_clients and m_partner_days: cached Arrow tables, or views computing them in place."""
-    tables = _index_tables(con)
-    for name in INDEXES:
-        if tables is not None:
-            con.register(f"m_{name}_arrow", tables[name])
-            con.execute(sql.load(f"bind_{name}_cached"))
-        else:
-            con.execute(sql.load(f"bind_{name}_view"))
-
-
 def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None,
              costs: bool = True) -> dict[str, Any]:
-    """Bind lead_facts indexes (and cost inputs); return the parameters of a query over f."""
+    """Bind the cost inputs (unless costs=False); return the parameters of a query over f."""
     settings = load_settings(con, scenario)
     if costs:
         bind_cost_inputs(con, scenario)
-    bind_indexes(con)
     return query_params(f, settings)
 
 

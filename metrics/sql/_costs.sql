@@ -5,8 +5,8 @@
 --   rule_hits:    one row per group x partner x commission rule x month of the events it rewards, with
 --                 the events' count, revenue, the effective rate and the commission amount.
 -- Reads m_ledger(partner_id, month, category, amount) and m_rules(rule_id, model, partner_id, kind, rate,
--- tiers, valid_from, valid_to), bound by metrics.costs.bind_cost_inputs, and m_partner_days (index_partner_days,
--- bound by metrics.engine). Template slots as in _scope plus
+-- tiers, valid_from, valid_to) with its structure m_rule_spans / m_tier_bands (rule_spans.sql, tier_bands.sql),
+-- bound by metrics.costs.bind_cost_inputs, and fact_partner_days (a table of data_layer/derived.sql). Template slots as in _scope plus
 -- {{split}} / {{split_filtering}} (true when ledger costs follow leads across pipelines / sources).
 -- Parameters: those of _scope.
 cal_buckets as (
@@ -60,44 +60,12 @@ rules as (
     from m_rules
 ),
 tier_bands as (
-    -- progressive monthly bands of tiered percent rules: [lo, hi) at rate; the top band is open
-    select rule_id, rate,
-        coalesce(lag(up_to) over (partition by rule_id order by up_to nulls last), 0) as lo,
-        case when row_number() over (partition by rule_id order by up_to desc nulls first) = 1
-             then null else up_to end as hi
-    from (
-        select rule_id, unnest(from_json(tiers, '[{"up_to": "DOUBLE", "rate": "DOUBLE"}]'), recursive := true)
-        from rules
-        where kind = 'percent_revenue' and nullif(trim(tiers), '') is not null
-    )
-),
-rule_partners as (
-    -- every partner a rule may reward: its own partner, or each partner of its model
-    select partner_id, rule_id, true as own, valid_from, valid_to from rules where partner_id is not null
-    union all
-    select p.partner_id, r.rule_id, false, r.valid_from, r.valid_to
-    from rules r join pm p on p.model = r.model
-    where r.partner_id is null
-),
-bounds as (
-    select partner_id, valid_from as b from rule_partners
-    union
-    select partner_id, valid_to + 1 from rule_partners where valid_to < date '9999-12-31'
-    union
-    select partner_id, date '0001-01-01' from rule_partners
-),
-pieces as (
-    select partner_id, b as p_from,
-        coalesce(lead(b) over (partition by partner_id order by b) - 1, date '9999-12-31') as p_to
-    from bounds
+    -- progressive monthly bands of tiered percent rules: [lo, hi) at rate; the top band is open (rule_chain)
+    select rule_id, rate, lo, hi from m_tier_bands
 ),
 rule_spans as (
-    -- the days each rule rewards each partner: on days a partner has rules of its own in force, only those
-    select rp.partner_id, rp.rule_id, r.kind, r.rate, pc.p_from as span_from, pc.p_to as span_to
-    from pieces pc
-    join rule_partners rp on rp.partner_id = pc.partner_id and pc.p_from between rp.valid_from and rp.valid_to
-    join rules r on r.rule_id = rp.rule_id
-    qualify rp.own = max(rp.own) over (partition by pc.partner_id, pc.p_from)
+    -- the days each rule rewards each partner (rule_chain: own rules in force replace the model's)
+    select partner_id, rule_id, kind, rate, span_from, span_to from m_rule_spans
 ),
 ev_days as (
     -- commission events per group, partner and day: won deals (dated by close) and qualified leads (by creation)
@@ -131,7 +99,7 @@ tier_base as (
     select tm.partner_id, tm.rule_id, tm.month, sum(e.revenue) as base
     from (
         select partner_id, rule_day, revenue
-        from m_partner_days
+        from fact_partner_days
         where partner_id in (select partner_id from tier_months)
           and rule_day >= cast(date_trunc('month', $date_from) as date)
     ) e

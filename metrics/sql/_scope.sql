@@ -3,7 +3,7 @@
 --   margins:   one row per model with its gross margin (null = none: income = revenue).
 --   lead_rows: one row per lead created in the period matching every filter (L of metrics-spec).
 --   deal_rows: one row per won deal in scope matching every filter, d = its deal date (creation date in
---              the cohort view, close date in the close view); read from m_won_deals (index_won_deals).
+--              the cohort view, close date in the close view); read from fact_won_deals (data_layer/derived.sql).
 -- Group keys are template slots ({{k_partner_id}}, {{k_model}}, {{k_pipeline_id}}, {{k_source}},
 -- {{k_period}} over a column d) filled from a fixed whitelist; values are always bound parameters.
 -- Parameters: $date_from, $date_to (inclusive dates), those of _where, $m_account, $m_referral, $m_sales,
@@ -31,7 +31,7 @@ lead_rows as not materialized (
 deal_rows as (
     select lead_id, partner_id, model, pipeline_id, utm_source, source_name, {{deal_date}} as d,
         amount, close_days, client, client_deals, client_revenue, created_date, closed_date
-    from m_won_deals
+    from fact_won_deals
     where {{deal_date}} between $date_from and $date_to
       -- include: _where
 )

@@ -74,7 +74,7 @@ life_agg as (
     select {{group_cols}}, -count(*) as life_deals, -sum(w.amount) as life_revenue
     from group_clients g
     join (
-        select client, amount from m_won_deals where closed_date > $date_to or closed_date is null
+        select client, amount from fact_won_deals where closed_date > $date_to or closed_date is null
     ) w on w.client = g.client
     group by all
 ),
