@@ -58,6 +58,8 @@ def slots(dims: Iterable[str] = (), close_view: bool = False, split: bool = Fals
         "agg_period": "k_period" if unit else "cast(null as date)",
         "deal_date": "closed_date" if close_view else "created_date",
         "split": "true" if split else "false",
+        # lead counts per day: the detailed table only when pipelines or sources are filtered or grouped
+        "lead_days": "fact_lead_days" if split else "fact_lead_days_partner",
         "split_filtering": "true" if split_filtering else "false",
         "seed": "true" if seed else "false",
         "who_filtered": "true" if who_filtered else "false",

@@ -77,9 +77,9 @@ ev_days as (
     group by all
     union all
     select {{k_partner_id}}, {{k_model}}, {{k_pipeline_id}}, {{k_source}}, {{k_period}}, partner_id,
-        d, false, count(*), 0.0
-    from lead_rows
-    where partner_id is not null and is_qualified
+        d, false, cast(sum(qualified_leads) as bigint), 0.0
+    from lead_days
+    where partner_id is not null and qualified_leads > 0
     group by all
 ),
 hit_groups as (

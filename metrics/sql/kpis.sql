@@ -10,10 +10,8 @@ with
 lead_agg as (
     select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
-        count(*) as leads,
-        count(*) filter (where is_qualified) as qualified_leads,
-        count(*) filter (where is_won) as cohort_won
-    from lead_rows
+        sum(leads) as leads, sum(qualified_leads) as qualified_leads, sum(won_leads) as cohort_won
+    from lead_days
     group by all
 ),
 deal_keyed as (

@@ -8,8 +8,8 @@ with
 ,
 parts as (
     select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period, count(*) as leads
-    from lead_rows
+        {{k_source}} as k_source, {{k_period}} as k_period, sum(leads) as leads
+    from lead_days
     group by all
     union all by name
     select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,

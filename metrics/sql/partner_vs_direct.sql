@@ -7,8 +7,8 @@ with
 lead_seg as (
     select case when grouping(model) = 0 then model
                 when partner_id_is_null then 'direct' else 'partners' end as segment,
-        count(*) as leads, count(*) filter (where is_won) as cohort_won
-    from (select model, partner_id is null as partner_id_is_null, is_won from lead_rows)
+        sum(leads) as leads, sum(won_leads) as cohort_won
+    from (select model, partner_id is null as partner_id_is_null, leads, won_leads from lead_days)
     group by grouping sets ((model), (partner_id_is_null))
     having grouping(model) = 0 or not partner_id_is_null
 ),

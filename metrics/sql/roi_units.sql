@@ -11,32 +11,44 @@ with
 -- include: _unit_commission
 ,
 unit_rows as not materialized (
+    -- the units that can carry income or a commission: every won deal in scope (bucketed by its deal date; its
+    -- lead reward counts when it is a lead of L), and each partner's other qualified leads of L
     select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period, lead_id, partner_id, model, amount, in_deals,
-        in_leads and is_qualified as rewarded_lead, rule_day, created_date
-    from (
-        -- leads of L, plus (close view) won deals in scope created outside the period: two pushed-down scans
-        select lead_id, partner_id, model, amount, created_date, coalesce(closed_date, created_date) as rule_day,
-            is_won and {{deal_date}} between $date_from and $date_to as in_deals, true as in_leads, is_qualified,
-            case when is_won and {{deal_date}} between $date_from and $date_to then {{deal_date}}
-                 else created_date end as d,
-            pipeline_id, utm_source, source_name
-        from lead_facts
-        where created_date between $date_from and $date_to
-          -- include: _where
-        union all
-        select lead_id, partner_id, model, amount, created_date, coalesce(closed_date, created_date),
-            true, false, is_qualified, {{deal_date}}, pipeline_id, utm_source, source_name
-        from lead_facts
-        where is_won and {{deal_date}} between $date_from and $date_to
-          and not (created_date between $date_from and $date_to)
-          -- include: _where
-    )
+        {{k_source}} as k_source, {{k_period}} as k_period, lead_id, partner_id, model, amount, true as in_deals,
+        is_qualified and created_date between $date_from and $date_to as rewarded_lead,
+        coalesce(closed_date, created_date) as rule_day, created_date
+    from deal_rows
+    union all
+    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period, lead_id, partner_id, model, amount, false, true, d, d
+    from lead_rows
+    where partner_id is not null and is_qualified
+      and not (is_won and {{deal_date}} between $date_from and $date_to)
 ),
 counts as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, count(*) as n
-    from unit_rows
+    -- units per group: leads of L by creation day, moved to their deal date when that differs (close view),
+    -- plus won deals in scope created outside the period
+    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(n) as n
+    from (
+        select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period, sum(leads) as n
+        from lead_days
+        group by all
+        union all
+        select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period, count(*)
+        from deal_rows
+        where {{deal_date}} <> created_date
+        group by all
+        union all
+        select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period, -count(*)
+        from (select * replace (created_date as d) from deal_rows)
+        where {{deal_date}} <> created_date and created_date between $date_from and $date_to
+        group by all
+    )
     group by all
+    having sum(n) <> 0
 ),
 contrib as materialized (
     -- only deals in scope and rewarded partner leads can carry income or commission
