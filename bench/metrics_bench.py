@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from data_layer import store
-from metrics import engine
+from metrics import engine, page_frames
 from metrics.costs import load_settings
 from metrics.filters import Filters
 
@@ -160,14 +160,19 @@ def _partner_f(s: Scope) -> Filters:
     return replace(s.f, partners=(s.partner_id,))
 
 
+def _partner_frames(s: Scope) -> tuple[page_frames.Request, ...]:
+    mine = _partner_f(s)
+    return page_frames.partner(mine, mine.previous())
+
+
+# What each dashboard page computes (metrics.page_frames lists its KPI frames; the page asks for them in one batch).
 PAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, Scope], list[Any]]] = {
-    "overview": lambda con, s: [engine.kpis(con, s.f), engine.deltas(con, s.f), engine.monthly(con, s.f)],
+    "overview": lambda con, s: [engine.kpis_many(con, page_frames.overview(s.f, s.f.previous()))],
     "partners leaderboard": lambda con, s: [engine.kpis(con, s.f, "partner"), engine.roi_interval(con, s.f)],
-    "one partner": lambda con, s: [engine.kpis(con, _partner_f(s)), engine.kpis(con, _partner_f(s).previous()),
-                                   engine.kpis(con, _partner_f(s), "month"), engine.deals(con, s.f, s.partner_id),
-                                   engine.commission_details(con, _partner_f(s))],
+    "one partner": lambda con, s: [engine.kpis_many(con, _partner_frames(s)), engine.deals(con, s.f, s.partner_id),
+                                   engine.funnel(con, _partner_f(s)), engine.quality(con, _partner_f(s), "none")],
     "model comparison": lambda con, s: [engine.kpis(con, s.f, "model"), engine.partner_vs_direct(con, s.f)],
-    "trends": lambda con, s: [engine.grouped(con, s.f, ("month", "model"))],
+    "trends": lambda con, s: [engine.kpis_many(con, page_frames.trends(s.f, "month", "model"))],
 }
 
 
@@ -389,15 +394,18 @@ def _pd_roi_interval(fr: Frames, f: Filters) -> list[Any]:
     return out
 
 
+def _pd_frames(fr: Frames, requests: tuple[page_frames.Request, ...]) -> list[pd.DataFrame]:
+    return [pandas_kpis(fr, f, engine.frame_dims(by)) for f, by in requests]
+
+
+# The same work in pandas (funnel and lead quality of the partner page have no pandas twin: the ratio is
+# conservative there).
 PANDAS_PAGES: dict[str, Callable[[Frames, Scope], list[Any]]] = {
-    "overview": lambda fr, s: [pandas_kpis(fr, s.f), pandas_kpis(fr, s.f), pandas_kpis(fr, s.f.previous()),
-                               pandas_kpis(fr, s.f, ("month",))],
+    "overview": lambda fr, s: _pd_frames(fr, page_frames.overview(s.f, s.f.previous())),
     "partners leaderboard": lambda fr, s: [pandas_kpis(fr, s.f, ("partner",)), _pd_roi_interval(fr, s.f)],
-    "one partner": lambda fr, s: [pandas_kpis(fr, _partner_f(s)), pandas_kpis(fr, _partner_f(s).previous()),
-                                  pandas_kpis(fr, _partner_f(s), ("month",)),
-                                  _pd_partner_commissions(fr, s.f, s.partner_id)],
+    "one partner": lambda fr, s: [*_pd_frames(fr, _partner_frames(s)), _pd_partner_commissions(fr, s.f, s.partner_id)],
     "model comparison": lambda fr, s: [pandas_kpis(fr, s.f, ("model",)), _pd_partner_vs_direct(fr, s.f)],
-    "trends": lambda fr, s: [pandas_kpis(fr, s.f, ("month", "model"))],
+    "trends": lambda fr, s: _pd_frames(fr, page_frames.trends(s.f, "month", "model")),
 }
 
 

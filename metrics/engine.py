@@ -89,12 +89,50 @@ def run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any],
 
 
 def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """Template slots of a KPI query over f grouped by dims."""
-    filtering = bool(f.pipelines or f.sources)
-    grouping = "pipeline" in dims or "source" in dims
-    return sql.slots(dims, close_view=f.view == "close", split=filtering or grouping,
-                     split_filtering=filtering, seed=not dims,
-                     who_filtered=bool(f.partners or f.models or f.sources))
+    """Template slots of a query over plain lead rows (quality.sql) grouped by dims."""
+    return sql.slots(dims)
+
+
+# A frame is one (filters, grouping) of a page. Frames that share the partner / model / pipeline / source
+# filters are computed by one query (one scope each, see _scope.sql): a query's fixed cost (planning, some
+# hundred small operators) is paid once per page instead of once per number block.
+Frame = tuple[Filters, tuple[str, ...]]
+
+
+def _scope(sid: int, f: Filters, dims: tuple[str, ...]) -> dict[str, Any]:
+    """The $scopes entry of one frame: its dates, view and grouping flags."""
+    split = bool(f.pipelines or f.sources) or "pipeline" in dims or "source" in dims
+    return {"sid": sid, "date_from": f.date_from, "date_to": f.date_to, "close_view": f.view == "close",
+            "g_partner": "partner" in dims, "g_model": "model" in dims, "g_pipeline": "pipeline" in dims,
+            "g_source": "source" in dims, "g_unit": next((d for d in dims if d in TIME_UNITS), None),
+            "g_split": split, "g_seed": not dims,
+            # a partner's model follows from the partner: grouping by it too would only cost string hashing
+            "g_pm": "partner" in dims and "model" not in dims}
+
+
+def frame_dims(by: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The grouping dimensions of a `by` (validated): the key under which a frame's rows are the same."""
+    return _dims(by)
+
+
+def _narrowing(f: Filters) -> tuple[Any, ...]:
+    return (f.partners, f.models, f.pipelines, f.sources)
+
+
+def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], scenario: Scenario | None = None,
+              costs: bool = True, **extra: Any) -> pd.DataFrame:
+    """Run a scope-based query (one scope per frame, sid = position) for frames sharing their narrowing."""
+    base = frames[0][0]
+    if any(_narrowing(f) != _narrowing(base) for f, _ in frames):
+        raise ValueError("frames of one query must share partner, model, pipeline and source filters")
+    values = _prepare(con, base, scenario, costs)
+    values.update(
+        date_from=min(f.date_from for f, _ in frames), date_to=max(f.date_to for f, _ in frames),
+        scopes=[_scope(i, f, dims) for i, (f, dims) in enumerate(frames)],
+        split_filtering=bool(base.pipelines or base.sources),
+        who_filtered=bool(base.partners or base.models or base.sources), **extra)
+    detailed = any(s["g_split"] for s in values["scopes"])
+    return run(con, name, values, sql.scope_slots(tuple(dims for _, dims in frames), detailed))
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None,
@@ -140,15 +178,44 @@ def _sort(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[order].reset_index(drop=True)
 
 
-def grouped(con: duckdb.DuckDBPyConnection, f: Filters, by: str | tuple[str, ...] = "none",
-            scenario: Scenario | None = None) -> pd.DataFrame:
-    """KPI rows grouped by one or more dimensions (e.g. ("month", "model")); see kpis()."""
-    dims = _dims(by)
-    values = _prepare(con, f, scenario)
-    df = run(con, "kpis", values, slots_for(f, dims))
+def _scope_rows(df: pd.DataFrame, sid: int) -> pd.DataFrame:
+    """One scope's rows of a scope-based result, typed as a query of that scope alone would give them."""
+    part = df[df["sid"] == sid].drop(columns="sid")
+    # DuckDB gives a nullable integer / boolean column only when it holds a null: other scopes' null keys
+    # must not change this scope's dtypes
+    for col in part.columns:
+        dtype = part[col].dtype
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iub" and not part[col].isna().any():
+            part[col] = part[col].astype(dtype.numpy_dtype)
+    return part
+
+
+def _finish_kpis(df: pd.DataFrame, dims: tuple[str, ...]) -> pd.DataFrame:
+    """One frame's KPI rows with typed counts, public key names and presentation order."""
     for col in ("leads", "qualified_leads", "won_deals", "new_clients"):
         df[col] = df[col].astype("int64")
     return _sort(_public_keys(df, dims))
+
+
+def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Filters, str | tuple[str, ...]], ...],
+              scenario: Scenario | None = None) -> list[pd.DataFrame]:
+    """KPI rows of several (filters, grouping) requests, one query per distinct narrowing; results in order."""
+    frames = [(f, _dims(by)) for f, by in requests]
+    batches: dict[tuple[Any, ...], list[int]] = {}
+    for i, (f, _) in enumerate(frames):
+        batches.setdefault(_narrowing(f), []).append(i)
+    out: list[pd.DataFrame] = [pd.DataFrame()] * len(frames)
+    for idxs in batches.values():
+        df = scope_run(con, "kpis", [frames[i] for i in idxs], scenario)
+        for sid, i in enumerate(idxs):
+            out[i] = _finish_kpis(_scope_rows(df, sid), frames[i][1])
+    return out
+
+
+def grouped(con: duckdb.DuckDBPyConnection, f: Filters, by: str | tuple[str, ...] = "none",
+            scenario: Scenario | None = None) -> pd.DataFrame:
+    """KPI rows grouped by one or more dimensions (e.g. ("month", "model")); see kpis()."""
+    return kpis_many(con, ((f, by),), scenario)[0]
 
 
 def kpis(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
@@ -162,7 +229,12 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
 def costs_by_category(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
                       scenario: Scenario | None = None) -> pd.DataFrame:
     """Costs in long format: group keys, category (ledger categories + computed_commission), amount."""
-    wide = kpis(con, f, by, scenario)
+    return costs_long(kpis(con, f, by, scenario))
+
+
+def costs_long(wide: pd.DataFrame) -> pd.DataFrame:
+    """KPI rows (kpis()) turned into costs in long format: group keys, category, amount."""
+    wide = wide.copy()
     keys = [c for c in wide.columns if c not in KPI_COLUMNS and not c.startswith("cost_")]
     wide = wide.rename(columns={f"cost_{c}": c for c in LEDGER_CATEGORIES})
     wide[COMMISSION_CATEGORY] = wide["costs_commission"]
@@ -177,8 +249,7 @@ def costs_by_category(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "non
 def commission_details(con: duckdb.DuckDBPyConnection, f: Filters,
                        scenario: Scenario | None = None) -> pd.DataFrame:
     """How computed commissions came about: partner, rule, base, rate / tiers, effective rate, amount."""
-    values = _prepare(con, f, scenario)
-    return run(con, "commission_details", values, slots_for(f, ("partner",)))
+    return scope_run(con, "commission_details", [(f, ("partner",))], scenario)
 
 
 def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
@@ -187,8 +258,7 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     if by in TIME_UNITS:
         raise FilterError("monthly() already groups by month: choose none, partner, model, pipeline or source.")
     dims = _dims(("month",) if by == "none" else ("month", by))
-    values = _prepare(con, f, scenario)
-    df = run(con, "monthly", values, slots_for(f, dims))
+    df = _scope_rows(scope_run(con, "monthly", [(f, dims)], scenario), 0)
     for col in ("leads", "won_deals"):
         df[col] = df[col].astype("int64")
     return _sort(_public_keys(df, dims))
@@ -219,8 +289,7 @@ PVD_COLUMNS = ("leads", "won_deals", "win_rate", "win_rate_low", "win_rate_high"
 
 def partner_vs_direct(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Each model, all partners and direct: win rate (Wilson), average check, days to close, diffs vs direct."""
-    values = _prepare(con, f, costs=False)
-    df = run(con, "partner_vs_direct", values, slots_for(f, ()))
+    df = scope_run(con, "partner_vs_direct", [(f, ())], costs=False)
     df["win_rate"] = df["cohort_won"] / df["leads"].where(df["leads"] > 0)
     bounds = [stats.wilson(int(w), int(n)) for w, n in zip(df["cohort_won"], df["leads"], strict=True)]
     df["win_rate_low"] = [b[0] for b in bounds]
@@ -277,8 +346,7 @@ def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, wo
     """A partner's won deals in scope (None = direct) with commission, newest first; won_only=False: all leads."""
     narrowed = replace(f, partners=(int(partner_id),), models=()) if partner_id is not None \
         else replace(f, partners=(), models=("direct",))
-    values = {**_prepare(con, narrowed, scenario), "won_only": won_only}
-    return run(con, "deals", values, slots_for(narrowed, ()))
+    return scope_run(con, "deals", [(narrowed, ())], scenario, won_only=won_only)
 
 
 def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_better: bool | None = None,
@@ -313,8 +381,7 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
                  seed: int = 0, scenario: Scenario | None = None) -> pd.DataFrame:
     """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
     dims = _dims(by)
-    values = {**_prepare(con, f, scenario), "max_exact": stats.EXACT_MAX_UNITS}
-    raw = run(con, "roi_units", values, slots_for(f, dims))
+    raw = _scope_rows(scope_run(con, "roi_units", [(f, dims)], scenario, max_exact=stats.EXACT_MAX_UNITS), 0)
     raw["k_partner_name"] = None
     raw["k_pipeline_name"] = None
     lows, highs, methods, rois = [], [], [], []
@@ -354,8 +421,7 @@ def _key_names(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> pd.DataFrame
 
 def revenue_total(con: duckdb.DuckDBPyConnection, f: Filters) -> float:
     """Revenue of the won deals in scope for f (every filter, the chosen view)."""
-    values = _prepare(con, f, costs=False)
-    return float(run(con, "revenue_total", values, slots_for(f, ()))["revenue"].iloc[0])
+    return float(scope_run(con, "revenue_total", [(f, ())], costs=False)["revenue"].iloc[0])
 
 
 def breakeven_commission_rate(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int,

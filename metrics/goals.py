@@ -17,7 +17,7 @@ import pandas as pd
 
 from data_layer.userdata import atomic, audit
 from metrics import lookups
-from metrics.engine import KPI_COLUMNS, kpis
+from metrics.engine import KPI_COLUMNS, kpis, kpis_many
 from metrics.filters import Filters
 from metrics.registry import METRICS
 
@@ -290,8 +290,12 @@ def goal_progress(con: duckdb.DuckDBPyConnection, goals: pd.DataFrame | None = N
     """Progress of goals (all stored goals when None): actual, pace, progress, on_track and status per goal."""
     goals = list_goals(con) if goals is None else goals
     today = today or account_today(con)
-    cache: dict[Filters, dict] = {}
-    rows = [_progress_row(con, _goal_dict(g), today, cache) for g in goals.to_dict("records")]
+    records = [_goal_dict(g) for g in goals.to_dict("records")]
+    # every started goal's metric over its period so far, all in one batched query (engine.kpis_many)
+    wanted = tuple(dict.fromkeys(goal_filters(g, min(today, g["date_to"])) for g in records if today >= g["date_from"]))
+    frames = kpis_many(con, tuple((f, "none") for f in wanted)) if wanted else []
+    cache: dict[Filters, dict] = {f: (df.iloc[0].to_dict() if len(df) else {}) for f, df in zip(wanted, frames, strict=True)}
+    rows = [_progress_row(con, g, today, cache) for g in records]
     df = pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
     return df.astype({"actual": "float64", "pace": "float64", "progress": "float64", "days_total": "int64",
                       "days_elapsed": "int64", "finished": "bool", "additive": "bool"})

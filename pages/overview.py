@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups
+from metrics import engine, lookups, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, goals_panel, layout
-from ui.data import query
+from ui.data import prefetch_kpis, query
 from ui.filters import compare_label, comparison, current, period_label
 from ui.i18n import band_label, lang, metric_label, t, tr
 
@@ -59,7 +58,7 @@ def _first(df: pd.DataFrame) -> pd.Series | None:
 
 
 def _trend_chart(f: Filters, currency: str) -> None:
-    by = "week" if f.days <= 62 else "month"
+    by = page_frames.trend_unit(f)
     rows = query(engine.kpis, f, by=by)
     st.subheader(tr(TEXT, "chart.title_week" if by == "week" else "chart.title"), anchor=False)
     if rows.empty or (rows["revenue"].fillna(0).abs().sum() == 0 and rows["costs"].fillna(0).abs().sum() == 0):
@@ -69,16 +68,6 @@ def _trend_chart(f: Filters, currency: str) -> None:
               "unit": by,
               "month": tr(TEXT, "chart.month"), "amount": tr(TEXT, "chart.amount")}
     charts.show(charts.revenue_vs_costs(rows, labels, currency), key="overview.chart", height=320)
-
-
-def week_windows(f: Filters) -> tuple[Filters, Filters, Filters]:
-    """Last 7 days of the period, the 7 days before them, and the period as it stood a week ago."""
-    end = f.date_to
-    last = replace(f, date_from=max(f.date_from, end - timedelta(days=6)), date_to=end)
-    prev = replace(f, date_from=last.date_from - timedelta(days=7), date_to=last.date_from - timedelta(days=1))
-    week_ago_end = end - timedelta(days=7)
-    as_of = replace(f, date_to=week_ago_end) if week_ago_end >= f.date_from else prev
-    return last, prev, as_of
 
 
 def _by_partner(f: Filters) -> pd.DataFrame:
@@ -103,7 +92,7 @@ def week_movers(now_p: pd.DataFrame, prev_p: pd.DataFrame, top: int = 5) -> pd.D
 
 def _since_last_week(f: Filters, currency: str) -> None:
     code = lang()
-    last, prev, as_of = week_windows(f)
+    last, prev, as_of = page_frames.week_windows(f)
     st.subheader(tr(TEXT, "week.title"), anchor=False)
     st.caption(tr(TEXT, "week.caption", now=period_label(last), before=period_label(prev)))
     movers = week_movers(_by_partner(replace(last, view="close")), _by_partner(replace(prev, view="close")))
@@ -158,6 +147,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
 def render() -> None:
     """The overview page."""
     f, before_f = current(), comparison()
+    prefetch_kpis(page_frames.overview(f, before_f))
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.overview"), anchor=False)
     st.caption(tr(TEXT, "period", now=period_label(f), before=period_label(before_f)))

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups
+from metrics import engine, lookups, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, goals_panel, layout
-from ui.data import query
+from ui.data import prefetch_kpis, query
 from ui.filters import (
     bind_param,
     compare_label,
@@ -247,6 +247,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     before = replace(comparison(), partners=(pid,), models=())
     st.caption(tr(TEXT, "detail.caption", model=model_label(info["model"]), now=period_label(mine),
                   before=period_label(before)))
+    prefetch_kpis(page_frames.partner(mine, before))
     now_rows, before_rows = query(engine.kpis, mine), query(engine.kpis, before)
     now = now_rows.iloc[0] if len(now_rows) else None
     if now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0:
@@ -259,9 +260,10 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     goals_panel.render("partner", partner_id=pid)
 
     st.subheader(tr(TEXT, "trend"), anchor=False)
-    monthly = query(engine.kpis, mine, by="week" if mine.days <= 62 else "month")
+    unit = page_frames.trend_unit(mine)
+    monthly = query(engine.kpis, mine, by=unit)
     labels = {"revenue": metric_label("revenue"), "costs": metric_label("costs"), "axis": tr(TEXT, "axis"),
-              "month": tr(TEXT, "month"), "amount": tr(TEXT, "amount"), "unit": "week" if mine.days <= 62 else "month"}
+              "month": tr(TEXT, "month"), "amount": tr(TEXT, "amount"), "unit": unit}
     charts.show(charts.revenue_vs_costs(monthly, labels, currency), key="partners.chart_trend", height=280)
 
     left, right = st.columns(2, gap="large")
@@ -309,7 +311,7 @@ def _quality(f: Filters) -> None:
 def _costs(f: Filters, currency: str) -> None:
     """The partner's costs split by category (ledger plus commissions computed by rules)."""
     st.subheader(tr(TEXT, "costs"), anchor=False)
-    split = query(engine.costs_by_category, f)
+    split = engine.costs_long(query(engine.kpis, f))  # the KPI row of the partner page's prefetched frames
     split = split[split["amount"].fillna(0) > 0]
     if split.empty:
         st.caption(tr(TEXT, "no_costs"))

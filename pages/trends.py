@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from metrics import anomalies, engine, lookups
+from metrics import anomalies, engine, lookups, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, layout
-from ui.data import query
+from ui.data import prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
 
@@ -187,6 +187,7 @@ def render() -> None:
             st.session_state[K_BY] = "model"
         by = st.segmented_control(tr(TEXT, "by"), ("total", "model", "partner"), key=K_BY, required=True,
                                   format_func=labeler(TEXT, "by."))
+    prefetch_kpis(page_frames.trends(f, grain, by))
     total = query(engine.kpis, f)
     if total.empty or int(total.iloc[0]["leads"]) + int(total.iloc[0]["won_deals"]) == 0:
         layout.empty()

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from data_layer import store, userdata
+from metrics import engine
+from metrics.filters import Filters
 
 T = TypeVar("T")
 
@@ -34,11 +36,47 @@ def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run fn(con, *args, **kwargs) on a short read-only connection; cached until the data changes.
 
     Arguments must be hashable (Filters is a frozen dataclass). The function's qualified name is part of
-    the key, so two functions never share results.
+    the key, so two functions never share results. KPI frames this rerun prefetched are served from there.
     """
     path = str(db_path())
+    hit = _prefetched(path, fn, args, kwargs)
+    if hit is not None:
+        return hit
     name = f"{fn.__module__}.{fn.__qualname__}"
     return _cached(path, version(), name, fn, args, tuple(sorted(kwargs.items())))
+
+
+# KPI frames a page asked for together (metrics.page_frames): one batched query, cached as one entry, then
+# served to the page's query(engine.kpis / engine.grouped, f, by=...) calls for this session and data version.
+PREFETCH_KEY = "_kpi_prefetch"
+
+
+def _frame_key(args: tuple, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(filters, dims) of a kpis / grouped call without a scenario, else None."""
+    if not args or set(kwargs) - {"by"} or len(args) > 2:
+        return None
+    by = kwargs.get("by", args[1] if len(args) > 1 else "none")
+    try:
+        return (args[0], engine.frame_dims(by))
+    except ValueError:
+        return None
+
+
+def prefetch_kpis(requests: tuple[tuple[Filters, str | tuple[str, ...]], ...]) -> None:
+    """Compute these KPI frames in one query and let this rerun's query(engine.kpis, ...) calls read them."""
+    path, stamp = str(db_path()), version()
+    frames = _cached(path, stamp, "metrics.engine.kpis_many", engine.kpis_many, (tuple(requests),), ())
+    st.session_state[PREFETCH_KEY] = {
+        (path, stamp, f, engine.frame_dims(by)): df for (f, by), df in zip(requests, frames, strict=True)}
+
+
+def _prefetched(path: str, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
+    if fn not in (engine.kpis, engine.grouped):
+        return None
+    key = _frame_key(args, kwargs)
+    frames = st.session_state.get(PREFETCH_KEY) or {}
+    hit = frames.get((path, version(), *key)) if key is not None else None
+    return hit.copy() if hit is not None else None
 
 
 def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

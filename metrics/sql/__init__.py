@@ -36,14 +36,11 @@ def load(name: str) -> str:
     return _INCLUDE.sub(lambda m: load(m.group(1)), text)
 
 
-def slots(dims: Iterable[str] = (), close_view: bool = False, split: bool = False,
-          split_filtering: bool = False, seed: bool = False, who_filtered: bool = True) -> tuple[tuple[str, str], ...]:
-    """Whitelisted slot texts for a grouping (dims among partner, model, pipeline, source, a time unit)."""
+def slots(dims: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
+    """Whitelisted slot texts of a query over plain lead rows grouped by dims (partner, model, pipeline, source,
+    a time unit); the scope-based queries use :func:`scope_slots`."""
     dims = set(dims)
     unit = next((u for u in TIME_UNITS if u in dims), None)
-    keys = [k for k, on in (("k_partner_id", "partner" in dims), ("k_model", "model" in dims),
-                            ("k_pipeline_id", "pipeline" in dims), ("k_source", "source" in dims),
-                            ("k_period", unit is not None)) if on]
     chosen = {
         "k_partner_id": "partner_id" if "partner" in dims else "cast(null as integer)",
         # A partner's model follows from the partner: grouping by it too would only cost string hashing.
@@ -52,18 +49,55 @@ def slots(dims: Iterable[str] = (), close_view: bool = False, split: bool = Fals
         "k_pipeline_id": "pipeline_id" if "pipeline" in dims else "cast(null as bigint)",
         "k_source": "coalesce(utm_source, source_name)" if "source" in dims else "cast(null as varchar)",
         "k_period": PERIOD_START[unit] if unit else "cast(null as date)",
-        "group_cols": ", ".join(keys) or "cast(null as integer) as k_partner_id",
-        # the same keys read back from an aggregate grouped by group_cols
-        "agg_pipeline": "k_pipeline_id" if "pipeline" in dims else "cast(null as bigint)",
-        "agg_period": "k_period" if unit else "cast(null as date)",
-        "deal_date": "closed_date" if close_view else "created_date",
-        "split": "true" if split else "false",
-        # lead counts per day: the detailed table only when pipelines or sources are filtered or grouped
-        "lead_days": "fact_lead_days" if split else "fact_lead_days_partner",
-        "split_filtering": "true" if split_filtering else "false",
-        "seed": "true" if seed else "false",
-        "who_filtered": "true" if who_filtered else "false",
     }
+    return tuple(sorted(chosen.items()))
+
+
+# Group keys of the scope-based queries (_scope.sql). Each row carries its scope's g_* columns; a key is a plain
+# column when every scope of the query groups by it, a typed null when none does (DuckDB then hashes nothing for
+# it) and a CASE on the row's flag when only some do. `d` is the row's date (creation, or the deal date).
+SCOPE_KEYS = {
+    "k_partner_id": ("partner", "partner_id", "integer"),
+    "k_model": ("model", "model", "varchar"),
+    "k_pipeline_id": ("pipeline", "pipeline_id", "bigint"),
+    "k_source": ("source", "coalesce(utm_source, source_name)", "varchar"),
+}
+FLAG = {"partner": "g_partner", "model": "g_model", "pipeline": "g_pipeline", "source": "g_source"}
+
+
+def _scope_key(users: int, n: int, expr: str, flag: str, null_type: str) -> str:
+    if users == 0:
+        return f"cast(null as {null_type})"
+    return expr if users == n else f"case when {flag} then {expr} end"
+
+
+def scope_slots(groupings: tuple[tuple[str, ...], ...], detailed: bool) -> tuple[tuple[str, str], ...]:
+    """Whitelisted slot texts of a scope-based query whose scopes group by `groupings` (one dims tuple each);
+    detailed: lead counts per pipeline and source too."""
+    n = len(groupings)
+    chosen: dict[str, str] = {}
+    used = []
+    for slot, (dim, expr, null_type) in SCOPE_KEYS.items():
+        users = sum(dim in dims for dims in groupings)
+        chosen[slot] = _scope_key(users, n, expr, FLAG[dim], null_type)
+        used += [slot] if users else []
+    units = {next((u for u in TIME_UNITS if u in dims), None) for dims in groupings}
+    if units == {None}:
+        chosen["k_period"] = "cast(null as date)"
+    elif len(units) == 1:
+        chosen["k_period"] = PERIOD_START[next(iter(units))]
+    else:
+        chosen["k_period"] = ("case g_unit " + " ".join(f"when '{u}' then {PERIOD_START[u]}" for u in TIME_UNITS)
+                              + " end")
+    used += ["k_period"] if units != {None} else []
+    chosen.update({
+        "group_cols": ", ".join(["sid", *used]),
+        # the same keys read back from an aggregate grouped by group_cols
+        "agg_pipeline": "k_pipeline_id" if "k_pipeline_id" in used else "cast(null as bigint)",
+        "agg_period": "k_period" if "k_period" in used else "cast(null as date)",
+        "deal_date": "case when close_view then closed_date else created_date end",
+        "lead_days": "fact_lead_days" if detailed else "fact_lead_days_partner",
+    })
     return tuple(sorted(chosen.items()))
 
 

@@ -1,15 +1,31 @@
 -- fragment _scope: shared CTEs of the KPI queries (spliced in by `-- include: _scope`).
---   pm:        one row per partner: its current model (null = 'unassigned') and gross margin.
---   margins:   one row per model with its gross margin (null = none: income = revenue).
---   lead_rows: one row per lead created in the period matching every filter (L of metrics-spec).
---   lead_days: the counts of those leads (leads, qualified_leads, won_leads) per creation day d x partner x model
---              (x pipeline x source when {{lead_days}} is the detailed table), from data_layer/derived.sql.
---   deal_rows: one row per won deal in scope matching every filter, d = its deal date (creation date in
---              the cohort view, close date in the close view); read from fact_won_deals (data_layer/derived.sql).
--- Group keys are template slots ({{k_partner_id}}, {{k_model}}, {{k_pipeline_id}}, {{k_source}},
--- {{k_period}} over a column d) filled from a fixed whitelist; values are always bound parameters.
--- Parameters: $date_from, $date_to (inclusive dates), those of _where, $m_account, $m_referral, $m_sales,
---   $m_service, $m_direct, $m_unassigned (margin fractions or null).
+-- One query computes one or more scopes at once (a page's frames: the period and its comparison period, the
+-- same period by month, ...): $scopes lists them, each with its dates, its view and how it groups; every row
+-- below carries its scope's columns (sid, s_from, s_to, close_view, g_*), and the group keys are the slots
+-- {{k_partner_id}}, {{k_model}}, {{k_pipeline_id}}, {{k_source}}, {{k_period}}: whitelisted expressions over
+-- those columns (a key a scope does not group by is null; see metrics.sql.scope_slots). All scopes share the partner / model / pipeline /
+-- source filters of _where.
+--   scopes:      one row per scope.
+--   margins:     one row per model with its gross margin (null = none: income = revenue).
+--   pm:          one row per partner: its current model (null = 'unassigned') and gross margin.
+--   lead_rows:   one row per scope x lead created in its period matching every filter (L of metrics-spec).
+--   lead_days:   the counts of those leads (leads, qualified_leads, won_leads) per scope x creation day d x
+--                partner x model (x pipeline x source when {{lead_days}} is the detailed table).
+--   scope_deals: one row per scope x won deal dated in its period (d = creation date in the cohort view, close
+--                date in the close view) matching the pipeline filter; from fact_won_deals (data_layer/derived.sql).
+--   deal_rows:   those matching every filter (the won deals in scope).
+-- Parameters: $scopes (list of scope structs, see metrics.engine.Frame), $date_from / $date_to (the span of all
+--   scopes, for pruning), those of _where, $m_account, $m_referral, $m_sales, $m_service, $m_direct,
+--   $m_unassigned (margin fractions or null).
+scopes as (
+    select s.sid, s.date_from as s_from, s.date_to as s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm
+    from (
+        select unnest(cast($scopes as struct(sid integer, date_from date, date_to date, close_view boolean,
+            g_partner boolean, g_model boolean, g_pipeline boolean, g_source boolean, g_unit varchar,
+            g_split boolean, g_seed boolean, g_pm boolean)[])) as s
+    )
+),
 margins as (
     select model, coalesce(margin, cast($m_account as double)) as margin
     from (values
@@ -24,23 +40,47 @@ pm as (
     left join margins m on m.model = coalesce(p.model, 'unassigned')
 ),
 lead_rows as not materialized (
-    select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date as d, amount,
-        is_qualified, is_won, is_lost, has_phone, has_email, loss_reason, created_date, closed_date
-    from lead_facts
-    where created_date between $date_from and $date_to
+    select l.lead_id, l.partner_id, l.model, l.pipeline_id, l.utm_source, l.source_name, l.created_date as d,
+        l.amount, l.is_qualified, l.is_won, l.is_lost, l.has_phone, l.has_email, l.loss_reason, l.created_date,
+        l.closed_date, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        s.g_source, s.g_unit
+    from lead_facts l
+    join scopes s on l.created_date between s.s_from and s.s_to
+    where l.created_date between $date_from and $date_to
       -- include: _where
 ),
 lead_days as not materialized (
-    select created_date as d, partner_id, model, pipeline_id, utm_source, source_name, leads, qualified_leads,
-        won_leads
-    from {{lead_days}}
-    where created_date between $date_from and $date_to
+    select l.created_date as d, l.partner_id, l.model, l.pipeline_id, l.utm_source, l.source_name, l.leads,
+        l.qualified_leads, l.won_leads, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        s.g_source, s.g_unit
+    from {{lead_days}} l
+    join scopes s on l.created_date between s.s_from and s.s_to
+    where l.created_date between $date_from and $date_to
       -- include: _where
 ),
+scope_deals as not materialized (
+    -- two joins (cohort scopes by creation, close scopes by close date) so each is a plain range join
+    select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.created_date as d,
+        w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
+        w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        s.g_source, s.g_unit
+    from fact_won_deals w
+    join scopes s on not s.close_view and w.created_date between s.s_from and s.s_to
+    where w.created_date between $date_from and $date_to
+      and (len($pipelines) = 0 or list_contains($pipelines, w.pipeline_id))
+    union all
+    select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.closed_date as d,
+        w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
+        w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        s.g_source, s.g_unit
+    from fact_won_deals w
+    join scopes s on s.close_view and w.closed_date between s.s_from and s.s_to
+    where w.closed_date between $date_from and $date_to
+      and (len($pipelines) = 0 or list_contains($pipelines, w.pipeline_id))
+),
 deal_rows as (
-    select lead_id, partner_id, model, pipeline_id, utm_source, source_name, {{deal_date}} as d,
-        amount, close_days, client, client_deals, client_revenue, created_date, closed_date, is_qualified
-    from fact_won_deals
-    where {{deal_date}} between $date_from and $date_to
+    select *
+    from scope_deals
+    where true
       -- include: _where
 )

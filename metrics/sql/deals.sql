@@ -1,7 +1,6 @@
 -- deals: one row per won deal in scope (or, with $won_only false, also every lead of L) of the filters narrowed
 -- to one partner or to direct, with its stage, dates, amount and the commission the rules give it.
--- Parameters: those of _scope and _costs, $won_only (bool).
--- Slots: _scope / _costs with no grouping.
+-- Parameters: those of _scope and _costs (one scope), $won_only (bool). Slots: those of _scope.
 with
 -- include: _scope
 ,
@@ -14,19 +13,19 @@ listed as (
     -- each keeps its date filter pushed into the table scan
     select lead_id, lead_name, pipeline_id, status_id, created_date, closed_date, amount, is_won, is_lost,
         is_qualified, loss_reason, close_days, client_key, partner_id, partner_name, model,
-        is_won and {{deal_date}} between $date_from and $date_to as in_deals, true as in_leads,
+        is_won and {{deal_date}} between s_from and s_to as in_deals, true as in_leads,
         coalesce(closed_date, created_date) as rule_day
-    from lead_facts
-    where created_date between $date_from and $date_to
-      and (not $won_only or (is_won and {{deal_date}} between $date_from and $date_to))
+    from lead_facts, scopes
+    where created_date between s_from and s_to
+      and (not $won_only or (is_won and {{deal_date}} between s_from and s_to))
       -- include: _where
     union all
     select lead_id, lead_name, pipeline_id, status_id, created_date, closed_date, amount, is_won, is_lost,
         is_qualified, loss_reason, close_days, client_key, partner_id, partner_name, model,
         true, false, coalesce(closed_date, created_date)
-    from lead_facts
-    where is_won and {{deal_date}} between $date_from and $date_to
-      and not (created_date between $date_from and $date_to)
+    from lead_facts, scopes
+    where is_won and {{deal_date}} between s_from and s_to
+      and not (created_date between s_from and s_to)
       -- include: _where
 )
 select

@@ -1,21 +1,22 @@
--- kpis: one row per group (keys k_partner_id, k_model, k_pipeline_id, k_source, k_period; a key not grouped
--- by is null, all null = the whole scope) with counts, money, ratios, costs by category and flags.
--- Parameters: those of _scope and _costs, plus $min_leads (int). Template slots: see _scope / _costs,
--- and {{seed}} (true: always return the all-null row, for an ungrouped query).
+-- kpis: one row per scope (sid) x group (keys k_partner_id, k_model, k_pipeline_id, k_source, k_period; a key
+-- the scope does not group by is null, all null = the whole scope) with counts, money, ratios, costs by
+-- category and flags. A scope with g_seed (ungrouped) always returns its all-null row.
+-- Parameters: those of _scope and _costs, plus $min_leads (int) and $who_filtered (bool: partner, model or
+-- source filters narrow the deals, so revenue shares need their own denominator). Slots: see _scope.
 with
 -- include: _scope
 ,
 -- include: _costs
 ,
 lead_agg as (
-    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
         sum(leads) as leads, sum(qualified_leads) as qualified_leads, sum(won_leads) as cohort_won
     from lead_days
     group by all
 ),
 deal_keyed as (
-    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+    select sid, s_to, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
         amount, close_days, client, client_deals, client_revenue, closed_date,
         case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
@@ -31,27 +32,23 @@ deal_agg as (
         sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
         median(close_days) as time_to_close_days,
         -- deals in scope closing after the period end still count towards their clients' purchases
-        count(*) filter (where closed_date is null or closed_date > $date_to) as life_deals,
-        coalesce(sum(amount) filter (where closed_date is null or closed_date > $date_to), 0) as life_revenue
+        count(*) filter (where closed_date is null or closed_date > s_to) as life_deals,
+        coalesce(sum(amount) filter (where closed_date is null or closed_date > s_to), 0) as life_revenue
     from deal_keyed
     group by all
 ),
 all_revenue as (
     -- revenue of every lead, direct included, for the same period bucket and pipelines
     -- (the deals in scope already are all of them when no partner / model / source filter narrows them)
-    select {{agg_pipeline}} as k_pipeline_id, {{agg_period}} as k_period, sum(revenue) as revenue
+    select sid, {{agg_pipeline}} as k_pipeline_id, {{agg_period}} as k_period, sum(revenue) as revenue
     from deal_agg
-    where not {{who_filtered}}
+    where not $who_filtered
     group by all
     having count(*) > 0
     union all
-    select {{k_pipeline_id}} as k_pipeline_id, {{k_period}} as k_period, sum(amount) as revenue
-    from (
-        select pipeline_id, {{deal_date}} as d, amount
-        from lead_facts
-        where {{who_filtered}} and is_won and {{deal_date}} between $date_from and $date_to
-          and (len($pipelines) = 0 or list_contains($pipelines, pipeline_id))
-    )
+    select sid, {{k_pipeline_id}} as k_pipeline_id, {{k_period}} as k_period, sum(amount) as revenue
+    from scope_deals
+    where $who_filtered
     group by all
     having count(*) > 0
 ),
@@ -62,40 +59,45 @@ group_clients as materialized (
     from deal_keyed
     group by all
 ),
-life_agg as (
-    -- every won deal of those clients up to the period end, any partner or direct: all-time totals minus the
-    -- deals closed after the period end (few when the period ends near today)
-    select {{group_cols}}, count(*) as new_clients, sum(deals) as life_deals, sum(revenue) as life_revenue
-    from group_clients
+late_clients as (
+    -- per scope, each client's won deals closed after the scope's end or not closed yet (few when the period
+    -- ends near today): lifetime counts purchases up to the period end
+    select s.sid, w.client, count(*) as deals, sum(w.amount) as revenue
+    from (
+        select client, amount, closed_date from fact_won_deals
+        where closed_date > (select min(s_to) from scopes) or closed_date is null
+    ) w
+    join scopes s on w.closed_date > s.s_to or w.closed_date is null
     group by all
-    union all by name
-    select {{group_cols}}, -count(*) as life_deals, -sum(w.amount) as life_revenue
+),
+life_agg as (
+    -- every won deal of those clients up to the period end, any partner or direct
+    select {{group_cols}}, count(*) as new_clients, sum(g.deals - coalesce(l.deals, 0)) as life_deals,
+        sum(g.revenue - coalesce(l.revenue, 0)) as life_revenue
     from group_clients g
-    join (
-        select client, amount from fact_won_deals where closed_date > $date_to or closed_date is null
-    ) w on w.client = g.client
+    left join late_clients l using (sid, client)
     group by all
 ),
 parts as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, leads, qualified_leads, cohort_won
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, leads, qualified_leads, cohort_won
     from lead_agg
     union all by name
     select * from deal_agg
     union all by name
     select * from life_agg
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
     from ledger_costs
     group by all
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
     from rule_hits
     group by all
     union all by name
-    select true as seed where {{seed}}
+    select sid, true as seed from scopes where g_seed
 ),
 grouped as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period,
         coalesce(sum(leads), 0) as leads,
         coalesce(sum(qualified_leads), 0) as qualified_leads,
         coalesce(sum(cohort_won), 0) as cohort_won,
@@ -130,10 +132,11 @@ measured as (
              else 'revenue' end as income_basis,
         3.841458820694124 as z2  -- 1.959964² (95 %)
     from grouped g
-    left join all_revenue a on a.k_pipeline_id is not distinct from g.k_pipeline_id
+    join scopes sc on sc.sid = g.sid
+    left join all_revenue a on a.sid = g.sid and a.k_pipeline_id is not distinct from g.k_pipeline_id
         and a.k_period is not distinct from g.k_period
     left join pm on pm.partner_id = g.k_partner_id
-    left join margins m on m.model = case when {{model_from_partner}}
+    left join margins m on m.model = case when sc.g_pm
         then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end
     where g.leads > 0 or g.won_deals > 0 or abs(g.costs_ledger + g.costs_commission) > 1e-9 or g.is_seed
 ),
@@ -144,8 +147,8 @@ rated as (
     from measured m
 )
 select
-    r.k_partner_id, pm.name as k_partner_name,
-    case when {{model_from_partner}} then case when r.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else r.k_model end as k_model,
+    r.sid, r.k_partner_id, pm.name as k_partner_name,
+    case when sc.g_pm then case when r.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else r.k_model end as k_model,
     r.k_pipeline_id, p.name as k_pipeline_name,
     r.k_source, r.k_period,
     r.leads, r.qualified_leads, r.won_deals,
@@ -176,5 +179,6 @@ select
     r.leads < $min_leads as too_few,
     r.cost_commission, r.cost_bonus, r.cost_marketing, r.cost_training, r.cost_support, r.cost_other
 from rated r
+join scopes sc on sc.sid = r.sid
 left join pm on pm.partner_id = r.k_partner_id
 left join raw_pipelines p on p.id = r.k_pipeline_id

@@ -7,12 +7,12 @@ with
 -- include: _costs
 ,
 parts as (
-    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period, sum(leads) as leads
     from lead_days
     group by all
     union all by name
-    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
         count(*) as won_deals, sum(amount) as revenue,
         sum(amount * coalesce(case model when 'referral' then cast($m_referral as double)
@@ -22,16 +22,16 @@ parts as (
     from deal_rows
     group by all
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as ledger
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as ledger
     from ledger_costs
     group by all
     union all by name
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
     from rule_hits
     group by all
 ),
 grouped as (
-    select k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period,
         coalesce(sum(leads), 0) as leads, coalesce(sum(won_deals), 0) as won_deals,
         coalesce(sum(revenue), 0.0) as revenue, coalesce(sum(income), 0.0) as income,
         coalesce(sum(ledger), 0.0) as costs_ledger, coalesce(sum(commission), 0.0) as costs_commission,
@@ -41,8 +41,8 @@ grouped as (
     having coalesce(sum(leads), 0) > 0 or coalesce(sum(won_deals), 0) > 0
         or abs(coalesce(sum(ledger), 0.0) + coalesce(sum(commission), 0.0)) > 1e-9
 )
-select g.k_partner_id, pm.name as k_partner_name,
-    case when {{model_from_partner}} then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end as k_model,
+select g.sid, g.k_partner_id, pm.name as k_partner_name,
+    case when sc.g_pm then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end as k_model,
     g.k_pipeline_id, p.name as k_pipeline_name,
     g.k_source, g.k_period, g.leads, g.won_deals, g.revenue, g.income, g.costs, g.costs_ledger,
     g.costs_commission, g.income - g.costs as profit,
@@ -51,5 +51,6 @@ select g.k_partner_id, pm.name as k_partner_name,
          when (g.income - g.costs) / g.costs >= 0.5 then 'profitable'
          when (g.income - g.costs) / g.costs >= 0 then 'marginal' else 'loss' end as roi_band
 from grouped g
+join scopes sc on sc.sid = g.sid
 left join pm on pm.partner_id = g.k_partner_id
 left join raw_pipelines p on p.id = g.k_pipeline_id

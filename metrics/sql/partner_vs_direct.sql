@@ -1,6 +1,6 @@
 -- partner_vs_direct: one row per segment — each model with leads or deals, 'partners' (all partner leads)
 -- and 'direct' — with leads, cohort won leads, won deals in scope, revenue and median days to close.
--- Parameters: $date_from, $date_to, those of _where. Slots: {{deal_date}}.
+-- Parameters and slots: those of _scope (one scope).
 with
 -- include: _scope
 ,

@@ -1,5 +1,5 @@
 -- revenue_total: one row with the revenue and count of the won deals in scope (every filter, the chosen view).
--- Parameters: $date_from, $date_to, those of _where. Slots: {{deal_date}}.
+-- Parameters and slots: those of _scope (one scope).
 with
 -- include: _scope
 select coalesce(sum(amount), 0.0) as revenue, count(*) as won_deals

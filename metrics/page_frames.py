@@ -1,0 +1,50 @@
+"""The KPI frames each dashboard page shows, listed in one place so a page asks for them together.
+
+A frame is (filters, grouping). engine.kpis_many computes every frame of a page that shares the same narrowing
+in one query, so a page pays the query's fixed cost once instead of once per number block. The pages
+(through ui.data.prefetch_kpis) and the benchmark (bench/metrics_bench.py) both use these lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from metrics.filters import Filters
+
+Request = tuple[Filters, str | tuple[str, ...]]
+
+
+def trend_unit(f: Filters) -> str:
+    """Bucket of a period's trend chart: weeks up to two months, months beyond."""
+    return "week" if f.days <= 62 else "month"
+
+
+def week_windows(f: Filters) -> tuple[Filters, Filters, Filters]:
+    """Last 7 days of the period, the 7 days before them, and the period as it stood a week ago."""
+    end = f.date_to
+    last = replace(f, date_from=max(f.date_from, end - timedelta(days=6)), date_to=end)
+    prev = replace(f, date_from=last.date_from - timedelta(days=7), date_to=last.date_from - timedelta(days=1))
+    week_ago_end = end - timedelta(days=7)
+    as_of = replace(f, date_to=week_ago_end) if week_ago_end >= f.date_from else prev
+    return last, prev, as_of
+
+
+def overview(f: Filters, before: Filters) -> tuple[Request, ...]:
+    """KPI cards (period, comparison), trend chart, and the 'since last week' panel (movers, ROI bands)."""
+    last, prev, as_of = week_windows(f)
+    return ((f, "none"), (before, "none"), (f, trend_unit(f)),
+            (replace(last, view="close"), "partner"), (replace(prev, view="close"), "partner"),
+            (f, "partner"), (as_of, "partner"))
+
+
+def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:
+    """One partner's page: KPI cards (period, comparison; costs by category come from the first) and trend."""
+    return ((mine, "none"), (before, "none"), (mine, trend_unit(mine)))
+
+
+def trends(f: Filters, grain: str, by: str) -> tuple[Request, ...]:
+    """The trends page: totals, the KPI table by period, the series (total, by model or the partner choice)."""
+    series: Request = (f, grain) if by == "total" else (f, (grain, by))
+    extra: tuple[Request, ...] = ((f, "partner"),) if by == "partner" else ()
+    return ((f, "none"), (f, grain), series, *extra)
