@@ -97,17 +97,18 @@ def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 # filters are computed by one query (one scope each, see _scope.sql): a query's fixed cost (planning, some
 # hundred small operators) is paid once per page instead of once per number block.
 Frame = tuple[Filters, tuple[str, ...]]
+LITE = "lite"  # third element of a kpis_many request: no client metrics
 
 
-def _scope(sid: int, f: Filters, dims: tuple[str, ...]) -> dict[str, Any]:
-    """The $scopes entry of one frame: its dates, view and grouping flags."""
+def _scope(sid: int, f: Filters, dims: tuple[str, ...], lite: bool = False) -> dict[str, Any]:
+    """The $scopes entry of one frame: its dates, view and grouping flags (lite: no client metrics)."""
     split = bool(f.pipelines or f.sources) or "pipeline" in dims or "source" in dims
     return {"sid": sid, "date_from": f.date_from, "date_to": f.date_to, "close_view": f.view == "close",
             "g_partner": "partner" in dims, "g_model": "model" in dims, "g_pipeline": "pipeline" in dims,
             "g_source": "source" in dims, "g_unit": next((d for d in dims if d in TIME_UNITS), None),
             "g_split": split, "g_seed": not dims,
             # a partner's model follows from the partner: grouping by it too would only cost string hashing
-            "g_pm": "partner" in dims and "model" not in dims}
+            "g_pm": "partner" in dims and "model" not in dims, "g_clients": not lite}
 
 
 def frame_dims(by: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -120,7 +121,7 @@ def _narrowing(f: Filters) -> tuple[Any, ...]:
 
 
 def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], scenario: Scenario | None = None,
-              costs: bool = True, **extra: Any) -> pd.DataFrame:
+              costs: bool = True, lite: tuple[bool, ...] = (), **extra: Any) -> pd.DataFrame:
     """Run a scope-based query (one scope per frame, sid = position) for frames sharing their narrowing."""
     base = frames[0][0]
     if any(_narrowing(f) != _narrowing(base) for f, _ in frames):
@@ -128,7 +129,7 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
     values = _prepare(con, base, scenario, costs)
     values.update(
         date_from=min(f.date_from for f, _ in frames), date_to=max(f.date_to for f, _ in frames),
-        scopes=[_scope(i, f, dims) for i, (f, dims) in enumerate(frames)],
+        scopes=[_scope(i, f, dims, bool(lite and lite[i])) for i, (f, dims) in enumerate(frames)],
         split_filtering=bool(base.pipelines or base.sources),
         who_filtered=bool(base.partners or base.models or base.sources), **extra)
     detailed = any(s["g_split"] for s in values["scopes"])
@@ -190,25 +191,32 @@ def _scope_rows(df: pd.DataFrame, sid: int) -> pd.DataFrame:
     return part
 
 
-def _finish_kpis(df: pd.DataFrame, dims: tuple[str, ...]) -> pd.DataFrame:
+def _finish_kpis(df: pd.DataFrame, dims: tuple[str, ...], lite: bool = False) -> pd.DataFrame:
     """One frame's KPI rows with typed counts, public key names and presentation order."""
-    for col in ("leads", "qualified_leads", "won_deals", "new_clients"):
+    for col in ("leads", "qualified_leads", "won_deals", *(() if lite else ("new_clients",))):
         df[col] = df[col].astype("int64")
+    if lite:  # client metrics were not computed: missing, not zero
+        df["new_clients"] = df["new_clients"].astype("float64")
     return _sort(_public_keys(df, dims))
 
 
-def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Filters, str | tuple[str, ...]], ...],
+def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Any, ...], ...],
               scenario: Scenario | None = None) -> list[pd.DataFrame]:
-    """KPI rows of several (filters, grouping) requests, one query per distinct narrowing; results in order."""
-    frames = [(f, _dims(by)) for f, by in requests]
+    """KPI rows of several requests, one query per distinct narrowing; results in order.
+
+    A request is (filters, grouping) or (filters, grouping, "lite"): a lite frame leaves the client metrics
+    (new clients, CPA, LTV, purchases per client) and days to close empty, which saves most of the work.
+    """
+    frames = [(r[0], _dims(r[1])) for r in requests]
+    lite = [len(r) > 2 and r[2] == LITE for r in requests]
     batches: dict[tuple[Any, ...], list[int]] = {}
     for i, (f, _) in enumerate(frames):
         batches.setdefault(_narrowing(f), []).append(i)
     out: list[pd.DataFrame] = [pd.DataFrame()] * len(frames)
     for idxs in batches.values():
-        df = scope_run(con, "kpis", [frames[i] for i in idxs], scenario)
+        df = scope_run(con, "kpis", [frames[i] for i in idxs], scenario, lite=tuple(lite[i] for i in idxs))
         for sid, i in enumerate(idxs):
-            out[i] = _finish_kpis(_scope_rows(df, sid), frames[i][1])
+            out[i] = _finish_kpis(_scope_rows(df, sid), frames[i][1], lite[i])
     return out
 
 

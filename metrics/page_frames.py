@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from metrics.engine import LITE
 from metrics.filters import Filters
 
-Request = tuple[Filters, str | tuple[str, ...]]
+Request = tuple  # (filters, grouping) or (filters, grouping, LITE): see engine.kpis_many
 
 
 def trend_unit(f: Filters) -> str:
@@ -31,16 +32,19 @@ def week_windows(f: Filters) -> tuple[Filters, Filters, Filters]:
 
 
 def overview(f: Filters, before: Filters) -> tuple[Request, ...]:
-    """KPI cards (period, comparison), trend chart, and the 'since last week' panel (movers, ROI bands)."""
+    """KPI cards (period, comparison), trend chart, and the 'since last week' panel (movers, ROI bands).
+
+    Only the cards show client metrics (CPA, LTV): the chart and the panel read lite frames.
+    """
     last, prev, as_of = week_windows(f)
-    return ((f, "none"), (before, "none"), (f, trend_unit(f)),
-            (replace(last, view="close"), "partner"), (replace(prev, view="close"), "partner"),
-            (f, "partner"), (as_of, "partner"))
+    return ((f, "none"), (before, "none"), (f, trend_unit(f), LITE),
+            (replace(last, view="close"), "partner", LITE), (replace(prev, view="close"), "partner", LITE),
+            (f, "partner", LITE), (as_of, "partner", LITE))
 
 
 def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:
     """One partner's page: KPI cards (period, comparison; costs by category come from the first) and trend."""
-    return ((mine, "none"), (before, "none"), (mine, trend_unit(mine)))
+    return ((mine, "none"), (before, "none"), (mine, trend_unit(mine), LITE))
 
 
 def trends(f: Filters, grain: str, by: str) -> tuple[Request, ...]:

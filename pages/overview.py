@@ -10,7 +10,7 @@ import streamlit as st
 from metrics import engine, lookups, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, goals_panel, layout
-from ui.data import prefetch_kpis, query
+from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import compare_label, comparison, current, period_label
 from ui.i18n import band_label, lang, metric_label, t, tr
 
@@ -59,7 +59,7 @@ def _first(df: pd.DataFrame) -> pd.Series | None:
 
 def _trend_chart(f: Filters, currency: str) -> None:
     by = page_frames.trend_unit(f)
-    rows = query(engine.kpis, f, by=by)
+    rows = kpi_frame(f, by, lite=True)
     st.subheader(tr(TEXT, "chart.title_week" if by == "week" else "chart.title"), anchor=False)
     if rows.empty or (rows["revenue"].fillna(0).abs().sum() == 0 and rows["costs"].fillna(0).abs().sum() == 0):
         layout.empty()
@@ -71,7 +71,7 @@ def _trend_chart(f: Filters, currency: str) -> None:
 
 
 def _by_partner(f: Filters) -> pd.DataFrame:
-    rows = query(engine.kpis, f, by="partner")
+    rows = kpi_frame(f, "partner", lite=True)
     return rows[rows["partner_id"].notna()].set_index("partner_id")
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 from metrics import engine, lookups, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, goals_panel, layout
-from ui.data import prefetch_kpis, query
+from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (
     bind_param,
     compare_label,
@@ -261,7 +261,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
 
     st.subheader(tr(TEXT, "trend"), anchor=False)
     unit = page_frames.trend_unit(mine)
-    monthly = query(engine.kpis, mine, by=unit)
+    monthly = kpi_frame(mine, unit, lite=True)
     labels = {"revenue": metric_label("revenue"), "costs": metric_label("costs"), "axis": tr(TEXT, "axis"),
               "month": tr(TEXT, "month"), "amount": tr(TEXT, "amount"), "unit": unit}
     charts.show(charts.revenue_vs_costs(monthly, labels, currency), key="partners.chart_trend", height=280)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pandas as pd
 import streamlit as st
 
 from data_layer import store, userdata
@@ -52,22 +53,33 @@ PREFETCH_KEY = "_kpi_prefetch"
 
 
 def _frame_key(args: tuple, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(filters, dims) of a kpis / grouped call without a scenario, else None."""
+    """(filters, dims, lite) of a kpis / grouped call without a scenario, else None."""
     if not args or set(kwargs) - {"by"} or len(args) > 2:
         return None
     by = kwargs.get("by", args[1] if len(args) > 1 else "none")
     try:
-        return (args[0], engine.frame_dims(by))
+        return (args[0], engine.frame_dims(by), False)
     except ValueError:
         return None
 
 
-def prefetch_kpis(requests: tuple[tuple[Filters, str | tuple[str, ...]], ...]) -> None:
-    """Compute these KPI frames in one query and let this rerun's query(engine.kpis, ...) calls read them."""
+def _request_key(path: str, stamp: str, request: tuple) -> tuple[Any, ...]:
+    return (path, stamp, request[0], engine.frame_dims(request[1]), len(request) > 2 and request[2] == engine.LITE)
+
+
+def prefetch_kpis(requests: tuple[tuple, ...]) -> None:
+    """Compute these KPI frames in one query and let this rerun's kpi_frame / query(engine.kpis) read them."""
     path, stamp = str(db_path()), version()
     frames = _cached(path, stamp, "metrics.engine.kpis_many", engine.kpis_many, (tuple(requests),), ())
-    st.session_state[PREFETCH_KEY] = {
-        (path, stamp, f, engine.frame_dims(by)): df for (f, by), df in zip(requests, frames, strict=True)}
+    st.session_state[PREFETCH_KEY] = {_request_key(path, stamp, r): df for r, df in zip(requests, frames, strict=True)}
+
+
+def kpi_frame(f: Filters, by: str | tuple[str, ...] = "none", lite: bool = False) -> pd.DataFrame:
+    """KPI rows of one frame: the prefetched one, else computed (lite: without client metrics)."""
+    request = (f, by, engine.LITE) if lite else (f, by)
+    frames = st.session_state.get(PREFETCH_KEY) or {}
+    hit = frames.get(_request_key(str(db_path()), version(), request))
+    return hit.copy() if hit is not None else query(engine.kpis_many, (request,))[0]
 
 
 def _prefetched(path: str, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:

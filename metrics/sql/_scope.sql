@@ -5,7 +5,8 @@
 -- {{k_partner_id}}, {{k_model}}, {{k_pipeline_id}}, {{k_source}}, {{k_period}}: whitelisted expressions over
 -- those columns (a key a scope does not group by is null; see metrics.sql.scope_slots). All scopes share the partner / model / pipeline /
 -- source filters of _where.
---   scopes:      one row per scope.
+--   scopes:      one row per scope (g_clients: compute the client metrics, new clients, CPA, LTV and days to
+--                close; a "lite" frame leaves them null and skips that work).
 --   margins:     one row per model with its gross margin (null = none: income = revenue).
 --   pm:          one row per partner: its current model (null = 'unassigned') and gross margin.
 --   lead_rows:   one row per scope x lead created in its period matching every filter (L of metrics-spec).
@@ -19,11 +20,11 @@
 --   $m_unassigned (margin fractions or null).
 scopes as (
     select s.sid, s.date_from as s_from, s.date_to as s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
-        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm
+        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm, s.g_clients
     from (
         select unnest(cast($scopes as struct(sid integer, date_from date, date_to date, close_view boolean,
             g_partner boolean, g_model boolean, g_pipeline boolean, g_source boolean, g_unit varchar,
-            g_split boolean, g_seed boolean, g_pm boolean)[])) as s
+            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean)[])) as s
     )
 ),
 margins as (
@@ -63,7 +64,7 @@ scope_deals as not materialized (
     select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.created_date as d,
         w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
         w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
-        s.g_source, s.g_unit
+        s.g_source, s.g_unit, s.g_clients
     from fact_won_deals w
     join scopes s on not s.close_view and w.created_date between s.s_from and s.s_to
     where w.created_date between $date_from and $date_to
@@ -72,7 +73,7 @@ scope_deals as not materialized (
     select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.closed_date as d,
         w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
         w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
-        s.g_source, s.g_unit
+        s.g_source, s.g_unit, s.g_clients
     from fact_won_deals w
     join scopes s on s.close_view and w.closed_date between s.s_from and s.s_to
     where w.closed_date between $date_from and $date_to

@@ -16,7 +16,7 @@ lead_agg as (
     group by all
 ),
 deal_keyed as (
-    select sid, s_to, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+    select sid, s_to, g_clients, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
         amount, close_days, client, client_deals, client_revenue, closed_date,
         case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
@@ -30,11 +30,17 @@ deal_agg as (
         sum(amount) as revenue,
         sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
         sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
-        median(close_days) as time_to_close_days,
         -- deals in scope closing after the period end still count towards their clients' purchases
         count(*) filter (where closed_date is null or closed_date > s_to) as life_deals,
         coalesce(sum(amount) filter (where closed_date is null or closed_date > s_to), 0) as life_revenue
     from deal_keyed
+    group by all
+),
+close_agg as (
+    -- median days to close, a client metric (full frames only: the median is the costly aggregate)
+    select {{group_cols}}, median(close_days) as time_to_close_days
+    from deal_keyed
+    where g_clients
     group by all
 ),
 all_revenue as (
@@ -57,6 +63,7 @@ group_clients as materialized (
     -- null keys come back through `union by name`)
     select {{group_cols}}, client, any_value(client_deals) as deals, any_value(client_revenue) as revenue
     from deal_keyed
+    where g_clients
     group by all
 ),
 late_clients as (
@@ -67,7 +74,7 @@ late_clients as (
         select client, amount, closed_date from fact_won_deals
         where closed_date > (select min(s_to) from scopes) or closed_date is null
     ) w
-    join scopes s on w.closed_date > s.s_to or w.closed_date is null
+    join scopes s on s.g_clients and (w.closed_date > s.s_to or w.closed_date is null)
     group by all
 ),
 life_agg as (
@@ -83,6 +90,8 @@ parts as (
     from lead_agg
     union all by name
     select * from deal_agg
+    union all by name
+    select * from close_agg
     union all by name
     select * from life_agg
     union all by name
@@ -171,10 +180,10 @@ select
     r.roi,
     case when r.roi is null then 'n/a' when r.roi >= 2 then 'excellent' when r.roi >= 0.5 then 'profitable'
          when r.roi >= 0 then 'marginal' else 'loss' end as roi_band,
-    r.new_clients,
-    r.cpa,
-    r.life_revenue / nullif(r.new_clients, 0) - r.cpa as ltv,
-    r.life_deals / nullif(r.new_clients, 0) as purchases_per_client,
+    case when sc.g_clients then r.new_clients end as new_clients,
+    case when sc.g_clients then r.cpa end as cpa,
+    case when sc.g_clients then r.life_revenue / nullif(r.new_clients, 0) - r.cpa end as ltv,
+    case when sc.g_clients then r.life_deals / nullif(r.new_clients, 0) end as purchases_per_client,
     r.time_to_close_days,
     r.leads < $min_leads as too_few,
     r.cost_commission, r.cost_bonus, r.cost_marketing, r.cost_training, r.cost_support, r.cost_other
