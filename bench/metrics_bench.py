@@ -310,8 +310,9 @@ def _ledger(fr: Frames, f: Filters, dims: tuple[str, ...]) -> pd.DataFrame:
                                                  axis=1)], axis=1)
 
 
-def pandas_kpis(fr: Frames, f: Filters, dims: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The KPI rows of engine.grouped() computed with pandas (no pipeline / source grouping)."""
+def pandas_kpis(fr: Frames, f: Filters, dims: tuple[str, ...] = (), lite: bool = False) -> pd.DataFrame:
+    """The KPI rows of engine.grouped() computed with pandas (no pipeline / source grouping; lite: no client
+    metrics and no median days to close, as engine.kpis_many's lite frames)."""
     df = fr.facts
     lo, hi = pd.Timestamp(f.date_from), pd.Timestamp(f.date_to)
     mask = _mask(df, f)
@@ -325,13 +326,19 @@ def pandas_kpis(fr: Frames, f: Filters, dims: tuple[str, ...] = ()) -> pd.DataFr
     margin = deals["model"].map(fr.margins).fillna(fr.account_margin if fr.account_margin is not None else 1.0)
     late = deals["closed_date"].isna() | (deals["closed_date"] > hi)
     dd = deals.assign(income=deals["amount"] * margin, late_n=late.astype(int), late_rev=deals["amount"].where(late, 0))
-    da = dd.groupby(dk, dropna=False).agg(won_deals=("lead_id", "size"), revenue=("amount", "sum"),
-                                          income=("income", "sum"), time_to_close_days=("close_days", "median"),
-                                          late_n=("late_n", "sum"), late_rev=("late_rev", "sum"))
-    clients = pd.concat([*dk, deals["client_key"]], axis=1).drop_duplicates()
-    nc = clients.groupby(names, dropna=False).size().rename("new_clients")
-    life_src = df[df["is_won"] & (df["closed_date"] <= hi)][["client_key", "amount"]]
-    life = clients.merge(life_src, on="client_key").groupby(names, dropna=False)["amount"].agg(["size", "sum"])
+    aggs = {"won_deals": ("lead_id", "size"), "revenue": ("amount", "sum"), "income": ("income", "sum"),
+            "late_n": ("late_n", "sum"), "late_rev": ("late_rev", "sum")}
+    if not lite:
+        aggs["time_to_close_days"] = ("close_days", "median")
+    da = dd.groupby(dk, dropna=False).agg(**aggs)
+    if lite:
+        nc = pd.Series(dtype="float64", name="new_clients")
+        life = pd.DataFrame({"size": pd.Series(dtype="float64"), "sum": pd.Series(dtype="float64")})
+    else:
+        clients = pd.concat([*dk, deals["client_key"]], axis=1).drop_duplicates()
+        nc = clients.groupby(names, dropna=False).size().rename("new_clients")
+        life_src = df[df["is_won"] & (df["closed_date"] <= hi)][["client_key", "amount"]]
+        life = clients.merge(life_src, on="client_key").groupby(names, dropna=False)["amount"].agg(["size", "sum"])
     led = _ledger(fr, f, dims).groupby(names, dropna=False)["amount"].sum().rename("costs_ledger")
     com = _commissions(fr, deals, leads, dims, deal_date).groupby(names, dropna=False)["amount"].sum().rename("costs_commission")
     out = pd.concat([la, da, nc, life, led, com], axis=1).fillna(0.0)
@@ -395,7 +402,7 @@ def _pd_roi_interval(fr: Frames, f: Filters) -> list[Any]:
 
 
 def _pd_frames(fr: Frames, requests: tuple[page_frames.Request, ...]) -> list[pd.DataFrame]:
-    return [pandas_kpis(fr, f, engine.frame_dims(by)) for f, by in requests]
+    return [pandas_kpis(fr, r[0], engine.frame_dims(r[1]), lite=len(r) > 2) for r in requests]
 
 
 # The same work in pandas (funnel and lead quality of the partner page have no pandas twin: the ratio is

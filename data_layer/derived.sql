@@ -40,3 +40,27 @@ select created_date, partner_id, model, cast(null as bigint) as pipeline_id, cas
 from fact_lead_days
 group by all
 order by created_date, partner_id;
+
+-- fact_lead_stage: one row per lead with the furthest stage (by sort, lost excluded) it reached in its current
+-- pipeline, from its current status and its stage history (null when neither is a known stage): the funnel.
+create or replace table fact_lead_stage as
+with stages as (
+    select pipeline_id, status_id, sort from raw_statuses where status_id <> 143
+),
+event_max as (
+    -- furthest stage in the history of each lead not won (a won lead is already at the top)
+    select e.lead_id, e.pipeline_id, max(s.sort) as max_sort
+    from (
+        select lead_id, pipeline_after as pipeline_id, status_after as status_id from raw_lead_status_events
+        union all
+        select lead_id, pipeline_before, status_before from raw_lead_status_events
+    ) e
+    join stages s on s.pipeline_id = e.pipeline_id and s.status_id = e.status_id
+    where e.lead_id in (select lead_id from lead_facts where status_id <> 142)
+    group by all
+)
+select l.lead_id, l.pipeline_id, greatest(c.sort, m.max_sort) as max_sort
+from lead_facts l
+left join stages c on c.pipeline_id = l.pipeline_id and c.status_id = l.status_id
+left join event_max m on m.lead_id = l.lead_id and m.pipeline_id = l.pipeline_id
+order by l.lead_id;

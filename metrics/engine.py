@@ -7,7 +7,6 @@ DataFrames of aggregated rows (never one row per lead, except :func:`deals`).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import duckdb
@@ -121,7 +120,8 @@ def _narrowing(f: Filters) -> tuple[Any, ...]:
 
 
 def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], scenario: Scenario | None = None,
-              costs: bool = True, lite: tuple[bool, ...] = (), **extra: Any) -> pd.DataFrame:
+              costs: bool = True, lite: tuple[bool, ...] = (), slots: dict[str, str] | None = None,
+              **extra: Any) -> pd.DataFrame:
     """Run a scope-based query (one scope per frame, sid = position) for frames sharing their narrowing."""
     base = frames[0][0]
     if any(_narrowing(f) != _narrowing(base) for f, _ in frames):
@@ -133,7 +133,8 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
         split_filtering=bool(base.pipelines or base.sources),
         who_filtered=bool(base.partners or base.models or base.sources), **extra)
     detailed = any(s["g_split"] for s in values["scopes"])
-    return run(con, name, values, sql.scope_slots(tuple(dims for _, dims in frames), detailed))
+    items = sql.scope_slots(tuple(dims for _, dims in frames), detailed)
+    return run(con, name, values, tuple(sorted({**dict(items), **(slots or {})}.items())))
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None,
@@ -274,9 +275,7 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
 
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Per pipeline and stage: leads of the period that reached it (stage history), share and step share."""
-    start = datetime.combine(f.date_from, time.min, tzinfo=UTC) - timedelta(days=2)  # before any zone's midnight
-    values = {**query_params(f, load_settings(con)), "events_from": int(start.timestamp())}
-    df = run(con, "funnel", values)
+    df = run(con, "funnel", query_params(f, load_settings(con)))
     for col in ("reached", "leads"):
         df[col] = df[col].astype("int64")
     return df
@@ -349,12 +348,17 @@ def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     return out
 
 
+# deals.sql's {{won_only}} slot: the whitelisted condition for won_only True / False
+WON_ONLY = {True: "lead_id in (select lead_id from deal_rows)", False: "true"}
+
+
 def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, won_only: bool = True,
           scenario: Scenario | None = None) -> pd.DataFrame:
     """A partner's won deals in scope (None = direct) with commission, newest first; won_only=False: all leads."""
     narrowed = replace(f, partners=(int(partner_id),), models=()) if partner_id is not None \
         else replace(f, partners=(), models=("direct",))
-    return scope_run(con, "deals", [(narrowed, ())], scenario, won_only=won_only)
+    return scope_run(con, "deals", [(narrowed, ())], scenario,
+                     slots={"won_only": WON_ONLY[won_only]})
 
 
 def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_better: bool | None = None,

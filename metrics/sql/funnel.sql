@@ -1,7 +1,6 @@
 -- funnel: one row per pipeline x stage (every stage but lost, by sort) with the leads of L in that pipeline
 -- that reached it (their furthest stage, current or in the stage history, is this one or later), the share of
--- the pipeline's leads and the share of the previous stage's. Parameters: $date_from, $date_to, those of _where,
--- $events_from (Unix seconds safely before the period's first moment: older events are skipped).
+-- the pipeline's leads and the share of the previous stage's. Parameters: $date_from, $date_to, those of _where.
 with
 lead_set as materialized (
     select lead_id, pipeline_id, status_id
@@ -14,28 +13,12 @@ stages as (
     from raw_statuses
     where status_id <> 143 and pipeline_id in (select distinct pipeline_id from lead_set)
 ),
-event_max as (
-    -- furthest stage seen in the stage history of each lead not won (a won lead is already at the top)
-    select e.lead_id, e.pipeline_id, max(s.sort) as max_sort
-    from (
-        select lead_id, pipeline_after as pipeline_id, status_after as status_id
-        from raw_lead_status_events
-        where created_at >= $events_from
-        union all
-        select lead_id, pipeline_before, status_before
-        from raw_lead_status_events
-        where created_at >= $events_from
-    ) e
-    join stages s on s.pipeline_id = e.pipeline_id and s.status_id = e.status_id
-    where e.lead_id in (select lead_id from lead_set where status_id <> 142)
-    group by all
-),
 furthest as (
-    -- the furthest stage (by sort, lost excluded) each lead reached in its current pipeline
-    select l.pipeline_id, greatest(c.sort, m.max_sort) as max_sort
+    -- the furthest stage (by sort, lost excluded) each lead reached in its current pipeline (fact_lead_stage of
+    -- data_layer/derived.sql: current status and stage history)
+    select l.pipeline_id, f.max_sort
     from lead_set l
-    left join stages c on c.pipeline_id = l.pipeline_id and c.status_id = l.status_id
-    left join event_max m on m.lead_id = l.lead_id and m.pipeline_id = l.pipeline_id
+    left join fact_lead_stage f on f.lead_id = l.lead_id
 ),
 histogram as (
     -- leads per pipeline and furthest sort; a lead with no known stage counts at the pipeline's first stage
