@@ -64,3 +64,16 @@ from lead_facts l
 left join stages c on c.pipeline_id = l.pipeline_id and c.status_id = l.status_id
 left join event_max m on m.lead_id = l.lead_id and m.pipeline_id = l.pipeline_id
 order by l.lead_id;
+
+-- fact_sources: one row per lead source value a filter can take (UTM source, or the amoCRM source name when it
+-- differs) with its lead count: the source filter's choices.
+create or replace table fact_sources as
+with vals as (
+    select utm_source as source from lead_facts where nullif(trim(utm_source), '') is not null
+    union all
+    select source_name from lead_facts
+    where nullif(trim(source_name), '') is not null and source_name is distinct from utm_source
+)
+select source, count(*) as leads
+from vals
+group by source;

@@ -19,26 +19,16 @@ PIPELINES_SQL = """
 select p.id as pipeline_id, p.name, coalesce(p.is_archive, false) as is_archive
 from raw_pipelines p
 where not coalesce(p.is_archive, false)
-   or exists (select 1 from lead_facts f where f.pipeline_id = p.id)
+   or exists (select 1 from fact_lead_days f where f.pipeline_id = p.id)
 order by p.sort nulls last, p.id
 """
 
-# One row per lead source value a filter can take (UTM source or amoCRM source name), most leads first.
-SOURCES_SQL = """
-with vals as (
-    select utm_source as source from lead_facts where nullif(trim(utm_source), '') is not null
-    union all
-    select source_name from lead_facts
-    where nullif(trim(source_name), '') is not null and source_name is distinct from utm_source
-)
-select source, count(*) as leads
-from vals
-group by source
-order by leads desc, source
-"""
+# One row per lead source value a filter can take (UTM source or amoCRM source name), most leads first
+# (fact_sources of data_layer/derived.sql, rebuilt with lead_facts).
+SOURCES_SQL = "select source, leads from fact_sources order by leads desc, source"
 
 # One row: first and last lead creation date (account time zone). No parameters.
-DATA_RANGE_SQL = "select min(created_date), max(created_date) from lead_facts"
+DATA_RANGE_SQL = "select min(created_date), max(created_date) from fact_lead_days_partner"
 
 # One row: account name, time zone, currency (demo defaults when nothing is synced yet). No parameters.
 ACCOUNT_SQL = "select account_name, timezone, currency from stg_account"
@@ -49,7 +39,7 @@ META_SQL = "select key, value from meta"
 # One row per partner with leads: the date of its first lead ever (account time zone). No parameters.
 FIRST_SEEN_SQL = """
 select partner_id, min(created_date) as first_date
-from lead_facts
+from fact_lead_days_partner
 where partner_id is not null
 group by partner_id
 """

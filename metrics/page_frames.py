@@ -52,3 +52,8 @@ def trends(f: Filters, grain: str, by: str) -> tuple[Request, ...]:
     series: Request = (f, grain) if by == "total" else (f, (grain, by))
     extra: tuple[Request, ...] = ((f, "partner"),) if by == "partner" else ()
     return ((f, "none"), (f, grain), series, *extra)
+
+
+def what_if(f: Filters) -> tuple[Request, ...]:
+    """The what-if page, once for actuals and once under the scenario: totals, by partner, by model."""
+    return ((f, "none"), (f, "partner"), (f, "model"))

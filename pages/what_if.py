@@ -17,11 +17,11 @@ import streamlit as st
 
 from data_layer import userdata
 from data_layer.userdata import CATEGORIES, KINDS, MODELS, Problem, ScenarioInputs, UserDataError
-from metrics import engine, lookups
+from metrics import engine, lookups, page_frames
 from metrics.costs import Scenario
 from metrics.filters import Filters
 from ui import auth, charts, fmt, layout
-from ui.data import query, write
+from ui.data import prefetch_kpis, query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, metric_label, model_label, t, tr
 
@@ -702,6 +702,7 @@ def render() -> None:
         st.success(fmt.md_escape(flash), icon=":material/check_circle:")
     saved = query(userdata.list_scenarios)
     scenario_bar(saved)
+    prefetch_kpis(page_frames.what_if(f))
     actual = query(engine.kpis, f, by="partner")
     partners = scope_partners(actual)
     if actual.empty:
@@ -728,6 +729,8 @@ def render() -> None:
     if inputs.ledger is None and inputs.rules is None and inputs.margin is None:
         st.info(tr(TEXT, "no_change"))
     metric_scenario = _scenario_arg(scenario, inputs)
+    if metric_scenario is not None:
+        prefetch_kpis(page_frames.what_if(f), scenario=metric_scenario)
     st.subheader(tr(TEXT, "results"), anchor=False)
     totals_cards(f, metric_scenario, currency)
     # Lazy tabs: only the open one computes (break-even and intervals take a few metric queries each).

@@ -53,25 +53,30 @@ PREFETCH_KEY = "_kpi_prefetch"
 
 
 def _frame_key(args: tuple, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(filters, dims, lite) of a kpis / grouped call without a scenario, else None."""
-    if not args or set(kwargs) - {"by"} or len(args) > 2:
+    """(filters, dims, lite, scenario) of a kpis / grouped call, else None."""
+    if not args or set(kwargs) - {"by", "scenario"} or len(args) > 2:
         return None
     by = kwargs.get("by", args[1] if len(args) > 1 else "none")
     try:
-        return (args[0], engine.frame_dims(by), False)
+        return (args[0], engine.frame_dims(by), False, kwargs.get("scenario"))
     except ValueError:
         return None
 
 
-def _request_key(path: str, stamp: str, request: tuple) -> tuple[Any, ...]:
-    return (path, stamp, request[0], engine.frame_dims(request[1]), len(request) > 2 and request[2] == engine.LITE)
+def _request_key(path: str, stamp: str, request: tuple, scenario: Any = None) -> tuple[Any, ...]:
+    lite = len(request) > 2 and request[2] == engine.LITE
+    return (path, stamp, request[0], engine.frame_dims(request[1]), lite, scenario)
 
 
-def prefetch_kpis(requests: tuple[tuple, ...]) -> None:
-    """Compute these KPI frames in one query and let this rerun's kpi_frame / query(engine.kpis) read them."""
+def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None) -> None:
+    """Compute these KPI frames (under a what-if scenario, if given) in one query; this session's kpi_frame and
+    query(engine.kpis / engine.grouped, ...) calls then read them while the data version holds."""
     path, stamp = str(db_path()), version()
-    frames = _cached(path, stamp, "metrics.engine.kpis_many", engine.kpis_many, (tuple(requests),), ())
-    st.session_state[PREFETCH_KEY] = {_request_key(path, stamp, r): df for r, df in zip(requests, frames, strict=True)}
+    frames = _cached(path, stamp, "metrics.engine.kpis_many", engine.kpis_many, (tuple(requests),),
+                     (("scenario", scenario),))
+    kept = {k: v for k, v in (st.session_state.get(PREFETCH_KEY) or {}).items() if k[:2] == (path, stamp)}
+    kept.update({_request_key(path, stamp, r, scenario): df for r, df in zip(requests, frames, strict=True)})
+    st.session_state[PREFETCH_KEY] = kept
 
 
 def kpi_frame(f: Filters, by: str | tuple[str, ...] = "none", lite: bool = False) -> pd.DataFrame:
