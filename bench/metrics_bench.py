@@ -172,7 +172,7 @@ PAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, Scope], list[Any]]] = {
     "one partner": lambda con, s: [engine.kpis_many(con, _partner_frames(s)), engine.deals(con, s.f, s.partner_id),
                                    engine.funnel(con, _partner_f(s)), engine.quality(con, _partner_f(s), "none")],
     "model comparison": lambda con, s: [engine.kpis(con, s.f, "model"), engine.partner_vs_direct(con, s.f)],
-    "trends": lambda con, s: [engine.kpis_many(con, page_frames.trends(s.f, "month", "model"))],
+    "trends": lambda con, s: [engine.kpis_many(con, page_frames.trends(s.f, "month", "model", "revenue"))],
 }
 
 
@@ -412,7 +412,7 @@ PANDAS_PAGES: dict[str, Callable[[Frames, Scope], list[Any]]] = {
     "partners leaderboard": lambda fr, s: [pandas_kpis(fr, s.f, ("partner",)), _pd_roi_interval(fr, s.f)],
     "one partner": lambda fr, s: [*_pd_frames(fr, _partner_frames(s)), _pd_partner_commissions(fr, s.f, s.partner_id)],
     "model comparison": lambda fr, s: [pandas_kpis(fr, s.f, ("model",)), _pd_partner_vs_direct(fr, s.f)],
-    "trends": lambda fr, s: _pd_frames(fr, page_frames.trends(s.f, "month", "model")),
+    "trends": lambda fr, s: _pd_frames(fr, page_frames.trends(s.f, "month", "model", "revenue")),
 }
 
 

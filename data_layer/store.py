@@ -61,6 +61,7 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
                 raise StoreError(f"Cannot open {path}: {exc}") from exc
             time.sleep(delay + random.uniform(0, delay))
             delay = min(delay * 2, 0.5)
+    con.execute("set enable_progress_bar = false")  # the CLIs print their own progress; cron logs stay clean
     try:
         yield con
     finally:

@@ -97,6 +97,7 @@ def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 # hundred small operators) is paid once per page instead of once per number block.
 Frame = tuple[Filters, tuple[str, ...]]
 LITE = "lite"  # third element of a kpis_many request: no client metrics
+CLIENT_METRICS = ("new_clients", "cpa", "ltv", "purchases_per_client", "time_to_close_days")  # empty when lite
 
 
 def _scope(sid: int, f: Filters, dims: tuple[str, ...], lite: bool = False) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from metrics.engine import LITE
+from metrics.engine import CLIENT_METRICS, LITE
 from metrics.filters import Filters
 
 Request = tuple  # (filters, grouping) or (filters, grouping, LITE): see engine.kpis_many
@@ -47,10 +47,13 @@ def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:
     return ((mine, "none"), (before, "none"), (mine, trend_unit(mine), LITE))
 
 
-def trends(f: Filters, grain: str, by: str) -> tuple[Request, ...]:
-    """The trends page: totals, the KPI table by period, the series (total, by model or the partner choice)."""
-    series: Request = (f, grain) if by == "total" else (f, (grain, by))
-    extra: tuple[Request, ...] = ((f, "partner"),) if by == "partner" else ()
+def trends(f: Filters, grain: str, by: str, metric: str) -> tuple[Request, ...]:
+    """The trends page: totals and the KPI table by period (they show CPA / LTV), the series by model or partner
+    (lite unless the chosen metric is a client metric) and the partner choice (top partners by revenue)."""
+    if by == "total":
+        return ((f, "none"), (f, grain))
+    series: Request = (f, (grain, by)) if metric in CLIENT_METRICS else (f, (grain, by), LITE)
+    extra: tuple[Request, ...] = ((f, "partner", LITE),) if by == "partner" else ()
     return ((f, "none"), (f, grain), series, *extra)
 
 

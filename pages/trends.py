@@ -10,7 +10,7 @@ import streamlit as st
 from metrics import anomalies, engine, lookups, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, layout
-from ui.data import prefetch_kpis, query
+from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
 
@@ -108,7 +108,7 @@ def _series(f: Filters, grain: str, by: str, metric: str) -> pd.DataFrame:
     if by == "total":
         rows = query(engine.kpis, f, by=grain)
         return pd.DataFrame({"period": rows["period"], "series": tr(TEXT, "total"), "value": rows[metric]})
-    rows = query(engine.grouped, f, by=(grain, by))
+    rows = kpi_frame(f, (grain, by), lite=metric not in engine.CLIENT_METRICS)
     if by == "model":
         label = rows["model"].map(model_label)
     else:
@@ -120,7 +120,7 @@ def _series(f: Filters, grain: str, by: str, metric: str) -> pd.DataFrame:
 
 def _partner_choice(f: Filters) -> list[int]:
     """The partners multiselect (default: top partners by revenue in the period)."""
-    rows = query(engine.kpis, f, by="partner")
+    rows = kpi_frame(f, "partner", lite=True)
     rows = rows[rows["partner_id"].notna()].sort_values("revenue", ascending=False)
     names = dict(zip(rows["partner_id"].astype(int), rows["partner"].astype(str), strict=False))
     options = list(names)
@@ -187,7 +187,7 @@ def render() -> None:
             st.session_state[K_BY] = "model"
         by = st.segmented_control(tr(TEXT, "by"), ("total", "model", "partner"), key=K_BY, required=True,
                                   format_func=labeler(TEXT, "by."))
-    prefetch_kpis(page_frames.trends(f, grain, by))
+    prefetch_kpis(page_frames.trends(f, grain, by, metric))
     total = query(engine.kpis, f)
     if total.empty or int(total.iloc[0]["leads"]) + int(total.iloc[0]["won_deals"]) == 0:
         layout.empty()
