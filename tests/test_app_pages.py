@@ -48,6 +48,34 @@ def test_overview_shows_six_kpi_cards_with_deltas(app_env: Path) -> None:
     assert at.title[0].value == "Обзор"
 
 
+@pytest.mark.parametrize("page", ["overview", "trends"])
+def test_a_page_gets_its_kpi_frames_from_one_batched_query(app_env: Path, page: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's number blocks come from its prefetched frames (metrics.page_frames), one query per page."""
+    batches: list[int] = []
+    real = engine.kpis_many
+
+    def counting(con, requests, scenario=None):
+        batches.append(len(requests))
+        return real(con, requests, scenario)
+
+    def single(*args, **kwargs):
+        raise AssertionError("a KPI frame was computed on its own")
+
+    monkeypatch.setattr(engine, "kpis_many", counting)
+    monkeypatch.setattr(engine, "kpis", single)
+    monkeypatch.setattr(engine, "grouped", single)
+    st.cache_data.clear()
+    at = new_app()
+    run_ok(at)
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py")
+        batches.clear()
+        run_ok(at)
+    assert batches and batches[0] >= 3, batches
+    assert metric_values(at) if page == "overview" else len(at.dataframe) > 0
+
+
 def test_changing_a_filter_changes_the_numbers(app_env: Path) -> None:
     at = run_ok(new_app())
     before = metric_values(at)["Лиды"]

@@ -396,3 +396,60 @@ def test_derived_tables_follow_every_rebuild(tmp_db: Path) -> None:
     with store.connect(tmp_db, read_only=True) as con:
         assert con.execute("select count(*), sum(client_deals) from fact_won_deals").fetchone() == (2, 4)
         assert con.execute("select sum(leads), sum(won_leads) from fact_lead_days").fetchone() == (2, 2)
+
+
+# ---------- batched frames (engine.kpis_many) ----------
+
+@pytest.fixture
+def spread(tmp_db: Path) -> Path:
+    """Two partners and direct leads over four months, repeat clients, a deal closing after March, costs."""
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.partner("B", "sales")
+    for day, who in [("2024-01-15", "A"), ("2024-02-10", "B"), ("2024-03-05", "A"), ("2024-03-20", None),
+                     ("2024-04-02", "B"), ("2024-04-25", "A")]:
+        acc.lead(day, partner=who, status=WON, price=1000, contact=1 if who == "A" else 2, closed="2024-05-02")
+        acc.lead(day, partner=who, status="qualified", n=2)
+        acc.lead(day, partner=who, status=LOST, loss_reason="Спам")
+    acc.lead("2024-03-28", partner="B", status=WON, price=700, closed="2024-03-30", contact=3)
+    acc.cost("A", "2024-03", "marketing", 900)
+    acc.cost("B", "2024-02", "support", 400)
+    acc.rule("fixed_per_qualified_lead", 50, model="referral")
+    acc.rule("percent_revenue", 0.1, model="sales", tiers=[{"up_to": 1000, "rate": 0.1}, {"up_to": None, "rate": 0.2}])
+    acc.rule("fixed_per_deal", 30, partner="A", valid_from="2024-03-10")
+    return acc.build(tmp_db)
+
+
+def _frames(f: Filters) -> tuple:
+    close = Filters(date(2024, 3, 1), date(2024, 5, 31), view="close")
+    return ((f, "none"), (f.previous(), "none"), (f, "month"), (close, "partner"), (f, ("month", "model")),
+            (f, "pipeline"), (close, "source"), (f, "week"), (Filters(date(2024, 1, 1), date(2024, 4, 30)), "quarter"))
+
+
+def test_a_batch_gives_each_frame_what_a_query_of_its_own_gives(spread: Path) -> None:
+    """Regression: frames computed together never leak rows, keys or dtypes into each other."""
+    f = Filters(date(2024, 3, 1), date(2024, 4, 30))
+    batch = call(spread, engine.kpis_many, _frames(f))
+    for (frame_f, by), got in zip(_frames(f), batch, strict=True):
+        alone = call(spread, engine.grouped, frame_f, by)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), alone.reset_index(drop=True))
+    assert any(len(df) > 1 for df in batch) and int(batch[0]["leads"].iloc[0]) > 0
+    assert batch[0]["costs_commission"].iloc[0] > 0
+
+
+def test_a_lite_frame_has_every_number_but_the_client_metrics(spread: Path) -> None:
+    f = Filters(date(2024, 1, 1), date(2024, 4, 30))
+    full, lite = call(spread, engine.kpis_many, ((f, "partner"), (f, "partner", engine.LITE)))
+    assert lite[list(engine.CLIENT_METRICS)].isna().all().all()
+    assert full["new_clients"].sum() > 0 and full["ltv"].notna().any()
+    same = [c for c in full.columns if c not in engine.CLIENT_METRICS]
+    pd.testing.assert_frame_equal(lite[same], full[same])
+
+
+def test_frames_with_different_filters_are_batched_apart(spread: Path) -> None:
+    pid = partner_ids(spread)["A"]
+    f = Filters(date(2024, 1, 1), date(2024, 4, 30))
+    mine = Filters(f.date_from, f.date_to, partners=(pid,))
+    both = call(spread, engine.kpis_many, ((f, "none"), (mine, "none")))
+    assert int(both[1]["leads"].iloc[0]) < int(both[0]["leads"].iloc[0])
+    assert int(both[1]["leads"].iloc[0]) == int(kpis(spread, mine)["leads"].iloc[0])
