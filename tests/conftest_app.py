@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from data_layer.demo import load_demo
+from ui import charts
 
 DEMO_LEADS = 4000
 DEMO_SEED = 7
@@ -31,6 +32,12 @@ def demo_path(base: Path) -> Path:
 def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of the session's demo database."""
     return demo_path(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(autouse=True)
+def validate_chart_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chart a page draws in a test is checked against the Vega-Lite schema (skipped in production)."""
+    monkeypatch.setattr(charts, "VALIDATE_SPECS", True)
 
 
 @pytest.fixture

@@ -98,12 +98,19 @@ def style(chart: alt.TopLevelMixin, big: bool = False) -> alt.TopLevelMixin:
     )
 
 
+VALIDATE_SPECS = False  # tests/conftest_app.py sets it for every AppTest page run
+
+
 def show(chart: alt.TopLevelMixin, key: str, height: int | None = None) -> None:
     """Draw a chart styled for the current mode (meeting = large high-contrast fonts)."""
     big = is_meeting()
     if height:
         chart = chart.properties(height=int(height * (1.35 if big else 1)))
-    st.altair_chart(style(chart, big), key=key, theme=None, width="stretch")
+    # Altair's schema validation costs ~13 ms per chart on every rerun; the page tests switch it on instead
+    # (VALIDATE_SPECS), so a malformed chart still fails a test, not a user's page.
+    with alt.data_transformers.disable_max_rows():  # rows are aggregated already (charts never get leads)
+        spec = style(chart, big).to_dict(validate=VALIDATE_SPECS)
+    st.vega_lite_chart(spec, key=key, theme=None, width="stretch")
 
 
 # ---------- builders ----------
