@@ -75,6 +75,7 @@ def _run() -> None:
                        initial_sidebar_state="collapsed" if meeting else "auto")
     if not data.db_path().exists():
         layout.no_database()
+    data.ensure_schema()
     principal = auth.current()  # shows the sign-in screen and stops when someone must sign in first
     st.session_state["auth.principal"] = principal
     userdata.ACTOR.set(principal.actor)  # the audit log names who changed what

@@ -124,6 +124,15 @@ def init_db(path: str | Path) -> list[str]:
     return applied
 
 
+def upgrade(path: str | Path) -> list[str]:
+    """Apply the migrations an existing database still lacks (a short write, only when some are missing)."""
+    if not Path(path).exists():
+        return []
+    with connect(path, read_only=True) as con:
+        done = set(applied_migrations(con))
+    return init_db(path) if any(name not in done for name, _ in MIGRATIONS) else []
+
+
 def version_path(path: str | Path) -> Path:
     """Sidecar file whose content changes after every write to the database."""
     return Path(str(path) + ".version")

@@ -139,6 +139,7 @@ def run_kpis(args: argparse.Namespace) -> str:
     if bad:
         raise CliError(f"Unknown model(s): {', '.join(bad)}. Use {', '.join(ALL_MODELS)}.")
     try:
+        store.upgrade(args.db)  # a database of an older version gets its missing tables first
         with store.connect(args.db, read_only=True) as con:
             f = Filters(args.date_from, args.date_to, partners=_partner_ids(con, args.partner),
                         models=tuple(args.model), pipelines=tuple(args.pipeline), sources=tuple(args.source),

@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _db(args: argparse.Namespace) -> Path:
-    return args.db or store.DEFAULT_DB
+    """The database to read, brought up to the current schema first (an older version's file)."""
+    path = args.db or store.DEFAULT_DB
+    store.upgrade(path)
+    return path
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -277,3 +277,29 @@ def test_a_failing_page_shows_a_sentence_not_a_traceback(app_env: Path, monkeypa
     assert not at.exception
     assert at.error and "Страница не смогла построиться" in at.error[0].value
     assert "boom" not in at.error[0].value
+
+
+def test_a_database_of_an_older_version_is_migrated_when_the_dashboard_opens(
+        app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a database built before the derived fact tables existed (migration 0004) must not break pages."""
+    import shutil
+
+    import duckdb
+
+    from data_layer import store
+
+    old = tmp_path / "old.duckdb"
+    shutil.copy(app_db, old)
+    con = duckdb.connect(str(old))
+    for table in ("fact_won_deals", "fact_partner_days", "fact_lead_days", "fact_lead_days_partner",
+                  "fact_lead_stage", "fact_sources"):
+        con.execute(store.sql_with_names("drop table {t}", t=table))
+    con.execute("delete from schema_migrations where name = '0004_derived_tables'")
+    con.close()
+    store.bump_version(old)
+    monkeypatch.setenv("PARTNER_ROI_DB", str(old))
+    at = run_ok(new_app())
+    assert metric_values(at)["Лиды"]
+    with store.connect(old, read_only=True) as con:
+        assert "0004_derived_tables" in store.applied_migrations(con)
+        assert con.execute("select count(*) from fact_won_deals").fetchone()[0] > 0

@@ -195,3 +195,18 @@ def test_malformed_records_do_not_stop_a_page(tmp_db: Path) -> None:
     load(tmp_db, [weird, {"no_id": True}, lead(2, price="not a number")])
     rows = facts(tmp_db)
     assert set(rows) == {1, 2} and len(rows[1]["lead_name"]) == n.MAX_TEXT and rows[2]["amount"] == 0.0
+
+
+def test_upgrade_adds_only_what_an_older_database_lacks(tmp_db: Path) -> None:
+    """A file built before migration 0004 gets its fact tables; an up-to-date file is not written at all."""
+    with store.connect(tmp_db) as con:
+        con.execute("drop table fact_won_deals")
+        con.execute("delete from schema_migrations where name = '0004_derived_tables'")
+    before = store.data_version(tmp_db)
+    assert store.upgrade(tmp_db) == ["0004_derived_tables"]
+    with store.connect(tmp_db, read_only=True) as con:
+        assert con.execute("select count(*) from fact_won_deals").fetchone() == (0,)
+    stamp = store.data_version(tmp_db)
+    assert stamp != before
+    assert store.upgrade(tmp_db) == [] and store.data_version(tmp_db) == stamp
+    assert store.upgrade(tmp_db.with_name("missing.duckdb")) == []

@@ -27,6 +27,20 @@ def version() -> str:
     return store.data_version(db_path())
 
 
+@st.cache_resource(show_spinner=False)
+def _schema_checked(path: str, stamp: str) -> list[str]:
+    """Migrations applied to bring the file up to date (checked once per file and data version)."""
+    # e.g. 0004 builds the derived fact tables the metric queries read, from the lead_facts already there
+    return store.upgrade(path)
+
+
+def ensure_schema() -> None:
+    """Bring the dashboard's database up to the current schema (a short write, only when something is missing)."""
+    path = db_path()
+    if path.exists():
+        _schema_checked(str(path), version())
+
+
 @st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
 def _cached(path: str, stamp: str, fn_name: str, _fn: Callable[..., Any], args: tuple, kwargs_items: tuple) -> Any:
     with store.connect(path, read_only=True) as con:
