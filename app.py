@@ -63,7 +63,8 @@ def main() -> None:
     """One run: page config, navigation, filters, header, then the chosen page (errors become sentences)."""
     st.session_state[layout.ROUTER_FLAG] = True
     try:
-        _run()
+        with data.rerun_reader():
+            _run()
     finally:
         st.session_state[layout.ROUTER_FLAG] = False
 

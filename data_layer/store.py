@@ -39,7 +39,10 @@ class StoreError(RuntimeError):
 
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "lock" in text or "conflicting" in text or "being used by another" in text
+    # "different configuration": this process has the file open read-only while we want to write (or the other
+    # way round); like another process's lock, it ends when that short connection closes
+    return ("lock" in text or "conflicting" in text or "being used by another" in text
+            or "different configuration" in text)
 
 
 @contextlib.contextmanager

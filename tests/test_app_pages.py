@@ -303,3 +303,22 @@ def test_a_database_of_an_older_version_is_migrated_when_the_dashboard_opens(
     with store.connect(old, read_only=True) as con:
         assert "0004_derived_tables" in store.applied_migrations(con)
         assert con.execute("select count(*) from fact_won_deals").fetchone()[0] > 0
+
+
+def test_a_rerun_opens_the_database_once(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening the file costs ~20 ms: a cold rerun shares one read-only connection among its uncached queries."""
+    from data_layer import store
+
+    opened: list[bool] = []
+    real = store.connect
+
+    def counting(path, read_only=False, wait=store.LOCK_WAIT_SECONDS):
+        opened.append(read_only)
+        return real(path, read_only=read_only, wait=wait)
+
+    run_ok(new_app())  # schema checked, caches warm
+    st.cache_data.clear()
+    monkeypatch.setattr(store, "connect", counting)
+    at = run_ok(new_app())
+    assert metric_values(at)["Лиды"]
+    assert opened == [True], opened

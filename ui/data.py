@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -31,6 +34,7 @@ def version() -> str:
 def _schema_checked(path: str, stamp: str) -> list[str]:
     """Migrations applied to bring the file up to date (checked once per file and data version)."""
     # e.g. 0004 builds the derived fact tables the metric queries read, from the lead_facts already there
+    _release_reader()
     return store.upgrade(path)
 
 
@@ -41,9 +45,47 @@ def ensure_schema() -> None:
         _schema_checked(str(path), version())
 
 
+# One read-only connection per rerun (opened at the first cache miss, closed when the rerun ends): opening the
+# file costs ~20 ms whatever its size, and a cold page misses the cache a dozen times. Nobody holds the file
+# longer than one rerun, so a sync in another process still gets its turn (store.connect waits for it).
+_RERUN: ContextVar[dict[str, Any] | None] = ContextVar("partner_roi_rerun_reader", default=None)
+
+
+@contextlib.contextmanager
+def rerun_reader() -> Iterator[None]:
+    """Share one read-only connection among this rerun's uncached queries; close it when the rerun ends."""
+    token = _RERUN.set({})
+    try:
+        yield
+    finally:
+        _release_reader()
+        _RERUN.reset(token)
+
+
+def _release_reader() -> None:
+    """Close this rerun's shared connection (before a write: DuckDB allows one configuration per file)."""
+    held = _RERUN.get()
+    if held and held.get("cm") is not None:
+        cm = held.pop("cm")
+        held.pop("con", None)
+        cm.__exit__(None, None, None)
+
+
+def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """This rerun's shared connection to path (opened now if needed), or a connection of its own."""
+    held = _RERUN.get()
+    if held is None:
+        return store.connect(path, read_only=True)
+    if held.get("path") != path or held.get("con") is None:
+        _release_reader()
+        cm = store.connect(path, read_only=True)
+        held.update(path=path, cm=cm, con=cm.__enter__())
+    return contextlib.nullcontext(held["con"])
+
+
 @st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
 def _cached(path: str, stamp: str, fn_name: str, _fn: Callable[..., Any], args: tuple, kwargs_items: tuple) -> Any:
-    with store.connect(path, read_only=True) as con:
+    with _reader(path) as con:
         return _fn(con, *args, **dict(kwargs_items))
 
 
@@ -113,6 +155,7 @@ def _prefetched(path: str, fn: Callable[..., Any], args: tuple, kwargs: dict[str
 def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run fn(con, *args, **kwargs) in one write transaction, then bump the data version."""
     path = db_path()
+    _release_reader()
     with store.connect(path) as con, userdata.atomic(con):
         result = fn(con, *args, **kwargs)
     store.bump_version(path)
