@@ -18,8 +18,6 @@ PRESETS = ("this_month", "last_month", "this_quarter", "last_12m")
 TEXT = {
     "ru": {
         "title": "Кабинет партнёра «{name}»", "period": "Период",
-        "preset.this_month": "Этот месяц", "preset.last_month": "Прошлый месяц",
-        "preset.this_quarter": "Этот квартал", "preset.last_12m": "Последние 12 месяцев",
         "leads": "Лиды", "qualified": "Квалифицированные", "deals": "Сделки", "revenue": "Выручка по сделкам",
         "owed": "Вознаграждение начислено", "pdf": "Акт-сверка (PDF)", "xlsx": "Акт-сверка (Excel)",
         "unknown": "Партнёр «{name}» не найден в справочнике. Сообщите администратору дашборда.",
@@ -27,8 +25,6 @@ TEXT = {
     },
     "en": {
         "title": "Partner portal: “{name}”", "period": "Period",
-        "preset.this_month": "This month", "preset.last_month": "Last month",
-        "preset.this_quarter": "This quarter", "preset.last_12m": "Last 12 months",
         "leads": "Leads", "qualified": "Qualified", "deals": "Deals", "revenue": "Deal revenue",
         "owed": "Reward accrued", "pdf": "Statement (PDF)", "xlsx": "Statement (Excel)",
         "unknown": "Partner “{name}” is not in the partner list. Tell the dashboard administrator.",
@@ -51,7 +47,7 @@ def render() -> None:
         return
     st.title(tr(TEXT, "title", name=fmt.md_escape(me.partner)), anchor=False)
     preset = st.selectbox(tr(TEXT, "period"), PRESETS, index=3, key="portal.period",
-                          format_func=labeler(TEXT, "preset."))
+                          format_func=labeler(filters.TEXT, "preset."))  # the sidebar's own labels
     lo, hi = filters.preset_range(preset, filters.today())
     info = data.query(statement.collect, Filters(lo, hi), pid)
     code = lang()
