@@ -87,11 +87,6 @@ def run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any],
     return con.execute(text, sql.params(text, values)).df()
 
 
-def slots_for(f: Filters, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """Template slots of a query over plain lead rows (quality.sql) grouped by dims."""
-    return sql.slots(dims)
-
-
 # A frame is one (filters, grouping) of a page. Frames that share the partner / model / pipeline / source
 # filters are computed by one query (one scope each, see _scope.sql): a query's fixed cost (planning, some
 # hundred small operators) is paid once per page instead of once per number block.
@@ -286,7 +281,7 @@ def quality(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner") -> 
     """Lead quality per group: mean score, shares with phone / e-mail / qualified, junk share."""
     dims = _dims(by)
     values = query_params(f, load_settings(con))
-    df = run(con, "quality", values, slots_for(f, dims))
+    df = run(con, "quality", values, sql.slots(dims))
     df["leads"] = df["leads"].astype("int64")
     return _sort(_public_keys(df, dims))
 
