@@ -103,7 +103,7 @@ def _scope(sid: int, f: Filters, dims: tuple[str, ...], lite: bool = False) -> d
             "g_source": "source" in dims, "g_unit": next((d for d in dims if d in TIME_UNITS), None),
             "g_split": split, "g_seed": not dims,
             # a partner's model follows from the partner: grouping by it too would only cost string hashing
-            "g_pm": "partner" in dims and "model" not in dims, "g_clients": not lite}
+            "g_pm": "partner" in dims and "model" not in dims, "g_clients": not lite, "fam": sid}
 
 
 def frame_dims(by: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -117,20 +117,54 @@ def _narrowing(f: Filters) -> tuple[Any, ...]:
 
 def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], scenario: Scenario | None = None,
               costs: bool = True, lite: tuple[bool, ...] = (), slots: dict[str, str] | None = None,
-              **extra: Any) -> pd.DataFrame:
-    """Run a scope-based query (one scope per frame, sid = position) for frames sharing their narrowing."""
+              share: bool = False, **extra: Any) -> pd.DataFrame:
+    """Run a scope-based query (one scope per frame, sid = position) for frames sharing their narrowing
+    (share: scopes of equal dates read the data once, see _families; only kpis rolls scopes up from them)."""
     base = frames[0][0]
     if any(_narrowing(f) != _narrowing(base) for f, _ in frames):
         raise ValueError("frames of one query must share partner, model, pipeline and source filters")
     values = _prepare(con, base, scenario, costs)
+    scopes = [_scope(i, f, dims, bool(lite and lite[i])) for i, (f, dims) in enumerate(frames)]
+    fams = _families(scopes, share)
     values.update(
         date_from=min(f.date_from for f, _ in frames), date_to=max(f.date_to for f, _ in frames),
-        scopes=[_scope(i, f, dims, bool(lite and lite[i])) for i, (f, dims) in enumerate(frames)],
-        split_filtering=bool(base.pipelines or base.sources),
+        scopes=scopes, fams=fams, split_filtering=bool(base.pipelines or base.sources),
         who_filtered=bool(base.partners or base.models or base.sources), **extra)
-    detailed = any(s["g_split"] for s in values["scopes"])
-    items = sql.scope_slots(tuple(dims for _, dims in frames), detailed)
+    detailed = any(s["g_split"] for s in scopes)
+    items = sql.scope_slots(tuple(_fam_dims(f) for f in fams), detailed, tuple(dims for _, dims in frames))
     return run(con, name, values, tuple(sorted({**dict(items), **(slots or {})}.items())))
+
+
+def _families(scopes: list[dict[str, Any]], share: bool) -> list[dict[str, Any]]:
+    """Set each scope's family ("fam") and return the families: the $fams entries the data CTEs join.
+
+    With share, scopes of the same dates and view (and at most one time unit) form one family that reads the
+    data once, grouped by every key any of them uses; the query then rolls each scope up from its family's
+    rows. Without, every scope is its own family (the queries that read the family rows as the scope's).
+    """
+    fams: list[dict[str, Any]] = []
+    for s in scopes:
+        home = next((f for f in fams if share and (f["date_from"], f["date_to"], f["close_view"])
+                     == (s["date_from"], s["date_to"], s["close_view"])
+                     and (f["g_unit"] is None or s["g_unit"] is None or f["g_unit"] == s["g_unit"])), None)
+        if home is None:
+            home = {**s, "sid": len(fams)}
+            fams.append(home)
+        else:
+            for flag in ("g_partner", "g_model", "g_pipeline", "g_source", "g_split", "g_seed", "g_clients"):
+                home[flag] = home[flag] or s[flag]
+            home["g_unit"] = home["g_unit"] or s["g_unit"]
+            home["g_pm"] = home["g_partner"] and not home["g_model"]
+        s["fam"] = home["sid"]
+    for f in fams:
+        f["fam"] = f["sid"]
+    return fams
+
+
+def _fam_dims(fam: dict[str, Any]) -> tuple[str, ...]:
+    """The grouping dimensions of a family entry (the union of its scopes')."""
+    dims = tuple(d for d, flag in sql.FLAG.items() if fam[flag])
+    return dims + ((fam["g_unit"],) if fam["g_unit"] else ())
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None,
@@ -211,7 +245,8 @@ def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Any, ...], .
         batches.setdefault(_narrowing(f), []).append(i)
     out: list[pd.DataFrame] = [pd.DataFrame()] * len(frames)
     for idxs in batches.values():
-        df = scope_run(con, "kpis", [frames[i] for i in idxs], scenario, lite=tuple(lite[i] for i in idxs))
+        df = scope_run(con, "kpis", [frames[i] for i in idxs], scenario, lite=tuple(lite[i] for i in idxs),
+                       share=True)
         for sid, i in enumerate(idxs):
             out[i] = _finish_kpis(_scope_rows(df, sid), frames[i][1], lite[i])
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -453,3 +454,17 @@ def test_frames_with_different_filters_are_batched_apart(spread: Path) -> None:
     both = call(spread, engine.kpis_many, ((f, "none"), (mine, "none")))
     assert int(both[1]["leads"].iloc[0]) < int(both[0]["leads"].iloc[0])
     assert int(both[1]["leads"].iloc[0]) == int(kpis(spread, mine)["leads"].iloc[0])
+
+
+def test_frames_of_equal_dates_share_one_pass_over_the_data() -> None:
+    """Scopes of the same dates and view form one family (at most one time unit): its keys are the union."""
+    f = Filters(date(2024, 3, 1), date(2024, 4, 30))
+    frames = [(f, ()), (f, ("month",)), (f, ("partner",)), (f, ("week",)), (f.previous(), ()),
+              (replace(f, view="close"), ("partner",))]
+    scopes = [engine._scope(i, fr, dims, lite=i > 0) for i, (fr, dims) in enumerate(frames)]
+    fams = engine._families(scopes, share=True)
+    assert [s["fam"] for s in scopes] == [0, 0, 0, 1, 2, 3]
+    assert engine._fam_dims(fams[0]) == ("partner", "month") and fams[0]["g_clients"] and fams[0]["g_pm"]
+    assert engine._fam_dims(fams[1]) == ("week",) and not fams[1]["g_clients"]
+    alone = engine._families([engine._scope(i, fr, dims) for i, (fr, dims) in enumerate(frames)], share=False)
+    assert [fam["sid"] for fam in alone] == list(range(len(frames)))

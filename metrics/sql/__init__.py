@@ -71,9 +71,22 @@ def _scope_key(users: int, n: int, expr: str, flag: str, null_type: str) -> str:
     return expr if users == n else f"case when {flag} then {expr} end"
 
 
-def scope_slots(groupings: tuple[tuple[str, ...], ...], detailed: bool) -> tuple[tuple[str, str], ...]:
-    """Whitelisted slot texts of a scope-based query whose scopes group by `groupings` (one dims tuple each);
-    detailed: lead counts per pipeline and source too."""
+def _roll_keys(groupings: tuple[tuple[str, ...], ...]) -> str:
+    """Select list of a scope's keys from its family's rows `p` (joined as `sc`): each key the scope groups by."""
+    n = len(groupings)
+    out = []
+    for slot, (dim, _, null_type) in SCOPE_KEYS.items():
+        out.append(_scope_key(sum(dim in dims for dims in groupings), n, f"p.{slot}", f"sc.{FLAG[dim]}", null_type))
+    timed = sum(any(u in dims for u in TIME_UNITS) for dims in groupings)
+    out.append(_scope_key(timed, n, "p.k_period", "sc.g_unit is not null", "date"))
+    return ", ".join(f"{expr} as {slot}" for expr, slot in zip(out, [*SCOPE_KEYS, "k_period"], strict=True))
+
+
+def scope_slots(groupings: tuple[tuple[str, ...], ...], detailed: bool,
+                scope_groupings: tuple[tuple[str, ...], ...] | None = None) -> tuple[tuple[str, str], ...]:
+    """Whitelisted slot texts of a scope-based query whose families group by `groupings` (one dims tuple each;
+    a family is one scope unless scopes share data, see metrics.engine._families) and whose scopes group by
+    `scope_groupings` (default: the same); detailed: lead counts per pipeline and source too."""
     n = len(groupings)
     chosen: dict[str, str] = {}
     used = []
@@ -97,6 +110,7 @@ def scope_slots(groupings: tuple[tuple[str, ...], ...], detailed: bool) -> tuple
         "agg_period": "k_period" if "k_period" in used else "cast(null as date)",
         "deal_date": "case when close_view then closed_date else created_date end",
         "lead_days": "fact_lead_days" if detailed else "fact_lead_days_partner",
+        "roll_keys": _roll_keys(scope_groupings or groupings),
     })
     return tuple(sorted(chosen.items()))
 

@@ -6,7 +6,10 @@
 -- those columns (a key a scope does not group by is null; see metrics.sql.scope_slots). All scopes share the partner / model / pipeline /
 -- source filters of _where.
 --   scopes:      one row per scope (g_clients: compute the client metrics, new clients, CPA, LTV and days to
---                close; a "lite" frame leaves them null and skips that work).
+--                close; a "lite" frame leaves them null and skips that work; fam: its family).
+--   fams:        one row per family: scopes of equal dates and view that read the data once (kpis; elsewhere
+--                every scope is its own family). lead_rows, lead_days and scope_deals are per family: their
+--                sid is the family's, their flags and keys the union of its scopes' (metrics.engine._families).
 --   margins:     one row per model with its gross margin (null = none: income = revenue).
 --   pm:          one row per partner: its current model (null = 'unassigned') and gross margin.
 --   lead_rows:   one row per scope x lead created in its period matching every filter (L of metrics-spec).
@@ -15,16 +18,26 @@
 --   scope_deals: one row per scope x won deal dated in its period (d = creation date in the cohort view, close
 --                date in the close view) matching the pipeline filter; from fact_won_deals (data_layer/derived.sql).
 --   deal_rows:   those matching every filter (the won deals in scope).
--- Parameters: $scopes (list of scope structs, see metrics.engine.Frame), $date_from / $date_to (the span of all
+-- Parameters: $scopes and $fams (lists of scope structs, see metrics.engine._scope), $date_from / $date_to (the span of all
 --   scopes, for pruning), those of _where, $m_account, $m_referral, $m_sales, $m_service, $m_direct,
 --   $m_unassigned (margin fractions or null).
 scopes as (
     select s.sid, s.date_from as s_from, s.date_to as s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
-        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm, s.g_clients
+        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm, s.g_clients, s.fam
     from (
         select unnest(cast($scopes as struct(sid integer, date_from date, date_to date, close_view boolean,
             g_partner boolean, g_model boolean, g_pipeline boolean, g_source boolean, g_unit varchar,
-            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean)[])) as s
+            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean, fam integer)[])) as s
+    )
+),
+fams as (
+    -- the families the data rows are read for (sid = family id; flags: the union of its scopes')
+    select s.sid, s.date_from as s_from, s.date_to as s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm, s.g_clients
+    from (
+        select unnest(cast($fams as struct(sid integer, date_from date, date_to date, close_view boolean,
+            g_partner boolean, g_model boolean, g_pipeline boolean, g_source boolean, g_unit varchar,
+            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean, fam integer)[])) as s
     )
 ),
 margins as (
@@ -46,7 +59,7 @@ lead_rows as not materialized (
         l.closed_date, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
         s.g_source, s.g_unit
     from lead_facts l
-    join scopes s on l.created_date between s.s_from and s.s_to
+    join fams s on l.created_date between s.s_from and s.s_to
     where l.created_date between $date_from and $date_to
       -- include: _where
 ),
@@ -55,7 +68,7 @@ lead_days as not materialized (
         l.qualified_leads, l.won_leads, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
         s.g_source, s.g_unit
     from {{lead_days}} l
-    join scopes s on l.created_date between s.s_from and s.s_to
+    join fams s on l.created_date between s.s_from and s.s_to
     where l.created_date between $date_from and $date_to
       -- include: _where
 ),
@@ -66,7 +79,7 @@ scope_deals as not materialized (
         w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
         s.g_source, s.g_unit, s.g_clients
     from fact_won_deals w
-    join scopes s on not s.close_view and w.created_date between s.s_from and s.s_to
+    join fams s on not s.close_view and w.created_date between s.s_from and s.s_to
     where w.created_date between $date_from and $date_to
       and (len($pipelines) = 0 or list_contains($pipelines, w.pipeline_id))
     union all
@@ -75,7 +88,7 @@ scope_deals as not materialized (
         w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
         s.g_source, s.g_unit, s.g_clients
     from fact_won_deals w
-    join scopes s on s.close_view and w.closed_date between s.s_from and s.s_to
+    join fams s on s.close_view and w.closed_date between s.s_from and s.s_to
     where w.closed_date between $date_from and $date_to
       and (len($pipelines) = 0 or list_contains($pipelines, w.pipeline_id))
 ),

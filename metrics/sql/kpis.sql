@@ -2,7 +2,10 @@
 -- the scope does not group by is null, all null = the whole scope) with counts, money, ratios, costs by
 -- category and flags. A scope with g_seed (ungrouped) always returns its all-null row.
 -- Parameters: those of _scope and _costs, plus $min_leads (int) and $who_filtered (bool: partner, model or
--- source filters narrow the deals, so revenue shares need their own denominator). Slots: see _scope.
+-- source filters narrow the deals, so revenue shares need their own denominator). Slots: see _scope, and
+-- {{roll_keys}} (a scope's keys from its family's rows p joined as sc: metrics.sql.scope_slots).
+-- Families read the data once (lead_agg, deal_agg, commissions at the union of their scopes' keys); `parts`
+-- rolls every scope up from its family's rows; client metrics and ledger costs are per scope.
 with
 -- include: _scope
 ,
@@ -30,40 +33,36 @@ deal_agg as (
         sum(amount) as revenue,
         sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
         sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
-        -- deals in scope closing after the period end still count towards their clients' purchases
-        count(*) filter (where closed_date is null or closed_date > s_to) as life_deals,
-        coalesce(sum(amount) filter (where closed_date is null or closed_date > s_to), 0) as life_revenue
+        -- a client with a single won deal ever is new in the group of that deal, its lifetime is that deal:
+        -- counted here without the distinct-client work (3 in 4 deals of the demo)
+        count(*) filter (where g_clients and client_deals = 1) as new_clients,
+        -- deals in scope closing after the period end still count towards their clients' purchases (and a
+        -- single-deal client's lifetime is its deal whenever it closes)
+        count(*) filter (where closed_date is null or closed_date > s_to or (g_clients and client_deals = 1))
+            as life_deals,
+        coalesce(sum(amount) filter (where closed_date is null or closed_date > s_to
+            or (g_clients and client_deals = 1)), 0) as life_revenue
     from deal_keyed
     group by all
+),
+full_deals as (
+    -- the deals of every full scope (client metrics) with that scope's own keys
+    select sc.sid, sc.s_to, {{roll_keys}}, p.close_days, p.client, p.client_deals, p.client_revenue
+    from deal_keyed p
+    join scopes sc on sc.fam = p.sid and sc.g_clients
 ),
 close_agg as (
     -- median days to close, a client metric (full frames only: the median is the costly aggregate)
     select {{group_cols}}, median(close_days) as time_to_close_days
-    from deal_keyed
-    where g_clients
+    from full_deals
     group by all
-),
-all_revenue as (
-    -- revenue of every lead, direct included, for the same period bucket and pipelines
-    -- (the deals in scope already are all of them when no partner / model / source filter narrows them)
-    select sid, {{agg_pipeline}} as k_pipeline_id, {{agg_period}} as k_period, sum(revenue) as revenue
-    from deal_agg
-    where not $who_filtered
-    group by all
-    having count(*) > 0
-    union all
-    select sid, {{k_pipeline_id}} as k_pipeline_id, {{k_period}} as k_period, sum(amount) as revenue
-    from scope_deals
-    where $who_filtered
-    group by all
-    having count(*) > 0
 ),
 group_clients as materialized (
-    -- distinct clients per group with their all-time won deals and revenue (only the grouped key columns:
-    -- null keys come back through `union by name`)
+    -- distinct clients with more than one won deal per group with their all-time won deals and revenue (only
+    -- the grouped key columns: null keys come back through `union by name`)
     select {{group_cols}}, client, any_value(client_deals) as deals, any_value(client_revenue) as revenue
-    from deal_keyed
-    where g_clients
+    from full_deals
+    where client_deals > 1
     group by all
 ),
 late_clients as (
@@ -72,7 +71,7 @@ late_clients as (
     select s.sid, w.client, count(*) as deals, sum(w.amount) as revenue
     from (
         select client, amount, closed_date from fact_won_deals
-        where closed_date > (select min(s_to) from scopes) or closed_date is null
+        where client_deals > 1 and (closed_date > (select min(s_to) from scopes) or closed_date is null)
     ) w
     join scopes s on s.g_clients and (w.closed_date > s.s_to or w.closed_date is null)
     group by all
@@ -85,23 +84,35 @@ life_agg as (
     left join late_clients l using (sid, client)
     group by all
 ),
-parts as (
+fam_parts as (
+    -- what each family reads once: lead counts, deal sums, commissions (family keys)
     select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, leads, qualified_leads, cohort_won
     from lead_agg
     union all by name
     select * from deal_agg
     union all by name
-    select * from close_agg
-    union all by name
-    select * from life_agg
-    union all by name
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
-    from ledger_costs
-    group by all
-    union all by name
     select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
     from rule_hits
     group by all
+),
+ledger_parts as (
+    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
+    from ledger_costs
+    group by all
+),
+parts as (
+    -- every scope's rows: its family's rows and its ledger costs rolled up to its own keys, its client metrics
+    select sc.sid, {{roll_keys}}, p.* exclude (sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period)
+    from fam_parts p
+    join scopes sc on sc.fam = p.sid
+    union all by name
+    select sc.sid, {{roll_keys}}, p.category, p.ledger
+    from ledger_parts p
+    join scopes sc on sc.sid = p.sid
+    union all by name
+    select * from close_agg
+    union all by name
+    select * from life_agg
     union all by name
     select sid, true as seed from scopes where g_seed
 ),
@@ -128,6 +139,29 @@ grouped as (
         coalesce(sum(ledger) filter (where category = 'other'), 0.0) as cost_other,
         coalesce(bool_or(seed), false) as is_seed
     from parts
+    group by all
+),
+all_revenue as (
+    -- revenue of every lead, direct included, for the same period bucket and pipelines
+    -- (the deals in scope already are all of them when no partner / model / source filter narrows them)
+    select sid, k_pipeline_id, k_period, sum(revenue) as revenue
+    from grouped
+    where not $who_filtered
+    group by all
+    union all
+    select sid, k_pipeline_id, k_period, sum(revenue) as revenue
+    from (
+        select sc.sid, {{roll_keys}}, p.revenue
+        from (
+            select sid, cast(null as integer) as k_partner_id, cast(null as varchar) as k_model,
+                {{k_pipeline_id}} as k_pipeline_id, cast(null as varchar) as k_source, {{k_period}} as k_period,
+                sum(amount) as revenue
+            from scope_deals
+            where $who_filtered
+            group by all
+        ) p
+        join scopes sc on sc.fam = p.sid
+    )
     group by all
 ),
 measured as (
