@@ -212,23 +212,38 @@ def _sort(df: pd.DataFrame) -> pd.DataFrame:
 
 def _scope_rows(df: pd.DataFrame, sid: int) -> pd.DataFrame:
     """One scope's rows of a scope-based result, typed as a query of that scope alone would give them."""
-    part = df[df["sid"] == sid].drop(columns="sid")
-    # DuckDB gives a nullable integer / boolean column only when it holds a null: other scopes' null keys
-    # must not change this scope's dtypes
-    for col in part.columns:
-        dtype = part[col].dtype
-        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iub" and not part[col].isna().any():
-            part[col] = part[col].astype(dtype.numpy_dtype)
+    return _typed_part(df[df["sid"] == sid].drop(columns="sid"), _nullable_columns(df))
+
+
+def _nullable_columns(df: pd.DataFrame) -> list[str]:
+    """Columns DuckDB gave a nullable integer / boolean dtype (it does so only when the column holds a null)."""
+    return [col for col, dtype in df.dtypes.items()
+            if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iub"]
+
+
+def _typed_part(part: pd.DataFrame, nullable: list[str]) -> pd.DataFrame:
+    """A scope's rows with plain dtypes where it has no null: other scopes' null keys must not change them."""
+    for col in nullable:
+        if col in part.columns and not part[col].isna().any():
+            part[col] = part[col].astype(part[col].dtype.numpy_dtype)
     return part
 
 
+def _scope_parts(df: pd.DataFrame, n: int) -> list[pd.DataFrame]:
+    """The rows of scopes 0..n-1 of a result ordered by sid, each typed as a query of it alone would give them."""
+    bounds = np.searchsorted(df["sid"].to_numpy(), np.arange(n + 1))
+    nullable = _nullable_columns(df)
+    return [_typed_part(df.iloc[a:b].drop(columns="sid").reset_index(drop=True), nullable)
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def _finish_kpis(df: pd.DataFrame, dims: tuple[str, ...], lite: bool = False) -> pd.DataFrame:
-    """One frame's KPI rows with typed counts, public key names and presentation order."""
+    """One frame's KPI rows (in kpis.sql's presentation order) with typed counts and public key names."""
     for col in ("leads", "qualified_leads", "won_deals", *(() if lite else ("new_clients",))):
         df[col] = df[col].astype("int64")
     if lite:  # client metrics were not computed: missing, not zero
         df["new_clients"] = df["new_clients"].astype("float64")
-    return _sort(_public_keys(df, dims))
+    return _public_keys(df, dims)
 
 
 def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Any, ...], ...],
@@ -247,8 +262,8 @@ def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Any, ...], .
     for idxs in batches.values():
         df = scope_run(con, "kpis", [frames[i] for i in idxs], scenario, lite=tuple(lite[i] for i in idxs),
                        share=True)
-        for sid, i in enumerate(idxs):
-            out[i] = _finish_kpis(_scope_rows(df, sid), frames[i][1], lite[i])
+        for i, part in zip(idxs, _scope_parts(df, len(idxs)), strict=True):
+            out[i] = _finish_kpis(part, frames[i][1], lite[i])
     return out
 
 

@@ -225,3 +225,9 @@ from rated r
 join scopes sc on sc.sid = r.sid
 left join pm on pm.partner_id = r.k_partner_id
 left join raw_pipelines p on p.id = r.k_pipeline_id
+-- presentation order within each scope: period, partner by name (direct last), model (referral, sales, service,
+-- direct, unassigned), pipeline, source
+order by r.sid, r.k_period nulls last, r.k_partner_id is null, coalesce(lower(pm.name), ''),
+    case k_model when 'referral' then 0 when 'sales' then 1 when 'service' then 2 when 'direct' then 3
+        when 'unassigned' then 4 end nulls last,
+    r.k_pipeline_id nulls last, r.k_source nulls last, r.k_partner_id
