@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,8 +168,17 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip())
 
 
+# Connections whose m_ledger / m_rules are the views of the actual tables, with the rule fingerprint their rule
+# structure was bound for: a page's next query on the same connection skips re-creating the same views.
+_BOUND_ACTUAL: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
+
+
 def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> None:
     """Bind m_ledger, m_rules and the rule structure on this connection: the tables, or a scenario's."""
+    actual = scenario is None or (scenario.ledger is None and scenario.rules is None)
+    if actual and _still_bound(con):
+        return
+    _BOUND_ACTUAL.pop(con, None)
     if scenario is not None and scenario.ledger is not None:
         con.register("m_ledger_df", scenario_ledger(scenario.ledger))
         con.execute(sql.load("bind_ledger_scenario"))
@@ -181,7 +191,9 @@ def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None =
     else:
         con.execute(sql.load("bind_rules_actual"))
     con.execute(sql.load("bind_rules"))
-    bind_rule_structure(con)
+    key = bind_rule_structure(con)
+    if actual:
+        _BOUND_ACTUAL[con] = key
 
 
 # The rule structure (rule_spans.sql, tier_bands.sql) depends on the rules and partners' models only, not on
@@ -194,8 +206,24 @@ _RULE_CACHE: dict[str, dict[str, Any]] = {}
 _RULE_LOCK = threading.Lock()
 
 
-def bind_rule_structure(con: duckdb.DuckDBPyConnection) -> None:
-    """Bind m_rule_spans and m_tier_bands for the rules bound as m_rules (cached by their inputs)."""
+def _still_bound(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this connection's views of the actual tables and its rule structure are in place and current.
+
+    The views read the tables live; the rule structure is current while the rules' fingerprint is the one it was
+    bound for (a rule edited since, or a rolled-back transaction that dropped the views, means binding again).
+    """
+    bound = _BOUND_ACTUAL.get(con)
+    if bound is None:
+        return False
+    try:
+        return con.execute(sql.load("rule_inputs_key")).fetchone()[0] == bound
+    except duckdb.CatalogException:
+        return False
+
+
+def bind_rule_structure(con: duckdb.DuckDBPyConnection) -> str:
+    """Bind m_rule_spans and m_tier_bands for the rules bound as m_rules (cached by their inputs); return the
+    rules' fingerprint."""
     key = con.execute(sql.load("rule_inputs_key")).fetchone()[0]
     with _RULE_LOCK:
         tables = _RULE_CACHE.get(key)
@@ -207,6 +235,7 @@ def bind_rule_structure(con: duckdb.DuckDBPyConnection) -> None:
             _RULE_CACHE[key] = tables
     for name, table in tables.items():
         con.register(f"m_{name}", table)
+    return key
 
 
 def bound_ledger(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> pd.DataFrame:

@@ -209,3 +209,24 @@ def test_breakeven_rate_and_sensitivity(tmp_db: Path) -> None:
     sens = call(tmp_db, engine.roi_sensitivity, MARCH, [pid], [0.1, rate])
     assert list(sens["roi"]) == pytest.approx([(100_000 - 35_000) / 35_000, 0.0], abs=1e-9)
     assert list(sens["roi_band"]) == ["profitable", "marginal"]
+
+
+def test_a_connection_reuses_its_bound_inputs_but_follows_rule_edits_and_rollbacks(tmp_db: Path) -> None:
+    """Later queries on one connection skip re-binding the cost inputs, yet see rules edited or rolled back."""
+    _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales"},
+              deals=[("A", "2024-03-05", None, 1000, 1)])
+    commission = lambda con: row(engine.kpis(con, MARCH, "partner"), partner="A")["costs_commission"]  # noqa: E731
+    with store.connect(tmp_db) as con:
+        assert commission(con) == 100
+        con.execute("update commission_rules set rate = 0.2")
+        assert commission(con) == 200
+        con.execute("begin")
+        con.execute("update commission_rules set rate = 0.3")
+        assert commission(con) == 300
+        con.execute("rollback")
+        assert commission(con) == 200
+        con.execute("begin")
+        what_if = Scenario(rules=bound_rules(con).assign(rate=0.05))
+        assert row(engine.kpis(con, MARCH, "partner", what_if), partner="A")["costs_commission"] == 50
+        con.execute("rollback")  # the views bound inside the transaction are gone with it
+        assert commission(con) == 200
