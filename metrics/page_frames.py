@@ -60,3 +60,8 @@ def trends(f: Filters, grain: str, by: str, metric: str) -> tuple[Request, ...]:
 def what_if(f: Filters) -> tuple[Request, ...]:
     """The what-if page, once for actuals and once under the scenario: totals, by partner, by model."""
     return ((f, "none"), (f, "partner"), (f, "model"))
+
+
+def export_view(f: Filters) -> tuple[Request, ...]:
+    """An exported view (reports page, `python -m reports export`): totals, by partner, by model, by month."""
+    return ((f, "none"), (f, "partner"), (f, "model"), (f, "month"))

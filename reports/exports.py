@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from metrics import lookups
-from metrics.engine import kpis
+from metrics import lookups, page_frames
+from metrics.engine import kpis_many
 from metrics.filters import Filters
 from reports import charts, csvout, xlsx
 from reports.pdf import ReportPDF
@@ -84,9 +84,10 @@ def collect(con: duckdb.DuckDBPyConnection, f: Filters) -> ViewData:
     """Read the KPIs of a view (total, by partner, by model, by month) and the names that describe it."""
     fresh = lookups.freshness(con)
     tz = ZoneInfo(str(fresh.get("timezone") or "Europe/Moscow"))
+    total, partners, models, monthly = kpis_many(con, page_frames.export_view(f))  # one query for the four
     return ViewData(
-        f=f, kpis=kpis(con, f), partners=kpis(con, f, by="partner"), models=kpis(con, f, by="model"),
-        monthly=kpis(con, f, by="month"), partner_names=_names(lookups.partners(con), "partner_id"),
+        f=f, kpis=total, partners=partners, models=models,
+        monthly=monthly, partner_names=_names(lookups.partners(con), "partner_id"),
         pipeline_names=_names(lookups.pipelines(con), "pipeline_id"), freshness=fresh,
         generated_at=datetime.now(tz),
     )

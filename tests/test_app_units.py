@@ -150,3 +150,18 @@ def test_every_model_has_strengths_and_weaknesses() -> None:
 def test_one_palette_for_models_and_bands() -> None:
     assert set(charts.BAND_COLORS) == set(charts.BANDS)
     assert charts.MODEL_COLORS["referral"] == charts.PALETTE[0]
+
+
+@pytest.mark.parametrize("code", ["ru", "en"])
+@pytest.mark.parametrize("big", [False, True])
+def test_a_chart_spec_with_the_cached_theme_is_the_styled_spec(monkeypatch: pytest.MonkeyPatch, code: str,
+                                                               big: bool) -> None:
+    """show() adds the theme built once per language and mode: the same spec style() would give, valid."""
+    monkeypatch.setattr(charts, "lang", lambda: code)
+    rows = pd.DataFrame({"partner": ["A", "B"], "conversion": [0.1, 0.3], "conversion_low": [0.05, 0.2],
+                         "conversion_high": [0.2, 0.4], "leads": [100, 20], "too_few": [False, True],
+                         "roi": [0.5, -1.0], "roi_band": ["profitable", "loss"]})
+    for chart in (charts.conversion_intervals(rows, "partner", "Conv", "few"), charts.roi_bars(rows, "partner", "ROI")):
+        fast = chart.to_dict(validate=False)
+        fast["config"] = charts._theme(code, big)
+        assert fast == charts.style(chart, big).to_dict(validate=True)

@@ -7,7 +7,10 @@ Builders take aggregated rows (never raw leads), return an unconfigured chart; s
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -74,9 +77,10 @@ def _pct_axis(title: str) -> alt.Axis:
 
 # ---------- theme ----------
 
-def style(chart: alt.TopLevelMixin, big: bool = False) -> alt.TopLevelMixin:
-    """Apply the palette, fonts and locale; big=True is the high-contrast meeting variant."""
-    code = lang()
+def style(chart: alt.TopLevelMixin, big: bool = False, code: str | None = None) -> alt.TopLevelMixin:
+    """Apply the palette, fonts and locale (of language `code`, default the page's); big=True is the
+    high-contrast meeting variant."""
+    code = code or lang()
     locale = {"number": _RU_NUMBER, "time": _RU_TIME} if code == "ru" else {"number": _EN_NUMBER}
     label, title = (17, 19) if big else (12, 13)
     ink = "#000000" if big else "#1b1f24"
@@ -98,6 +102,12 @@ def style(chart: alt.TopLevelMixin, big: bool = False) -> alt.TopLevelMixin:
     )
 
 
+def _when(test: str, then: Any, otherwise: Any, channel: type[alt.SchemaBase]) -> alt.SchemaBase:
+    """A conditional constant channel (what alt.condition gives), built as its typed object: Altair would
+    otherwise resolve alt.condition's plain dict against ~20 candidate schemas on every rerun (~8 ms a chart)."""
+    return channel(value=otherwise, condition={"test": test, "value": then})
+
+
 VALIDATE_SPECS = False  # tests/conftest_app.py sets it for every AppTest page run
 
 
@@ -109,8 +119,16 @@ def show(chart: alt.TopLevelMixin, key: str, height: int | None = None) -> None:
     # Altair's schema validation costs ~13 ms per chart on every rerun; the page tests switch it on instead
     # (VALIDATE_SPECS), so a malformed chart still fails a test, not a user's page.
     with alt.data_transformers.disable_max_rows():  # rows are aggregated already (charts never get leads)
-        spec = style(chart, big).to_dict(validate=VALIDATE_SPECS)
+        spec = (style(chart, big) if VALIDATE_SPECS else chart).to_dict(validate=VALIDATE_SPECS)
+    if not VALIDATE_SPECS:  # the theme is the same for every chart: built once per language and mode
+        spec["config"] = copy.deepcopy(_theme(lang(), big))
     st.vega_lite_chart(spec, key=key, theme=None, width="stretch")
+
+
+@functools.cache
+def _theme(code: str, big: bool) -> dict[str, Any]:
+    """The `config` part of a styled chart's spec for a language and mode (see style)."""
+    return style(alt.Chart().mark_point(), big, code).to_dict(validate=False)["config"]
 
 
 # ---------- builders ----------
@@ -155,7 +173,7 @@ def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
         x=alt.X("roi:Q", axis=_pct_axis(title)),
         color=alt.Color("band_label:N", title=None, scale=alt.Scale(domain=domain, range=list(BAND_COLORS.values())),
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
-        opacity=alt.condition("datum._dim", alt.value(0.35), alt.value(1.0)),
+        opacity=_when("datum._dim", 0.35, 1.0, alt.OpacityValue),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("roi_txt:N", title=title),
                  alt.Tooltip("band_label:N", title=" ")],
     )
@@ -176,7 +194,7 @@ def conversion_intervals(df: pd.DataFrame, label_col: str, title: str, few_label
     rows = text_col(text_col(rows, "conversion", "pct"), "leads", "num")
     base = alt.Chart(rows).encode(
         y=alt.Y(f"{label_col}:N", sort=alt.EncodingSortField("conversion", order="descending"), title=None),
-        color=alt.condition("datum.too_few", alt.value("#8c959f"), alt.value(PALETTE[0])),
+        color=_when("datum.too_few", "#8c959f", PALETTE[0], alt.ColorValue),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("conversion_txt:N", title=title),
                  alt.Tooltip("interval_txt:N", title="95 %"), alt.Tooltip("leads_txt:N", title="n"),
                  alt.Tooltip("note:N", title=" ")],
@@ -287,7 +305,7 @@ def quality_components(df: pd.DataFrame, label_col: str, components: Sequence[tu
         x=alt.X("sum(points):Q", title=title, scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("component_label:N", title=None, sort=domain,
                         scale=alt.Scale(domain=domain, range=PALETTE[:len(domain)])),
-        opacity=alt.condition("datum._dim", alt.value(0.4), alt.value(1.0)),
+        opacity=_when("datum._dim", 0.4, 1.0, alt.OpacityValue),
         order=alt.Order("stack:Q"),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("component_label:N", title=" "),
                  alt.Tooltip("points_txt:N", title=title)],
