@@ -1,8 +1,8 @@
 -- Migration 0004_derived_tables, and what store.rebuild_facts runs after every rebuild of lead_facts:
 -- compact tables derived from lead_facts only (no user input, no parameters) that the metric queries read
 -- instead of scanning every lead. Native tables, sorted by date, so DuckDB prunes row groups by period.
---   fact_won_deals:    one row per won lead with what the deal metrics read, its client (hash of client_key)
---                      and that client's all-time won deals and revenue (the lifetime behind LTV).
+--   fact_won_deals:    one row per won lead with what the deal metrics and deal lists read, its client (hash of
+--                      client_key) and that client's all-time won deals and revenue (the lifetime behind LTV).
 --   fact_partner_days: one row per partner x day with the revenue of its won deals dated that day (close
 --                      date, else creation date): the base of monthly commission tiers.
 --   fact_lead_days:    one row per creation day x partner x model x pipeline x source with the counts of
@@ -13,7 +13,8 @@ create or replace table fact_won_deals as
 select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date, closed_date, amount,
     close_days, is_qualified, cast(hash(client_key) >> 1 as bigint) as client,
     count(*) over (partition by client_key) as client_deals,
-    sum(amount) over (partition by client_key) as client_revenue
+    sum(amount) over (partition by client_key) as client_revenue,
+    lead_name, status_id, is_lost, loss_reason, client_key, partner_name
 from lead_facts
 where is_won
 order by created_date, lead_id;

@@ -394,8 +394,8 @@ def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     return out
 
 
-# deals.sql's {{won_only}} slot: the whitelisted condition for won_only True / False
-WON_ONLY = {True: "lead_id in (select lead_id from deal_rows)", False: "true"}
+# deals.sql's {{won_only}} slot: a constant, so DuckDB drops the branch of the other case before planning scans
+WON_ONLY = {True: "true", False: "false"}
 
 
 def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, won_only: bool = True,

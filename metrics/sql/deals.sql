@@ -1,7 +1,7 @@
 -- deals: one row per won deal in scope (or, with $won_only false, also every lead of L) of the filters narrowed
 -- to one partner or to direct, with its stage, dates, amount and the commission the rules give it.
--- Parameters: those of _scope and _costs (one scope). Slots: those of _scope, and {{won_only}} (a whitelisted
--- condition: only the won deals in scope, or true for every lead of L).
+-- Parameters: those of _scope and _costs (one scope). Slots: those of _scope, and {{won_only}} (true: only the
+-- won deals in scope; false: every lead of L).
 with
 -- include: _scope
 ,
@@ -10,22 +10,29 @@ with
 -- include: _unit_commission
 ,
 listed as (
-    -- leads of L (only the won deals in scope with {{won_only}}), plus (close view) won deals closed in the
-    -- period but created outside it; the won deals come from deal_rows, so a scan reads only their row groups
+    -- {{won_only}}: the won deals in scope, from fact_won_deals (it carries what the list shows, so the query
+    -- does not scan every lead of the period)
+    select lead_id, lead_name, pipeline_id, status_id, created_date, closed_date, amount, true as is_won, is_lost,
+        is_qualified, loss_reason, close_days, client_key, partner_id, partner_name, model,
+        true as in_deals, created_date between s_from and s_to as in_leads,
+        coalesce(closed_date, created_date) as rule_day
+    from fact_won_deals, scopes
+    where {{won_only}} and lead_id in (select lead_id from deal_rows)
+    union all
+    -- otherwise the leads of L, plus (close view) won deals closed in the period but created outside it
     select lead_id, lead_name, pipeline_id, status_id, created_date, closed_date, amount, is_won, is_lost,
         is_qualified, loss_reason, close_days, client_key, partner_id, partner_name, model,
         is_won and {{deal_date}} between s_from and s_to as in_deals, true as in_leads,
         coalesce(closed_date, created_date) as rule_day
     from lead_facts, scopes
-    where created_date between s_from and s_to and created_date between $date_from and $date_to
-      and {{won_only}}
+    where not {{won_only}} and created_date between s_from and s_to and created_date between $date_from and $date_to
       -- include: _where
     union all
     select lead_id, lead_name, pipeline_id, status_id, created_date, closed_date, amount, is_won, is_lost,
         is_qualified, loss_reason, close_days, client_key, partner_id, partner_name, model,
         true, false, coalesce(closed_date, created_date)
     from lead_facts
-    where lead_id in (select lead_id from deal_rows where not (created_date between s_from and s_to))
+    where not {{won_only}} and lead_id in (select lead_id from deal_rows where not (created_date between s_from and s_to))
 )
 select
     l.lead_id, l.lead_name, l.pipeline_id, p.name as pipeline, l.status_id, s.name as stage,
