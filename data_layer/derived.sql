@@ -78,3 +78,11 @@ with vals as (
 select source, count(*) as leads
 from vals
 group by source;
+
+-- fact_field_fill: one row per lead custom field with the number of live leads that fill it (the settings page's
+-- field list; from the raw field values, which change only with a sync).
+create or replace table fact_field_fill as
+select v.field_id, count(distinct v.lead_id) as filled
+from raw_lead_field_values v join raw_leads l on l.id = v.lead_id
+where not coalesce(l.is_deleted, false) and nullif(trim(v.value), '') is not null
+group by v.field_id;

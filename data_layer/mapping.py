@@ -69,16 +69,10 @@ select case
 end
 """
 
-# Lead custom fields with how many live leads have a value. No parameters.
+# Lead custom fields with how many live leads have a value (fact_field_fill, rebuilt with every sync). No parameters.
 FIELDS_SQL = """
-with filled as (
-    select v.field_id, count(distinct v.lead_id) as filled
-    from raw_lead_field_values v join raw_leads l on l.id = v.lead_id
-    where not coalesce(l.is_deleted, false) and nullif(trim(v.value), '') is not null
-    group by v.field_id
-)
 select f.id, f.name, f.code, f.type, coalesce(filled.filled, 0) as filled
-from raw_lead_fields f left join filled on filled.field_id = f.id
+from raw_lead_fields f left join fact_field_fill filled on filled.field_id = f.id
 order by f.sort nulls last, f.id
 """
 
@@ -111,7 +105,8 @@ def preview_mapping(con: duckdb.DuckDBPyConnection, mapping: dict[str, Any]) -> 
     params = _mapping(mapping)
     df = con.execute(PREVIEW_SQL, params).fetchdf()
     df["matched"] = df["partner_id"].notna()
-    df["model"] = [model_of(con, x) if isinstance(x, str) else None for x in df["model_label"]]
+    models = {x: model_of(con, x) for x in set(df["model_label"]) if isinstance(x, str)}  # a few distinct labels
+    df["model"] = [models.get(x) if isinstance(x, str) else None for x in df["model_label"]]
     return df[["label", "leads", "matched", "partner_id", "partner_name", "model_label", "model"]]
 
 

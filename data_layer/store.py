@@ -30,7 +30,7 @@ MIGRATIONS: list[tuple[str, Path]] = [
     ("0002_staging", HERE / "views.sql"),
     ("0003_goals_payouts_audit", HERE / "goals_audit.sql"),
     ("0004_derived_tables", DERIVED_SQL),
-    ("0005_deal_list_columns", DERIVED_SQL),  # fact_won_deals carries what a deal list shows: rebuilt
+    ("0005_deal_list_columns", DERIVED_SQL),  # deal list columns, field fill counts: the fact tables rebuilt
 ]
 
 

@@ -210,3 +210,18 @@ def test_upgrade_adds_only_what_an_older_database_lacks(tmp_db: Path) -> None:
     assert stamp != before
     assert store.upgrade(tmp_db) == [] and store.data_version(tmp_db) == stamp
     assert store.upgrade(tmp_db.with_name("missing.duckdb")) == []
+
+
+def test_a_database_of_version_0004_gets_the_deal_list_columns_and_field_counts(tmp_db: Path) -> None:
+    """Migration 0005 rebuilds the fact tables: deal lists and the field list read columns 0004 lacked."""
+    with store.connect(tmp_db) as con:
+        con.execute("create or replace table fact_won_deals as select lead_id, partner_id, model, pipeline_id, "
+                    "utm_source, source_name, created_date, closed_date, amount, close_days, is_qualified, "
+                    "0::bigint as client, 0::bigint as client_deals, 0.0 as client_revenue from fact_won_deals")
+        con.execute("drop table fact_field_fill")
+        con.execute("delete from schema_migrations where name = '0005_deal_list_columns'")
+    assert store.upgrade(tmp_db) == ["0005_deal_list_columns"]
+    with store.connect(tmp_db, read_only=True) as con:
+        columns = {r[0] for r in con.execute("describe fact_won_deals").fetchall()}
+        assert {"lead_name", "status_id", "is_lost", "loss_reason", "client_key", "partner_name"} <= columns
+        assert con.execute("select count(*) from fact_field_fill").fetchone() == (0,)
