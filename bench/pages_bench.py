@@ -1,9 +1,10 @@
 """Server-side rerun time of every dashboard page (`python -m bench.pages_bench [--db PATH] [--runs N]`).
 
 Each page runs through app.py in Streamlit's AppTest (the same script run a browser triggers, minus the
-network, and, like the server, compiling each script once): a cold run with every cache empty (the first view after a sync), warm reruns, and the rerun after a
-filter change (the user switches the period to the previous month, then the view to close dates: the page's
-numbers are computed anew, the sidebar's lists stay cached). Prints a table and writes
+network, and, like the server, compiling each script once): the page's first view in the process (it imports
+the page's libraries), a cold run with every cache empty (the first view after a sync), warm reruns, and the
+rerun after a filter change (the user switches the period to the previous month, then the view to close
+dates: the page's numbers are computed anew, the sidebar's lists stay cached). Prints a table and writes
 bench/results-pages.json. Target (issue 5): ≤ 300 ms per rerun at 1M leads.
 """
 
@@ -48,14 +49,15 @@ def bench_page(page: str, runs: int) -> dict:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.run()
     at.switch_page(f"pages/{page}.py")
+    first = _timed_run(at)  # the page's first view in this process: imports its libraries (statsmodels ~1 s)
     st.cache_data.clear()
-    cold = _timed_run(at)
+    cold = _timed_run(at)  # a running server after a sync: every cache empty, libraries loaded
     warm = [_timed_run(at) for _ in range(runs)]
     changed = []
     for key, value in ((K_PERIOD, "last_month"), (K_VIEW, "close"), (K_PERIOD, "last_12m")):
         at.session_state[key] = value
         changed.append(_timed_run(at))
-    return {"cold_s": cold, "warm_median_s": statistics.median(warm), "warm_max_s": max(warm), "runs": runs,
+    return {"first_in_process_s": first, "cold_s": cold, "warm_median_s": statistics.median(warm), "warm_max_s": max(warm), "runs": runs,
             "filter_change_median_s": statistics.median(changed), "filter_change_max_s": max(changed)}
 
 
@@ -69,10 +71,11 @@ def main() -> None:
         raise SystemExit(f"{args.db} is missing: run `make bench` first (it builds the 1M-lead database).")
     os.environ["PARTNER_ROI_DB"] = str(args.db)
     results = {page: bench_page(page, args.runs) for page in PAGES}
-    print(f"{'page':<10} {'cold, ms':>10} {'warm rerun, ms':>15} {'filter change, ms (max)':>24}"
+    print(f"{'page':<10} {'first, ms':>10} {'cold, ms':>10} {'warm rerun, ms':>15} {'filter change, ms (max)':>24}"
           f"  target ≤ 300 ms ({args.db.name})")
     for page, r in results.items():
-        print(f"{page:<10} {1000 * r['cold_s']:>10.0f} {1000 * r['warm_median_s']:>15.0f} "
+        print(f"{page:<10} {1000 * r['first_in_process_s']:>10.0f} {1000 * r['cold_s']:>10.0f} "
+              f"{1000 * r['warm_median_s']:>15.0f} "
               f"{1000 * r['filter_change_median_s']:>15.0f} ({1000 * r['filter_change_max_s']:.0f})")
     OUT.write_text(json.dumps({"db": str(args.db), "load_avg": os.getloadavg(), "pages": results}, indent=2))
     print(f"wrote {OUT}")
