@@ -439,7 +439,7 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
                  seed: int = 0, scenario: Scenario | None = None) -> pd.DataFrame:
     """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
     dims = _dims(by)
-    raw = _scope_rows(scope_run(con, "roi_units", [(f, dims)], scenario, max_exact=stats.EXACT_MAX_UNITS), 0)
+    raw = _scope_parts(scope_run(con, "roi_units", [(f, dims)], scenario, max_exact=stats.EXACT_MAX_UNITS), 1)[0]
     raw["k_partner_name"] = None
     raw["k_pipeline_name"] = None
     lows, highs, methods, rois = [], [], [], []
