@@ -214,7 +214,7 @@ def summary(f: Filters, currency: str) -> None:
             tr(TEXT, "col.category"): rows["label"],
             tr(TEXT, "col.amount"): [fmt.money(v, code, currency) for v in rows["amount"]],
             tr(TEXT, "col.share"): [fmt.pct(v / total, code) for v in rows["amount"]],
-        }), hide_index=True, key="costs.category_table")
+        }), hide_index=True, key="costs.category_table", placeholder=fmt.DASH)
     st.caption(tr(TEXT, "summary.note"))
 
 
@@ -285,7 +285,7 @@ def import_section(currency: str) -> None:
         tr(TEXT, "col.month"): [m.strftime("%Y-%m") for m in parsed.rows["month"]],
         tr(TEXT, "col.category"): parsed.rows["category"].map(_category_label),
         tr(TEXT, "col.amount"): [fmt.money(v, code, currency, 2) for v in parsed.rows["amount"]],
-    }), hide_index=True, key="costs.preview")
+    }), hide_index=True, key="costs.preview", placeholder=fmt.DASH)
     if st.button(tr(TEXT, "import"), key="costs.import", type="primary"):
         try:
             result = write(costs_io.import_file, data, name, create_partners=create, add=add)
@@ -421,7 +421,7 @@ def commissions_section(f: Filters, currency: str) -> None:
                                  for a, b in zip(details["first_month"], details["last_month"], strict=True)],
         tr(TEXT, "col.commission"): [fmt.money(v, code, currency, 2) for v in details["amount"]],
         tr(TEXT, "col.how"): [how_text(r, currency) for _, r in details.iterrows()],
-    }), hide_index=True, key="costs.commissions")
+    }), hide_index=True, key="costs.commissions", placeholder=fmt.DASH)
 
 
 # ---------------------------------------------------------------- page

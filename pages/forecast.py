@@ -370,7 +370,7 @@ def pipeline_section(f: object, currency: str) -> None:
         tr(TEXT, "col.group"): [_group_label(by, g, lbl) for g, lbl in zip(groups["group"], groups["label"], strict=True)],
         tr(TEXT, "col.deals"): [fmt.num(v, code) for v in groups["deals"]],
         **{tr(TEXT, f"col.{c}"): [fmt.money(v, code, currency) for v in groups[c]] for c in money_cols},
-    }), hide_index=True, key="forecast.pipe_groups")
+    }), hide_index=True, key="forecast.pipe_groups", placeholder=fmt.DASH)
     stages = pf.by_stage
     names = query(lookups.pipelines).set_index("pipeline_id")["name"].to_dict()
     st.dataframe(pd.DataFrame({
@@ -381,7 +381,7 @@ def pipeline_section(f: object, currency: str) -> None:
         tr(TEXT, "col.p_win"): [fmt.pct(v, code) for v in stages["p_stage"]],
         tr(TEXT, "col.history"): [fmt.num(v, code) for v in stages["history"]],
         tr(TEXT, "col.expected"): [fmt.money(v, code, currency) for v in stages["expected"]],
-    }), hide_index=True, key="forecast.pipe_stages")
+    }), hide_index=True, key="forecast.pipe_stages", placeholder=fmt.DASH)
 
 
 # ---------- planning section ----------
@@ -486,13 +486,13 @@ def planning_section(f: object, currency: str) -> None:
     st.caption(planning.ASSUMPTION[code].format(months=rates["months"].max(), start=fmt.month(b.first, code),
                                                 end=fmt.month(b.last, code)))
     with st.expander(tr(TEXT, "plan.rates", start=fmt.month(b.first, code), end=fmt.month(b.last, code))):
-        st.dataframe(_rates_table(rates, by, currency), hide_index=True, key="forecast.plan_rates")
+        st.dataframe(_rates_table(rates, by, currency), hide_index=True, key="forecast.plan_rates", placeholder=fmt.DASH)
     kwargs = _plan_inputs(by, mode, rates, currency)
     result = planning.plan_from(b, **kwargs)  # pure arithmetic on the cached basis
     if mode == "roi" and not result.budgets:
         st.warning(tr(TEXT, "plan.none"), icon=":material/warning:")
         return
-    st.dataframe(_projection_table(result, by, currency), hide_index=True, key="forecast.plan_table")
+    st.dataframe(_projection_table(result, by, currency), hide_index=True, key="forecast.plan_table", placeholder=fmt.DASH)
     if result.chance is not None:
         st.caption(tr(TEXT, "plan.chance", p=fmt.pct(result.chance, code, 0)))
     if result.dropped:
@@ -505,7 +505,7 @@ def planning_section(f: object, currency: str) -> None:
         with st.expander(tr(TEXT, "plan.saved_list")):
             st.dataframe(saved[["name", "quarter", "budget"]].assign(
                 budget=[fmt.money(v, code, currency) for v in saved["budget"]]), hide_index=True,
-                key="forecast.plan_saved")
+                key="forecast.plan_saved", placeholder=fmt.DASH)
 
 
 SECTIONS = {"forecast": forecast_section, "pipeline": pipeline_section, "plan": planning_section}

@@ -156,7 +156,7 @@ def render() -> None:
                     key="models.chart", height=60 * len(chart_rows) + 40)
     st.subheader(tr(TEXT, "table"), anchor=False)
     st.dataframe(comparison_table(rows, currency), hide_index=True, key="models.table",
-                 height=35 * (len(COMPARED) + 1) + 3)
+                 height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
                 tr(TEXT, "col.week"): [fmt.money(v, code, currency) for v in movers["week"]],
                 tr(TEXT, "col.leads_week"): [f"{fmt.num(a, code)} ({'+' if a >= b else chr(0x2212)}{fmt.num(abs(a - b), code)})"
                                              for a, b in zip(movers["leads"], movers["leads_prev"], strict=False)],
-            }), hide_index=True, key="overview.movers")
+            }), hide_index=True, key="overview.movers", placeholder=fmt.DASH)
     with col2:
         st.markdown(f"**{tr(TEXT, 'new')}**")
         first = query(lookups.partner_first_seen)
@@ -123,7 +123,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
                 tr(TEXT, "col.partner"): [str(names["name"].get(p, p)) for p in fresh["partner_id"]],
                 tr(TEXT, "col.model"): [t(f"model.{names['model'].get(p, 'unassigned')}") for p in fresh["partner_id"]],
                 tr(TEXT, "col.first"): [fmt.day(pd.Timestamp(d).date(), code) for d in fresh["first_date"]],
-            }), hide_index=True, key="overview.new_partners")
+            }), hide_index=True, key="overview.new_partners", placeholder=fmt.DASH)
     with col3:
         st.markdown(f"**{tr(TEXT, 'bands')}**")
         now_all, then_all = _by_partner(f), _by_partner(as_of)
@@ -140,7 +140,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
                 tr(TEXT, "col.after"): [band_label(b) for b in crossed["roi_band"]],
                 tr(TEXT, "col.roi"): [f"{fmt.pct(a, code)} → {fmt.pct(b, code)}"
                                       for a, b in zip(crossed["roi_then"], crossed["roi"], strict=False)],
-            }), hide_index=True, key="overview.crossed")
+            }), hide_index=True, key="overview.crossed", placeholder=fmt.DASH)
         st.caption(tr(TEXT, "bands.caption"))
 
 

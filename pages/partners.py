@@ -217,7 +217,7 @@ def leaderboard(f: Filters) -> None:
     st.session_state["partners._order"] = [None if pd.isna(p) else int(p) for p in ranked["partner_id"]]
     st.dataframe(_table(ranked, currency, metric), hide_index=True, key=K_TABLE, on_select=_open_from_table,
                  column_config=_column_widths(metric),
-                 selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640))
+                 selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640), placeholder=fmt.DASH)
     st.caption(tr(TEXT, "table.hint"))
     partners_only = ranked[ranked["partner_id"].notna()]
     left, right = st.columns(2, gap="large")
@@ -347,7 +347,7 @@ def _deals(f: Filters, pid: int, currency: str) -> None:
         return
     won = rows[rows["is_won"].fillna(False).astype(bool)]
     st.caption(tr(TEXT, "deals.caption", leads=fmt.num(len(rows), lang()), won=fmt.num(len(won), lang())))
-    st.dataframe(deals_table(rows, currency), hide_index=True, key="partners.deals", height=420)
+    st.dataframe(deals_table(rows, currency), hide_index=True, key="partners.deals", height=420, placeholder=fmt.DASH)
 
 
 language_sensitive(K_SORT)

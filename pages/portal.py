@@ -66,7 +66,7 @@ def render() -> None:
                        file_name=statement.filename(info, "xlsx", code),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.subheader(tr(TEXT, "deals.title"), anchor=False)
-    st.dataframe(info.deals, hide_index=True, key="portal.deals")
+    st.dataframe(info.deals, hide_index=True, key="portal.deals", placeholder=fmt.DASH)
 
 
 if __name__ == "__main__":

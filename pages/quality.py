@@ -133,7 +133,7 @@ def render() -> None:
                 height=max(200, 24 * len(chart_rows)))
     st.subheader(tr(TEXT, "table"), anchor=False)
     st.dataframe(quality_table(rows, by), hide_index=True, key="quality.table",
-                 height=min(36 * (len(rows) + 1) + 4, 640))
+                 height=min(36 * (len(rows) + 1) + 4, 640), placeholder=fmt.DASH)
     st.caption(tr(TEXT, "junk"))
 
 

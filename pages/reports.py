@@ -17,7 +17,7 @@ from metrics import lookups
 from metrics.filters import Filters
 from reports import csvout, exports, statement, weekly
 from reports.table import Table
-from ui import layout
+from ui import fmt, layout
 from ui.data import query
 from ui.filters import current, period_label, today
 from ui.i18n import lang, t, tr
@@ -132,7 +132,7 @@ def statement_section(f: Filters, code: str) -> None:
                       f"reports.download_statement_{fmt_}")
     st.caption(tr(TEXT, "statement.summary", period=period_label(data.f)))
     summary = statement.summary_table(data, code)
-    st.dataframe(_formatted(summary, data.currency, code), hide_index=True, key="reports.statement_summary")
+    st.dataframe(_formatted(summary, data.currency, code), hide_index=True, key="reports.statement_summary", placeholder=fmt.DASH)
 
 
 def _default_week(tz: str, data_max: date | None) -> date:
@@ -165,7 +165,7 @@ def weekly_section(f: Filters, code: str, tz: str, data_max: date | None) -> Non
             for fmt_ in ("pdf", "xlsx"):
                 _download(f"weekly.{fmt_}", build(fmt_), f"{stem}.{fmt_}", fmt_, f"reports.download_weekly_{fmt_}")
         summary = weekly.summary_table(pack, code)
-        st.dataframe(_formatted(summary, pack.currency, code), hide_index=True, key="reports.weekly_summary")
+        st.dataframe(_formatted(summary, pack.currency, code), hide_index=True, key="reports.weekly_summary", placeholder=fmt.DASH)
     st.caption(tr(TEXT, "weekly.cron"))
     st.code(CRON, language="bash")
 
@@ -181,7 +181,7 @@ def preview_section(f: Filters, data: exports.ViewData, code: str) -> None:
     st.subheader(tr(TEXT, "preview"), anchor=False)
     kpi = exports.kpi_table(data.kpis, code, data.currency)
     st.dataframe(_formatted(kpi, data.currency, code)[[kpi.label("metric"), kpi.label("value")]],
-                 hide_index=True, key="reports.preview_kpis")
+                 hide_index=True, key="reports.preview_kpis", placeholder=fmt.DASH)
     if st.toggle(tr(TEXT, "preview.charts"), key="reports.preview_charts"):
         for png in query(exports.view_images, f, code):
             st.image(png)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from data_layer import admin, config, mapping, sync, userdata
 from metrics import glossary, lookups
-from ui import auth, data, layout
+from ui import auth, data, fmt, layout
 from ui.i18n import labeler, lang, tr
 
 TEXT = {
@@ -186,7 +186,7 @@ def sync_section(source: str | None) -> None:
     runs = data.query(admin.sync_runs)
     if not runs.empty:
         with st.expander(tr(TEXT, "sync.history")):
-            st.dataframe(runs, hide_index=True, key="settings.sync_runs")
+            st.dataframe(runs, hide_index=True, key="settings.sync_runs", placeholder=fmt.DASH)
 
 
 def _field_choice(fields: pd.DataFrame, current: str, key: str, label: str) -> str:
@@ -238,7 +238,7 @@ def mapping_section(current: dict) -> None:
     st.dataframe(shown[["label", "leads", "partner_name", "model_label", "model"]].rename(columns={
         c: tr(TEXT, f"col.{k}") for c, k in (("label", "label"), ("leads", "leads"), ("partner_name", "partner"),
                                              ("model_label", "model_label"), ("model", "model"))}),
-        hide_index=True, key="settings.preview", height=min(36 * (len(shown) + 1) + 4, 360))
+        hide_index=True, key="settings.preview", height=min(36 * (len(shown) + 1) + 4, 360), placeholder=fmt.DASH)
     if st.button(tr(TEXT, "apply"), key="settings.apply_mapping"):
         try:
             n = data.write(admin.save_mapping, proposal, qualification)
@@ -294,9 +294,9 @@ def render() -> None:
     with tabs[3]:
         _gated("edit", calculation_section, info)
     with tabs[4]:
-        st.dataframe(pd.DataFrame(glossary.rows(lang())), hide_index=True, key="settings.glossary")
+        st.dataframe(pd.DataFrame(glossary.rows(lang())), hide_index=True, key="settings.glossary", placeholder=fmt.DASH)
     with tabs[5]:
-        st.dataframe(data.query(admin.audit_log), hide_index=True, key="settings.audit")
+        st.dataframe(data.query(admin.audit_log), hide_index=True, key="settings.audit", placeholder=fmt.DASH)
     with tabs[6]:
         _gated("admin", access_section)
 
@@ -310,7 +310,7 @@ def _gated(action: str, section, *args) -> None:
         if action == "sync":
             runs = data.query(admin.sync_runs)
             if not runs.empty:
-                st.dataframe(runs, hide_index=True, key="settings.sync_runs_ro")
+                st.dataframe(runs, hide_index=True, key="settings.sync_runs_ro", placeholder=fmt.DASH)
 
 
 def access_section() -> None:

@@ -146,7 +146,7 @@ def _anomaly_table(flagged: pd.DataFrame, metric: str, currency: str, grain: str
         tr(TEXT, "col.value"): [layout.value_text(metric, v, currency) for v in hits["value"]],
         tr(TEXT, "col.band"): [f"{layout.value_text(metric, lo, currency)} – {layout.value_text(metric, hi, currency)}"
                                for lo, hi in zip(hits["band_low"], hits["band_high"], strict=False)],
-    }), hide_index=True, key="trends.anomalies")
+    }), hide_index=True, key="trends.anomalies", placeholder=fmt.DASH)
 
 
 def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
@@ -214,7 +214,7 @@ def render() -> None:
     _anomaly_table(flagged, metric, currency, grain)
     st.subheader(tr(TEXT, "kpi.title"), anchor=False)
     st.caption(tr(TEXT, "kpi.caption"))
-    st.dataframe(kpi_table(f, grain, currency), hide_index=True, key="trends.kpi_table")
+    st.dataframe(kpi_table(f, grain, currency), hide_index=True, key="trends.kpi_table", placeholder=fmt.DASH)
 
 
 if __name__ == "__main__":

@@ -400,7 +400,7 @@ def comparison_table(f: Filters, scenario: Scenario | None, by: str, currency: s
     keys = ["partner_id", "partner", "model"] if by == "partner" else ["model"]
     actual = query(engine.kpis, f, by=by)
     scen = query(engine.kpis, f, by=by, scenario=scenario)
-    st.dataframe(side_by_side(actual, scen, keys, by, currency), hide_index=True, key=f"what_if.table_{by}")
+    st.dataframe(side_by_side(actual, scen, keys, by, currency), hide_index=True, key=f"what_if.table_{by}", placeholder=fmt.DASH)
     if by == "partner":
         actual, scen = actual[actual["partner_id"].notna()], scen[scen["partner_id"].notna()]
     charts.show(roi_chart(actual, scen, by), key=f"what_if.chart_{by}", height=max(160, 28 * len(actual)))
@@ -475,7 +475,7 @@ def compare(f: Filters, saved: pd.DataFrame, draft: Scenario, actual_ledger: pd.
         frame = frames[0][2][["model"]].merge(frame, on="model", how="left")
         for metric in ("costs", "profit", "roi"):
             table[f"{metric_label(metric)} · {title}"] = [_fmt(metric, v, currency) for v in frame[metric]]
-    st.dataframe(table, hide_index=True, key="what_if.compare_table")
+    st.dataframe(table, hide_index=True, key="what_if.compare_table", placeholder=fmt.DASH)
     st.caption(tr(TEXT, "compare.caption"))
 
 
@@ -568,7 +568,7 @@ def breakeven_section(f: Filters, scenario: Scenario | None, partners: pd.DataFr
         rows.append({tr(TEXT, "col.partner"): names[pid], tr(TEXT, "col.rate_now"): fmt.pct(now, code),
                      tr(TEXT, "col.breakeven"): text,
                      tr(TEXT, "col.headroom"): fmt.DASH if be is None or be < 0 else fmt.signed_pp(be - now, code)})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="what_if.breakeven")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="what_if.breakeven", placeholder=fmt.DASH)
     top = max([0.3, *[2 * (b or 0) for b in breakeven.values()], *[2 * r for r in rates_now.values()]])
     top = min(1.0, round(top * 20 + 0.5) / 20)
     rates = tuple(round(i * top / 40, 6) for i in range(41))
@@ -648,7 +648,7 @@ def reallocation_section(f: Filters, scenario: Scenario | None, inputs: Scenario
         tr(TEXT, "col.interval"): [f"{fmt.pct(lo, code)} … {fmt.pct(hi, code)}"
                                    for lo, hi in zip(plan["roi_low"], plan["roi_high"], strict=True)],
         tr(TEXT, "col.move"): [("+" if m >= 0 else "\u2212") + fmt.money(abs(m), code, currency) for m in plan["move"]],
-    }), hide_index=True, key="what_if.realloc")
+    }), hide_index=True, key="what_if.realloc", placeholder=fmt.DASH)
     if st.button(tr(TEXT, "realloc.add"), key="what_if.realloc_add"):
         merged = userdata.merge_ledger(actual_ledger, inputs.ledger)
         totals = userdata.period_totals(merged, f.date_from, f.date_to)

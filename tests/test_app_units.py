@@ -165,3 +165,20 @@ def test_a_chart_spec_with_the_cached_theme_is_the_styled_spec(monkeypatch: pyte
         fast = chart.to_dict(validate=False)
         fast["config"] = charts._theme(code, big)
         assert fast == charts.style(chart, big).to_dict(validate=True)
+
+
+def test_every_table_shows_a_dash_for_missing_values() -> None:
+    """Regression: st.dataframe printed a missing value as the word "None" (e.g. the rank of an unranked partner)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in [*root.glob("pages/*.py"), *root.glob("ui/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        for start in [m.start() for m in re.finditer(r"st\.dataframe\(", text)]:
+            depth, end = 0, start + len("st.dataframe")
+            while True:
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                end += 1
+                if depth == 0:
+                    break
+            assert "placeholder=fmt.DASH" in text[start:end], f"{path.name}: {text[start:start + 60]}…"

@@ -163,7 +163,7 @@ def owed_section(period: payouts.Period | None, currency: str) -> None:
                           tr(TEXT, "col.model"): df["model"].map(model_label)})
     for col in MONEY_COLS:
         table[tr(TEXT, f"col.{col}")] = df[col].map(lambda x: _money(x, currency))
-    st.dataframe(table, hide_index=True, key="payouts.owed")
+    st.dataframe(table, hide_index=True, key="payouts.owed", placeholder=fmt.DASH)
 
 
 def _line_label(r: dict, currency: str, code: str) -> str:
@@ -233,7 +233,7 @@ def history(pid: int, currency: str) -> None:
                                                                                               lang())),
             tr(TEXT, "col.reference"): ev["reference"].fillna(""), tr(TEXT, "col.reason"): ev["reason"].fillna(""),
         })
-        st.dataframe(table, hide_index=True, key="payouts.history")
+        st.dataframe(table, hide_index=True, key="payouts.history", placeholder=fmt.DASH)
 
 
 def _show_flash() -> None:
