@@ -204,6 +204,7 @@ def summary(f: Filters, currency: str) -> None:
     if total <= 0:
         return
     rows["label"] = rows["category"].map(_category_label)
+    rows = rows.sort_values("amount", ascending=False, kind="stable")  # the table in the chart's order
     left, right = st.columns([3, 2])
     with left:
         chart = charts.cost_categories(rows[rows["amount"] > 0], "label", "amount", tr(TEXT, "summary.axis"),

@@ -82,6 +82,8 @@ def test_page_shows_costs_by_category_and_names_literally(db: Path) -> None:
     assert sorted(rows["partner"]) == sorted([ALPHA, BETA])
     table = next(f.value for f in at.dataframe if "Доля" in f.value.columns)
     assert "Комиссия по правилам" in table["Категория"].tolist()
+    shares = [float(v.replace("\u00a0%", "").replace(",", ".")) for v in table["Доля"]]
+    assert shares == sorted(shares, reverse=True)  # largest first, like the chart beside it
     partners = at.data_editor(key="costs.partners").value
     assert sorted(partners["name"]) == sorted([ALPHA, BETA])
     assert at.data_editor(key="costs.rules").value["rate"].tolist() == [10.0]
