@@ -246,7 +246,7 @@ def _axis(metric: str, title: str) -> alt.Axis:
 def forecast_chart(long: pd.DataFrame, metric: str, title: str) -> alt.LayerChart:
     """Actuals (solid), forecast (dashed) and its 80 % / 95 % bands."""
     color = charts.PALETTE[0]
-    base = alt.Chart(long).encode(x=alt.X("period:T", title=None, axis=alt.Axis(labelAngle=0)))
+    base = alt.Chart().encode(x=alt.X("period:T", title=None, axis=alt.Axis(labelAngle=0)))  # data: on the layer
     tips = [alt.Tooltip("period_txt:N", title=" "), alt.Tooltip("value_txt:N", title=title),
             alt.Tooltip("band_txt:N", title=" ")]
     future = base.transform_filter("datum.kind == 'forecast'")
@@ -258,7 +258,7 @@ def forecast_chart(long: pd.DataFrame, metric: str, title: str) -> alt.LayerChar
         point=alt.OverlayMarkDef(color=ink), color=ink).encode(y="value:Q", tooltip=tips)
     ahead = future.mark_line(point=alt.OverlayMarkDef(color=color), strokeDash=[6, 4], color=color).encode(
         y="value:Q", tooltip=tips)
-    return alt.layer(band95, band80, past, ahead)
+    return alt.layer(band95, band80, past, ahead, data=long)
 
 
 def _trust(mape: float | None) -> str | None:

@@ -192,7 +192,7 @@ def conversion_intervals(df: pd.DataFrame, label_col: str, title: str, few_label
     rows["interval_txt"] = [f"{fmt.pct(lo, lang())} – {fmt.pct(hi, lang())}"
                             for lo, hi in zip(rows["conversion_low"], rows["conversion_high"], strict=False)]
     rows = text_col(text_col(rows, "conversion", "pct"), "leads", "num")
-    base = alt.Chart(rows).encode(
+    base = alt.Chart().encode(  # the rows go on the layer: Altair compares each layer's data by repr otherwise
         y=alt.Y(f"{label_col}:N", sort=alt.EncodingSortField("conversion", order="descending"), title=None),
         color=_when("datum.too_few", "#8c959f", PALETTE[0], alt.ColorValue),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("conversion_txt:N", title=title),
@@ -201,7 +201,7 @@ def conversion_intervals(df: pd.DataFrame, label_col: str, title: str, few_label
     )
     rule = base.mark_rule().encode(x=alt.X("conversion_low:Q", axis=_pct_axis(title)), x2="conversion_high:Q")
     point = base.mark_point(filled=True).encode(x="conversion:Q")
-    return alt.layer(rule, point)
+    return alt.layer(rule, point, data=rows)
 
 
 def funnel(df: pd.DataFrame, stage_col: str, count_col: str, title: str) -> alt.LayerChart:
@@ -212,13 +212,14 @@ def funnel(df: pd.DataFrame, stage_col: str, count_col: str, title: str) -> alt.
     rows["share"] = [float(v) / first if first else None for v in rows[count_col]]
     rows = text_col(text_col(rows, count_col, "num"), "share", "pct")
     rows["label"] = rows[f"{count_col}_txt"] + " · " + rows["share_txt"]
-    base = alt.Chart(rows).encode(
+    base = alt.Chart().encode(
         y=alt.Y(f"{stage_col}:N", sort=alt.EncodingSortField("order"), title=None),
         x=alt.X(f"{count_col}:Q", title=title),
         tooltip=[alt.Tooltip(f"{stage_col}:N", title=" "), alt.Tooltip(f"{count_col}_txt:N", title=title),
                  alt.Tooltip("share_txt:N", title="%")],
     )
-    return alt.layer(base.mark_bar(color=PALETTE[0]), base.mark_text(align="left", dx=4).encode(text="label:N"))
+    return alt.layer(base.mark_bar(color=PALETTE[0]), base.mark_text(align="left", dx=4).encode(text="label:N"),
+                     data=rows)
 
 
 def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
@@ -237,7 +238,7 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
         rows["is_anomaly"] = False
     axis = (_money_axis(title, currency) if kind == "money" else _pct_axis(title) if kind == "pct"
             else alt.Axis(title=title))
-    base = alt.Chart(rows).encode(
+    base = alt.Chart().encode(
         x=alt.X("period:T", title=None,
                 axis=alt.Axis(labelAngle=0, format="%d %b" if grain == "week" else "%b %Y",
                               tickCount="week" if grain == "week" else "month", labelOverlap="greedy")),
@@ -250,7 +251,7 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
     if anomalies:
         layers.append(base.transform_filter("datum.is_anomaly").mark_point(
             shape="circle", size=420, filled=False, strokeWidth=3).encode(color=alt.value(ANOMALY_COLOR)))
-    return alt.layer(*layers)
+    return alt.layer(*layers, data=rows)
 
 
 def cost_categories(df: pd.DataFrame, category_col: str, amount_col: str, title: str,
