@@ -210,11 +210,6 @@ def _sort(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[order].reset_index(drop=True)
 
 
-def _scope_rows(df: pd.DataFrame, sid: int) -> pd.DataFrame:
-    """One scope's rows of a scope-based result, typed as a query of that scope alone would give them."""
-    return _typed_part(df[df["sid"] == sid].drop(columns="sid"), _nullable_columns(df))
-
-
 def _nullable_columns(df: pd.DataFrame) -> list[str]:
     """Columns DuckDB gave a nullable integer / boolean dtype (it does so only when the column holds a null)."""
     return [col for col, dtype in df.dtypes.items()
@@ -313,7 +308,7 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     if by in TIME_UNITS:
         raise FilterError("monthly() already groups by month: choose none, partner, model, pipeline or source.")
     dims = _dims(("month",) if by == "none" else ("month", by))
-    df = _scope_rows(scope_run(con, "monthly", [(f, dims)], scenario), 0)
+    df = _scope_parts(scope_run(con, "monthly", [(f, dims)], scenario), 1)[0]
     for col in ("leads", "won_deals"):
         df[col] = df[col].astype("int64")
     return _sort(_public_keys(df, dims))

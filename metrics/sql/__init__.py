@@ -105,9 +105,6 @@ def scope_slots(groupings: tuple[tuple[str, ...], ...], detailed: bool,
     used += ["k_period"] if units != {None} else []
     chosen.update({
         "group_cols": ", ".join(["sid", *used]),
-        # the same keys read back from an aggregate grouped by group_cols
-        "agg_pipeline": "k_pipeline_id" if "k_pipeline_id" in used else "cast(null as bigint)",
-        "agg_period": "k_period" if "k_period" in used else "cast(null as date)",
         "deal_date": "case when close_view then closed_date else created_date end",
         "lead_days": "fact_lead_days" if detailed else "fact_lead_days_partner",
         "roll_keys": _roll_keys(scope_groupings or groupings),
