@@ -64,12 +64,6 @@ ledger_costs as (
     join cal_buckets cb on cb.sid = l.sid and cb.month = l.month
     left join split s on s.sid = l.sid and s.partner_id = l.partner_id
 ),
-rules as (
-    select rule_id, model, partner_id, kind, rate, tiers,
-        coalesce(valid_from, date '0001-01-01') as valid_from,
-        coalesce(valid_to, date '9999-12-31') as valid_to
-    from m_rules
-),
 tier_bands as (
     -- progressive monthly bands of tiered percent rules: [lo, hi) at rate; the top band is open (rule_chain)
     select rule_id, rate, lo, hi from m_tier_bands
@@ -133,6 +127,6 @@ rule_hits as (
         case r.kind when 'percent_revenue' then h.revenue * coalesce(tr.eff_rate, r.rate)
                     else h.n * r.rate end as amount
     from hit_groups h
-    join rules r on r.rule_id = h.rule_id
+    join m_rules r on r.rule_id = h.rule_id  -- kind and rate (validity is in rule_spans already)
     left join tier_rate tr on tr.partner_id = h.partner_id and tr.rule_id = h.rule_id and tr.month = h.month
 )
