@@ -24,6 +24,8 @@ HERE = Path(__file__).parent
 DEFAULT_DB = Path(os.environ.get("PARTNER_ROI_DB", "cache/partner_roi.duckdb"))
 LOCK_WAIT_SECONDS = 60.0
 DERIVED_SQL = HERE / "derived.sql"
+# The fact_* tables derived.sql (re)creates: rebuilt from lead_facts and the raw tables, never edited.
+DERIVED_TABLES = tuple(re.findall(r"^create or replace table (\w+)", DERIVED_SQL.read_text(encoding="utf-8"), re.M))
 
 MIGRATIONS: list[tuple[str, Path]] = [
     ("0001_core", HERE / "schema.sql"),

@@ -225,3 +225,13 @@ def test_a_database_of_version_0004_gets_the_deal_list_columns_and_field_counts(
         columns = {r[0] for r in con.execute("describe fact_won_deals").fetchall()}
         assert {"lead_name", "status_id", "is_lost", "loss_reason", "client_key", "partner_name"} <= columns
         assert con.execute("select count(*) from fact_field_fill").fetchone() == (0,)
+
+
+def test_the_derived_table_list_is_what_derived_sql_creates(tmp_db: Path) -> None:
+    """A --replace-demo empties every derived table (sync.DEMO_TABLES): the list must not miss a new one."""
+    with store.connect(tmp_db, read_only=True) as con:
+        facts = {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                           "where table_name like 'fact\\_%' escape '\\'").fetchall()}
+    assert facts == set(store.DERIVED_TABLES) and "fact_field_fill" in facts
+    from data_layer import sync
+    assert set(store.DERIVED_TABLES) <= set(sync.DEMO_TABLES)
