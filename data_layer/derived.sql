@@ -1,4 +1,4 @@
--- Migration 0004_derived_tables, and what store.rebuild_facts runs after every rebuild of lead_facts:
+-- Migrations 0004-0006 (the fact tables grow columns or tables), and what store.rebuild_facts runs after every rebuild of lead_facts:
 -- compact tables derived from lead_facts only (no user input, no parameters) that the metric queries read
 -- instead of scanning every lead. Native tables, sorted by date, so DuckDB prunes row groups by period.
 --   fact_won_deals:    one row per won lead with what the deal metrics and deal lists read, its client (hash of
@@ -25,6 +25,19 @@ from lead_facts
 where is_won and partner_id is not null
 group by all
 order by rule_day, partner_id;
+
+-- fact_revenue_days: the won deals' revenue per deal date (creation for the cohort view, close for the close view)
+-- and pipeline: the denominator of revenue shares when partner, model or source filters narrow the deals.
+create or replace table fact_revenue_days as
+select false as close_view, created_date as d, pipeline_id, sum(amount) as revenue
+from fact_won_deals
+group by all
+union all
+select true, closed_date, pipeline_id, sum(amount)
+from fact_won_deals
+where closed_date is not null
+group by all
+order by d, close_view;
 
 create or replace table fact_lead_days as
 select created_date, partner_id, model, pipeline_id, utm_source, source_name,

@@ -66,14 +66,15 @@ group_clients as materialized (
     group by all
 ),
 late_clients as (
-    -- per scope, each client's won deals closed after the scope's end or not closed yet (few when the period
-    -- ends near today): lifetime counts purchases up to the period end
-    select s.sid, w.client, count(*) as deals, sum(w.amount) as revenue
-    from (
+    -- per scope, the won deals of its repeat clients (those of group_clients) closed after the scope's end or not
+    -- closed yet (few when the period ends near today): lifetime counts purchases up to the period end
+    select g.sid, g.client, count(*) as deals, sum(w.amount) as revenue
+    from (select distinct sid, client from group_clients) g
+    join scopes s on s.sid = g.sid
+    join (
         select client, amount, closed_date from fact_won_deals
         where client_deals > 1 and (closed_date > (select min(s_to) from scopes) or closed_date is null)
-    ) w
-    join scopes s on s.g_clients and (w.closed_date > s.s_to or w.closed_date is null)
+    ) w on w.client = g.client and (w.closed_date > s.s_to or w.closed_date is null)
     group by all
 ),
 life_agg as (
@@ -155,9 +156,15 @@ all_revenue as (
         from (
             select sid, cast(null as integer) as k_partner_id, cast(null as varchar) as k_model,
                 {{k_pipeline_id}} as k_pipeline_id, cast(null as varchar) as k_source, {{k_period}} as k_period,
-                sum(amount) as revenue
-            from scope_deals
-            where $who_filtered
+                sum(revenue) as revenue
+            from (
+                -- the won deals' revenue per deal date and pipeline (fact_revenue_days of data_layer/derived.sql)
+                select s.sid, s.g_pipeline, s.g_unit, r.d, r.pipeline_id, r.revenue
+                from fact_revenue_days r
+                join fams s on r.close_view = s.close_view and r.d between s.s_from and s.s_to
+                where $who_filtered and r.d between $date_from and $date_to
+                  and (len($pipelines) = 0 or list_contains($pipelines, r.pipeline_id))
+            )
             group by all
         ) p
         join scopes sc on sc.fam = p.sid
