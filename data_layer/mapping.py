@@ -45,18 +45,35 @@ model_labels as (
     from stg_lead_field_first f
     where $model_field <> '' and (cast(f.field_id as varchar) = $model_field or f.field_key = norm_name($model_field))
 ),
+spellings as (
+    -- leads per label as written and model label: normalising (lower-casing Cyrillic) once per spelling, not
+    -- once per lead, is most of the preview's cost saved
+    select live.label, m.model_label, count(*) as n
+    from live
+    left join model_labels m on m.lead_id = live.lead_id
+    group by all
+),
+keyed as (
+    select norm_name(label) as key, label, model_label, n from spellings
+),
+models as (
+    -- the model label most of a partner label's leads carry (the mode, nulls ignored)
+    select key, arg_max(model_label, n) as model_label
+    from (select key, model_label, sum(n) as n from keyed where model_label is not null group by all)
+    group by key
+),
 partner_keys as (select key, min(partner_id) as partner_id from stg_partner_keys group by key)
 select
-    any_value(live.label) as label,
-    count(*) as leads,
-    any_value(k.partner_id) as partner_id,
+    arg_max(k.label, k.n) as label,
+    sum(k.n) as leads,
+    any_value(pk.partner_id) as partner_id,
     any_value(p.name) as partner_name,
-    mode(m.model_label) as model_label
-from live
-left join partner_keys k on k.key = norm_name(live.label)
-left join partners p on p.partner_id = k.partner_id
-left join model_labels m on m.lead_id = live.lead_id
-group by norm_name(live.label)
+    any_value(m.model_label) as model_label
+from keyed k
+left join partner_keys pk on pk.key = k.key
+left join partners p on p.partner_id = pk.partner_id
+left join models m on m.key = k.key
+group by k.key
 order by leads desc, label
 """
 

@@ -145,3 +145,24 @@ def test_fields_and_pipelines_for_the_mapping_ui(synced: Path) -> None:
     stages = pipelines[0]["stages"]
     assert [s["id"] for s in stages][-2:] == [142, 143] and stages[-2]["is_won"] and stages[-1]["is_lost"]
     assert stages[0]["type"] == 1 and not stages[0]["is_regular"] and stages[1]["is_regular"]
+
+
+def test_preview_mapping_groups_spellings_and_takes_the_commonest_model(tmp_path: Path) -> None:
+    """One partner label however it is spelt: its leads summed, shown as most leads spell it, with the model
+    label most of them carry (leads without one ignored); deleted leads are not counted."""
+    db = tmp_path / "p.duckdb"
+    store.init_db(db)
+    labels = ["Партнёр Ёж", "Партнёр Ёж", "Партнёр Ёж", "партнер еж", "ПАРТНЁР ЕЖ ", "Партнёр Ёж"]
+    models = ["Продажи", "Реферальная", "Реферальная", None, "Реферальная", "Продажи"]
+    with store.connect(db) as con:
+        for lead, (label, model) in enumerate(zip(labels, models, strict=True), start=1):
+            con.execute("insert into raw_leads (id, is_deleted) values (?, ?)", [lead, lead == 6])
+            con.execute("insert into raw_lead_field_values values (?, 11, 0, 'Партнёр', null, 'text', ?, null)",
+                        [lead, label])
+            if model:
+                con.execute("insert into raw_lead_field_values values (?, 12, 0, 'Модель', null, 'select', ?, null)",
+                            [lead, model])
+    with store.connect(db, read_only=True) as con:
+        df = mapping.preview_mapping(con, {"mode": "field", "field": "ПАРТНЕР", "model_field": "12"})
+    assert df[["label", "leads", "model_label", "model"]].to_dict("records") == [
+        {"label": "Партнёр Ёж", "leads": 5, "model_label": "Реферальная", "model": "referral"}]
