@@ -79,6 +79,17 @@ left join stages c on c.pipeline_id = l.pipeline_id and c.status_id = l.status_i
 left join event_max m on m.lead_id = l.lead_id and m.pipeline_id = l.pipeline_id
 order by l.lead_id;
 
+-- fact_stage_days: leads per creation day x partner x model x pipeline x furthest stage sort (fact_lead_stage): the
+-- funnel without reading every lead (source columns null, like fact_lead_days_partner: a source filter reads the
+-- leads one by one).
+create or replace table fact_stage_days as
+select l.created_date, l.partner_id, l.model, l.pipeline_id, cast(null as varchar) as utm_source,
+    cast(null as varchar) as source_name, s.max_sort, count(*) as leads
+from lead_facts l
+left join fact_lead_stage s on s.lead_id = l.lead_id
+group by all
+order by created_date, partner_id;
+
 -- fact_sources: one row per lead source value a filter can take (UTM source, or the amoCRM source name when it
 -- differs) with its lead count: the source filter's choices.
 create or replace table fact_sources as

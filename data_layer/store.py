@@ -33,7 +33,7 @@ MIGRATIONS: list[tuple[str, Path]] = [
     ("0003_goals_payouts_audit", HERE / "goals_audit.sql"),
     ("0004_derived_tables", DERIVED_SQL),
     ("0005_deal_list_columns", DERIVED_SQL),  # deal list columns, field fill counts: the fact tables rebuilt
-    ("0006_revenue_days", DERIVED_SQL),  # fact_revenue_days (revenue share denominators): the fact tables rebuilt
+    ("0006_revenue_stage_days", DERIVED_SQL),  # fact_revenue_days, fact_stage_days: the fact tables rebuilt
 ]
 
 

@@ -314,9 +314,15 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     return _sort(_public_keys(df, dims))
 
 
+# Rows the funnel counts: day aggregates, or (a source filter needs them) every lead with its furthest stage.
+STAGE_ROWS = {False: "fact_stage_days", True: "(select l.created_date, l.partner_id, l.model, l.pipeline_id, "
+              "l.utm_source, l.source_name, s.max_sort, 1 as leads from lead_facts l "
+              "left join fact_lead_stage s on s.lead_id = l.lead_id)"}
+
+
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Per pipeline and stage: leads of the period that reached it (stage history), share and step share."""
-    df = run(con, "funnel", query_params(f, load_settings(con)))
+    df = run(con, "funnel", query_params(f, load_settings(con)), (("stage_rows", STAGE_ROWS[bool(f.sources)]),))
     for col in ("reached", "leads"):
         df[col] = df[col].astype("int64")
     return df

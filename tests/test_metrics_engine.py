@@ -336,6 +336,26 @@ def test_funnel_counts_leads_that_reached_each_stage(tmp_db: Path) -> None:
     assert fun["step_share"].iloc[3] == pytest.approx(2 / 3)
 
 
+def test_funnel_filtered_by_partner_and_by_source(tmp_db: Path) -> None:
+    """Filters narrow the funnel to their leads: a partner filter reads day aggregates, a source filter the leads
+    one by one; both count the same way."""
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.lead("2024-03-05", partner="A", status="qualified", utm="vk", n=2)
+    acc.lead("2024-03-06", partner="A", status=WON, price=5, utm="google")
+    acc.lead("2024-03-07", status="offer", utm="vk")
+    acc.lead("2024-02-28", partner="A", status=WON, price=5, utm="vk")  # before the period
+    acc.build(tmp_db)
+    reached = {}
+    for name, f in (("A", replace(MARCH, partners=(1,))), ("vk", replace(MARCH, sources=("vk",))),
+                    ("A+vk", replace(MARCH, partners=(1,), sources=("vk",)))):
+        fun = call(tmp_db, engine.funnel, f)
+        reached[name] = dict(zip(fun["stage"], fun["reached"], strict=True))
+    assert reached["A"] == {"Неразобранное": 3, "Новый": 3, "Квалифицирован": 3, "КП": 1, "Успешно": 1}
+    assert reached["vk"] == {"Неразобранное": 3, "Новый": 3, "Квалифицирован": 3, "КП": 1, "Успешно": 0}
+    assert reached["A+vk"] == {"Неразобранное": 2, "Новый": 2, "Квалифицирован": 2, "КП": 0, "Успешно": 0}
+
+
 def test_partner_vs_direct_differences(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")

@@ -1,29 +1,27 @@
 -- funnel: one row per pipeline x stage (every stage but lost, by sort) with the leads of L in that pipeline
 -- that reached it (their furthest stage, current or in the stage history, is this one or later), the share of
 -- the pipeline's leads and the share of the previous stage's. Parameters: $date_from, $date_to, those of _where.
+-- Slot: {{stage_rows}}, fact_stage_days (leads per day, partner, model, pipeline and furthest stage) or, when a
+-- source filter needs them, the leads of lead_facts one by one with their furthest stage (metrics.engine.funnel).
 with
-lead_set as materialized (
-    select lead_id, pipeline_id, status_id
-    from lead_facts
+lead_stages as materialized (
+    -- leads of L per pipeline and furthest stage sort (fact_lead_stage of data_layer/derived.sql: current status
+    -- and stage history; null when neither is a known stage)
+    select pipeline_id, max_sort, sum(leads) as n
+    from {{stage_rows}}
     where created_date between $date_from and $date_to
       -- include: _where
+    group by all
 ),
 stages as (
     select pipeline_id, status_id, name, sort
     from raw_statuses
-    where status_id <> 143 and pipeline_id in (select distinct pipeline_id from lead_set)
-),
-furthest as (
-    -- the furthest stage (by sort, lost excluded) each lead reached in its current pipeline (fact_lead_stage of
-    -- data_layer/derived.sql: current status and stage history)
-    select l.pipeline_id, f.max_sort
-    from lead_set l
-    left join fact_lead_stage f on f.lead_id = l.lead_id
+    where status_id <> 143 and pipeline_id in (select pipeline_id from lead_stages)
 ),
 histogram as (
     -- leads per pipeline and furthest sort; a lead with no known stage counts at the pipeline's first stage
-    select f.pipeline_id, coalesce(f.max_sort, m.first_sort) as max_sort, count(*) as n
-    from furthest f
+    select f.pipeline_id, coalesce(f.max_sort, m.first_sort) as max_sort, sum(f.n) as n
+    from lead_stages f
     join (select pipeline_id, min(sort) as first_sort from stages group by pipeline_id) m
         on m.pipeline_id = f.pipeline_id
     group by all
