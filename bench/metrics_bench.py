@@ -28,7 +28,7 @@ import pandas as pd
 
 from data_layer import store
 from metrics import engine, page_frames
-from metrics.costs import load_settings
+from metrics.costs import MetricSettings, load_settings
 from metrics.filters import Filters
 
 HERE = Path(__file__).resolve().parent
@@ -188,12 +188,16 @@ class Frames:
     rules: pd.DataFrame
     margins: dict[str, float]
     account_margin: float | None
+    furthest: pd.Series  # furthest stage sort reached per lead id (data_layer/derived.sql: fact_lead_stage)
+    stages: pd.DataFrame  # every stage but lost: pipeline_id, status_id, name, sort
+    settings: MetricSettings
 
 
 def load_frames(con: duckdb.DuckDBPyConnection) -> Frames:
     """Everything the pandas implementation needs, read once."""
     facts = con.execute("select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date, "
-                        "closed_date, amount, is_won, is_qualified, close_days, client_key from lead_facts").df()
+                        "closed_date, amount, is_won, is_qualified, close_days, client_key, has_phone, has_email, "
+                        "is_lost, loss_reason from lead_facts").df()
     for col in ("created_date", "closed_date"):
         facts[col] = pd.to_datetime(facts[col])
     facts["source"] = facts["utm_source"].fillna(facts["source_name"])
@@ -202,7 +206,9 @@ def load_frames(con: duckdb.DuckDBPyConnection) -> Frames:
     ledger["month"] = pd.to_datetime(ledger["month"])
     rules = con.execute("select * from commission_rules").df()
     s = load_settings(con)
-    return Frames(facts, partners, ledger, rules, dict(s.margin_models), s.margin_account)
+    furthest = con.execute("select lead_id, max_sort from fact_lead_stage").df().set_index("lead_id")["max_sort"]
+    stages = con.execute("select pipeline_id, status_id, name, sort from raw_statuses where status_id <> 143").df()
+    return Frames(facts, partners, ledger, rules, dict(s.margin_models), s.margin_account, furthest, stages, s)
 
 
 def _mask(df: pd.DataFrame, f: Filters) -> pd.Series:
@@ -387,6 +393,37 @@ def _pd_partner_commissions(fr: Frames, f: Filters, pid: int) -> tuple[pd.DataFr
     return listed.sort_values("created_date", ascending=False), per_rule
 
 
+def _pd_funnel(fr: Frames, f: Filters) -> pd.DataFrame:
+    """Leads of the period per pipeline and stage that reached it (furthest stage, else the first), as engine.funnel."""
+    df = fr.facts
+    leads = df[_mask(df, f) & df["created_date"].between(pd.Timestamp(f.date_from), pd.Timestamp(f.date_to))]
+    stages = fr.stages[fr.stages["pipeline_id"].isin(leads["pipeline_id"].unique())]
+    first = stages.groupby("pipeline_id")["sort"].min()
+    sort = leads["lead_id"].map(fr.furthest).fillna(leads["pipeline_id"].map(first))
+    hist = pd.DataFrame({"pipeline_id": leads["pipeline_id"], "max_sort": sort}).value_counts()
+    rows = []
+    for st_ in stages.sort_values(["pipeline_id", "sort"]).itertuples():
+        mine = hist[hist.index.get_level_values(0) == st_.pipeline_id]
+        total = int(mine.sum())
+        reached = int(mine[mine.index.get_level_values(1) >= st_.sort].sum())
+        rows.append((st_.pipeline_id, st_.name, reached, total, reached / total if total else None))
+    return pd.DataFrame(rows, columns=["pipeline_id", "stage", "reached", "leads", "share"])
+
+
+def _pd_quality(fr: Frames, f: Filters) -> pd.DataFrame:
+    """Lead quality of the period's leads (one group): shares and score, as engine.quality(by="none")."""
+    df = fr.facts
+    leads = df[_mask(df, f) & df["created_date"].between(pd.Timestamp(f.date_from), pd.Timestamp(f.date_to))]
+    junk = {engine._norm(x) for x in fr.settings.junk_reasons}
+    lost_reason = leads["loss_reason"].where(leads["is_lost"].fillna(False).astype(bool))
+    shares = {"phone_share": leads["has_phone"].fillna(False).astype(float).mean(),
+              "email_share": leads["has_email"].fillna(False).astype(float).mean(),
+              "qualified_share": leads["is_qualified"].fillna(False).astype(float).mean(),
+              "junk_share": lost_reason.map(lambda r: isinstance(r, str) and engine._norm(r) in junk).mean()}
+    score = sum(fr.settings.weight(k) * shares[f"{k}_share"] for k in ("phone", "email", "qualified"))
+    return pd.DataFrame([{"leads": len(leads), "quality_score": score, **shares}])
+
+
 def _pd_roi_interval(fr: Frames, f: Filters) -> list[Any]:
     from metrics.stats import RoiSample, roi_bootstrap
     k = pandas_kpis(fr, f, ("partner",))
@@ -405,12 +442,12 @@ def _pd_frames(fr: Frames, requests: tuple[page_frames.Request, ...]) -> list[pd
     return [pandas_kpis(fr, r[0], engine.frame_dims(r[1]), lite=len(r) > 2) for r in requests]
 
 
-# The same work in pandas (funnel and lead quality of the partner page have no pandas twin: the ratio is
-# conservative there).
+# The same work in pandas.
 PANDAS_PAGES: dict[str, Callable[[Frames, Scope], list[Any]]] = {
     "overview": lambda fr, s: _pd_frames(fr, page_frames.overview(s.f, s.f.previous())),
     "partners leaderboard": lambda fr, s: [pandas_kpis(fr, s.f, ("partner",)), _pd_roi_interval(fr, s.f)],
-    "one partner": lambda fr, s: [*_pd_frames(fr, _partner_frames(s)), _pd_partner_commissions(fr, s.f, s.partner_id)],
+    "one partner": lambda fr, s: [*_pd_frames(fr, _partner_frames(s)), _pd_partner_commissions(fr, s.f, s.partner_id),
+                                  _pd_funnel(fr, _partner_f(s)), _pd_quality(fr, _partner_f(s))],
     "model comparison": lambda fr, s: [pandas_kpis(fr, s.f, ("model",)), _pd_partner_vs_direct(fr, s.f)],
     "trends": lambda fr, s: _pd_frames(fr, page_frames.trends(s.f, "month", "model", "revenue")),
 }
@@ -431,14 +468,19 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 1) -> dict[str, float]
 
 
 def check_same(con: duckdb.DuckDBPyConnection, fr: Frames, s: Scope) -> float:
-    """Largest relative difference between engine and pandas totals (a sanity check of the comparison)."""
+    """Largest relative difference between engine and pandas totals, and one partner's funnel and lead quality
+    (a sanity check of the comparison)."""
     a = engine.kpis(con, s.f).iloc[0]
     b = pandas_kpis(fr, s.f).iloc[0]
-    worst = 0.0
-    for col in ("leads", "won_deals", "revenue", "costs", "costs_commission", "new_clients", "ltv", "roi"):
-        x, y = float(a[col]), float(b[col])
-        worst = max(worst, abs(x - y) / max(abs(x), 1e-9))
-    return worst
+    pairs = [(float(a[col]), float(b[col])) for col in
+             ("leads", "won_deals", "revenue", "costs", "costs_commission", "new_clients", "ltv", "roi")]
+    mine = _partner_f(s)
+    fe, fp = engine.funnel(con, mine), _pd_funnel(fr, mine)
+    pairs += list(zip(fe["reached"], fp["reached"], strict=True)) + list(zip(fe["leads"], fp["leads"], strict=True))
+    qe, qp = engine.quality(con, mine, "none").iloc[0], _pd_quality(fr, mine).iloc[0]
+    pairs += [(float(qe[c]), float(qp[c])) for c in
+              ("leads", "quality_score", "phone_share", "email_share", "qualified_share", "junk_share")]
+    return max(abs(x - y) / max(abs(x), 1e-9) for x, y in pairs)
 
 
 def rss_probe(path: Path) -> int:
