@@ -2,9 +2,11 @@
 
 Concurrency design (DuckDB allows one writing process per file): no process holds the file open for
 long. The sync fetches over the network with the file closed and writes each window in one short
-transaction; the dashboard opens the file read-only for one rerun's queries and closes it; every
-opener retries on a lock conflict for up to ``LOCK_WAIT_SECONDS``. A sidecar ``<db>.version`` file,
-bumped after every write, lets readers key their caches without opening the database.
+transaction; the dashboard opens the file read-only for one rerun's queries and keeps it open at most a
+couple of idle seconds after (ui.data); every opener retries on a lock conflict for up to
+``LOCK_WAIT_SECONDS``, and a writer kept waiting says so in a ``<db>.write-wanted`` marker so idle readers
+step aside at once. A sidecar ``<db>.version`` file, bumped after every write, lets readers key their caches
+without opening the database.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -35,6 +37,31 @@ MIGRATIONS: list[tuple[str, Path]] = [
     ("0005_deal_list_columns", DERIVED_SQL),  # deal list columns, field fill counts: the fact tables rebuilt
     ("0006_revenue_stage_days", DERIVED_SQL),  # fact_revenue_days, fact_stage_days: the fact tables rebuilt
 ]
+
+
+# Called with the path before this process opens a database for writing (ui.data closes the read-only
+# connection it keeps between reruns: DuckDB allows one configuration per file within a process).
+_BEFORE_WRITE: list[Callable[[Path], None]] = []
+
+
+def on_before_write(hook: Callable[[Path], None]) -> None:
+    """Call hook(path) before this process opens a database for writing (registered once)."""
+    if hook not in _BEFORE_WRITE:
+        _BEFORE_WRITE.append(hook)
+
+
+def write_wanted_path(path: str | Path) -> Path:
+    """Marker file a writer kept waiting by a reader touches while it waits."""
+    return Path(str(path) + ".write-wanted")
+
+
+def write_wanted(path: str | Path) -> bool:
+    """Whether a writer is waiting for this database (a marker older than the lock wait is a dead writer's)."""
+    try:
+        age = time.time() - write_wanted_path(path).stat().st_mtime
+    except OSError:
+        return False
+    return age < LOCK_WAIT_SECONDS + 5
 
 
 class StoreError(RuntimeError):
@@ -57,17 +84,30 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
     if read_only and not path.exists():
         raise StoreError(f"Database {path} does not exist: run `make run` or `python -m data_layer demo`.")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        for hook in _BEFORE_WRITE:
+            hook(path)
     deadline = time.monotonic() + wait
     delay = 0.02
+    marker = write_wanted_path(path)
+    waited = False
     while True:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.Error as exc:  # lock held by another process: wait, it is short
             if not _is_lock_error(exc) or time.monotonic() > deadline:
+                if waited:
+                    marker.unlink(missing_ok=True)
                 raise StoreError(f"Cannot open {path}: {exc}") from exc
+            if not read_only:  # a dashboard keeping the file open between reruns lets go when it sees this
+                with contextlib.suppress(OSError):
+                    marker.touch()
+                waited = True
             time.sleep(delay + random.uniform(0, delay))
             delay = min(delay * 2, 0.5)
+    if waited:
+        marker.unlink(missing_ok=True)
     con.execute("set enable_progress_bar = false")  # the CLIs print their own progress; cron logs stay clean
     try:
         yield con

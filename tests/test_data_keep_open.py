@@ -1,0 +1,87 @@
+"""ui.data keeps the database open a little between reruns, and lets go for writers and new data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from data_layer import store
+from ui import data
+
+
+def _count_partners(con) -> int:
+    return con.execute("select count(*) from partners").fetchone()[0]
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "keep.duckdb"
+    store.init_db(path)
+    monkeypatch.setenv("PARTNER_ROI_DB", str(path))
+    yield path
+    data._close_kept()
+
+
+def _rerun(path: Path) -> int:
+    """One rerun's uncached read, as a page makes it."""
+    with data.rerun_reader(), data._reader(str(path)) as con:
+        return _count_partners(con)
+
+
+def _kept(path: Path) -> bool:
+    return str(path) in data._KEPT
+
+
+def test_the_file_stays_open_between_reruns_and_closes_when_idle(db: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "KEEP_SECONDS", 0.3)
+    assert _rerun(db) == 0
+    kept = data._KEPT[str(db)]["con"]
+    assert _rerun(db) == 0 and data._KEPT[str(db)]["con"] is kept  # the next rerun found it open
+    deadline = time.monotonic() + 10
+    while _kept(db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _kept(db)  # closed by the background reaper once idle
+
+
+def test_a_write_in_this_process_closes_it_first(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "KEEP_SECONDS", 300)
+    _rerun(db)
+    assert _kept(db)
+    data.write(lambda con: con.execute("insert into partners (partner_id, name) values (1, 'Альфа')"))
+    assert not _kept(db)
+    assert _rerun(db) == 1
+
+
+def test_new_data_is_read_through_a_new_connection(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "KEEP_SECONDS", 300)
+    _rerun(db)
+    first = data._KEPT[str(db)]["con"]
+    store.bump_version(db)  # what every writer does after writing
+    _rerun(db)
+    assert data._KEPT[str(db)]["con"] is not first
+
+
+def test_a_writer_in_another_process_gets_the_file_while_it_is_kept(db: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "KEEP_SECONDS", 300)  # without the writer's marker it would be held 5 minutes
+    _rerun(db)
+    assert _kept(db)
+    writer = textwrap.dedent("""
+        import sys
+        from data_layer import store
+        with store.connect(sys.argv[1]) as con:
+            con.execute("insert into partners (partner_id, name) values (7, 'Бета')")
+        store.bump_version(sys.argv[1])
+    """)
+    done = subprocess.run([sys.executable, "-c", writer, str(db)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert not _kept(db) and not store.write_wanted(db)  # it let go, and the writer took its marker away
+    assert _rerun(db) == 1
