@@ -168,7 +168,7 @@ def _partner_frames(s: Scope) -> tuple[page_frames.Request, ...]:
 # What each dashboard page computes (metrics.page_frames lists its KPI frames; the page asks for them in one batch).
 PAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, Scope], list[Any]]] = {
     "overview": lambda con, s: [engine.kpis_many(con, page_frames.overview(s.f, s.f.previous()))],
-    "partners leaderboard": lambda con, s: [engine.kpis(con, s.f, "partner"), engine.roi_interval(con, s.f)],
+    "partners leaderboard": lambda con, s: [*engine.kpis_with_roi(con, s.f)],
     "one partner": lambda con, s: [engine.kpis_many(con, _partner_frames(s)), engine.deals(con, s.f, s.partner_id),
                                    engine.funnel(con, _partner_f(s)), engine.quality(con, _partner_f(s), "none")],
     "model comparison": lambda con, s: [engine.kpis(con, s.f, "model"), engine.partner_vs_direct(con, s.f)],

@@ -441,6 +441,28 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
     """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
     dims = _dims(by)
     raw = _scope_parts(scope_run(con, "roi_units", [(f, dims)], scenario, max_exact=stats.EXACT_MAX_UNITS), 1)[0]
+    return _roi_intervals(con, raw, dims, n_boot, seed)
+
+
+ROI_UNIT_COLUMNS = ("n", "k", "fixed", "sx", "sy", "sxx", "syy", "sxy", "xs", "ys")  # roi_units.sql's inputs
+
+
+def kpis_with_roi(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner", n_boot: int = 1000,
+                  seed: int = 0, scenario: Scenario | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """kpis(f, by) and roi_interval(f, by) from one query (kpis_roi.sql shares their CTEs): the leaderboard."""
+    dims = _dims(by)
+    df = scope_run(con, "kpis_roi", [(f, dims)], scenario, share=True, max_exact=stats.EXACT_MAX_UNITS)
+    roi = (df["part"] == "roi").to_numpy()
+    keys = ["sid", "k_partner_id", "k_model", "k_pipeline_id", "k_source", "k_period"]
+    rows = df.loc[~roi].drop(columns=["part", "ord", *ROI_UNIT_COLUMNS])
+    units = df.loc[roi, keys + list(ROI_UNIT_COLUMNS)]
+    kpi_part = _finish_kpis(_scope_parts(rows.reset_index(drop=True), 1)[0], dims)
+    return kpi_part, _roi_intervals(con, _scope_parts(units.reset_index(drop=True), 1)[0], dims, n_boot, seed)
+
+
+def _roi_intervals(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, dims: tuple[str, ...], n_boot: int,
+                   seed: int) -> pd.DataFrame:
+    """roi_interval's rows from roi_units rows of one scope (bootstrap per group, seeded by the group's keys)."""
     raw["k_partner_name"] = None
     raw["k_pipeline_name"] = None
     lows, highs, methods, rois = [], [], [], []

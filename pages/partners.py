@@ -199,7 +199,7 @@ def leaderboard(f: Filters) -> None:
     """The ranked list of partners with intervals, badges and two charts."""
     currency = _currency()
     st.caption(tr(TEXT, "caption", now=period_label(f)))
-    rows = query(engine.kpis, f, by="partner")
+    rows, intervals = query(engine.kpis_with_roi, f, by="partner")  # one query for both (kpis_roi.sql)
     if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return
@@ -210,7 +210,7 @@ def leaderboard(f: Filters) -> None:
         metric = st.selectbox(tr(TEXT, "sort_by"), SORTABLE, key=K_SORT, format_func=metric_labeler())
     with c2:
         by_lower = st.toggle(tr(TEXT, "by_lower"), key=K_LOWER, help=tr(TEXT, "by_lower.help"))
-    rows = with_roi_interval(rows, query(engine.roi_interval, f, by="partner"))
+    rows = with_roi_interval(rows, intervals)
     if by_lower and not has_interval(rows, metric):
         st.caption(tr(TEXT, "no_interval", m=metric_label(metric)))
     ranked = sort_leaderboard(rows, metric, by_lower)

@@ -77,6 +77,30 @@ def test_roi_interval_rows(tmp_db: Path) -> None:
     assert row(ranked, partner="A")["rank"] == 1
 
 
+@pytest.mark.parametrize("by", ["partner", "model", "none", "month"])
+def test_kpis_with_roi_is_kpis_and_roi_interval_in_one_query(tmp_db: Path, by: str) -> None:
+    """The leaderboard's one query gives exactly what kpis() and roi_interval() give, in the same order."""
+    from dataclasses import replace
+
+    from test_metrics_engine import MARCH
+    acc = Account()
+    acc.partner("A", "referral")
+    acc.partner("B", "sales")
+    for i in range(5):
+        acc.lead("2024-03-05", partner="A", status=WON, price=100 * (i + 1), closed="2024-04-02" if i else None)
+    acc.lead("2024-03-06", partner="A", status="qualified", n=4)
+    acc.lead("2024-03-07", partner="B", status=WON, price=900)
+    acc.lead("2024-03-08", status=WON, price=50)
+    acc.cost("A", "2024-03", "marketing", 400)
+    acc.rule("fixed_per_qualified_lead", 5, model="referral")
+    acc.rule("percent_revenue", 0.1, model="sales")
+    acc.build(tmp_db)
+    for f in (MARCH, replace(MARCH, view="close")):
+        rows, intervals = call(tmp_db, engine.kpis_with_roi, f, by=by, n_boot=300, seed=3)
+        pd.testing.assert_frame_equal(rows, call(tmp_db, engine.kpis, f, by=by))
+        pd.testing.assert_frame_equal(intervals, call(tmp_db, engine.roi_interval, f, by=by, n_boot=300, seed=3))
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 300), st.integers(0, 30), st.floats(0, 1e6), st.integers(0, 2**32 - 1))
 def test_bootstrap_interval_is_ordered(n: int, k: int, fixed: float, seed: int) -> None:
