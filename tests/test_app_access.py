@@ -11,6 +11,7 @@ from app_helpers import new_app, run_ok
 
 from data_layer import store
 from metrics import lookups
+from pages import settings as settings_page
 from ui import auth
 
 pytest_plugins = ("conftest_app",)
@@ -65,6 +66,12 @@ def test_a_viewer_cannot_change_costs_but_may_play_what_if(app_env: Path, monkey
         run_ok(at)
         assert any("Только просмотр" in i.value for i in at.info), page
         present = {b.key for b in at.button} | {b.key for b in at.get("form_submit_button")}
+        if page == "pages/settings.py":  # lazy tabs: look into each one
+            for tab in ("conn", "mapping", "calc", "access"):
+                at.session_state[settings_page.K_TAB] = settings_page.TEXT["ru"][tab]
+                run_ok(at)
+                assert any("Только просмотр" in i.value for i in at.info), tab
+                present |= {b.key for b in at.button} | {b.key for b in at.get("form_submit_button")}
         assert not present & set(edit_keys), f"{page} offers edits to a viewer"
 
 
@@ -79,6 +86,8 @@ def test_changes_are_audited_under_the_signed_in_name(app_db: Path, tmp_path: Pa
         before = con.execute("select coalesce(max(event_id), 0) from audit_log").fetchone()[0]
     at = run_ok(new_app())
     at.switch_page("pages/settings.py")
+    run_ok(at)
+    at.session_state[settings_page.K_TAB] = settings_page.TEXT["ru"]["calc"]
     run_ok(at)
     at.number_input(key="settings.min_leads").set_value(12)
     at.button(key="settings.calc_save").click()

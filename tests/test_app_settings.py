@@ -17,6 +17,7 @@ from emulator.harness import ENV_NAMES, FAST
 from emulator.server import Emulator
 
 from data_layer import store, sync, userdata
+from pages import settings as settings_page
 
 pytest_plugins = ("conftest_app",)
 PAGE = "pages/settings.py"
@@ -37,9 +38,17 @@ def settings_db(app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     return path
 
 
-def open_settings(query: dict | None = None):
+def open_settings(query: dict | None = None, tab: str = "sync"):
+    """The settings page with one of its lazy tabs open (only the open tab's section runs)."""
     at = run_ok(new_app(query))
-    return run_ok(at.switch_page(PAGE))
+    run_ok(at.switch_page(PAGE))
+    return open_tab(at, tab, (query or {}).get("lang", "ru"))
+
+
+def open_tab(at, tab: str, code: str = "ru"):
+    """Open a tab of the settings page by its TEXT key (sync, conn, mapping, calc, glossary, audit, access)."""
+    at.session_state[settings_page.K_TAB] = settings_page.TEXT[code][tab]
+    return run_ok(at)
 
 
 def setting(path: Path, key: str):
@@ -50,16 +59,26 @@ def setting(path: Path, key: str):
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_settings_page_renders_every_section(settings_db: Path, lang: str) -> None:
     at = open_settings({"lang": lang})
-    for key in ("settings.sync_now", "settings.test", "settings.apply_mapping"):
-        assert at.button(key=key)
-    assert at.radio(key="settings.mode").value == "field"
+    assert at.button(key="settings.sync_now")
+    assert not at.get("radio"), "only the open tab runs: the mapping section (and its preview) does not"
+    open_tab(at, "conn", lang)
+    assert at.button(key="settings.test")
+    open_tab(at, "mapping", lang)
+    assert at.button(key="settings.apply_mapping") and at.radio(key="settings.mode").value == "field"
+    assert at.dataframe, "the mapping preview"
+    open_tab(at, "calc", lang)
     assert at.number_input(key="settings.min_leads").value == 30
+    open_tab(at, "glossary", lang)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) > 10, "the glossary, alone"
+    open_tab(at, "audit", lang)
+    assert len(at.dataframe) == 1, "the change log, alone"
+    open_tab(at, "access", lang)
     labels = {tab.label for tab in at.tabs}
     assert ("Синхронизация" in labels) if lang == "ru" else ("Sync" in labels)
 
 
 def test_calculation_settings_are_saved_and_invalid_weights_change_nothing(settings_db: Path) -> None:
-    at = open_settings()
+    at = open_settings(tab="calc")
     at.number_input(key="settings.w_phone").set_value(90.0)
     at.button(key="settings.calc_save").click()
     at.run()
@@ -76,7 +95,7 @@ def test_calculation_settings_are_saved_and_invalid_weights_change_nothing(setti
 
 
 def test_mapping_change_is_previewed_saved_and_recomputes_facts(settings_db: Path) -> None:
-    at = open_settings()
+    at = open_settings(tab="mapping")
     at.radio(key="settings.mode").set_value("tag")
     run_ok(at)
     at.text_input(key="settings.tag_prefix").set_value("no-such-prefix:")
@@ -90,7 +109,7 @@ def test_mapping_change_is_previewed_saved_and_recomputes_facts(settings_db: Pat
 
 
 def test_a_saved_token_goes_to_the_token_file_never_the_database_or_the_page(settings_db: Path, tmp_path: Path) -> None:
-    at = open_settings()
+    at = open_settings(tab="conn")
     at.text_input(key="settings.base_url").set_value("https://acme.amocrm.ru")
     at.text_input(key="settings.token").set_value(SECRET)
     at.button(key="settings.save").click()
@@ -122,10 +141,11 @@ def test_sync_now_runs_in_the_background_and_the_page_keeps_answering(
         monkeypatch.setenv("AMOCRM_SECRETS_FILE", "")
         for name, var in ENV_NAMES.items():
             monkeypatch.setenv(var, str(FAST[name]))
-        at = open_settings()
+        at = open_settings(tab="conn")
         at.button(key="settings.test").click()
         run_ok(at)
         assert any("Connected" in s.value for s in at.success)
+        open_tab(at, "sync")
         at.button(key="settings.sync_now").click()
         run_ok(at)
         deadline = time.monotonic() + 120
