@@ -50,6 +50,19 @@ def test_the_file_stays_open_between_reruns_and_closes_when_idle(db: Path,
     assert not _kept(db)  # closed by the background reaper once idle
 
 
+def test_a_long_rerun_keeps_it_and_the_idle_time_counts_from_its_end(db: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "KEEP_SECONDS", 0.3)
+    with data.rerun_reader(), data._reader(str(db)) as con:
+        time.sleep(0.9)  # longer than KEEP_SECONDS, while the rerun still reads
+        assert _kept(db) and _count_partners(con) == 0
+    assert _kept(db)  # the idle time starts now
+    deadline = time.monotonic() + 10
+    while _kept(db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _kept(db)
+
+
 def test_a_write_in_this_process_closes_it_first(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data, "KEEP_SECONDS", 300)
     _rerun(db)

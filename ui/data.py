@@ -54,11 +54,11 @@ _RERUN: ContextVar[dict[str, Any] | None] = ContextVar("partner_roi_rerun_reader
 # Between reruns the database itself stays open a little (one idle read-only connection per file): DuckDB then
 # serves the next rerun's connect from its open instance (~0.1 ms instead of ~20 ms to open and ~10 ms to close
 # the file, and the data blocks read stay cached), which is what a user clicking through filters meets. It is
-# closed after KEEP_SECONDS without a rerun, at once when a writer in another process waits for the file
-# (store.write_wanted) or this process writes (store.on_before_write), and when the data version changes.
+# closed KEEP_SECONDS after the last rerun reading it ended, at once when a writer in another process waits for
+# the file (store.write_wanted) or this process writes (store.on_before_write), and when the data version changes.
 KEEP_SECONDS = 2.0
 _KEEP_LOCK = threading.Lock()
-_KEPT: dict[str, dict[str, Any]] = {}  # path -> {"con", "stamp", "until"}
+_KEPT: dict[str, dict[str, Any]] = {}  # path -> {"con", "stamp", "active" (reruns reading), "until"}
 _REAPER: list[threading.Thread] = []
 
 
@@ -77,7 +77,8 @@ def _keep_open(path: str) -> None:
                 con = duckdb.connect(path, read_only=True)
             except duckdb.Error:
                 return  # a writer holds the file: this rerun's own connection will wait for it
-            kept = _KEPT[path] = {"con": con, "stamp": stamp}
+            kept = _KEPT[path] = {"con": con, "stamp": stamp, "active": 0}
+        kept["active"] += 1  # a rerun reads it now; _rerun_done counts it out
         kept["until"] = time.monotonic() + KEEP_SECONDS
         if not (_REAPER and _REAPER[0].is_alive()):
             _REAPER[:] = [threading.Thread(target=_reap, name="partner-roi-keep-open", daemon=True)]
@@ -85,12 +86,13 @@ def _keep_open(path: str) -> None:
 
 
 def _close_kept(path: str | Path | None = None, idle_only: bool = False) -> None:
-    """Close the kept connection of path (None: every one); idle_only: only those past their time or wanted by
-    a writer."""
+    """Close the kept connection of path (None: every one); idle_only: only those no rerun has read for
+    KEEP_SECONDS, or that a writer wants."""
     with _KEEP_LOCK:
         for key in list(_KEPT):
             same = path is None or os.path.abspath(key) == os.path.abspath(path)
-            due = time.monotonic() > _KEPT[key]["until"] or store.write_wanted(key)
+            idle = _KEPT[key]["active"] == 0 and time.monotonic() > _KEPT[key]["until"]
+            due = idle or store.write_wanted(key)
             if same and (due or not idle_only):
                 _KEPT.pop(key)["con"].close()
 
@@ -127,6 +129,16 @@ def _release_reader() -> None:
         cm = held.pop("cm")
         held.pop("con", None)
         cm.__exit__(None, None, None)
+        _rerun_done(held.get("path"))
+
+
+def _rerun_done(path: str | None) -> None:
+    """A rerun stopped reading path: its database stays open KEEP_SECONDS from now."""
+    with _KEEP_LOCK:
+        kept = _KEPT.get(path) if path else None
+        if kept is not None:
+            kept["active"] = max(0, kept["active"] - 1)
+            kept["until"] = time.monotonic() + KEEP_SECONDS
 
 
 def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
