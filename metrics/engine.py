@@ -92,6 +92,9 @@ def run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any],
 # hundred small operators) is paid once per page instead of once per number block.
 Frame = tuple[Filters, tuple[str, ...]]
 LITE = "lite"  # third element of a kpis_many request: no client metrics
+# Text of a boolean slot (funnel.sql's {{by_lead}}, deals.sql's {{won_only}}): a constant, so DuckDB drops the
+# branch of the other case before planning its scans
+CONSTANT = {True: "true", False: "false"}
 CLIENT_METRICS = ("new_clients", "cpa", "ltv", "purchases_per_client", "time_to_close_days")  # empty when lite
 
 
@@ -314,15 +317,10 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     return _sort(_public_keys(df, dims))
 
 
-# Rows the funnel counts: day aggregates, or (a source filter needs them) every lead with its furthest stage.
-STAGE_ROWS = {False: "fact_stage_days", True: "(select l.created_date, l.partner_id, l.model, l.pipeline_id, "
-              "l.utm_source, l.source_name, s.max_sort, 1 as leads from lead_facts l "
-              "left join fact_lead_stage s on s.lead_id = l.lead_id)"}
-
-
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Per pipeline and stage: leads of the period that reached it (stage history), share and step share."""
-    df = run(con, "funnel", query_params(f, load_settings(con)), (("stage_rows", STAGE_ROWS[bool(f.sources)]),))
+    # a source filter needs the leads one by one (fact_stage_days has no source columns)
+    df = run(con, "funnel", query_params(f, load_settings(con)), (("by_lead", CONSTANT[bool(f.sources)]),))
     for col in ("reached", "leads"):
         df[col] = df[col].astype("int64")
     return df
@@ -395,8 +393,6 @@ def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     return out
 
 
-# deals.sql's {{won_only}} slot: a constant, so DuckDB drops the branch of the other case before planning scans
-WON_ONLY = {True: "true", False: "false"}
 
 
 def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, won_only: bool = True,
@@ -405,7 +401,7 @@ def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, wo
     narrowed = replace(f, partners=(int(partner_id),), models=()) if partner_id is not None \
         else replace(f, partners=(), models=("direct",))
     return scope_run(con, "deals", [(narrowed, ())], scenario,
-                     slots={"won_only": WON_ONLY[won_only]})
+                     slots={"won_only": CONSTANT[won_only]})
 
 
 def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_better: bool | None = None,
