@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import threading
@@ -109,6 +110,9 @@ def _reap() -> None:
 
 
 store.on_before_write(_close_kept)
+# Close what is kept before the interpreter shuts down: a DuckDB database torn down during finalisation (its
+# connection's last reference dropped by the garbage collector) can abort the process.
+atexit.register(_close_kept)
 
 
 @contextlib.contextmanager
