@@ -7,6 +7,7 @@ DataFrames of aggregated rows (never one row per lead, except :func:`deals`).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -106,7 +107,7 @@ def _scope(sid: int, f: Filters, dims: tuple[str, ...], lite: bool = False) -> d
             "g_source": "source" in dims, "g_unit": next((d for d in dims if d in TIME_UNITS), None),
             "g_split": split, "g_seed": not dims,
             # a partner's model follows from the partner: grouping by it too would only cost string hashing
-            "g_pm": "partner" in dims and "model" not in dims, "g_clients": not lite, "fam": sid}
+            "g_pm": "partner" in dims and "model" not in dims, "g_clients": not lite, "fams": [sid]}
 
 
 def frame_dims(by: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -135,33 +136,60 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
         who_filtered=bool(base.partners or base.models or base.sources), **extra)
     detailed = any(s["g_split"] for s in scopes)
     items = sql.scope_slots(tuple(_fam_dims(f) for f in fams), detailed, tuple(dims for _, dims in frames))
-    return run(con, name, values, tuple(sorted({**dict(items), **(slots or {})}.items())))
+    # a full scope read as one family can take its late deals from the family's rows (see _kpi_rows.sql)
+    late = CONSTANT[all(len(s["fams"]) == 1 for s in scopes if s["g_clients"])]
+    chosen = {**dict(items), "late_by_family": late, **(slots or {})}
+    return run(con, name, values, tuple(sorted(chosen.items())))
 
 
 def _families(scopes: list[dict[str, Any]], share: bool) -> list[dict[str, Any]]:
-    """Set each scope's family ("fam") and return the families: the $fams entries the data CTEs join.
+    """Set each scope's families ("fams") and return them: the $fams entries the data CTEs join.
 
-    With share, scopes of the same dates and view (and at most one time unit) form one family that reads the
-    data once, grouped by every key any of them uses; the query then rolls each scope up from its family's
-    rows. Without, every scope is its own family (the queries that read the family rows as the scope's).
+    With share, scopes of one view (and at most one time unit) share their data: the days they cover are cut at
+    every scope's first and last day into segments, each a family read once and grouped by every key of the
+    scopes covering it; the query then rolls each scope up from the families of its days (additive sums; client
+    metrics from the same rows). The overview's "a week ago" frame thus reads only the last week apart from its
+    period. Without share, every scope is its own family (the queries that read the family rows as the scope's).
     """
+    if not share:
+        for s in scopes:
+            s["fams"] = [s["sid"]]
+        return [{**s} for s in scopes]
     fams: list[dict[str, Any]] = []
-    for s in scopes:
-        home = next((f for f in fams if share and (f["date_from"], f["date_to"], f["close_view"])
-                     == (s["date_from"], s["date_to"], s["close_view"])
-                     and (f["g_unit"] is None or s["g_unit"] is None or f["g_unit"] == s["g_unit"])), None)
-        if home is None:
-            home = {**s, "sid": len(fams)}
-            fams.append(home)
-        else:
-            for flag in ("g_partner", "g_model", "g_pipeline", "g_source", "g_split", "g_seed", "g_clients"):
-                home[flag] = home[flag] or s[flag]
-            home["g_unit"] = home["g_unit"] or s["g_unit"]
-            home["g_pm"] = home["g_partner"] and not home["g_model"]
-        s["fam"] = home["sid"]
-    for f in fams:
-        f["fam"] = f["sid"]
+    for cluster in _clusters(scopes):
+        cuts = sorted({d for s in cluster for d in (s["date_from"], s["date_to"] + timedelta(days=1))})
+        for lo, end in zip(cuts[:-1], cuts[1:], strict=True):
+            covering = [s for s in cluster if s["date_from"] <= lo and end <= s["date_to"] + timedelta(days=1)]
+            if covering:
+                fams.append(_segment(len(fams), lo, end - timedelta(days=1), covering))
     return fams
+
+
+def _clusters(scopes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Scopes that may share data: the same view, and no two time units."""
+    clusters: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for s in scopes:
+        home = next((c for c in clusters if c[0]["close_view"] == s["close_view"]
+                     and (c[0]["g_unit"] is None or s["g_unit"] is None or c[0]["g_unit"] == s["g_unit"])), None)
+        if home is None:
+            home = ({"close_view": s["close_view"], "g_unit": None}, [])
+            clusters.append(home)
+        home[0]["g_unit"] = home[0]["g_unit"] or s["g_unit"]
+        home[1].append(s)
+        s["fams"] = []
+    return [members for _, members in clusters]
+
+
+def _segment(sid: int, lo: date, hi: date, covering: list[dict[str, Any]]) -> dict[str, Any]:
+    """The family of days lo..hi read for the scopes covering them (flags: the union of theirs)."""
+    fam = {**covering[0], "sid": sid, "date_from": lo, "date_to": hi, "fams": [sid]}
+    for flag in ("g_partner", "g_model", "g_pipeline", "g_source", "g_split", "g_seed", "g_clients"):
+        fam[flag] = any(s[flag] for s in covering)
+    fam["g_unit"] = next((s["g_unit"] for s in covering if s["g_unit"]), None)
+    fam["g_pm"] = fam["g_partner"] and not fam["g_model"]
+    for s in covering:
+        s["fams"].append(sid)
+    return fam
 
 
 def _fam_dims(fam: dict[str, Any]) -> tuple[str, ...]:

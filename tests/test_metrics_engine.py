@@ -483,8 +483,37 @@ def test_frames_of_equal_dates_share_one_pass_over_the_data() -> None:
               (replace(f, view="close"), ("partner",))]
     scopes = [engine._scope(i, fr, dims, lite=i > 0) for i, (fr, dims) in enumerate(frames)]
     fams = engine._families(scopes, share=True)
-    assert [s["fam"] for s in scopes] == [0, 0, 0, 1, 2, 3]
-    assert engine._fam_dims(fams[0]) == ("partner", "month") and fams[0]["g_clients"] and fams[0]["g_pm"]
-    assert engine._fam_dims(fams[1]) == ("week",) and not fams[1]["g_clients"]
+    # the cohort scopes without a week read the previous period (family 0) and the period (family 1)
+    assert [s["fams"] for s in scopes] == [[1], [1], [1], [2], [0], [3]]
+    assert engine._fam_dims(fams[1]) == ("partner", "month") and fams[1]["g_clients"] and fams[1]["g_pm"]
+    assert engine._fam_dims(fams[0]) == () and not fams[0]["g_clients"]
+    assert engine._fam_dims(fams[2]) == ("week",) and not fams[2]["g_clients"]
     alone = engine._families([engine._scope(i, fr, dims) for i, (fr, dims) in enumerate(frames)], share=False)
     assert [fam["sid"] for fam in alone] == list(range(len(frames)))
+
+
+def test_overlapping_frames_read_each_day_once() -> None:
+    """Scopes of one view that overlap are cut into segments: each day is read once, each scope rolls up its own."""
+    f = Filters(date(2024, 3, 1), date(2024, 4, 30))
+    week_ago = replace(f, date_to=date(2024, 4, 23))
+    frames = [(f, ()), (f, ("partner",)), (week_ago, ("partner",))]
+    scopes = [engine._scope(i, fr, dims, lite=i > 0) for i, (fr, dims) in enumerate(frames)]
+    fams = engine._families(scopes, share=True)
+    assert [(fam["date_from"], fam["date_to"]) for fam in fams] == [
+        (date(2024, 3, 1), date(2024, 4, 23)), (date(2024, 4, 24), date(2024, 4, 30))]
+    assert [s["fams"] for s in scopes] == [[0, 1], [0, 1], [0]]
+    assert all(fam["g_clients"] and fam["g_partner"] for fam in fams)
+
+
+def test_overlapping_frames_give_what_queries_of_their_own_give(spread: Path) -> None:
+    """Segments shared by overlapping periods (a deal closing after one period's end, repeat clients, tiers)."""
+    f = Filters(date(2024, 3, 1), date(2024, 4, 30))
+    inner = Filters(date(2024, 3, 10), date(2024, 4, 20))
+    requests = ((f, "none"), (f, "partner", engine.LITE), (inner, "none"), (inner, "partner"),
+                (replace(f, date_to=date(2024, 4, 23)), "partner", engine.LITE), (f, "month"),
+                (Filters(date(2024, 2, 1), date(2024, 5, 31)), "none"))
+    batch = call(spread, engine.kpis_many, requests)
+    for request, got in zip(requests, batch, strict=True):
+        alone = call(spread, engine.kpis_many, (request,))[0]
+        pd.testing.assert_frame_equal(got, alone)
+    assert batch[2]["new_clients"].iloc[0] > 0 and batch[2]["ltv"].notna().all()

@@ -22,15 +22,15 @@ deal_agg as (
         sum(amount) as revenue,
         sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
         sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
-        -- a client with a single won deal ever is new in the group of that deal, its lifetime is that deal:
-        -- counted here without the distinct-client work (3 in 4 deals of the demo)
+        -- a client with a single won deal ever is new in the group of that deal, its lifetime is that deal
+        -- whenever it closes: counted here without the distinct-client work (3 in 4 deals of the demo)
         count(*) filter (where g_clients and client_deals = 1) as new_clients,
-        -- deals in scope closing after the period end still count towards their clients' purchases (and a
-        -- single-deal client's lifetime is its deal whenever it closes)
-        count(*) filter (where closed_date is null or closed_date > s_to or (g_clients and client_deals = 1))
-            as life_deals,
-        coalesce(sum(amount) filter (where closed_date is null or closed_date > s_to
-            or (g_clients and client_deals = 1)), 0) as life_revenue
+        -- {{late_by_family}} (every full scope is one family, so the family's end is its period end): deals in
+        -- scope closing after the period end still count towards their clients' purchases (else late_deals)
+        count(*) filter (where g_clients and client_deals = 1
+            or {{late_by_family}} and (closed_date is null or closed_date > s_to)) as life_deals,
+        coalesce(sum(amount) filter (where g_clients and client_deals = 1
+            or {{late_by_family}} and (closed_date is null or closed_date > s_to)), 0) as life_revenue
     from deal_keyed
     group by all
 ),
@@ -38,12 +38,26 @@ full_deals as (
     -- the deals of every full scope (client metrics) with that scope's own keys
     select sc.sid, sc.s_to, {{roll_keys}}, p.close_days, p.client, p.client_deals, p.client_revenue
     from deal_keyed p
-    join scopes sc on sc.fam = p.sid and sc.g_clients
+    join members sc on sc.fam = p.sid and sc.g_clients
 ),
 close_agg as (
     -- median days to close, a client metric (full frames only: the median is the costly aggregate)
     select {{group_cols}}, median(close_days) as time_to_close_days
     from full_deals
+    group by all
+),
+late_deals as (
+    -- unless {{late_by_family}}: deals in scope of repeat clients closing after the period end (or not yet),
+    -- per full scope (few rows: only deals closing after the earliest scope end)
+    select {{group_cols}}, count(*) as life_deals, sum(amount) as life_revenue
+    from (
+        select sc.sid, sc.s_to, {{roll_keys}}, p.amount, p.closed_date
+        from deal_keyed p
+        join members sc on sc.fam = p.sid and sc.g_clients
+        where not {{late_by_family}} and p.client_deals > 1
+          and (p.closed_date is null or p.closed_date > (select min(s_to) from scopes))
+    )
+    where closed_date is null or closed_date > s_to
     group by all
 ),
 group_clients as materialized (
@@ -94,13 +108,15 @@ parts as (
     -- every scope's rows: its family's rows and its ledger costs rolled up to its own keys, its client metrics
     select sc.sid, {{roll_keys}}, p.* exclude (sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period)
     from fam_parts p
-    join scopes sc on sc.fam = p.sid
+    join members sc on sc.fam = p.sid
     union all by name
     select sc.sid, {{roll_keys}}, p.category, p.ledger
     from ledger_parts p
     join scopes sc on sc.sid = p.sid
     union all by name
     select * from close_agg
+    union all by name
+    select * from late_deals
     union all by name
     select * from life_agg
     union all by name
@@ -156,7 +172,7 @@ all_revenue as (
             )
             group by all
         ) p
-        join scopes sc on sc.fam = p.sid
+        join members sc on sc.fam = p.sid
     )
     group by all
 ),

@@ -6,10 +6,12 @@
 -- those columns (a key a scope does not group by is null; see metrics.sql.scope_slots). All scopes share the partner / model / pipeline /
 -- source filters of _where.
 --   scopes:      one row per scope (g_clients: compute the client metrics, new clients, CPA, LTV and days to
---                close; a "lite" frame leaves them null and skips that work; fam: its family).
---   fams:        one row per family: scopes of equal dates and view that read the data once (kpis; elsewhere
---                every scope is its own family). lead_rows, lead_days and scope_deals are per family: their
---                sid is the family's, their flags and keys the union of its scopes' (metrics.engine._families).
+--                close; a "lite" frame leaves them null and skips that work; fams: its families).
+--   members:     one row per scope x family it rolls up from (fam), with the scope's columns.
+--   fams:        one row per family: days of one view that scopes share and read once (kpis: each segment of
+--                the days between the scopes' first and last days; elsewhere every scope is its own family).
+--                lead_rows, lead_days and scope_deals are per family: their sid is the family's, their flags and
+--                keys the union of its scopes' (metrics.engine._families).
 --   margins:     one row per model with its gross margin (null = none: income = revenue).
 --   pm:          one row per partner: its current model (null = 'unassigned') and gross margin.
 --   lead_rows:   one row per scope x lead created in its period matching every filter (L of metrics-spec).
@@ -23,12 +25,16 @@
 --   $m_unassigned (margin fractions or null).
 scopes as (
     select s.sid, s.date_from as s_from, s.date_to as s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
-        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm, s.g_clients, s.fam
+        s.g_source, s.g_unit, s.g_split, s.g_seed, s.g_pm, s.g_clients, s.fams
     from (
         select unnest(cast($scopes as struct(sid integer, date_from date, date_to date, close_view boolean,
             g_partner boolean, g_model boolean, g_pipeline boolean, g_source boolean, g_unit varchar,
-            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean, fam integer)[])) as s
+            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean, fams integer[])[])) as s
     )
+),
+members as (
+    -- each scope once per family it rolls up from (the segments of its days, see metrics.engine._families)
+    select *, unnest(fams) as fam from scopes
 ),
 fams as (
     -- the families the data rows are read for (sid = family id; flags: the union of its scopes')
@@ -37,7 +43,7 @@ fams as (
     from (
         select unnest(cast($fams as struct(sid integer, date_from date, date_to date, close_view boolean,
             g_partner boolean, g_model boolean, g_pipeline boolean, g_source boolean, g_unit varchar,
-            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean, fam integer)[])) as s
+            g_split boolean, g_seed boolean, g_pm boolean, g_clients boolean, fams integer[])[])) as s
     )
 ),
 margins as (
