@@ -98,3 +98,14 @@ def test_a_writer_in_another_process_gets_the_file_while_it_is_kept(db: Path,
     assert done.returncode == 0, done.stderr
     assert not _kept(db) and not store.write_wanted(db)  # it let go, and the writer took its marker away
     assert _rerun(db) == 1
+
+
+def test_the_dashboard_reads_under_its_memory_limit(db: Path) -> None:
+    """Reads cap DuckDB's buffer pool at 256 MB plus a tenth of the file (the dashboard's RSS target)."""
+    limit_mb = data.memory_limit_mb(db)
+    assert limit_mb == (256 * 2**20 + db.stat().st_size // 10) // 2**20
+    with data._reader(str(db)) as con:  # a read outside a rerun
+        alone = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    with data.rerun_reader(), data._reader(str(db)) as con:  # a rerun's shared connection
+        shared = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert alone == shared == f"{limit_mb}.0 MiB"
