@@ -12,7 +12,7 @@ from test_metrics_data import WON, Account, partner_ids, pipeline_record
 from test_metrics_engine import MARCH, call, kpis, row
 
 from data_layer import store
-from metrics import engine
+from metrics import costs, engine
 from metrics.costs import Scenario, bound_ledger, bound_rules, check_tiers
 from metrics.filters import FilterError, Filters
 
@@ -209,6 +209,25 @@ def test_breakeven_rate_and_sensitivity(tmp_db: Path) -> None:
     sens = call(tmp_db, engine.roi_sensitivity, MARCH, [pid], [0.1, rate])
     assert list(sens["roi"]) == pytest.approx([(100_000 - 35_000) / 35_000, 0.0], abs=1e-9)
     assert list(sens["roi_band"]) == ["profitable", "marginal"]
+
+
+def test_a_read_only_connection_reads_settings_and_checks_its_bound_inputs_once(tmp_db: Path) -> None:
+    """Nothing can write under a read-only connection: it keeps what it read; a read-write one reads anew."""
+    _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales"},
+              deals=[("A", "2024-03-05", None, 1000, 1)])
+    commission = lambda con: row(engine.kpis(con, MARCH, "partner"), partner="A")["costs_commission"]  # noqa: E731
+    with store.connect(tmp_db, read_only=True) as con:
+        assert commission(con) == 100 and costs._read_only(con)
+        assert con in costs._SETTINGS and con in costs._BOUND_ACTUAL
+        held = costs._SETTINGS[con]
+        assert commission(con) == 100 and costs._SETTINGS[con] is held
+    with store.connect(tmp_db) as con:
+        assert not costs._read_only(con)
+        assert costs.load_settings(con).min_leads == costs.DEFAULT_MIN_LEADS
+        con.execute("insert or replace into settings (key, value) values ('min_leads', '7')")
+        assert costs.load_settings(con).min_leads == 7 and con not in costs._SETTINGS
+    with store.connect(tmp_db, read_only=True) as con:  # a new connection sees the new value
+        assert costs.load_settings(con).min_leads == 7
 
 
 def test_a_connection_reuses_its_bound_inputs_but_follows_rule_edits_and_rollbacks(tmp_db: Path) -> None:
