@@ -1,4 +1,4 @@
--- Migrations 0004-0006 (the fact tables grow columns or tables), and what store.rebuild_facts runs after every rebuild of lead_facts:
+-- Migrations 0004-0007 (the fact tables grow columns or tables), and what store.rebuild_facts runs after every rebuild of lead_facts:
 -- compact tables derived from lead_facts only (no user input, no parameters) that the metric queries read
 -- instead of scanning every lead. Native tables, sorted by date, so DuckDB prunes row groups by period.
 --   fact_won_deals:    one row per won lead with what the deal metrics and deal lists read, its client (hash of
@@ -6,7 +6,8 @@
 --   fact_partner_days: one row per partner x day with the revenue of its won deals dated that day (close
 --                      date, else creation date): the base of monthly commission tiers.
 --   fact_lead_days:    one row per creation day x partner x model x pipeline x source with the counts of
---                      leads, qualified leads and won leads (the lead side of the KPIs, 5-50x fewer rows).
+--                      leads, qualified leads and won leads (the lead side of the KPIs, 5-50x fewer rows) and of
+--                      leads with a phone / an e-mail (lead quality).
 --   fact_lead_days_partner: the same per creation day x partner x model only (pipeline and source null), for
 --                      queries that neither filter nor group by pipeline or source (70x fewer rows at 1M).
 create or replace table fact_won_deals as
@@ -42,7 +43,8 @@ order by d, close_view;
 create or replace table fact_lead_days as
 select created_date, partner_id, model, pipeline_id, utm_source, source_name,
     count(*) as leads, count(*) filter (where is_qualified) as qualified_leads,
-    count(*) filter (where is_won) as won_leads
+    count(*) filter (where is_won) as won_leads, count(*) filter (where has_phone) as with_phone,
+    count(*) filter (where has_email) as with_email
 from lead_facts
 group by all
 order by created_date, partner_id;
@@ -50,8 +52,19 @@ order by created_date, partner_id;
 create or replace table fact_lead_days_partner as
 select created_date, partner_id, model, cast(null as bigint) as pipeline_id, cast(null as varchar) as utm_source,
     cast(null as varchar) as source_name, sum(leads) :: bigint as leads,
-    sum(qualified_leads) :: bigint as qualified_leads, sum(won_leads) :: bigint as won_leads
+    sum(qualified_leads) :: bigint as qualified_leads, sum(won_leads) :: bigint as won_leads,
+    sum(with_phone) :: bigint as with_phone, sum(with_email) :: bigint as with_email
 from fact_lead_days
+group by all
+order by created_date, partner_id;
+
+-- fact_lost_days: lost leads per creation day x partner x model x loss reason (pipeline and source null, like
+-- fact_lead_days_partner): the junk share of lead quality, whichever reasons the settings call junk.
+create or replace table fact_lost_days as
+select created_date, partner_id, model, cast(null as bigint) as pipeline_id, cast(null as varchar) as utm_source,
+    cast(null as varchar) as source_name, loss_reason, count(*) as leads
+from lead_facts
+where is_lost and loss_reason is not null
 group by all
 order by created_date, partner_id;
 

@@ -36,6 +36,7 @@ MIGRATIONS: list[tuple[str, Path]] = [
     ("0004_derived_tables", DERIVED_SQL),
     ("0005_deal_list_columns", DERIVED_SQL),  # deal list columns, field fill counts: the fact tables rebuilt
     ("0006_revenue_stage_days", DERIVED_SQL),  # fact_revenue_days, fact_stage_days: the fact tables rebuilt
+    ("0007_quality_days", DERIVED_SQL),  # phone / e-mail counts, fact_lost_days: the fact tables rebuilt
 ]
 
 

@@ -385,7 +385,9 @@ def quality(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner") -> 
     """Lead quality per group: mean score, shares with phone / e-mail / qualified, junk share."""
     dims = _dims(by)
     values = query_params(f, load_settings(con))
-    df = run(con, "quality", values, sql.slots(dims))
+    # the day counts have no pipeline or source columns: filtering or grouping by them reads the leads
+    by_lead = bool(f.pipelines or f.sources) or "pipeline" in dims or "source" in dims
+    df = run(con, "quality", values, (*sql.slots(dims), ("by_lead", CONSTANT[by_lead])))
     df["leads"] = df["leads"].astype("int64")
     return _sort(_public_keys(df, dims))
 

@@ -318,6 +318,13 @@ def test_quality_score_components_and_junk(tmp_db: Path) -> None:
                        current_timestamp), ('junk_reasons', '["дорого"]', current_timestamp)""")
     q = row(call(tmp_db, engine.quality, MARCH, by="model"), model="referral")
     assert (q["quality_score"], q["junk_share"]) == (25.0, 0.25)
+    # the day counts (no pipeline filter) give what the leads one by one give (a pipeline filter reads them)
+    with store.connect(tmp_db, read_only=True) as con:
+        pipelines = tuple(r[0] for r in con.execute("select distinct pipeline_id from lead_facts").fetchall())
+    every_pipeline = replace(MARCH, pipelines=pipelines)
+    for by in ("partner", "model", "none", "week"):
+        by_day, by_lead = (call(tmp_db, engine.quality, f, by=by) for f in (MARCH, every_pipeline))
+        pd.testing.assert_frame_equal(by_day, by_lead)
 
 
 def test_funnel_counts_leads_that_reached_each_stage(tmp_db: Path) -> None:

@@ -227,6 +227,19 @@ def test_a_database_of_version_0004_gets_the_deal_list_columns_and_field_counts(
         assert con.execute("select count(*) from fact_field_fill").fetchone() == (0,)
 
 
+def test_a_database_of_version_0006_gets_the_lead_quality_counts(tmp_db: Path) -> None:
+    """Migration 0007 rebuilds the fact tables: lead quality reads phone / e-mail counts and lost-lead days."""
+    with store.connect(tmp_db) as con:
+        con.execute("alter table fact_lead_days_partner drop column with_phone")
+        con.execute("drop table fact_lost_days")
+        con.execute("delete from schema_migrations where name = '0007_quality_days'")
+    assert store.upgrade(tmp_db) == ["0007_quality_days"]
+    with store.connect(tmp_db, read_only=True) as con:
+        columns = {r[0] for r in con.execute("describe fact_lead_days_partner").fetchall()}
+        assert {"with_phone", "with_email"} <= columns
+        assert con.execute("select count(*) from fact_lost_days").fetchone() == (0,)
+
+
 def test_the_derived_table_list_is_what_derived_sql_creates(tmp_db: Path) -> None:
     """A --replace-demo empties every derived table (sync.DEMO_TABLES): the list must not miss a new one."""
     with store.connect(tmp_db, read_only=True) as con:

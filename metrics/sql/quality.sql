@@ -1,27 +1,44 @@
 -- quality: one row per group of leads of L with the mean lead-quality score and its components: shares with
 -- a phone, with an e-mail, qualified, and the junk share (lost with a reason from the junk list).
 -- Parameters: $date_from, $date_to, those of _where, $w_phone, $w_email, $w_qualified (score weights),
--- $junk (normalised junk reasons), $min_leads. Slots: group keys as kpis (k_period over creation date).
+-- $junk (normalised junk reasons), $min_leads. Slots: group keys as kpis (k_period over creation date) and
+-- {{by_lead}} (true: a pipeline or source filter or grouping reads the leads one by one; false: the day counts
+-- of fact_lead_days_partner and fact_lost_days, data_layer/derived.sql, which have no pipeline or source).
 with
 junk_names as (
     -- loss reasons (as the CRM spells them) that the junk list names, compared normalised (ё = е, any case)
     select name from raw_loss_reasons where list_contains($junk, norm_name(name))
 ),
 lead_set as (
-    select lead_id, partner_id, model, pipeline_id, utm_source, source_name, created_date as d,
-        has_phone, has_email, is_qualified, is_lost, loss_reason
+    select partner_id, model, pipeline_id, utm_source, source_name, created_date as d, 1 as leads,
+        cast(has_phone as integer) as with_phone, cast(has_email as integer) as with_email,
+        cast(is_qualified as integer) as qualified,
+        cast(is_lost and loss_reason in (select name from junk_names) as integer) as junk
     from lead_facts
-    where created_date between $date_from and $date_to
+    where {{by_lead}} and created_date between $date_from and $date_to
+      -- include: _where
+    union all
+    select partner_id, model, pipeline_id, utm_source, source_name, created_date, leads, with_phone, with_email,
+        qualified_leads, 0
+    from fact_lead_days_partner
+    where not {{by_lead}} and created_date between $date_from and $date_to
+      -- include: _where
+    union all
+    select partner_id, model, pipeline_id, utm_source, source_name, created_date, 0, 0, 0, 0, leads
+    from fact_lost_days
+    where not {{by_lead}} and created_date between $date_from and $date_to
+      and loss_reason in (select name from junk_names)
       -- include: _where
 ),
 grouped as (
+    -- shares as exact ratios of counts (what the mean of 0/1 flags gives)
     select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
-        count(*) as leads,
-        avg(case when has_phone then 1.0 else 0.0 end) as phone_share,
-        avg(case when has_email then 1.0 else 0.0 end) as email_share,
-        avg(case when is_qualified then 1.0 else 0.0 end) as qualified_share,
-        avg(case when is_lost and loss_reason in (select name from junk_names) then 1.0 else 0.0 end) as junk_share
+        coalesce(sum(leads), 0) as leads,  -- no grouping and no lead: one row of 0 (as count(*) gives)
+        sum(with_phone) / nullif(sum(leads), 0) as phone_share,
+        sum(with_email) / nullif(sum(leads), 0) as email_share,
+        sum(qualified) / nullif(sum(leads), 0) as qualified_share,
+        sum(junk) / nullif(sum(leads), 0) as junk_share
     from lead_set
     group by all
 )
