@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import sql, stats
+from metrics import fetch, sql, stats
 from metrics.costs import LEDGER_CATEGORIES, MetricSettings, Scenario, bind_cost_inputs, load_settings
 from metrics.filters import FilterError, Filters
 from metrics.registry import METRICS
@@ -85,7 +85,7 @@ def run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any],
         slot_items: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
     """Execute named query `name` (slots filled) with the parameters it uses, as a DataFrame."""
     text = sql.render(name, slot_items or sql.slots())
-    return con.execute(text, sql.params(text, values)).df()
+    return fetch.frame(con.execute(text, sql.params(text, values)))
 
 
 # A frame is one (filters, grouping) of a page. Frames that share the partner / model / pipeline / source
