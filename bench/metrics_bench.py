@@ -165,13 +165,20 @@ def _partner_frames(s: Scope) -> tuple[page_frames.Request, ...]:
     return page_frames.partner(mine, mine.previous())
 
 
-# What each dashboard page computes (metrics.page_frames lists its KPI frames; the page asks for them in one batch).
+def _one_partner(con: duckdb.DuckDBPyConnection, s: Scope) -> list[Any]:
+    """One partner's page: its KPI frames with the funnel, lead quality and deal list beside them."""
+    mine = _partner_f(s)
+    return engine.together(con, (("kpis_many", (_partner_frames(s),), ()),
+                                 *page_frames.partner_extras(mine, s.partner_id)))
+
+
+# What each dashboard page computes (metrics.page_frames lists its KPI frames and the calls it runs side by side
+# with engine.together, as the pages do).
 PAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, Scope], list[Any]]] = {
     "overview": lambda con, s: [engine.kpis_many(con, page_frames.overview(s.f, s.f.previous()))],
     "partners leaderboard": lambda con, s: [*engine.kpis_with_roi(con, s.f)],
-    "one partner": lambda con, s: [engine.kpis_many(con, _partner_frames(s)), engine.deals(con, s.f, s.partner_id),
-                                   engine.funnel(con, _partner_f(s)), engine.quality(con, _partner_f(s), "none")],
-    "model comparison": lambda con, s: [engine.kpis(con, s.f, "model"), engine.partner_vs_direct(con, s.f)],
+    "one partner": _one_partner,
+    "model comparison": lambda con, s: engine.together(con, page_frames.models(s.f)),
     "trends": lambda con, s: [engine.kpis_many(con, page_frames.trends(s.f, "month", "model", "revenue"))],
 }
 

@@ -6,6 +6,9 @@ DataFrames of aggregated rows (never one row per lead, except :func:`deals`).
 
 from __future__ import annotations
 
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -611,3 +614,58 @@ def roi_band(roi: float | None) -> str:
     if roi >= 0.5:
         return "profitable"
     return "marginal" if roi >= 0 else "loss"
+
+
+# ---------- several queries side by side ----------
+
+# A query runs mostly on one core (its pipelines are small and follow each other); a page's independent queries
+# run side by side on two connections of the same database, the caller's and a cursor of it kept for the next
+# page (the cursor binds its own cost inputs once). Only these engine functions may be named in a call.
+TOGETHER = frozenset({"kpis_many", "kpis", "deals", "funnel", "quality", "partner_vs_direct"})
+_LANE: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
+_LANE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partner-roi-lane")
+
+Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]  # (engine function name, args, kwargs items)
+
+
+def together(con: duckdb.DuckDBPyConnection, calls: tuple[Call, ...]) -> list[Any]:
+    """Run engine calls (name, args, kwargs items) on con and a second connection at once; results in order.
+
+    Each call takes the connection that comes free first, so the first (the largest, by convention) runs on con
+    while the others follow one another beside it.
+    """
+    unknown = sorted({name for name, _, _ in calls} - set(TOGETHER))
+    if unknown:
+        raise ValueError(f"together() runs only {', '.join(sorted(TOGETHER))}; not {', '.join(unknown)}")
+    pending = iter(enumerate(calls))
+    lock = threading.Lock()
+
+    def lane(c: duckdb.DuckDBPyConnection) -> dict[int, Any]:
+        done: dict[int, Any] = {}
+        while True:
+            with lock:
+                item = next(pending, None)
+            if item is None:
+                return done
+            i, (name, args, kwargs) = item
+            done[i] = globals()[name](c, *args, **dict(kwargs))  # looked up now: tests may replace them
+
+    if len(calls) < 2:
+        results = lane(con)
+    else:
+        beside = _LANE_POOL.submit(lane, _lane_cursor(con))
+        try:
+            results = lane(con)
+        finally:  # never leave the cursor running when the caller goes on (it may close con)
+            done = beside.result()
+        results.update(done)
+    return [results[i] for i in range(len(calls))]
+
+
+def _lane_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """con's second connection for together() (closed with con)."""
+    cursor = _LANE.get(con)
+    if cursor is None:
+        cursor = _LANE[con] = con.cursor()
+    return cursor
+

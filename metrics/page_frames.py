@@ -47,6 +47,16 @@ def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:
     return ((mine, "none"), (before, "none"), (mine, trend_unit(mine), LITE))
 
 
+def partner_extras(mine: Filters, pid: int) -> tuple[tuple, ...]:
+    """One partner's page beside its KPI frames (engine.together calls): funnel, lead quality, deal list."""
+    return (("funnel", (mine,), ()), ("quality", (mine,), (("by", "none"),)), ("deals", (mine, pid), ()))
+
+
+def models(f: Filters) -> tuple[tuple, ...]:
+    """The model comparison page (engine.together calls): KPIs by model, partners vs direct."""
+    return (("kpis", (f,), (("by", "model"),)), ("partner_vs_direct", (f,), ()))
+
+
 def trends(f: Filters, grain: str, by: str, metric: str) -> tuple[Request, ...]:
     """The trends page: totals and the KPI table by period (they show CPA / LTV), the series by model or partner
     (lite unless the chosen metric is a client metric) and the partner choice (top partners by revenue)."""

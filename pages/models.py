@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups
+from metrics import engine, lookups, page_frames
 from ui import charts, fmt, goals_panel, layout
-from ui.data import query
+from ui.data import prefetch, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
 
@@ -49,6 +49,13 @@ TEXT = {
         "unassigned.cons": ["Назначьте модель в «Настройках», чтобы они попали в сравнение."],
         "unassigned.watch": "модель партнёра",
         "higher": "выше", "lower": "ниже",
+        "pvd": "Партнёры в целом и прямые продажи",
+        "pvd.caption": "Доля выигранных лидов с 95-процентным интервалом (Вильсон), средний чек и срок сделки "
+                       "каждой модели и всех партнёров вместе — и их разница с прямыми продажами.",
+        "pvd.segment": "Сегмент", "pvd.partners": "Все партнёры", "pvd.leads": "Лиды",
+        "pvd.win": "Доля выигранных", "pvd.interval": "95 % интервал", "pvd.win_diff": "Разница, п. п.",
+        "pvd.check": "Средний чек", "pvd.check_diff": "Разница, %", "pvd.days": "Дней до сделки",
+        "pvd.days_diff": "Разница, дн.",
     },
     "en": {
         "caption": "Period: {now} · Direct sales — leads without a partner — are the baseline each model is "
@@ -79,6 +86,13 @@ TEXT = {
         "unassigned.cons": ["Set their model in “Settings” to include them in the comparison."],
         "unassigned.watch": "the partner's model",
         "higher": "higher than", "lower": "lower than",
+        "pvd": "All partners and direct sales",
+        "pvd.caption": "Share of leads won with its 95 % interval (Wilson), average check and time to close of each "
+                       "model and of all partners together — and how they differ from direct sales.",
+        "pvd.segment": "Segment", "pvd.partners": "All partners", "pvd.leads": "Leads",
+        "pvd.win": "Leads won", "pvd.interval": "95 % interval", "pvd.win_diff": "Difference, pp",
+        "pvd.check": "Average check", "pvd.check_diff": "Difference, %", "pvd.days": "Days to close",
+        "pvd.days_diff": "Difference, days",
     },
 }
 
@@ -112,6 +126,27 @@ def _card(row: pd.Series, direct: pd.Series | None, currency: str) -> None:
         st.caption(f"{tr(TEXT, 'watch')}: {tr(TEXT, f'{model}.watch')}")
 
 
+def vs_direct_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """engine.partner_vs_direct's rows for display: each model, all partners, direct (the baseline)."""
+    code = lang()
+    segment = [tr(TEXT, "pvd.partners") if s == "partners" else model_label(s) for s in rows["segment"]]
+    interval = [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) else fmt.DASH
+                for lo, hi in zip(rows["win_rate_low"], rows["win_rate_high"], strict=True)]
+    days_diff = [fmt.DASH if pd.isna(x) else ("+" if x > 0 else "") + fmt.num(x, code, 1)
+                 for x in rows["time_to_close_days_diff"]]
+    return pd.DataFrame({
+        tr(TEXT, "pvd.segment"): segment,
+        tr(TEXT, "pvd.leads"): [fmt.num(x, code) for x in rows["leads"]],
+        tr(TEXT, "pvd.win"): [fmt.pct(x, code) for x in rows["win_rate"]],
+        tr(TEXT, "pvd.interval"): interval,
+        tr(TEXT, "pvd.win_diff"): [fmt.signed_pp(x, code) for x in rows["win_rate_diff"]],
+        tr(TEXT, "pvd.check"): [fmt.money(x, code, currency) for x in rows["avg_check"]],
+        tr(TEXT, "pvd.check_diff"): [fmt.signed_pct(x, code) for x in rows["avg_check_rel"]],
+        tr(TEXT, "pvd.days"): [fmt.num(x, code, 1) for x in rows["time_to_close_days"]],
+        tr(TEXT, "pvd.days_diff"): days_diff,
+    })
+
+
 def comparison_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
     """Metrics as rows, models as columns, values formatted for the current language."""
     table = {tr(TEXT, "col.metric"): [metric_label(m) for m in COMPARED]}
@@ -129,6 +164,8 @@ def render() -> None:
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.models"), anchor=False)
     st.caption(tr(TEXT, "caption", now=period_label(f)))
+    # the model KPIs and the partners-vs-direct comparison are computed side by side (engine.together)
+    prefetch(page_frames.models(f))
     rows = query(engine.kpis, f, by="model")
     rows = rows[rows["leads"].fillna(0) + rows["won_deals"].fillna(0) > 0]
     if rows.empty:
@@ -157,6 +194,11 @@ def render() -> None:
     st.subheader(tr(TEXT, "table"), anchor=False)
     st.dataframe(comparison_table(rows, currency), hide_index=True, key="models.table",
                  height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
+    st.subheader(tr(TEXT, "pvd"), anchor=False)
+    st.caption(tr(TEXT, "pvd.caption"))
+    segments = query(engine.partner_vs_direct, f)
+    st.dataframe(vs_direct_table(segments, currency), hide_index=True, key="models.vs_direct",
+                 height=35 * (len(segments) + 1) + 3, placeholder=fmt.DASH)
 
 
 if __name__ == "__main__":

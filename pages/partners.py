@@ -247,7 +247,8 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     before = replace(comparison(), partners=(pid,), models=())
     st.caption(tr(TEXT, "detail.caption", model=model_label(info["model"]), now=period_label(mine),
                   before=period_label(before)))
-    prefetch_kpis(page_frames.partner(mine, before))
+    # the funnel, lead quality and deal list are computed beside the KPI cards (engine.together)
+    prefetch_kpis(page_frames.partner(mine, before), alongside=page_frames.partner_extras(mine, pid))
     now_rows, before_rows = query(engine.kpis, mine), query(engine.kpis, before)
     now = now_rows.iloc[0] if len(now_rows) else None
     if now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0:

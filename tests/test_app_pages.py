@@ -3,6 +3,7 @@ key, filters change the numbers and travel in the URL, language and meeting mode
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 
@@ -192,6 +193,34 @@ def test_partner_page_opens_from_the_url_and_goes_back(app_env: Path, app_db: Pa
     assert "selected" not in at.query_params
 
 
+def test_a_partner_page_runs_its_queries_side_by_side_once(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KPI frames, funnel, lead quality and deals: one engine.together batch; the sections read its results."""
+    batches: list[tuple[str, ...]] = []
+    calls: list[str] = []
+    real_together = engine.together
+
+    def counting_together(con, batch):
+        batches.append(tuple(name for name, _, _ in batch))
+        return real_together(con, batch)
+
+    def counted(real):
+        @functools.wraps(real)
+        def wrapper(*args, **kwargs):
+            calls.append(real.__name__)
+            return real(*args, **kwargs)
+        return wrapper
+
+    for name in ("funnel", "quality", "deals"):
+        monkeypatch.setattr(engine, name, counted(getattr(engine, name)))
+    monkeypatch.setattr(engine, "together", counting_together)
+    st.cache_data.clear()
+    at = run_ok(new_app({"selected": "2"}))
+    run_ok(at.switch_page("pages/partners.py"))
+    assert ("kpis_many", "funnel", "quality", "deals") in batches
+    assert sorted(calls) == ["deals", "funnel", "quality"], "each computed once, inside the batch"
+    assert frame_with(at, "Сделка", "Этап", "Сумма") is not None and "Качество лида" in [m.label for m in at.metric]
+
+
 def test_partner_link_reopens_the_partner(app_env: Path) -> None:
     at = run_ok(new_app({"selected": "2"}))
     run_ok(at.switch_page("pages/partners.py"))
@@ -227,6 +256,13 @@ def test_models_page_compares_models_with_direct(app_env: Path) -> None:
     at.selectbox(key="models.metric").set_value("cpa")
     run_ok(at)
     assert "CPA по моделям" in [s.value for s in at.subheader]
+    assert "Партнёры в целом и прямые продажи" in [s.value for s in at.subheader]
+    vs = frame_with(at, "Сегмент", "95 % интервал")
+    segments = list(vs["Сегмент"])
+    assert "Все партнёры" in segments and segments[-1] == "Прямые продажи"
+    direct = vs[vs["Сегмент"] == "Прямые продажи"].iloc[0]
+    assert direct["Разница, п. п."].startswith(("0", "+0", "−0", "-0")), "direct is its own baseline"
+    assert all("–" in v for v in vs["95 % интервал"]), "every segment with leads has an interval"
 
 
 def test_trends_by_partner_and_week(app_env: Path) -> None:

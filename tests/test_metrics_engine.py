@@ -524,3 +524,31 @@ def test_overlapping_frames_give_what_queries_of_their_own_give(spread: Path) ->
         alone = call(spread, engine.kpis_many, (request,))[0]
         pd.testing.assert_frame_equal(got, alone)
     assert batch[2]["new_clients"].iloc[0] > 0 and batch[2]["ltv"].notna().all()
+
+
+def test_calls_run_together_give_what_they_give_one_by_one(spread: Path) -> None:
+    """engine.together: the caller's connection and a cursor of it at once, results in call order."""
+    pid = partner_ids(spread)["A"]
+    f = Filters(date(2024, 1, 1), date(2024, 4, 30))
+    mine = replace(f, partners=(pid,))
+    calls = (("kpis_many", (((mine, "none"), (mine.previous(), "none")),), ()), ("deals", (mine, pid), ()),
+             ("funnel", (mine,), ()), ("quality", (mine,), (("by", "none"),)), ("partner_vs_direct", (f,), ()))
+    with store.connect(spread, read_only=True) as con:
+        got = engine.together(con, calls)
+        alone = [getattr(engine, name)(con, *args, **dict(kw)) for name, args, kw in calls]
+        assert engine._lane_cursor(con) is engine._lane_cursor(con), "the second connection is kept for the next"
+    for a, b in zip(got[0], alone[0], strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    for a, b in zip(got[1:], alone[1:], strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert len(got[1]) > 0 and int(got[0][0]["leads"].iloc[0]) > 0
+
+
+def test_together_runs_only_engine_queries_and_reports_a_failure(spread: Path) -> None:
+    f = Filters(date(2024, 1, 1), date(2024, 4, 30))
+    with store.connect(spread, read_only=True) as con:
+        with pytest.raises(ValueError, match="together\\(\\) runs only .*not write"):
+            engine.together(con, (("kpis", (f,), ()), ("write", (), ())))
+        with pytest.raises(FilterError):  # a bad grouping in the call the cursor runs
+            engine.together(con, (("kpis", (f,), ()), ("kpis", (f,), (("by", "colour"),))))
+        assert int(engine.kpis(con, f)["leads"].iloc[0]) > 0, "the connection stays usable"

@@ -219,15 +219,35 @@ def _request_key(path: str, stamp: str, request: tuple, scenario: Any = None) ->
     return (path, stamp, request[0], engine.frame_dims(request[1]), lite, scenario)
 
 
-def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None) -> None:
+def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None, alongside: tuple[engine.Call, ...] = ()) -> None:
     """Compute these KPI frames (under a what-if scenario, if given) in one query; this session's kpi_frame and
-    query(engine.kpis / engine.grouped, ...) calls then read them while the data version holds."""
+    query(engine.kpis / engine.grouped, ...) calls then read them while the data version holds. The page's other
+    queries named in `alongside` (engine.together calls) run beside it and are served to query() likewise."""
     path, stamp = str(db_path()), version()
-    frames = _cached(path, stamp, "metrics.engine.kpis_many", engine.kpis_many, (tuple(requests),),
-                     (("scenario", scenario),))
+    mine: engine.Call = ("kpis_many", (tuple(requests),), (("scenario", scenario),))
+    frames = prefetch((mine, *alongside))[0]
     kept = {k: v for k, v in (st.session_state.get(PREFETCH_KEY) or {}).items() if k[:2] == (path, stamp)}
     kept.update({_request_key(path, stamp, r, scenario): df for r, df in zip(requests, frames, strict=True)})
     st.session_state[PREFETCH_KEY] = kept
+
+
+# Results of engine calls a page ran together (engine.together: two connections at once), served to its
+# query(fn, *args, **kwargs) calls of the same function and arguments for this session and data version.
+CALLS_KEY = "_call_prefetch"
+
+
+def _call_key(path: str, stamp: str, name: str, args: tuple, kwargs_items: tuple) -> tuple[Any, ...]:
+    return (path, stamp, name, args, tuple(sorted(kwargs_items)))
+
+
+def prefetch(calls: tuple[engine.Call, ...]) -> list[Any]:
+    """Run these engine calls side by side as one cache entry (engine.together); return their results."""
+    path, stamp = str(db_path()), version()
+    results = _cached(path, stamp, "metrics.engine.together", engine.together, (tuple(calls),), ())
+    kept = {k: v for k, v in (st.session_state.get(CALLS_KEY) or {}).items() if k[:2] == (path, stamp)}
+    kept.update({_call_key(path, stamp, name, args, kw): r for (name, args, kw), r in zip(calls, results, strict=True)})
+    st.session_state[CALLS_KEY] = kept
+    return results
 
 
 def kpi_frame(f: Filters, by: str | tuple[str, ...] = "none", lite: bool = False) -> pd.DataFrame:
@@ -239,6 +259,11 @@ def kpi_frame(f: Filters, by: str | tuple[str, ...] = "none", lite: bool = False
 
 
 def _prefetched(path: str, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
+    if fn.__name__ in engine.TOGETHER and getattr(engine, fn.__name__) is fn:
+        hit = (st.session_state.get(CALLS_KEY) or {}).get(_call_key(path, version(), fn.__name__, args,
+                                                                     tuple(kwargs.items())))
+        if hit is not None:
+            return hit.copy() if isinstance(hit, pd.DataFrame) else hit
     if fn not in (engine.kpis, engine.grouped):
         return None
     key = _frame_key(args, kwargs)
