@@ -500,20 +500,14 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
     return _roi_intervals(con, raw, dims, n_boot, seed)
 
 
-ROI_UNIT_COLUMNS = ("n", "k", "fixed", "sx", "sy", "sxx", "syy", "sxy", "xs", "ys")  # roi_units.sql's inputs
-
-
 def kpis_with_roi(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner", n_boot: int = 1000,
                   seed: int = 0, scenario: Scenario | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """kpis(f, by) and roi_interval(f, by) from one query (kpis_roi.sql shares their CTEs): the leaderboard."""
-    dims = _dims(by)
-    df = scope_run(con, "kpis_roi", [(f, dims)], scenario, share=True, max_exact=stats.EXACT_MAX_UNITS)
-    roi = (df["part"] == "roi").to_numpy()
-    keys = ["sid", "k_partner_id", "k_model", "k_pipeline_id", "k_source", "k_period"]
-    rows = df.loc[~roi].drop(columns=["part", "ord", *ROI_UNIT_COLUMNS])
-    units = df.loc[roi, keys + list(ROI_UNIT_COLUMNS)]
-    kpi_part = _kpi_frames(rows.reset_index(drop=True), [(f, dims)], [False])[0]
-    return kpi_part, _roi_intervals(con, _scope_parts(units.reset_index(drop=True), 1)[0], dims, n_boot, seed)
+    """(grouped(f, by), roi_interval(f, by)), computed side by side (together): the partners leaderboard."""
+    # the ROI intervals (the longer, with their bootstrap) first: they run on con, the KPI rows on its cursor
+    intervals, rows = together(con, (
+        ("roi_interval", (f,), (("by", by), ("n_boot", n_boot), ("seed", seed), ("scenario", scenario))),
+        ("grouped", (f,), (("by", by), ("scenario", scenario)))))
+    return rows, intervals
 
 
 def _roi_intervals(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, dims: tuple[str, ...], n_boot: int,
@@ -621,7 +615,8 @@ def roi_band(roi: float | None) -> str:
 # A query runs mostly on one core (its pipelines are small and follow each other); a page's independent queries
 # run side by side on two connections of the same database, the caller's and a cursor of it kept for the next
 # page (the cursor binds its own cost inputs once). Only these engine functions may be named in a call.
-TOGETHER = frozenset({"kpis_many", "kpis", "deals", "funnel", "quality", "partner_vs_direct"})
+TOGETHER = frozenset({"kpis_many", "kpis", "grouped", "roi_interval", "deals", "funnel", "quality",
+                      "partner_vs_direct"})
 _LANE: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
 _LANE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partner-roi-lane")
 

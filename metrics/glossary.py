@@ -92,7 +92,7 @@ API = """\
 | `deals(con, f, partner_id, won_only=True)` | a partner's (None = direct) won deals in scope, or every lead too, with `commission` |
 | `rank(df, metric, by_lower_bound=False)` | df + `rank`, `highlight` (best / worst); too_few rows and direct never ranked |
 | `roi_interval(con, f, by="partner", n_boot=1000, seed=0)` | keys, `units`, `roi`, `roi_low`, `roi_high`, `method` |
-| `kpis_with_roi(con, f, by="partner", n_boot=1000, seed=0)` | `(kpis(f, by), roi_interval(f, by))` from one query (`kpis_roi.sql`): the partners leaderboard |
+| `kpis_with_roi(con, f, by="partner", n_boot=1000, seed=0)` | `(kpis(f, by), roi_interval(f, by))` computed side by side (`together`): the partners leaderboard |
 | `together(con, calls)` | results of several calls `(name, args, kwargs items)` of kpis_many, kpis, deals, funnel, quality, partner_vs_direct, run on `con` and a cursor of it at once (a page's independent queries on two cores) |
 | `revenue_total(con, f)` | revenue of the won deals in scope |
 | `breakeven_commission_rate(con, f, partner_id)` / `roi_sensitivity(con, f, partner_ids, rates)` | % of revenue at which ROI = 0 / ROI per partner and rate |

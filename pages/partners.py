@@ -199,7 +199,7 @@ def leaderboard(f: Filters) -> None:
     """The ranked list of partners with intervals, badges and two charts."""
     currency = _currency()
     st.caption(tr(TEXT, "caption", now=period_label(f)))
-    rows, intervals = query(engine.kpis_with_roi, f, by="partner")  # one query for both (kpis_roi.sql)
+    rows, intervals = query(engine.kpis_with_roi, f, by="partner")  # both side by side (engine.together)
     if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return

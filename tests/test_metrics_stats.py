@@ -78,8 +78,8 @@ def test_roi_interval_rows(tmp_db: Path) -> None:
 
 
 @pytest.mark.parametrize("by", ["partner", "model", "none", "month"])
-def test_kpis_with_roi_is_kpis_and_roi_interval_in_one_query(tmp_db: Path, by: str) -> None:
-    """The leaderboard's one query gives exactly what kpis() and roi_interval() give, in the same order."""
+def test_kpis_with_roi_is_kpis_and_roi_interval(tmp_db: Path, by: str) -> None:
+    """The leaderboard's two queries side by side give exactly what kpis() and roi_interval() give."""
     from dataclasses import replace
 
     from test_metrics_engine import MARCH
