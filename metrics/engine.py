@@ -492,6 +492,10 @@ def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_
     return out
 
 
+SCOPE_KEY_COLUMNS = ("k_partner_id", "k_model", "k_pipeline_id", "k_source", "k_period")  # a group's seed key
+ROI_UNIT_COLUMNS = ("n", "k", "fixed", "sx", "sy", "sxx", "syy", "sxy", "xs", "ys")  # roi_units.sql's inputs
+
+
 def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner", n_boot: int = 1000,
                  seed: int = 0, scenario: Scenario | None = None) -> pd.DataFrame:
     """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
@@ -513,27 +517,25 @@ def kpis_with_roi(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner
 def _roi_intervals(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, dims: tuple[str, ...], n_boot: int,
                    seed: int) -> pd.DataFrame:
     """roi_interval's rows from roi_units rows of one scope (bootstrap per group, seeded by the group's keys)."""
-    raw["k_partner_name"] = None
-    raw["k_pipeline_name"] = None
+    cols = {c: raw[c].tolist() for c in (*SCOPE_KEY_COLUMNS, *ROI_UNIT_COLUMNS)}  # lists: cheaper than rows
     lows, highs, methods, rois = [], [], [], []
-    for row in raw.itertuples(index=False):
-        xs = np.asarray(row.xs if isinstance(row.xs, (list, np.ndarray)) else [], dtype=float)
-        ys = np.asarray(row.ys if isinstance(row.ys, (list, np.ndarray)) else [], dtype=float)
-        sample = stats.RoiSample(int(max(row.n, row.k)), float(row.fixed), xs, ys,
-                                 (int(row.k), row.sx, row.sy, row.sxx, row.syy, row.sxy))
-        group = (row.k_partner_id, row.k_model, row.k_pipeline_id, row.k_source, row.k_period)
+    for i in range(len(raw)):
+        xs, ys = (np.asarray(v if isinstance(v, (list, np.ndarray)) else [], dtype=float)
+                  for v in (cols["xs"][i], cols["ys"][i]))
+        n, k, fixed, sx, sy = (cols[c][i] for c in ("n", "k", "fixed", "sx", "sy"))
+        sample = stats.RoiSample(int(max(n, k)), float(fixed), xs, ys,
+                                 (int(k), sx, sy, cols["sxx"][i], cols["syy"][i], cols["sxy"][i]))
+        group = tuple(cols[c][i] for c in SCOPE_KEY_COLUMNS)
         low, high, method = stats.roi_bootstrap(sample, n_boot, stats.group_seed(seed, group))
-        costs = row.fixed + row.sy
-        rois.append((row.sx - costs) / costs if costs else None)
+        costs = fixed + sy
+        rois.append((sx - costs) / costs if costs else None)
         lows.append(low)
         highs.append(high)
         methods.append(method)
-    out = raw.drop(columns=["xs", "ys", "sxx", "syy", "sxy", "sx", "sy", "fixed", "k"])
-    out = out.assign(roi=rois, roi_low=lows, roi_high=highs, method=methods).rename(columns={"n": "units"})
-    out["units"] = out["units"].astype("int64")
-    out = _public_keys(out, dims)
-    names = _key_names(con, out)
-    return _sort(names)
+    out = raw[[c for c in raw.columns if c.startswith("k_")]]
+    out = out.assign(k_partner_name=None, k_pipeline_name=None, units=raw["n"].astype("int64"), roi=rois,
+                     roi_low=lows, roi_high=highs, method=methods)
+    return _sort(_key_names(con, _public_keys(out, dims)))
 
 
 def _key_names(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> pd.DataFrame:
