@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -55,7 +57,7 @@ TEXT = {
         "pvd.segment": "Сегмент", "pvd.partners": "Все партнёры", "pvd.leads": "Лиды",
         "pvd.win": "Доля выигранных", "pvd.interval": "95 % интервал", "pvd.win_diff": "Разница, п. п.",
         "pvd.check": "Средний чек", "pvd.check_diff": "Разница, %", "pvd.days": "Дней до сделки",
-        "pvd.days_diff": "Разница, дн.",
+        "pvd.days_diff": "Разница, дн.", "pvd.base": "база",
     },
     "en": {
         "caption": "Period: {now} · Direct sales — leads without a partner — are the baseline each model is "
@@ -92,7 +94,7 @@ TEXT = {
         "pvd.segment": "Segment", "pvd.partners": "All partners", "pvd.leads": "Leads",
         "pvd.win": "Leads won", "pvd.interval": "95 % interval", "pvd.win_diff": "Difference, pp",
         "pvd.check": "Average check", "pvd.check_diff": "Difference, %", "pvd.days": "Days to close",
-        "pvd.days_diff": "Difference, days",
+        "pvd.days_diff": "Difference, days", "pvd.base": "baseline",
     },
 }
 
@@ -132,18 +134,25 @@ def vs_direct_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
     segment = [tr(TEXT, "pvd.partners") if s == "partners" else model_label(s) for s in rows["segment"]]
     interval = [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) else fmt.DASH
                 for lo, hi in zip(rows["win_rate_low"], rows["win_rate_high"], strict=True)]
-    days_diff = [fmt.DASH if pd.isna(x) else ("+" if x > 0 else "") + fmt.num(x, code, 1)
-                 for x in rows["time_to_close_days_diff"]]
+    base = rows["segment"].eq("direct").tolist()
+
+    def diff(values: pd.Series, show: Callable[[float], str]) -> list[str]:
+        """Differences from direct sales; direct's own row says it is the baseline."""
+        return [tr(TEXT, "pvd.base") if is_base else show(x) for x, is_base in zip(values, base, strict=True)]
+
+    def days(x: float) -> str:
+        return fmt.DASH if pd.isna(x) else ("+" if x > 0 else "") + fmt.num(x, code, 1)
+
     return pd.DataFrame({
         tr(TEXT, "pvd.segment"): segment,
         tr(TEXT, "pvd.leads"): [fmt.num(x, code) for x in rows["leads"]],
         tr(TEXT, "pvd.win"): [fmt.pct(x, code) for x in rows["win_rate"]],
         tr(TEXT, "pvd.interval"): interval,
-        tr(TEXT, "pvd.win_diff"): [fmt.signed_pp(x, code) for x in rows["win_rate_diff"]],
+        tr(TEXT, "pvd.win_diff"): diff(rows["win_rate_diff"], lambda x: fmt.signed_pp(x, code)),
         tr(TEXT, "pvd.check"): [fmt.money(x, code, currency) for x in rows["avg_check"]],
-        tr(TEXT, "pvd.check_diff"): [fmt.signed_pct(x, code) for x in rows["avg_check_rel"]],
+        tr(TEXT, "pvd.check_diff"): diff(rows["avg_check_rel"], lambda x: fmt.signed_pct(x, code)),
         tr(TEXT, "pvd.days"): [fmt.num(x, code, 1) for x in rows["time_to_close_days"]],
-        tr(TEXT, "pvd.days_diff"): days_diff,
+        tr(TEXT, "pvd.days_diff"): diff(rows["time_to_close_days_diff"], days),
     })
 
 

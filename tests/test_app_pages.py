@@ -261,7 +261,8 @@ def test_models_page_compares_models_with_direct(app_env: Path) -> None:
     segments = list(vs["Сегмент"])
     assert "Все партнёры" in segments and segments[-1] == "Прямые продажи"
     direct = vs[vs["Сегмент"] == "Прямые продажи"].iloc[0]
-    assert direct["Разница, п. п."].startswith(("0", "+0", "−0", "-0")), "direct is its own baseline"
+    assert direct["Разница, п. п."] == direct["Разница, %"] == "база", "direct is the baseline"
+    assert any(v.startswith(("+", "−")) for v in vs["Разница, п. п."]), "the others differ from it"
     assert all("–" in v for v in vs["95 % интервал"]), "every segment with leads has an interval"
 
 
