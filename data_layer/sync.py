@@ -920,7 +920,7 @@ def _open_run(db_path: Path, replace_demo: bool, full: bool) -> tuple[int, str]:
 
 
 # Demo data a --replace-demo drops besides the raw tables (settings and the audit log stay).
-DEMO_TABLES = ("lead_facts", *store.DERIVED_TABLES, "sync_state", "meta",
+DEMO_TABLES = ("lead_facts", *store.DERIVED_TABLES, "saved_mapping_preview", "sync_state", "meta",
                "cost_ledger", "commission_rules", "partners", "scenarios", "goals", "payout_events", "payouts")
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from emulator import Emulator, make_records
 from emulator.harness import config_for, env_for, run_cli
@@ -132,6 +134,25 @@ def test_preview_mapping_by_tag_and_utm(synced: Path) -> None:
             mapping.preview_mapping(con, {"mode": "guess"})
     assert list(tags["label"]) == ["Альфа Консалт"] and tags["matched"].all()
     assert set(utm["label"]) == {"yandex", "google", "vk"} and not utm["matched"].any()
+
+
+def test_the_saved_mappings_preview_is_stored_with_the_facts(synced: Path, tmp_path: Path) -> None:
+    """A rebuild stores the saved mapping's preview; it answers only that mapping with the same partners."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(synced, db)
+    saved = mapping._mapping({})  # nothing saved: the defaults are the saved mapping
+    with store.connect(db, read_only=True) as con:
+        stored = mapping._stored_preview(con, saved)
+        assert stored is not None and len(stored) > 0
+        pd.testing.assert_frame_equal(stored, con.execute(mapping.PREVIEW_SQL, saved).fetchdf())
+        assert mapping._stored_preview(con, {**saved, "mode": "tag"}) is None, "another proposal is computed live"
+    with store.connect(db) as con:  # a partner renamed, no rebuild yet
+        con.execute("update partners set name = name || ' (новое имя)' "
+                    "where partner_id = (select min(partner_id) from partners)")
+    with store.connect(db, read_only=True) as con:
+        assert mapping._stored_preview(con, saved) is None
+        now = mapping.preview_mapping(con, {})  # live: the renamed partner's label matches no partner now
+    assert int(now["matched"].sum()) == int(stored["partner_id"].notna().sum()) - 1
 
 
 def test_fields_and_pipelines_for_the_mapping_ui(synced: Path) -> None:
