@@ -139,7 +139,7 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
         who_filtered=bool(base.partners or base.models or base.sources), **extra)
     detailed = any(s["g_split"] for s in scopes)
     items = sql.scope_slots(tuple(_fam_dims(f) for f in fams), detailed, tuple(dims for _, dims in frames))
-    # a full scope read as one family can take its late deals from the family's rows (see _kpi_rows.sql)
+    # a full scope read as one family can take its late deals from the family's rows (see kpis.sql)
     late = CONSTANT[all(len(s["fams"]) == 1 for s in scopes if s["g_clients"])]
     chosen = {**dict(items), "late_by_family": late, **(slots or {})}
     return run(con, name, values, tuple(sorted(chosen.items())))
