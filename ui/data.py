@@ -161,7 +161,7 @@ def memory_limit_mb(path: str | Path) -> int:
 def _open_read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to path with the dashboard's memory limit."""
     with store.connect(path, read_only=True) as con:
-        con.execute(f"set memory_limit = '{int(memory_limit_mb(path))}MiB'")  # a number we computed, no input
+        con.execute("set memory_limit = ?", [f"{memory_limit_mb(path)}MiB"])
         yield con
 
 
