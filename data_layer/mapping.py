@@ -121,7 +121,6 @@ def model_of(con: duckdb.DuckDBPyConnection, label: str | None) -> str | None:
 # The preview of the saved mapping, computed with every rebuild of the facts (store.rebuild_facts): opening the
 # settings page's mapping tab after a sync then reads 25 rows instead of grouping 2.5M field values at 1M leads
 # (~350 ms cold). Its key is the mapping and the partners it matched; any other proposal is computed live.
-PREVIEW_TABLE_SQL = "create or replace table saved_mapping_preview as select *, $key as inputs_key from ({query})"
 PREVIEW_KEY_SQL = """
 select (select hash(list((partner_id, name) order by partner_id)) from partners),
        (select hash(list((key, partner_id) order by key, partner_id)) from stg_partner_keys)
@@ -139,7 +138,12 @@ def save_preview(con: duckdb.DuckDBPyConnection) -> None:
     mode, field, tag_prefix, model_field = con.execute(
         "select mode, field, tag_prefix, model_field from stg_mapping").fetchone()
     params = _mapping({"mode": mode, "field": field, "tag_prefix": tag_prefix, "model_field": model_field})
-    con.execute(PREVIEW_TABLE_SQL.format(query=PREVIEW_SQL), {**params, "key": _preview_key(con, params)})
+    rows = con.execute(PREVIEW_SQL, params).fetchdf().assign(inputs_key=_preview_key(con, params))
+    con.register("preview_rows", rows)
+    try:
+        con.execute("create or replace table saved_mapping_preview as select * from preview_rows")
+    finally:
+        con.unregister("preview_rows")
 
 
 def _stored_preview(con: duckdb.DuckDBPyConnection, params: dict[str, str]) -> pd.DataFrame | None:

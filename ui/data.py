@@ -226,9 +226,14 @@ def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None, alongside: 
     path, stamp = str(db_path()), version()
     mine: engine.Call = ("kpis_many", (tuple(requests),), (("scenario", scenario),))
     frames = prefetch((mine, *alongside))[0]
-    kept = {k: v for k, v in (st.session_state.get(PREFETCH_KEY) or {}).items() if k[:2] == (path, stamp)}
-    kept.update({_request_key(path, stamp, r, scenario): df for r, df in zip(requests, frames, strict=True)})
-    st.session_state[PREFETCH_KEY] = kept
+    _remember(PREFETCH_KEY, path, stamp,
+              {_request_key(path, stamp, r, scenario): df for r, df in zip(requests, frames, strict=True)})
+
+
+def _remember(key: str, path: str, stamp: str, entries: dict[tuple, Any]) -> None:
+    """Add entries to this session's results under key, dropping those of another file or data version."""
+    kept = {k: v for k, v in (st.session_state.get(key) or {}).items() if k[:2] == (path, stamp)}
+    st.session_state[key] = {**kept, **entries}
 
 
 # Results of engine calls a page ran together (engine.together: two connections at once), served to its
@@ -244,9 +249,8 @@ def prefetch(calls: tuple[engine.Call, ...]) -> list[Any]:
     """Run these engine calls side by side as one cache entry (engine.together); return their results."""
     path, stamp = str(db_path()), version()
     results = _cached(path, stamp, "metrics.engine.together", engine.together, (tuple(calls),), ())
-    kept = {k: v for k, v in (st.session_state.get(CALLS_KEY) or {}).items() if k[:2] == (path, stamp)}
-    kept.update({_call_key(path, stamp, name, args, kw): r for (name, args, kw), r in zip(calls, results, strict=True)})
-    st.session_state[CALLS_KEY] = kept
+    _remember(CALLS_KEY, path, stamp,
+              {_call_key(path, stamp, name, args, kw): r for (name, args, kw), r in zip(calls, results, strict=True)})
     return results
 
 
