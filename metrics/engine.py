@@ -453,8 +453,6 @@ def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     return out
 
 
-
-
 def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, won_only: bool = True,
           scenario: Scenario | None = None) -> pd.DataFrame:
     """A partner's won deals in scope (None = direct) with commission, newest first; won_only=False: all leads."""
@@ -620,7 +618,8 @@ def roi_band(roi: float | None) -> str:
 TOGETHER = frozenset({"kpis_many", "kpis", "grouped", "roi_interval", "deals", "funnel", "quality",
                       "partner_vs_direct"})
 _LANE: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
-_LANE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partner-roi-lane")
+_LANE_NAME = "partner-roi-lane"
+_LANE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_LANE_NAME)
 
 Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]  # (engine function name, args, kwargs items)
 
@@ -647,8 +646,8 @@ def together(con: duckdb.DuckDBPyConnection, calls: tuple[Call, ...]) -> list[An
             i, (name, args, kwargs) = item
             done[i] = globals()[name](c, *args, **dict(kwargs))  # looked up now: tests may replace them
 
-    if len(calls) < 2:
-        results = lane(con)
+    if len(calls) < 2 or threading.current_thread().name.startswith(_LANE_NAME):
+        results = lane(con)  # one call, or called from the pool's thread: waiting on the pool would deadlock
     else:
         beside = _LANE_POOL.submit(lane, _lane_cursor(con))
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -552,3 +553,17 @@ def test_together_runs_only_engine_queries_and_reports_a_failure(spread: Path) -
         with pytest.raises(FilterError):  # a bad grouping in the call the cursor runs
             engine.together(con, (("kpis", (f,), ()), ("kpis", (f,), (("by", "colour"),))))
         assert int(engine.kpis(con, f)["leads"].iloc[0]) > 0, "the connection stays usable"
+
+
+def test_together_called_inside_a_lane_runs_its_calls_in_turn(spread: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call running on the pool's only thread that itself runs calls together must not wait on that pool."""
+    f = Filters(date(2024, 1, 1), date(2024, 4, 30))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=engine._LANE_NAME)
+    monkeypatch.setattr(engine, "_LANE_POOL", pool)
+    with store.connect(spread, read_only=True) as con:
+        inside = pool.submit(engine.together, con, (("kpis", (f,), ()), ("quality", (f,), ())))
+        try:
+            kpi_rows, quality_rows = inside.result(timeout=60)
+        finally:  # a deadlock would leave the inner call queued: cancelling it frees the thread
+            pool.shutdown(wait=True, cancel_futures=True)
+    assert int(kpi_rows["leads"].iloc[0]) == int(quality_rows["leads"].sum()) > 0
