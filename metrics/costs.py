@@ -222,11 +222,12 @@ def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None =
         _BOUND_ACTUAL[con] = key
 
 
-# The rule structure (rule_spans.sql, tier_bands.sql) depends on the rules and partners' models only, not on
-# filters: computed once per distinct input (a fingerprint of rules and models, so a rule edited inside an open
-# transaction or a scenario's rules get their own entry) and bound to each query as small Arrow tables, so the
-# metric queries do not plan the rule chain again and again.
-RULE_STRUCTURE = ("rule_spans", "tier_bands")
+# The rule structure (rule_spans.sql, tier_bands.sql) depends on the rules and partners' models only, and the
+# tiered rules' monthly rates (tier_rates.sql) on those and fact_partner_days: none on filters. They are computed
+# once per distinct input (a fingerprint of rules, models and partner revenue days, so a rule edited inside an
+# open transaction, a scenario's rules or a sync get their own entry) and bound to each query as small Arrow
+# tables, so the metric queries do not plan the rule chain and the tiers' base again and again.
+RULE_STRUCTURE = ("rule_spans", "tier_bands", "tier_rates")  # in this order: tier_rates reads the first two
 RULE_CACHE_SIZE = 32
 _RULE_CACHE: dict[str, dict[str, Any]] = {}
 _RULE_LOCK = threading.Lock()
@@ -235,8 +236,9 @@ _RULE_LOCK = threading.Lock()
 def _still_bound(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether this connection's views of the actual tables and its rule structure are in place and current.
 
-    The views read the tables live; the rule structure is current while the rules' fingerprint is the one it was
-    bound for (a rule edited since, or a rolled-back transaction that dropped the views, means binding again).
+    The views read the tables live; the rule structure is current while its inputs' fingerprint is the one it was
+    bound for (a rule edited or facts rebuilt since, or a rolled-back transaction that dropped the views, means
+    binding again).
     """
     bound = _BOUND_ACTUAL.get(con)
     if bound is None:
@@ -250,13 +252,16 @@ def _still_bound(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def bind_rule_structure(con: duckdb.DuckDBPyConnection) -> str:
-    """Bind m_rule_spans and m_tier_bands for the rules bound as m_rules (cached by their inputs); return the
-    rules' fingerprint."""
+    """Bind m_rule_spans, m_tier_bands and m_tier_rates for the rules bound as m_rules (cached by their inputs);
+    return the inputs' fingerprint."""
     key = con.execute(sql.load("rule_inputs_key")).fetchone()[0]
     with _RULE_LOCK:
         tables = _RULE_CACHE.get(key)
     if tables is None:
-        tables = {name: con.execute(sql.load(name)).to_arrow_table() for name in RULE_STRUCTURE}
+        tables = {}
+        for name in RULE_STRUCTURE:
+            tables[name] = con.execute(sql.load(name)).to_arrow_table()
+            con.register(f"m_{name}", tables[name])
         with _RULE_LOCK:
             while len(_RULE_CACHE) >= RULE_CACHE_SIZE:  # oldest first (dicts keep insertion order)
                 _RULE_CACHE.pop(next(iter(_RULE_CACHE)))

@@ -114,6 +114,23 @@ def test_tiers_apply_progressively_per_calendar_month(tmp_db: Path) -> None:
     assert d["effective_rate"] == pytest.approx(215_000 / 1_900_000)
 
 
+def test_tier_rates_follow_rebuilt_facts_on_an_open_connection(tmp_db: Path) -> None:
+    # The tiers' monthly rates are bound with the rule structure: facts rebuilt under the same writing
+    # connection (as a sync does) must give the new month's base, not the rate bound before.
+    tiers = [{"up_to": 1_000_000, "rate": 0.10}, {"up_to": None, "rate": 0.15}]
+    _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales", "tiers": tiers},
+              deals=[("A", "2024-03-05", None, 1_000_000, 1)])
+    with store.connect(tmp_db) as con:
+        before = row(engine.kpis(con, MARCH, "partner"), partner="A")["costs_commission"]
+        con.execute("update lead_facts set amount = 1500000 where partner_name = 'A'")
+        store.rebuild_derived_tables(con)
+        after = row(engine.kpis(con, MARCH, "partner"), partner="A")
+        details = row(engine.commission_details(con, MARCH), partner="A")
+    assert before == pytest.approx(100_000)
+    assert after["costs_commission"] == pytest.approx(100_000 + 75_000)
+    assert details["base"] == 1_500_000 and details["effective_rate"] == pytest.approx(175_000 / 1_500_000)
+
+
 def test_fixed_per_deal_is_dated_by_close_and_respects_validity(tmp_db: Path) -> None:
     _rules_db(tmp_db, {"kind": "fixed_per_deal", "rate": 1000, "model": "sales", "valid_from": "2024-03-15"},
               deals=[("A", "2024-03-01", "2024-03-10", 10, 1), ("A", "2024-03-02", "2024-03-16", 10, 1),

@@ -6,8 +6,8 @@
 --   rule_hits:    one row per scope x group x partner x commission rule x month of the events it rewards, with
 --                 the events' count, revenue, the effective rate and the commission amount.
 -- Reads m_ledger(partner_id, month, category, amount) and m_rules(rule_id, model, partner_id, kind, rate,
--- tiers, valid_from, valid_to) with its structure m_rule_spans / m_tier_bands (rule_spans.sql, tier_bands.sql),
--- bound by metrics.costs.bind_cost_inputs, and fact_partner_days (a table of data_layer/derived.sql).
+-- tiers, valid_from, valid_to) with its structure m_rule_spans / m_tier_rates (rule_spans.sql, tier_rates.sql),
+-- bound by metrics.costs.bind_cost_inputs.
 -- A scope's ledger costs follow its leads across pipelines / sources (g_split) when it groups by them or
 -- $split_filtering (the pipeline / source filters are set). Parameters: those of _scope, $split_filtering.
 cal_buckets as (
@@ -64,10 +64,6 @@ ledger_costs as (
     join cal_buckets cb on cb.sid = l.sid and cb.month = l.month
     left join split s on s.sid = l.sid and s.partner_id = l.partner_id
 ),
-tier_bands as (
-    -- progressive monthly bands of tiered percent rules: [lo, hi) at rate; the top band is open (rule_chain)
-    select rule_id, rate, lo, hi from m_tier_bands
-),
 rule_spans as (
     -- the days each rule rewards each partner (rule_chain: own rules in force replace the model's)
     select partner_id, rule_id, kind, rate, span_from, span_to from m_rule_spans
@@ -97,29 +93,10 @@ hit_groups as (
         and e.is_deal = (s.kind <> 'fixed_per_qualified_lead')
     group by all
 ),
-tier_months as (
-    select distinct partner_id, rule_id, month from hit_groups where rule_id in (select rule_id from tier_bands)
-),
-tier_base as (
-    -- every won deal of those partners and months, whatever the filters: the base of monthly tiers
-    select tm.partner_id, tm.rule_id, tm.month, sum(e.revenue) as base
-    from (
-        select partner_id, rule_day, revenue
-        from fact_partner_days
-        where partner_id in (select partner_id from tier_months)
-          and rule_day >= cast(date_trunc('month', $date_from) as date)
-    ) e
-    join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
-    join tier_months tm on tm.partner_id = e.partner_id and tm.rule_id = s.rule_id
-        and tm.month = cast(date_trunc('month', e.rule_day) as date)
-    group by all
-),
 tier_rate as (
-    select t.partner_id, t.rule_id, t.month, t.base,
-        sum(b.rate * greatest(0.0, least(t.base, coalesce(b.hi, t.base)) - b.lo)) / nullif(t.base, 0) as eff_rate
-    from tier_base t
-    join tier_bands b on b.rule_id = t.rule_id
-    group by t.partner_id, t.rule_id, t.month, t.base
+    -- each tiered rule's effective rate per partner and month, from every won deal of the month whatever the
+    -- filters (tier_rates.sql, bound with the rule structure)
+    select partner_id, rule_id, month, base, eff_rate from m_tier_rates
 ),
 rule_hits as (
     -- one row per scope x group x partner x rule x month: events counted, their revenue and the commission

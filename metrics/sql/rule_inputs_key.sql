@@ -1,4 +1,7 @@
 -- rule_inputs_key: one row with a fingerprint of everything the rule structure depends on (the rules bound as
--- m_rules and each partner's model): equal fingerprints give equal rule_spans / tier_bands. No parameters.
+-- m_rules, each partner's model and the partners' won revenue per day): equal fingerprints give equal
+-- rule_spans / tier_bands / tier_rates. No parameters.
 select (select count(*) || ':' || coalesce(sum(hash(r)), 0) from m_rules r)
-    || '/' || (select count(*) || ':' || coalesce(sum(hash(p.partner_id, p.model)), 0) from partners p) as key
+    || '/' || (select count(*) || ':' || coalesce(sum(hash(p.partner_id, p.model)), 0) from partners p)
+    || '/' || (select count(*) || ':' || coalesce(sum(hash(d.partner_id, d.rule_day, d.revenue)), 0)
+               from fact_partner_days d) as key
