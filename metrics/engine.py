@@ -133,15 +133,18 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
     values = _prepare(con, base, scenario, costs)
     scopes = [_scope(i, f, dims, bool(lite and lite[i])) for i, (f, dims) in enumerate(frames)]
     fams = _families(scopes, share)
+    split_filtering = bool(base.pipelines or base.sources)
     values.update(
         date_from=min(f.date_from for f, _ in frames), date_to=max(f.date_to for f, _ in frames),
-        scopes=scopes, fams=fams, split_filtering=bool(base.pipelines or base.sources),
-        who_filtered=bool(base.partners or base.models or base.sources), **extra)
+        scopes=scopes, fams=fams, split_filtering=split_filtering, **extra)
     detailed = any(s["g_split"] for s in scopes)
     items = sql.scope_slots(tuple(_fam_dims(f) for f in fams), detailed, tuple(dims for _, dims in frames))
     # a full scope read as one family can take its late deals from the family's rows (see kpis.sql)
-    late = CONSTANT[all(len(s["fams"]) == 1 for s in scopes if s["g_clients"])]
-    chosen = {**dict(items), "late_by_family": late, **(slots or {})}
+    by_family = all(len(s["fams"]) == 1 for s in scopes if s["g_clients"])
+    chosen = {**dict(items), "late_by_family": CONSTANT[by_family], "late_part": sql.LATE_PART[not by_family],
+              "scope_deals": sql.DEAL_VIEWS[tuple(sorted({f["close_view"] for f in fams}))],
+              "split_rel": sql.SPLIT_REL[detailed or split_filtering],
+              "all_revenue": sql.ALL_REVENUE[bool(base.partners or base.models or base.sources)], **(slots or {})}
     return run(con, name, values, tuple(sorted(chosen.items())))
 
 

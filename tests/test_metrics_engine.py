@@ -12,7 +12,7 @@ import pytest
 from test_metrics_data import LOST, STAGES, WON, Account, partner_ids, ts
 
 from data_layer import store
-from metrics import engine
+from metrics import engine, sql
 from metrics.filters import FilterError, Filters
 
 COVERED = {
@@ -525,6 +525,40 @@ def test_overlapping_frames_give_what_queries_of_their_own_give(spread: Path) ->
         alone = call(spread, engine.kpis_many, (request,))[0]
         pd.testing.assert_frame_equal(got, alone)
     assert batch[2]["new_clients"].iloc[0] > 0 and batch[2]["ltv"].notna().all()
+
+
+def test_texts_without_the_unused_ctes_give_what_the_general_text_gives(spread: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The slots that leave a CTE out when no scope needs it (one deal view, no ledger split, revenue shares
+    without narrowing filters, late deals by family) change the plan, never a number."""
+    f = Filters(date(2024, 3, 1), date(2024, 4, 30))
+    pid = partner_ids(spread)["A"]
+    cases = [((f, "partner"),), ((replace(f, view="close"), "partner"),), _frames(f),
+             ((replace(f, partners=(pid,)), "none"), (replace(f, partners=(pid,)), "month"))]
+    pruned = [call(spread, engine.kpis_many, requests) for requests in cases]
+    roi = call(spread, engine.roi_interval, f, "partner")
+    both_views = sql.DEAL_VIEWS[(False, True)]
+    monkeypatch.setattr(sql, "DEAL_VIEWS", {views: both_views for views in sql.DEAL_VIEWS})
+    monkeypatch.setattr(sql, "SPLIT_REL", {True: "split", False: "split"})
+    monkeypatch.setattr(sql, "LATE_PART", {True: sql.LATE_PART[True], False: sql.LATE_PART[True]})
+    for requests, got in zip(cases, pruned, strict=True):
+        for want, have in zip(call(spread, engine.kpis_many, requests), got, strict=True):
+            pd.testing.assert_frame_equal(want, have)
+    pd.testing.assert_frame_equal(call(spread, engine.roi_interval, f, "partner"), roi)
+    # revenue shares from every won deal equal those of the deals in scope when no filter narrows them
+    monkeypatch.setattr(sql, "ALL_REVENUE", {True: "revenue_all", False: "revenue_all"})
+    pd.testing.assert_frame_equal(call(spread, engine.kpis_many, cases[0])[0], pruned[0][0])
+    assert pruned[0][0]["revenue_share"].notna().all()
+
+
+def test_slot_texts_may_hold_slots_but_not_without_end() -> None:
+    filled = (("a", "x {{b}} y"), ("b", "{{c}}"), ("c", "z"))
+    render = sql.render.__wrapped__  # uncached: the template below is not a file
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(sql, "load", lambda name: "select {{a}}")
+        assert render("t", filled) == "select x z y"
+        with pytest.raises(ValueError, match="deeper"):
+            render("t", (("a", "{{a}}"),))
 
 
 def test_calls_run_together_give_what_they_give_one_by_one(spread: Path) -> None:

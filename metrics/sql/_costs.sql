@@ -43,6 +43,12 @@ split as (
     )
     where w > 0
 ),
+no_split as (
+    -- the split of a query none of whose scopes splits its ledger costs (the split_rel slot): no rows, nothing read
+    select cast(null as integer) as sid, cast(null as integer) as partner_id, cast(null as bigint) as k_pipeline_id,
+        cast(null as varchar) as k_source, cast(null as double) as w
+    where false
+),
 ledger_scoped as (
     -- every ledger row of the filtered partners once per scope, with the scope's partner / model keys
     select *, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model
@@ -62,7 +68,7 @@ ledger_costs as (
             * case when s.partner_id is not null then s.w when $split_filtering then 0.0 else 1.0 end as amount
     from ledger_scoped l
     join cal_buckets cb on cb.sid = l.sid and cb.month = l.month
-    left join split s on s.sid = l.sid and s.partner_id = l.partner_id
+    left join {{split_rel}} s on s.sid = l.sid and s.partner_id = l.partner_id
 ),
 rule_spans as (
     -- the days each rule rewards each partner (rule_chain: own rules in force replace the model's)
@@ -86,11 +92,13 @@ ev_days as (
 ),
 hit_groups as (
     -- commission events per scope x group x partner x rule x month
-    select e.sid, e.k_partner_id, e.k_model, e.k_pipeline_id, e.k_source, e.k_period, e.partner_id, s.rule_id,
-        e.rule_day - cast(day(e.rule_day) - 1 as integer) as month, sum(e.n) as n, sum(e.revenue) as revenue
-    from ev_days e
-    join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
-        and e.is_deal = (s.kind <> 'fixed_per_qualified_lead')
+    select {{key_cols}}, partner_id, rule_id, month, sum(n) as n, sum(revenue) as revenue
+    from (
+        select e.*, s.rule_id, e.rule_day - cast(day(e.rule_day) - 1 as integer) as month
+        from ev_days e
+        join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
+            and e.is_deal = (s.kind <> 'fixed_per_qualified_lead')
+    )
     group by all
 ),
 tier_rate as (

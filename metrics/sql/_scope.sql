@@ -18,7 +18,8 @@
 --   lead_days:   the counts of those leads (leads, qualified_leads, won_leads) per scope x creation day d x
 --                partner x model (x pipeline x source when {{lead_days}} is the detailed table).
 --   scope_deals: one row per scope x won deal dated in its period (d = creation date in the cohort view, close
---                date in the close view) matching the pipeline filter; from fact_won_deals (data_layer/derived.sql).
+--                date in the close view) matching the pipeline filter; from fact_won_deals (data_layer/derived.sql):
+--                cohort_deals, close_deals or both, as the scope_deals slot says.
 --   deal_rows:   those matching every filter (the won deals in scope).
 -- Parameters: $scopes and $fams (lists of scope structs, see metrics.engine._scope), $date_from / $date_to (the span of all
 --   scopes, for pruning), those of _where, $m_account, $m_referral, $m_sales, $m_service, $m_direct,
@@ -78,8 +79,8 @@ lead_days as not materialized (
     where l.created_date between $date_from and $date_to
       -- include: _where
 ),
-scope_deals as not materialized (
-    -- two joins (cohort scopes by creation, close scopes by close date) so each is a plain range join
+cohort_deals as not materialized (
+    -- won deals of the cohort-view families, by creation date (each view its own CTE so each is a plain range join)
     select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.created_date as d,
         w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
         w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
@@ -88,7 +89,9 @@ scope_deals as not materialized (
     join fams s on not s.close_view and w.created_date between s.s_from and s.s_to
     where w.created_date between $date_from and $date_to
       and (len($pipelines) = 0 or list_contains($pipelines, w.pipeline_id))
-    union all
+),
+close_deals as not materialized (
+    -- won deals of the close-view families, by close date
     select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.closed_date as d,
         w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
         w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
@@ -97,6 +100,10 @@ scope_deals as not materialized (
     join fams s on s.close_view and w.closed_date between s.s_from and s.s_to
     where w.closed_date between $date_from and $date_to
       and (len($pipelines) = 0 or list_contains($pipelines, w.pipeline_id))
+),
+scope_deals as not materialized (
+    -- the slot names the views the families use (metrics.sql.DEAL_VIEWS): an unused view's CTE is not planned
+    {{scope_deals}}
 ),
 deal_rows as (
     select *

@@ -1,9 +1,11 @@
 -- kpis: one row per scope (sid) x group (keys k_partner_id, k_model, k_pipeline_id, k_source, k_period; a key
 -- the scope does not group by is null, all null = the whole scope) with counts, money, ratios, costs by
 -- category and flags. A scope with g_seed (ungrouped) always returns its all-null row.
--- Parameters: those of _scope and _costs, plus $min_leads (int) and $who_filtered (bool: partner, model or
--- source filters narrow the deals, so revenue shares need their own denominator). Slots: see _scope, and
--- {{roll_keys}} (a scope's keys from its family's rows p joined as sc: metrics.sql.scope_slots).
+-- Parameters: those of _scope and _costs, plus $min_leads (int). Slots: see _scope and _costs, and
+-- {{roll_keys}} (a scope's keys from its family's rows p joined as sc: metrics.sql.scope_slots), all_revenue
+-- (revenue_all when partner, model or source filters narrow the deals, so revenue shares need their own
+-- denominator, else revenue_in_scope) and late_part (late_deals' rows unless late_by_family). A CTE no slot
+-- names is not planned.
 -- Families read the data once (lead_agg, deal_agg, commissions at the union of their scopes' keys); `parts`
 -- rolls every scope up from its family's rows; client metrics and ledger costs are per scope.
 with
@@ -106,12 +108,12 @@ fam_parts as (
     union all by name
     select * from deal_agg
     union all by name
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
+    select {{key_cols}}, sum(amount) as commission
     from rule_hits
     group by all
 ),
 ledger_parts as (
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, category, sum(amount) as ledger
+    select {{key_cols}}, category, sum(amount) as ledger
     from ledger_costs
     group by all
 ),
@@ -126,15 +128,14 @@ parts as (
     join scopes sc on sc.sid = p.sid
     union all by name
     select * from close_agg
-    union all by name
-    select * from late_deals
+    {{late_part}}
     union all by name
     select * from life_agg
     union all by name
     select sid, true as seed from scopes where g_seed
 ),
 grouped as (
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+    select {{key_cols}},
         coalesce(sum(leads), 0) as leads,
         coalesce(sum(qualified_leads), 0) as qualified_leads,
         coalesce(sum(cohort_won), 0) as cohort_won,
@@ -158,14 +159,16 @@ grouped as (
     from parts
     group by all
 ),
-all_revenue as (
-    -- revenue of every lead, direct included, for the same period bucket and pipelines
-    -- (the deals in scope already are all of them when no partner / model / source filter narrows them)
+revenue_in_scope as (
+    -- revenue of every lead, direct included, for the same period bucket and pipelines, when no partner / model /
+    -- source filter narrows the deals: the deals in scope already are all of them
     select sid, k_pipeline_id, k_period, sum(revenue) as revenue
     from grouped
-    where not $who_filtered
     group by all
-    union all
+),
+revenue_all as (
+    -- the same when such a filter narrows the deals: from the won deals' revenue per deal date and pipeline
+    -- (fact_revenue_days of data_layer/derived.sql)
     select sid, k_pipeline_id, k_period, sum(revenue) as revenue
     from (
         select sc.sid, {{roll_keys}}, p.revenue
@@ -174,11 +177,10 @@ all_revenue as (
                 {{k_pipeline_id}} as k_pipeline_id, cast(null as varchar) as k_source, {{k_period}} as k_period,
                 sum(revenue) as revenue
             from (
-                -- the won deals' revenue per deal date and pipeline (fact_revenue_days of data_layer/derived.sql)
                 select s.sid, s.g_pipeline, s.g_unit, r.d, r.pipeline_id, r.revenue
                 from fact_revenue_days r
                 join fams s on r.close_view = s.close_view and r.d between s.s_from and s.s_to
-                where $who_filtered and r.d between $date_from and $date_to
+                where r.d between $date_from and $date_to
                   and (len($pipelines) = 0 or list_contains($pipelines, r.pipeline_id))
             )
             group by all
@@ -199,7 +201,7 @@ measured as (
         3.841458820694124 as z2  -- 1.959964² (95 %)
     from grouped g
     join scopes sc on sc.sid = g.sid
-    left join all_revenue a on a.sid = g.sid and a.k_pipeline_id is not distinct from g.k_pipeline_id
+    left join {{all_revenue}} a on a.sid = g.sid and a.k_pipeline_id is not distinct from g.k_pipeline_id
         and a.k_period is not distinct from g.k_period
     left join pm on pm.partner_id = g.k_partner_id
     left join margins m on m.model = case when sc.g_pm

@@ -22,16 +22,16 @@ parts as (
     from deal_rows
     group by all
     union all by name
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as ledger
+    select {{key_cols}}, sum(amount) as ledger
     from ledger_costs
     group by all
     union all by name
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as commission
+    select {{key_cols}}, sum(amount) as commission
     from rule_hits
     group by all
 ),
 grouped as (
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+    select {{key_cols}},
         coalesce(sum(leads), 0) as leads, coalesce(sum(won_deals), 0) as won_deals,
         coalesce(sum(revenue), 0.0) as revenue, coalesce(sum(income), 0.0) as income,
         coalesce(sum(ledger), 0.0) as costs_ledger, coalesce(sum(commission), 0.0) as costs_commission,

@@ -1,7 +1,8 @@
 -- roi_units: one row per group with the inputs of the ROI bootstrap: n units (leads of L and won deals in
 -- scope, one unit per lead), fixed costs (ledger share), sums over the contributing units (income x or a
--- commission y not 0) and, for groups with at most $max_exact of them, their x and y as lists ordered by lead
--- id. Parameters: those of _scope and _costs, $max_exact (int).
+-- commission y not 0) and, for groups with at most $max_exact of them, their x and y as lists: the deals by lead
+-- id, then the rewarded leads by partner and creation day. Parameters: those of _scope and _costs, $max_exact
+-- (int).
 -- Slots: as kpis (a unit's period bucket is its deal date when it is a deal in scope, else its creation).
 with
 -- include: _scope
@@ -36,7 +37,7 @@ lead_unit_days as materialized (
     select q.sid, q.k_partner_id, q.k_model, q.k_pipeline_id, q.k_source, q.k_period, q.partner_id, q.d, q.c,
         lr.fixed as y
     from (
-        select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, partner_id, d, sum(c) as c
+        select {{key_cols}}, partner_id, d, sum(c) as c
         from (
             select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model,
                 {{k_pipeline_id}} as k_pipeline_id, {{k_source}} as k_source, {{k_period}} as k_period,
@@ -61,7 +62,7 @@ lead_unit_days as materialized (
 counts as (
     -- units per group: leads of L by creation day, moved to their deal date when that differs (close view),
     -- plus won deals in scope created outside the period
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(n) as n
+    select {{key_cols}}, sum(n) as n
     from (
         select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period, sum(leads) as n
@@ -90,15 +91,15 @@ deal_contrib as materialized (
     where x <> 0 or y <> 0
 ),
 agg as (
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(k) as k, sum(sx) as sx,
+    select {{key_cols}}, sum(k) as k, sum(sx) as sx,
         sum(sy) as sy, sum(sxx) as sxx, sum(syy) as syy, sum(sxy) as sxy
     from (
-        select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, count(*) as k,
+        select {{key_cols}}, count(*) as k,
             sum(x) as sx, sum(y) as sy, sum(x * x) as sxx, sum(y * y) as syy, sum(x * y) as sxy
         from deal_contrib
         group by all
         union all
-        select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(c), 0.0, sum(c * y), 0.0,
+        select {{key_cols}}, sum(c), 0.0, sum(c * y), 0.0,
             sum(c * y * y), 0.0
         from lead_unit_days
         group by all
@@ -110,30 +111,24 @@ exact as materialized (
     select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period from agg where k <= $max_exact
 ),
 lead_contrib as (
-    -- the rewarded leads of the exact groups one by one (lead rows are read for their partners only)
-    select u.sid, u.k_partner_id, u.k_model, u.k_pipeline_id, u.k_source, u.k_period, u.lead_id, 0.0 as x,
-        lr.fixed as y
-    from (
-        select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-            {{k_source}} as k_source, {{k_period}} as k_period, lead_id, partner_id, d
-        from lead_rows
-        where partner_id in (
-                select q.partner_id from lead_unit_days q semi join exact e on e.sid = q.sid
-                    and e.k_partner_id is not distinct from q.k_partner_id and e.k_model is not distinct from q.k_model
-                    and e.k_pipeline_id is not distinct from q.k_pipeline_id
-                    and e.k_source is not distinct from q.k_source and e.k_period is not distinct from q.k_period)
-          and is_qualified and not (is_won and {{deal_date}} between s_from and s_to)
-    ) u
-    join day_rates lr on lr.partner_id = u.partner_id and lr.rule_day = u.d and not lr.is_deal
-    where lr.fixed <> 0
+    -- the rewarded leads of the exact groups one by one: each day's count of them (lead_unit_days), one unit
+    -- each with that day's reward; o2 / o3 order them by partner and day after the deals
+    select q.sid, q.k_partner_id, q.k_model, q.k_pipeline_id, q.k_source, q.k_period, 1 as o1,
+        cast(q.partner_id as bigint) as o2, datediff('day', date '2000-01-01', q.d) as o3, 0.0 as x, q.y
+    from lead_unit_days q
+    semi join exact e on e.sid = q.sid and e.k_partner_id is not distinct from q.k_partner_id
+        and e.k_model is not distinct from q.k_model and e.k_pipeline_id is not distinct from q.k_pipeline_id
+        and e.k_source is not distinct from q.k_source and e.k_period is not distinct from q.k_period
+    cross join unnest(range(cast(q.c as bigint)))
 ),
 lists as (
     select c.sid, c.k_partner_id, c.k_model, c.k_pipeline_id, c.k_source, c.k_period,
-        list(c.x order by c.lead_id) as xs, list(c.y order by c.lead_id) as ys
+        list(c.x order by c.o1, c.o2, c.o3) as xs, list(c.y order by c.o1, c.o2, c.o3) as ys
     from (
-        select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, lead_id, x, y from deal_contrib
+        select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, 0 as o1, lead_id as o2, 0 as o3, x, y
+        from deal_contrib
         union all
-        select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, lead_id, x, y from lead_contrib
+        select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, o1, o2, o3, x, y from lead_contrib
     ) c
     join exact a
         on a.sid = c.sid and a.k_partner_id is not distinct from c.k_partner_id and a.k_model is not distinct from c.k_model
@@ -148,12 +143,12 @@ roi_parts as (
     union all by name
     select * from lists
     union all by name
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, sum(amount) as fixed
+    select {{key_cols}}, sum(amount) as fixed
     from ledger_costs
     group by all
 ),
 roi_rows as (
-    select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period,
+    select {{key_cols}},
         coalesce(sum(n), 0) as n, coalesce(sum(k), 0) as k, coalesce(sum(fixed), 0.0) as fixed,
         coalesce(sum(sx), 0.0) as sx, coalesce(sum(sy), 0.0) as sy, coalesce(sum(sxx), 0.0) as sxx,
         coalesce(sum(syy), 0.0) as syy, coalesce(sum(sxy), 0.0) as sxy,
