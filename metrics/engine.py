@@ -502,7 +502,7 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
     """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
     dims = _dims(by)
     raw = _scope_parts(scope_run(con, "roi_units", [(f, dims)], scenario, max_exact=stats.EXACT_MAX_UNITS), 1)[0]
-    return _roi_intervals(con, raw, dims, n_boot, seed)
+    return _roi_intervals(raw, dims, n_boot, seed)
 
 
 def kpis_with_roi(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner", n_boot: int = 1000,
@@ -515,8 +515,7 @@ def kpis_with_roi(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner
     return rows, intervals
 
 
-def _roi_intervals(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, dims: tuple[str, ...], n_boot: int,
-                   seed: int) -> pd.DataFrame:
+def _roi_intervals(raw: pd.DataFrame, dims: tuple[str, ...], n_boot: int, seed: int) -> pd.DataFrame:
     """roi_interval's rows from roi_units rows of one scope (bootstrap per group, seeded by the group's keys)."""
     cols = {c: raw[c].tolist() for c in (*SCOPE_KEY_COLUMNS, *ROI_UNIT_COLUMNS)}  # lists: cheaper than rows
     lows, highs, methods, rois = [], [], [], []
@@ -533,24 +532,12 @@ def _roi_intervals(con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, dims: tupl
         lows.append(low)
         highs.append(high)
         methods.append(method)
+    # roi_units.sql names the keys and orders the rows; a partner's row shows the partner's model
     out = raw[[c for c in raw.columns if c.startswith("k_")]]
-    out = out.assign(k_partner_name=None, k_pipeline_name=None, units=raw["n"].astype("int64"), roi=rois,
-                     roi_low=lows, roi_high=highs, method=methods)
-    return _sort(_key_names(con, _public_keys(out, dims)))
-
-
-def _key_names(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> pd.DataFrame:
-    """Fill partner / pipeline names from their ids."""
-    if "partner_id" in df.columns:
-        rows = con.execute("select partner_id, name, coalesce(model, 'unassigned') from partners").fetchall()
-        names = {r[0]: r[1] for r in rows}
-        models = {r[0]: r[2] for r in rows}
-        df["partner"] = df["partner_id"].map(lambda p: names.get(int(p)) if pd.notna(p) else None)
-        df["model"] = df["partner_id"].map(lambda p: models.get(int(p), "unassigned") if pd.notna(p) else "direct")
-    if "pipeline_id" in df.columns:
-        names = dict(con.execute("select id, name from raw_pipelines").fetchall())
-        df["pipeline"] = df["pipeline_id"].map(lambda p: names.get(int(p)) if pd.notna(p) else None)
-    return df
+    if "partner" in dims:
+        out = out.assign(k_model=raw["partner_model"])
+    out = out.assign(units=raw["n"].astype("int64"), roi=rois, roi_low=lows, roi_high=highs, method=methods)
+    return _public_keys(out, dims).reset_index(drop=True)
 
 
 def revenue_total(con: duckdb.DuckDBPyConnection, f: Filters) -> float:

@@ -561,6 +561,20 @@ def test_slot_texts_may_hold_slots_but_not_without_end() -> None:
             render("t", (("a", "{{a}}"),))
 
 
+@pytest.mark.parametrize("by", ["partner", "pipeline", "model", "month"])
+def test_roi_interval_rows_are_named_and_ordered_as_the_kpi_rows(spread: Path, by: str) -> None:
+    # roi_units.sql names the keys and orders the rows itself: the leaderboard matches the two frames row by row
+    f = engine.Filters(MARCH.date_from, date(2024, 4, 30))
+    ri = call(spread, engine.roi_interval, f, by=by)
+    keys = [c for c in ri.columns if c in ("partner_id", "partner", "model", "pipeline_id", "pipeline", "period")]
+    rows = call(spread, engine.grouped, f, by)
+    rows = rows[rows["leads"] > 0].reset_index(drop=True)
+    assert len(ri) >= (3 if by == "partner" else 1) and keys
+    pd.testing.assert_frame_equal(ri[keys], rows[keys], check_dtype=False)
+    if by == "partner":
+        assert ri["model"].iloc[-1] == "direct" and pd.isna(ri["partner"].iloc[-1])
+
+
 def test_calls_run_together_give_what_they_give_one_by_one(spread: Path) -> None:
     """engine.together: the caller's connection and a cursor of it at once, results in call order."""
     pid = partner_ids(spread)["A"]

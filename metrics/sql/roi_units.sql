@@ -157,4 +157,14 @@ roi_rows as (
     from roi_parts
     group by all
 )
-select * from roi_rows
+-- named and in presentation order (as kpis.sql's rows): period, partner by name (direct last), model, pipeline,
+-- source; partner_model is the partner's current model ('direct' for direct leads)
+select r.*, pm.name as k_partner_name, p.name as k_pipeline_name,
+    case when r.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end as partner_model
+from roi_rows r
+left join pm on pm.partner_id = r.k_partner_id
+left join raw_pipelines p on p.id = r.k_pipeline_id
+order by r.sid, r.k_period nulls last, r.k_partner_id is null, coalesce(lower(pm.name), ''),
+    case r.k_model when 'referral' then 0 when 'sales' then 1 when 'service' then 2 when 'direct' then 3
+        when 'unassigned' then 4 end nulls last,
+    r.k_pipeline_id nulls last, r.k_source nulls last, r.k_partner_id
