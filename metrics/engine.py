@@ -327,9 +327,10 @@ def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Any, ...], .
 
 
 def grouped(con: duckdb.DuckDBPyConnection, f: Filters, by: str | tuple[str, ...] = "none",
-            scenario: Scenario | None = None) -> pd.DataFrame:
-    """KPI rows grouped by one or more dimensions (e.g. ("month", "model")); see kpis()."""
-    return kpis_many(con, ((f, by),), scenario)[0]
+            scenario: Scenario | None = None, lite: bool = False) -> pd.DataFrame:
+    """KPI rows grouped by one or more dimensions (e.g. ("month", "model")); see kpis() (lite: without the client
+    metrics, see kpis_many)."""
+    return kpis_many(con, ((f, by, LITE) if lite else (f, by),), scenario)[0]
 
 
 def kpis(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
@@ -506,12 +507,14 @@ def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner"
 
 
 def kpis_with_roi(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner", n_boot: int = 1000,
-                  seed: int = 0, scenario: Scenario | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(grouped(f, by), roi_interval(f, by)), computed side by side (together): the partners leaderboard."""
+                  seed: int = 0, scenario: Scenario | None = None,
+                  lite: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(grouped(f, by, lite), roi_interval(f, by)), computed side by side (together): the partners leaderboard
+    (lite unless it shows a client metric)."""
     # the ROI intervals (the longer, with their bootstrap) first: they run on con, the KPI rows on its cursor
     intervals, rows = together(con, (
         ("roi_interval", (f,), (("by", by), ("n_boot", n_boot), ("seed", seed), ("scenario", scenario))),
-        ("grouped", (f,), (("by", by), ("scenario", scenario)))))
+        ("grouped", (f,), (("by", by), ("scenario", scenario), ("lite", lite)))))
     return rows, intervals
 
 

@@ -199,7 +199,9 @@ def leaderboard(f: Filters) -> None:
     """The ranked list of partners with intervals, badges and two charts."""
     currency = _currency()
     st.caption(tr(TEXT, "caption", now=period_label(f)))
-    rows, intervals = query(engine.kpis_with_roi, f, by="partner")  # both side by side (engine.together)
+    # both side by side (engine.together); the client metrics (CPA, LTV, days to close) only when sorted by one
+    lite = st.session_state.get(K_SORT) not in engine.CLIENT_METRICS
+    rows, intervals = query(engine.kpis_with_roi, f, by="partner", lite=lite)
     if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return

@@ -244,6 +244,30 @@ def test_leaderboard_sorts_by_any_metric_and_by_lower_bound(app_env: Path) -> No
     assert flags[-1] == "база сравнения", "direct sales last, as the baseline"
 
 
+def test_leaderboard_computes_client_metrics_only_when_sorted_by_one(app_env: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the default sort (revenue) needs no CPA / LTV / days to close: the KPI query skips that work (lite)
+    from metrics import engine
+    asked: list[bool] = []
+    real = engine.kpis_with_roi
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("lite", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "kpis_with_roi", spy)
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/partners.py"))
+    assert asked == [True]
+    at.selectbox(key="partners.sort_by").set_value("ltv")
+    run_ok(at)
+    assert asked == [True, False]
+    frame = frame_with(at, "Место", "LTV")
+    partners = frame[frame["Место"].notna()]
+    assert len(partners) and partners["LTV"].notna().all(), "LTV of every ranked partner"
+    assert list(partners["LTV"]) == sorted(partners["LTV"], reverse=True), "best LTV first"
+
+
 # ---------- models, trends, quality ----------
 
 
