@@ -34,10 +34,11 @@ def week_windows(f: Filters) -> tuple[Filters, Filters, Filters]:
 def overview(f: Filters, before: Filters) -> tuple[Request, ...]:
     """KPI cards (period, comparison), trend chart, and the 'since last week' panel (movers, ROI bands).
 
-    Only the cards show client metrics (CPA, LTV): the chart and the panel read lite frames.
+    Nothing on the overview shows a client metric (the cards: leads, deals, conversion, revenue, costs, ROI): every
+    frame is lite.
     """
     last, prev, as_of = week_windows(f)
-    return ((f, "none"), (before, "none"), (f, trend_unit(f), LITE),
+    return ((f, "none", LITE), (before, "none", LITE), (f, trend_unit(f), LITE),
             (replace(last, view="close"), "partner", LITE), (replace(prev, view="close"), "partner", LITE),
             (f, "partner", LITE), (as_of, "partner", LITE))
 

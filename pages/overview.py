@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups, page_frames
+from metrics import lookups, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, goals_panel, layout
 from ui.data import kpi_frame, prefetch_kpis, query
@@ -151,11 +151,11 @@ def render() -> None:
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.overview"), anchor=False)
     st.caption(tr(TEXT, "period", now=period_label(f), before=period_label(before_f)))
-    now = _first(query(engine.kpis, f))
+    now = _first(kpi_frame(f, "none", lite=True))  # the cards show no client metric (page_frames.overview)
     if now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0:
         layout.empty()
         return
-    before = _first(query(engine.kpis, before_f))
+    before = _first(kpi_frame(before_f, "none", lite=True))
     layout.kpi_cards(layout.kpi_row(now, before, currency), key="overview.kpi", compare_note=compare_label())
     st.caption(tr(TEXT, "basis.margin" if now.get("income_basis") not in (None, "revenue") else "basis.revenue"))
     goals_panel.render("program")

@@ -77,6 +77,23 @@ def test_a_page_gets_its_kpi_frames_from_one_batched_query(app_env: Path, page: 
     assert metric_values(at) if page == "overview" else len(at.dataframe) > 0
 
 
+def test_overview_computes_no_client_metric(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its cards show no CPA / LTV / days to close: every frame of its one query is lite (no distinct-client work,
+    no median)."""
+    asked: list[tuple] = []
+    real = engine.kpis_many
+
+    def recording(con, requests, scenario=None):
+        asked.extend(requests)
+        return real(con, requests, scenario)
+
+    monkeypatch.setattr(engine, "kpis_many", recording)
+    st.cache_data.clear()
+    at = run_ok(new_app())
+    assert len(metric_values(at)) == 6 and asked
+    assert all(len(r) > 2 and r[2] == engine.LITE for r in asked), asked
+
+
 def test_changing_a_filter_changes_the_numbers(app_env: Path) -> None:
     at = run_ok(new_app())
     before = metric_values(at)["Лиды"]
