@@ -44,8 +44,9 @@ def overview(f: Filters, before: Filters) -> tuple[Request, ...]:
 
 
 def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:
-    """One partner's page: KPI cards (period, comparison; costs by category come from the first) and trend."""
-    return ((mine, "none"), (before, "none"), (mine, trend_unit(mine), LITE))
+    """One partner's page: KPI cards (period, comparison; costs by category come from the first) and trend; no
+    client metric is shown, so every frame is lite."""
+    return ((mine, "none", LITE), (before, "none", LITE), (mine, trend_unit(mine), LITE))
 
 
 def partner_extras(mine: Filters, pid: int) -> tuple[tuple, ...]:

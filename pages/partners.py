@@ -251,7 +251,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
                   before=period_label(before)))
     # the funnel, lead quality and deal list are computed beside the KPI cards (engine.together)
     prefetch_kpis(page_frames.partner(mine, before), alongside=page_frames.partner_extras(mine, pid))
-    now_rows, before_rows = query(engine.kpis, mine), query(engine.kpis, before)
+    now_rows, before_rows = kpi_frame(mine, "none", lite=True), kpi_frame(before, "none", lite=True)
     now = now_rows.iloc[0] if len(now_rows) else None
     if now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0:
         layout.empty(tr(TEXT, "empty_partner"))
@@ -314,7 +314,7 @@ def _quality(f: Filters) -> None:
 def _costs(f: Filters, currency: str) -> None:
     """The partner's costs split by category (ledger plus commissions computed by rules)."""
     st.subheader(tr(TEXT, "costs"), anchor=False)
-    split = engine.costs_long(query(engine.kpis, f))  # the KPI row of the partner page's prefetched frames
+    split = engine.costs_long(kpi_frame(f, "none", lite=True))  # the partner page's prefetched KPI row
     split = split[split["amount"].fillna(0) > 0]
     if split.empty:
         st.caption(tr(TEXT, "no_costs"))

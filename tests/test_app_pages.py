@@ -227,14 +227,25 @@ def test_a_partner_page_runs_its_queries_side_by_side_once(app_env: Path, monkey
             return real(*args, **kwargs)
         return wrapper
 
+    frames: list[tuple] = []
+    real_many = engine.kpis_many
+
+    def recording_many(con, requests, scenario=None):
+        frames.append(requests)
+        return real_many(con, requests, scenario)
+
     for name in ("funnel", "quality", "deals"):
         monkeypatch.setattr(engine, name, counted(getattr(engine, name)))
     monkeypatch.setattr(engine, "together", counting_together)
+    monkeypatch.setattr(engine, "kpis_many", recording_many)
     st.cache_data.clear()
     at = run_ok(new_app({"selected": "2"}))
+    frames.clear()
     run_ok(at.switch_page("pages/partners.py"))
     assert ("kpis_many", "funnel", "quality", "deals") in batches
     assert sorted(calls) == ["deals", "funnel", "quality"], "each computed once, inside the batch"
+    # one KPI query for the cards, the costs by category and the trend; no client metric is shown: all lite
+    assert len(frames) == 1 and all(len(r) > 2 and r[2] == engine.LITE for r in frames[0]), frames
     assert frame_with(at, "Сделка", "Этап", "Сумма") is not None and "Качество лида" in [m.label for m in at.metric]
 
 
