@@ -551,16 +551,6 @@ def test_texts_without_the_unused_ctes_give_what_the_general_text_gives(spread: 
     assert pruned[0][0]["revenue_share"].notna().all()
 
 
-def test_slot_texts_may_hold_slots_but_not_without_end() -> None:
-    filled = (("a", "x {{b}} y"), ("b", "{{c}}"), ("c", "z"))
-    render = sql.render.__wrapped__  # uncached: the template below is not a file
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(sql, "load", lambda name: "select {{a}}")
-        assert render("t", filled) == "select x z y"
-        with pytest.raises(ValueError, match="deeper"):
-            render("t", (("a", "{{a}}"),))
-
-
 @pytest.mark.parametrize("by", ["partner", "pipeline", "model", "month"])
 def test_roi_interval_rows_are_named_and_ordered_as_the_kpi_rows(spread: Path, by: str) -> None:
     # roi_units.sql names the keys and orders the rows itself: the leaderboard matches the two frames row by row

@@ -130,15 +130,9 @@ LATE_PART = {True: "union all by name select * from late_deals", False: ""}  # l
 
 @cache
 def render(name: str, slot_items: tuple[tuple[str, str], ...] = ()) -> str:
-    """Query `name` with its template slots filled from `slot_items` (a :func:`slots` result); a slot's text may
-    hold slots itself (filled in turn)."""
+    """Query `name` with its template slots filled from `slot_items` (a :func:`slots` result)."""
     filled = dict(slot_items)
-    text = load(name)
-    for _ in range(3):
-        text = _SLOT.sub(lambda m: filled[m.group(1)], text)
-        if not _SLOT.search(text):
-            return text
-    raise ValueError(f"{name}: slots nest deeper than 3")
+    return _SLOT.sub(lambda m: filled[m.group(1)], load(name))
 
 
 @cache
