@@ -142,6 +142,7 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
     # a full scope read as one family can take its late deals from the family's rows (see kpis.sql)
     by_family = all(len(s["fams"]) == 1 for s in scopes if s["g_clients"])
     chosen = {**dict(items), "late_by_family": CONSTANT[by_family], "late_part": sql.LATE_PART[not by_family],
+              "client_part": sql.CLIENT_PART[any(s["g_clients"] for s in scopes)],
               "scope_deals": sql.DEAL_VIEWS[tuple(sorted({f["close_view"] for f in fams}))],
               "split_rel": sql.SPLIT_REL[detailed or split_filtering],
               "all_revenue": sql.ALL_REVENUE[bool(base.partners or base.models or base.sources)], **(slots or {})}

@@ -530,17 +530,19 @@ def test_overlapping_frames_give_what_queries_of_their_own_give(spread: Path) ->
 def test_texts_without_the_unused_ctes_give_what_the_general_text_gives(spread: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The slots that leave a CTE out when no scope needs it (one deal view, no ledger split, revenue shares
-    without narrowing filters, late deals by family) change the plan, never a number."""
+    without narrowing filters, late deals by family, no client metrics) change the plan, never a number."""
     f = Filters(date(2024, 3, 1), date(2024, 4, 30))
     pid = partner_ids(spread)["A"]
     cases = [((f, "partner"),), ((replace(f, view="close"), "partner"),), _frames(f),
-             ((replace(f, partners=(pid,)), "none"), (replace(f, partners=(pid,)), "month"))]
+             ((replace(f, partners=(pid,)), "none"), (replace(f, partners=(pid,)), "month")),
+             ((f, "partner", engine.LITE), (f.previous(), "none", engine.LITE))]
     pruned = [call(spread, engine.kpis_many, requests) for requests in cases]
     roi = call(spread, engine.roi_interval, f, "partner")
     both_views = sql.DEAL_VIEWS[(False, True)]
     monkeypatch.setattr(sql, "DEAL_VIEWS", {views: both_views for views in sql.DEAL_VIEWS})
     monkeypatch.setattr(sql, "SPLIT_REL", {True: "split", False: "split"})
     monkeypatch.setattr(sql, "LATE_PART", {True: sql.LATE_PART[True], False: sql.LATE_PART[True]})
+    monkeypatch.setattr(sql, "CLIENT_PART", {True: sql.CLIENT_PART[True], False: sql.CLIENT_PART[True]})
     for requests, got in zip(cases, pruned, strict=True):
         for want, have in zip(call(spread, engine.kpis_many, requests), got, strict=True):
             pd.testing.assert_frame_equal(want, have)

@@ -4,8 +4,9 @@
 -- Parameters: those of _scope and _costs, plus $min_leads (int). Slots: see _scope and _costs, and
 -- {{roll_keys}} (a scope's keys from its family's rows p joined as sc: metrics.sql.scope_slots), all_revenue
 -- (revenue_all when partner, model or source filters narrow the deals, so revenue shares need their own
--- denominator, else revenue_in_scope) and late_part (late_deals' rows unless late_by_family). A CTE no slot
--- names is not planned.
+-- denominator, else revenue_in_scope), client_part (close_agg's and life_agg's rows when a scope computes the
+-- client metrics, else an empty days-to-close column) and late_part (late_deals' rows unless late_by_family). A
+-- CTE no slot names is not planned.
 -- Families read the data once (lead_agg, deal_agg, commissions at the union of their scopes' keys); `parts`
 -- rolls every scope up from its family's rows; client metrics and ledger costs are per scope.
 with
@@ -126,11 +127,8 @@ parts as (
     select sc.sid, {{roll_keys}}, p.category, p.ledger
     from ledger_parts p
     join scopes sc on sc.sid = p.sid
-    union all by name
-    select * from close_agg
+    {{client_part}}
     {{late_part}}
-    union all by name
-    select * from life_agg
     union all by name
     select sid, true as seed from scopes where g_seed
 ),
