@@ -205,11 +205,11 @@ PREFETCH_KEY = "_kpi_prefetch"
 
 def _frame_key(args: tuple, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
     """(filters, dims, lite, scenario) of a kpis / grouped call, else None."""
-    if not args or set(kwargs) - {"by", "scenario", "lite"} or len(args) > 2:
+    if not args or set(kwargs) - {"by", "scenario"} or len(args) > 2:
         return None
     by = kwargs.get("by", args[1] if len(args) > 1 else "none")
     try:
-        return (args[0], engine.frame_dims(by), bool(kwargs.get("lite", False)), kwargs.get("scenario"))
+        return (args[0], engine.frame_dims(by), False, kwargs.get("scenario"))
     except ValueError:
         return None
 
