@@ -222,12 +222,12 @@ def bind_cost_inputs(con: duckdb.DuckDBPyConnection, scenario: Scenario | None =
         _BOUND_ACTUAL[con] = key
 
 
-# The rule structure (rule_spans.sql, tier_bands.sql) depends on the rules and partners' models only, and the
-# tiered rules' monthly rates (tier_rates.sql) on those and fact_partner_days: none on filters. They are computed
-# once per distinct input (a fingerprint of rules, models and partner revenue days, so a rule edited inside an
-# open transaction, a scenario's rules or a sync get their own entry) and bound to each query as small Arrow
-# tables, so the metric queries do not plan the rule chain and the tiers' base again and again.
-RULE_STRUCTURE = ("rule_spans", "tier_bands", "tier_rates")  # in this order: tier_rates reads the first two
+# The rule structure (rule_spans.sql) depends on the rules and partners' models only, and the tiered rules'
+# monthly rates (tier_rates.sql) on those and fact_partner_days: none on filters. They are computed once per
+# distinct input (a fingerprint of rules, models and partner revenue days, so a rule edited inside an open
+# transaction, a scenario's rules or a sync get their own entry) and bound to each query as small Arrow tables,
+# so the metric queries do not plan the rule chain and the tiers' base again and again.
+RULE_STRUCTURE = ("rule_spans", "tier_rates")
 RULE_CACHE_SIZE = 32
 _RULE_CACHE: dict[str, dict[str, Any]] = {}
 _RULE_LOCK = threading.Lock()
@@ -252,16 +252,13 @@ def _still_bound(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def bind_rule_structure(con: duckdb.DuckDBPyConnection) -> str:
-    """Bind m_rule_spans, m_tier_bands and m_tier_rates for the rules bound as m_rules (cached by their inputs);
-    return the inputs' fingerprint."""
+    """Bind m_rule_spans and m_tier_rates for the rules bound as m_rules (cached by their inputs); return the
+    inputs' fingerprint."""
     key = con.execute(sql.load("rule_inputs_key")).fetchone()[0]
     with _RULE_LOCK:
         tables = _RULE_CACHE.get(key)
     if tables is None:
-        tables = {}
-        for name in RULE_STRUCTURE:
-            tables[name] = con.execute(sql.load(name)).to_arrow_table()
-            con.register(f"m_{name}", tables[name])
+        tables = {name: con.execute(sql.load(name)).to_arrow_table() for name in RULE_STRUCTURE}
         with _RULE_LOCK:
             while len(_RULE_CACHE) >= RULE_CACHE_SIZE:  # oldest first (dicts keep insertion order)
                 _RULE_CACHE.pop(next(iter(_RULE_CACHE)))

@@ -144,7 +144,7 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
     chosen = {**dict(items), "late_by_family": CONSTANT[by_family], "late_part": sql.LATE_PART[not by_family],
               "client_part": sql.CLIENT_PART[any(s["g_clients"] for s in scopes)],
               "scope_deals": sql.DEAL_VIEWS[tuple(sorted({f["close_view"] for f in fams}))],
-              "split_rel": sql.SPLIT_REL[detailed or split_filtering],
+              "split_rel": sql.SPLIT_REL[detailed],  # pipeline / source filters make every scope split
               "all_revenue": sql.ALL_REVENUE[bool(base.partners or base.models or base.sources)], **(slots or {})}
     return run(con, name, values, tuple(sorted(chosen.items())))
 

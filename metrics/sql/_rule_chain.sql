@@ -1,6 +1,7 @@
 -- fragment _rule_chain: the commission-rule structure (spliced in by `-- include: _rule_chain`); depends on the
 -- rules bound as m_rules and on each partner's model only, never on filters, so metrics.costs computes it once
--- per data version and rule set and binds it as m_rule_spans / m_tier_bands. No parameters.
+-- per data version and rule set and binds it as m_rule_spans (and the tiers' rates, tier_rates.sql, as
+-- m_tier_rates). No parameters.
 --   rules:      m_rules with open validity bounds filled in.
 --   tier_bands: progressive monthly bands of tiered percent rules.
 --   rule_spans: the days each rule rewards each partner.

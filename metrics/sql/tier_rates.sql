@@ -1,16 +1,19 @@
 -- tier_rates: one row per partner x tiered percent rule x month with won deals on the days the rule rewards the
 -- partner: the month's base (the revenue of every such deal, whatever the filters) and the effective rate the
--- rule's progressive bands give it. Depends on the rules and fact_partner_days only, never on filters, so
--- metrics.costs computes it with the rule structure (m_rule_spans and m_tier_bands bound first). No parameters.
-with tier_base as (
+-- rule's progressive bands give it. Depends on the rules (m_rules, partners' models) and fact_partner_days only,
+-- never on filters, so metrics.costs computes it with the rule structure. No parameters.
+with
+-- include: _rule_chain
+,
+tier_base as (
     select e.partner_id, s.rule_id, cast(date_trunc('month', e.rule_day) as date) as month, sum(e.revenue) as base
     from fact_partner_days e
-    join m_rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
-    where s.rule_id in (select rule_id from m_tier_bands)
+    join rule_spans s on s.partner_id = e.partner_id and e.rule_day between s.span_from and s.span_to
+    where s.rule_id in (select rule_id from tier_bands)
     group by all
 )
 select t.partner_id, t.rule_id, t.month, t.base,
     sum(b.rate * greatest(0.0, least(t.base, coalesce(b.hi, t.base)) - b.lo)) / nullif(t.base, 0) as eff_rate
 from tier_base t
-join m_tier_bands b on b.rule_id = t.rule_id
+join tier_bands b on b.rule_id = t.rule_id
 group by t.partner_id, t.rule_id, t.month, t.base
