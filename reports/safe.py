@@ -1,8 +1,10 @@
 """Make CRM-supplied text harmless in exported files, and keep secrets out of reports and logs.
 
-* CSV / XLSX: a text cell that a spreadsheet would read as a formula (starts with ``= + - @``, a tab or a
+* CSV: a text cell that a spreadsheet would read as a formula (starts with ``= + - @``, a tab or a
   carriage return — also after leading spaces, and their full-width forms) gets a leading apostrophe
-  (OWASP "CSV injection"). Only text is touched: numbers, dates and empty cells stay what they are.
+  (OWASP "CSV injection"). Only text is touched: numbers, dates and empty cells stay what they are. The
+  guard itself is ``data_layer.textguard`` (one rule for the ledger export and the reports), re-exported
+  here. XLSX writers store such text as a string cell, never a formula, and add no apostrophe.
 * PDF: fpdf2 writes plain text; every call in ``reports.pdf`` passes ``markdown=False`` and nothing calls
   ``write_html``, so ``**bold**`` or ``<b>`` in a partner name is printed literally. ``pdf_text`` only
   replaces control characters the font cannot draw.
@@ -22,28 +24,14 @@ from typing import Any
 
 import pandas as pd
 
-FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # with full-width forms
-CONTROL_START = ("\t", "\r", "\n")
-QUOTE = "'"
+from data_layer.textguard import CONTROL_START, FORMULA_START, QUOTE, is_dangerous, neutralise
+
+__all__ = ["CONTROL_START", "FORMULA_START", "QUOTE", "is_dangerous", "known_secrets", "neutralise", "pdf_text",
+           "redact", "safe_frame"]
+
 SECRETS_FILE = Path(".streamlit/secrets.toml")
 SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def is_dangerous(text: str) -> bool:
-    """True when a spreadsheet could take this text for a formula or a control sequence."""
-    if not text:
-        return False
-    if text.startswith(CONTROL_START) or text.startswith(FORMULA_START):
-        return True
-    return text.lstrip(" \u00a0").startswith(FORMULA_START)
-
-
-def neutralise(value: Any) -> Any:
-    """Prefix a dangerous text cell with an apostrophe; return anything else unchanged."""
-    if isinstance(value, str) and is_dangerous(value):
-        return QUOTE + value
-    return value
 
 
 def _is_text_column(series: pd.Series) -> bool:

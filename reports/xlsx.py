@@ -1,4 +1,8 @@
-"""XLSX writer: one formatted sheet per table (styled frozen header, number formats, column widths)."""
+"""XLSX writer: one formatted sheet per table (styled frozen header, number formats, column widths).
+
+Text is written as string cells with its exact value: a name like ``=Формула Роста`` is shown as typed and
+never runs as a formula, so it needs no apostrophe (that prefix belongs to CSV, see data_layer.textguard).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.safe import neutralise
+from data_layer.textguard import text_cell
 from reports.table import Table
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -36,7 +40,7 @@ def number_format(kind: str, currency: str = "₽") -> str:
 
 
 def cell_value(value: Any, kind: str) -> Any:
-    """A value as openpyxl should store it: numbers as numbers, text neutralised, missing as empty."""
+    """A value as openpyxl should store it: numbers as numbers, text as is (`text_cell` keeps it text)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
@@ -44,16 +48,16 @@ def cell_value(value: Any, kind: str) -> Any:
     if kind == "date":
         if isinstance(value, pd.Timestamp):
             return value.date()
-        return value if isinstance(value, (date, datetime)) else neutralise(str(value))
+        return value if isinstance(value, (date, datetime)) else str(value)
     if kind in ("int", "money", "pct", "number", "days"):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            return neutralise(str(value))
+            return str(value)
         return int(number) if kind == "int" else number
     if hasattr(value, "item"):  # numpy scalar in a text column
         value = value.item()
-    return neutralise(value if isinstance(value, (int, float, bool)) else str(value))
+    return value if isinstance(value, (int, float, bool)) else str(value)
 
 
 def sheet_title(title: str, used: set[str]) -> str:
@@ -69,7 +73,7 @@ def sheet_title(title: str, used: set[str]) -> str:
 
 def _write_header(ws: Worksheet, row: int, labels: list[str]) -> None:
     for col, label in enumerate(labels, start=1):
-        cell = ws.cell(row=row, column=col, value=neutralise(label))
+        cell = text_cell(ws.cell(row=row, column=col, value=label))
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
 
@@ -93,8 +97,7 @@ def write_table(ws: Worksheet, table: Table) -> None:
         for c, (col, raw) in enumerate(zip(cols, record, strict=True), start=1):
             kind = table.cell_kind(col, r - 2)
             value = cell_value(raw, kind)
-            cell = ws.cell(row=r, column=c, value=value)
-            cell.data_type = "s" if isinstance(value, str) else cell.data_type  # never a formula
+            cell = text_cell(ws.cell(row=r, column=c, value=value))  # text is a string cell, never a formula
             cell.number_format = number_format(kind, table.currency)
             widths[c - 1] = max(widths[c - 1], _width(value, kind))
     for c, width in enumerate(widths, start=1):
@@ -106,11 +109,10 @@ def write_table(ws: Worksheet, table: Table) -> None:
 
 def write_info(ws: Worksheet, title: str, lines: list[tuple[str, str]]) -> None:
     """A cover sheet: the title, then label/value lines (period, filters, source, generated at)."""
-    ws.cell(row=1, column=1, value=neutralise(title)).font = TITLE_FONT
+    text_cell(ws.cell(row=1, column=1, value=title)).font = TITLE_FONT
     for r, (label, value) in enumerate(lines, start=3):
-        ws.cell(row=r, column=1, value=neutralise(label)).font = Font(bold=True)
-        cell = ws.cell(row=r, column=2, value=neutralise(value))
-        cell.data_type = "s"
+        text_cell(ws.cell(row=r, column=1, value=label)).font = Font(bold=True)
+        text_cell(ws.cell(row=r, column=2, value=value))
     ws.column_dimensions["A"].width = max([MIN_WIDTH] + [len(lbl) + 2 for lbl, _ in lines])
     ws.column_dimensions["B"].width = min(MAX_WIDTH * 2, max([MIN_WIDTH] + [len(v) + 2 for _, v in lines]))
 

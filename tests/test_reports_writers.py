@@ -100,9 +100,10 @@ def test_xlsx_injection_is_text_never_formula() -> None:
     wb = load_workbook(io.BytesIO(xlsx.workbook([table])))
     ws = wb.active
     cells = [ws.cell(row=r, column=1) for r in range(2, len(EVIL) + 2)]
-    # XML reads a bare CR back as LF; the apostrophe is what matters
-    assert [c.value for c in cells] == ["'" + v.replace("\r", "\n") for v in EVIL]
+    # a string cell never runs, so the text is exact (no CSV apostrophe); XML reads a bare CR back as LF
+    assert [c.value for c in cells] == [v.replace("\r", "\n") for v in EVIL]
     assert all(c.data_type == "s" for c in cells)
+    assert all(c.quotePrefix for c in cells)  # Excel keeps it text when someone edits the cell
     assert ws["C2"].value == -100 and ws["C2"].data_type == "n"
 
 
