@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from data_layer import store
+
 # sub-command -> module exposing add_arguments(parser) and run(args) -> int
 COMMANDS = {
     "demo": ("data_layer.demo", "Build the embedded demo account into a database."),
@@ -30,7 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         modules[name] = module
         module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except store.DamagedDatabase as exc:  # one sentence naming the file and what to do, never a traceback
+        print(exc.text(getattr(args, "lang", "en")), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

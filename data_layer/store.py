@@ -53,9 +53,14 @@ def on_before_write(hook: Callable[[Path], None]) -> None:
         _BEFORE_WRITE.append(hook)
 
 
+def sidecar(path: str | Path, suffix: str) -> Path:
+    """``<db><suffix>`` named from the resolved file: a symlink, a relative or a ``..`` path name the same one."""
+    return Path(str(Path(path).resolve()) + suffix)
+
+
 def write_wanted_path(path: str | Path) -> Path:
     """Marker file a writer kept waiting by a reader touches while it waits."""
-    return Path(str(path) + ".write-wanted")
+    return sidecar(path, ".write-wanted")
 
 
 def write_wanted(path: str | Path) -> bool:
@@ -71,6 +76,59 @@ class StoreError(RuntimeError):
     """The database cannot be opened or is not a Partner ROI database."""
 
 
+# The one sentence every entry point (dashboard, data_layer / metrics / reports CLIs) gives for such a file.
+DAMAGED_TEXT = {
+    "ru": "Файл базы {path} повреждён или это не база Partner ROI: восстановите его из резервной копии или "
+          "уберите его в сторону и пересоберите базу из amoCRM: `python -m data_layer sync --full --db {path}`.",
+    "en": "The database file {path} is damaged or is not a Partner ROI database: restore it from a backup, or "
+          "move it aside and rebuild it from amoCRM: `python -m data_layer sync --full --db {path}`.",
+}
+
+
+class DamagedDatabase(StoreError):
+    """The file is not a readable Partner ROI database: truncated, overwritten, or another program's DuckDB file."""
+
+    def __init__(self, path: str | Path, detail: str = "") -> None:
+        self.path = Path(path)
+        self.detail = detail  # DuckDB's own words, for logs
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str = "en") -> str:
+        """The sentence in RU or EN."""
+        return DAMAGED_TEXT["ru" if lang == "ru" else "en"].format(path=self.path)
+
+
+# What DuckDB says about a file it cannot read as a database (IO errors about other files, e.g. a disk full
+# while writing an export, are not damage of ours).
+_DAMAGE_MARKS = ("not a valid duckdb database file", "corrupt database file", "could not read enough bytes",
+                 "database file with version number", "replaying wal", "checksum")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a DuckDB error means the database file itself is unreadable."""
+    if isinstance(exc, duckdb.SerializationException):
+        return True
+    return isinstance(exc, duckdb.IOException) and any(m in str(exc).lower() for m in _DAMAGE_MARKS)
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """DamagedDatabase unless the file is new (no tables) or a Partner ROI database (schema_migrations)."""
+    try:
+        con.execute("select 1 from schema_migrations limit 1").fetchall()  # ~0.2 ms: the common case
+        return
+    except duckdb.CatalogException:
+        pass
+    except duckdb.Error as exc:
+        if is_damage(exc):
+            raise DamagedDatabase(path, str(exc)) from exc
+        raise
+    foreign = con.execute("select (select count(*) from duckdb_tables() where database_name = current_database())"
+                          " + (select count(*) from duckdb_views() where database_name = current_database()"
+                          " and not internal)").fetchone()[0]
+    if foreign:  # someone else's tables: never migrate (write) into them, never read them as ours
+        raise DamagedDatabase(path, "no schema_migrations table")
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     # "different configuration": this process has the file open read-only while we want to write (or the other
@@ -82,7 +140,10 @@ def _is_lock_error(exc: Exception) -> bool:
 @contextlib.contextmanager
 def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
             wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the database briefly, retrying while another process holds the write lock."""
+    """Open the database briefly, retrying while another process holds the write lock.
+
+    DamagedDatabase when the file is unreadable or another program's DuckDB file (on open, on the schema check
+    right after it, or on any read of the unit of work)."""
     path = Path(path)
     if read_only and not path.exists():
         raise StoreError(f"Database {path} does not exist: run `make run` or `python -m data_layer demo`.")
@@ -102,6 +163,8 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
             if not _is_lock_error(exc) or time.monotonic() > deadline:
                 if waited:
                     marker.unlink(missing_ok=True)
+                if is_damage(exc):
+                    raise DamagedDatabase(path, str(exc)) from exc
                 raise StoreError(f"Cannot open {path}: {exc}") from exc
             if not read_only:  # a dashboard keeping the file open between reruns lets go when it sees this
                 with contextlib.suppress(OSError):
@@ -111,11 +174,23 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
             delay = min(delay * 2, 0.5)
     if waited:
         marker.unlink(missing_ok=True)
-    con.execute("set enable_progress_bar = false")  # the CLIs print their own progress; cron logs stay clean
     try:
+        con.execute("set enable_progress_bar = false")  # the CLIs print their own progress; cron logs stay clean
+        _check_schema(con, path)
         yield con
+    except duckdb.Error as exc:  # a block read mid-query can be the first to meet a truncated file
+        if is_damage(exc):
+            raise DamagedDatabase(path, str(exc)) from exc
+        raise
     finally:
         con.close()
+
+
+def check(path: str | Path) -> None:
+    """DamagedDatabase when an existing file at path is not a readable Partner ROI database (a new path is fine)."""
+    if Path(path).exists():
+        with connect(path, read_only=True):
+            pass
 
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -185,7 +260,7 @@ def upgrade(path: str | Path) -> list[str]:
 
 def version_path(path: str | Path) -> Path:
     """Sidecar file whose content changes after every write to the database."""
-    return Path(str(path) + ".version")
+    return sidecar(path, ".version")
 
 
 def data_version(path: str | Path) -> str:

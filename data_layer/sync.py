@@ -944,7 +944,7 @@ def _finish_run(db_path: Path, run_id: int, result: SyncResult, account_name: st
 @contextlib.contextmanager
 def single_sync(db_path: Path) -> Iterator[None]:
     """One sync per database at a time (fcntl lock on <db>.sync.lock, released by the kernel on a kill)."""
-    lock_path = Path(str(db_path) + ".sync.lock")
+    lock_path = store.sidecar(db_path, ".sync.lock")  # resolved: a symlink or `..` path takes the same lock
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -1108,7 +1108,7 @@ def write_json_atomic(path: Path, doc: dict) -> None:
 
 def progress_path(db_path: str | Path) -> Path:
     """Where a background sync writes its progress."""
-    return Path(str(db_path) + ".sync-progress.json")
+    return store.sidecar(db_path, ".sync-progress.json")
 
 
 def test_connection(config: AmoConfig) -> tuple[bool, str, str | None]:
@@ -1140,7 +1140,7 @@ def start_background_sync(db_path: str | Path, full: bool = False,
         cmd.append("--full")
     if replace_demo:
         cmd.append("--replace-demo")
-    log = open(Path(str(db_path) + ".sync.log"), "ab")
+    log = open(store.sidecar(db_path, ".sync.log"), "ab")
     try:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -1204,6 +1204,7 @@ def run(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     progress = Progress(sys.stderr, args.progress_file)
     try:
+        store.check(args.db)  # a damaged file is the reason to give, before any amoCRM setting is looked at
         result = sync(args.db, full=args.full, progress=progress, replace_demo=args.replace_demo)
     except KeyboardInterrupt as exc:
         print(f"Sync stopped: {failure_sentence(exc)}", file=sys.stderr)

@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (CliError, mailer.MailError) as exc:
         print(redact(str(exc)), file=sys.stderr)
+    except store.DamagedDatabase as exc:  # its own sentence says what to do
+        print(exc.text(args.lang), file=sys.stderr)
     except (store.StoreError, FilterError, OSError) as exc:
         print(redact(say(args.lang, "failed", reason=str(exc).rstrip("."))), file=sys.stderr)
     return 1

@@ -273,6 +273,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with store.connect(db, read_only=True) as con:
             paths = write_snapshot(con, args.out, args.date_from, args.date_to, getattr(args, "lang", "ru"))
+    except store.DamagedDatabase as exc:  # its own sentence says what to do
+        print(exc.text("en"), file=sys.stderr)
+        return 1
     except (store.StoreError, FilterError, OSError) as exc:
         print(f"The snapshot was not written: {str(exc).rstrip('.')}.", file=sys.stderr)
         return 1
