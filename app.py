@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_layer import userdata
+from data_layer import store, userdata
 from metrics import lookups
 from ui import auth, data, filters, layout
 from ui.i18n import set_lang, t, tr
@@ -76,7 +76,10 @@ def _run() -> None:
                        initial_sidebar_state="collapsed" if meeting else "auto")
     if not data.db_path().exists():
         layout.no_database()
-    data.ensure_schema()
+    try:
+        data.ensure_schema()  # the first open of the file: a damaged or foreign one is named here
+    except store.DamagedDatabase as exc:
+        layout.damaged_database(exc)
     principal = auth.current()  # shows the sign-in screen and stops when someone must sign in first
     st.session_state["auth.principal"] = principal
     userdata.ACTOR.set(principal.actor)  # the audit log names who changed what

@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 from babel.dates import format_datetime
 
-from ui import fmt
+from data_layer import store
+from ui import data, fmt
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
@@ -241,8 +242,18 @@ def no_database() -> None:
     st.stop()
 
 
+def damaged_database(exc: store.DamagedDatabase) -> None:
+    """The database file is damaged or not ours: say which and what to do, and stop the run."""
+    st.error(exc.text(lang()), icon=":material/database_off:")
+    st.stop()
+
+
 def error_sentence(exc: BaseException) -> str:
     """What went wrong and what to do next, for a marketing lead (never a traceback)."""
+    if isinstance(exc, store.DamagedDatabase):
+        return exc.text(lang())
+    if store.is_damage(exc):  # met mid-query on the rerun's shared connection, outside store.connect's block
+        return store.DamagedDatabase(data.db_path()).text(lang())
     kind = type(exc).__name__
     module = type(exc).__module__ or ""
     if kind == "StoreError":
