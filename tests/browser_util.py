@@ -42,14 +42,15 @@ def _healthy(url: str) -> bool:
 
 @contextlib.contextmanager
 def streamlit_server(db: Path, log: Path | None = None, extra_env: dict[str, str] | None = None,
-                     port: int | None = None) -> Iterator[str]:
-    """Run the dashboard (on port, else a free one) with database db; yield its base URL; stop it afterwards."""
+                     port: int | None = None, script: Path | None = None) -> Iterator[str]:
+    """Run the dashboard (or another script) on port, else a free one, with database db; yield its base URL;
+    stop it afterwards."""
     port = port or free_port()
     env = {**os.environ, "PARTNER_ROI_DB": str(db), "STREAMLIT_SERVER_HEADLESS": "true",
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(extra_env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
     )

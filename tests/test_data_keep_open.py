@@ -109,3 +109,31 @@ def test_the_dashboard_reads_under_its_memory_limit(db: Path) -> None:
     with data.rerun_reader(), data._reader(str(db)) as con:  # a rerun's shared connection
         shared = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert alone == shared == f"{limit_mb}.0 MiB"
+
+
+def _partners_now(con, _nonce: int) -> int:
+    return _count_partners(con)
+
+
+def test_a_waiting_writer_gets_in_between_one_rerun_s_queries(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 24): a 2-row import waited up to 18 s while sessions read; a rerun now lets a waiting writer
+    in after its current query instead of at its end, and its next query reads the writer's data."""
+    monkeypatch.setattr(data, "KEEP_SECONDS", 300)
+    writer = textwrap.dedent("""
+        import sys
+        from data_layer import store
+        with store.connect(sys.argv[1]) as con:
+            con.execute("insert into partners (partner_id, name) values (8, 'Гамма')")
+        store.bump_version(sys.argv[1])
+    """)
+    with data.rerun_reader():
+        assert data.query(_partners_now, 1) == 0  # the rerun's shared connection is open now
+        proc = subprocess.Popen([sys.executable, "-c", writer, str(db)], cwd=Path(__file__).resolve().parents[1],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not store.write_wanted(db) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert data.query(_partners_now, 2) == 0  # a query while the writer waits; the file is let go after it
+        out, err = proc.communicate(timeout=30)  # the old code held the file until the rerun's end: 60 s, then failed
+        assert proc.returncode == 0, err
+        assert data.query(_partners_now, 3) == 1  # the same rerun reads the new data

@@ -157,9 +157,23 @@ def memory_limit_mb(path: str | Path) -> int:
     return (MEMORY_BASE_BYTES + Path(path).stat().st_size // 10) // 2**20
 
 
+# How long a reader lets a waiting writer go first. DuckDB gives the file to one writing process or to readers, so
+# with ten sessions reading in turn a writer could wait for all of them (a 2-row import waited 18 s); a reader that
+# sees the writer's marker lets it in first, and the writer then holds the file only for its own transaction.
+YIELD_SECONDS = 5.0
+
+
+def _yield_to_writer(path: str) -> None:
+    """Wait (at most YIELD_SECONDS) while a writer in another process waits for the file."""
+    deadline = time.monotonic() + YIELD_SECONDS
+    while store.write_wanted(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def _open_read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to path with the dashboard's memory limit."""
+    """A read-only connection to path with the dashboard's memory limit (a waiting writer goes first)."""
+    _yield_to_writer(path)
     with store.connect(path, read_only=True) as con:
         con.execute("set memory_limit = ?", [f"{memory_limit_mb(path)}MiB"])
         yield con
@@ -180,8 +194,13 @@ def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConne
 
 @st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
 def _cached(path: str, stamp: str, fn_name: str, _fn: Callable[..., Any], args: tuple, kwargs_items: tuple) -> Any:
-    with _reader(path) as con:
-        return _fn(con, *args, **dict(kwargs_items))
+    try:
+        with _reader(path) as con:
+            return _fn(con, *args, **dict(kwargs_items))
+    finally:
+        if store.write_wanted(path):  # a writer waits: let go of the file between queries, not at the rerun's end
+            _release_reader()
+            _close_kept(path, idle_only=True)
 
 
 def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
