@@ -137,3 +137,31 @@ def test_a_waiting_writer_gets_in_between_one_rerun_s_queries(db: Path, monkeypa
         out, err = proc.communicate(timeout=30)  # the old code held the file until the rerun's end: 60 s, then failed
         assert proc.returncode == 0, err
         assert data.query(_partners_now, 3) == 1  # the same rerun reads the new data
+
+
+CALLS: list[int] = []
+
+
+def _slow_count(con, _nonce: int) -> int:
+    CALLS.append(1)
+    time.sleep(0.5)  # long enough for every session below to ask while it runs
+    return _count_partners(con)
+
+
+def test_sessions_asking_for_the_same_numbers_at_once_compute_them_once(db: Path) -> None:
+    """A meeting room opening one link: the same query asked by 8 sessions at once runs once (shared results)."""
+    import threading
+
+    CALLS.clear()
+    results: list[int] = []
+
+    def session() -> None:
+        with data.rerun_reader():
+            results.append(data.query(_slow_count, 42))
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results == [0] * 8 and len(CALLS) == 1
