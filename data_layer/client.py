@@ -19,17 +19,19 @@ httpx retries nothing but connection set-up, so 429/5xx/timeouts are handled her
 
 from __future__ import annotations
 
-import collections
 import email.utils
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
+
+from data_layer.ratelimit import THROTTLE_LIMIT, THROTTLE_WINDOW, Limiter, RateLimiter, limiter_for
+from data_layer.ratelimit import max_in_window as max_in_window  # re-exported: tests and the emulator use it
 
 if TYPE_CHECKING:
     from data_layer.config import AmoConfig
@@ -125,6 +127,12 @@ class RequestError(AmoError):
 BLOCKED_SENTENCE = ("amoCRM has blocked this IP/account (HTTP 403), usually after too many requests; the sync "
                     "stopped. Ask amoCRM support to lift the block (give them your IP address and subdomain) "
                     "and do not retry until they confirm.")
+# Every sync of the account stops with this when 429s keep coming across all of them (data_layer.ratelimit).
+ACCOUNT_THROTTLED_SENTENCE = (
+    f"amoCRM answered 429 Too Many Requests {THROTTLE_LIMIT} times within {THROTTLE_WINDOW:.0f} s to the syncs "
+    "of this account on this machine, so every one of them stopped to avoid a block; another integration is "
+    "probably using the account's limit — wait a few minutes and run again, or give this app a smaller share "
+    "with AMOCRM_RATE_SHARE.")
 REVOKED_SENTENCE = ("amoCRM revoked the refresh token (it was already used or is older than 3 months); "
                     "authorise the integration again: copy a new authorization code into Settings.")
 
@@ -152,111 +160,6 @@ def retry_after(response: httpx.Response) -> float | None:
         return float(value) if value is not None else None
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
-
-
-# ---------------------------------------------------------------- rate limiter
-
-class RateLimiter:
-    """At most ``max_requests`` grants in any rolling ``window + margin`` seconds, shared by all threads.
-
-    The margin absorbs the jitter between the grant and the moment the server sees the request, so the
-    server never counts more than ``max_requests`` in its own rolling second (7 per 1.07 s ≈ 6.5 rps).
-    ``min_interval`` spreads a burst so a leaky-bucket server is happy too. ``pause`` stops everyone
-    (after a 429) so one throttled thread does not let the others escalate into a 403 block, and ``widen``
-    adds margin when a 429 shows that the link's jitter is larger than assumed; the extra margin decays
-    again while no 429 arrives (additive increase, slow decrease back to the base).
-    """
-
-    MAX_EXTRA_MARGIN = 0.3
-    DECAY_STEP, DECAY_EVERY = 0.02, 15.0
-
-    def __init__(self, max_requests: float = 7, window: float = 1.0, margin: float = 0.07,
-                 min_interval: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 keep_history: bool = False, tolerance: float = 0.005) -> None:
-        self.max_requests = max(1, int(max_requests))
-        self.span = window + margin
-        self.base_span = self.span
-        self._widened_at = 0.0
-        self.min_interval = self.span / self.max_requests / 2 if min_interval is None else min_interval
-        self.tolerance = tolerance
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._log: collections.deque[float] = collections.deque()
-        self._paused_until = 0.0
-        self.history: list[float] | None = [] if keep_history else None
-
-    def _wait_needed(self, now: float) -> float:
-        if self.span > self.base_span and now - self._widened_at >= self.DECAY_EVERY:
-            self.span = max(self.base_span, self.span - self.DECAY_STEP)
-            self._widened_at = now
-        while self._log and self._log[0] <= now - self.span:
-            self._log.popleft()
-        wait = self._paused_until - now
-        if len(self._log) >= self.max_requests:
-            wait = max(wait, self._log[0] + self.span - now)
-        if self._log:
-            wait = max(wait, self._log[-1] + self.min_interval - now)
-        return wait
-
-    def acquire(self) -> float:
-        """Block until a request may be sent; return the grant stamp (pass it to cancel if unused)."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                wait = self._wait_needed(now)
-                if wait <= 0:
-                    self._log.append(now)
-                    if self.history is not None:
-                        self.history.append(now)
-                    return now
-            time.sleep(min(wait, 0.5))
-
-    def cancel(self, stamp: float) -> None:
-        """Give back a grant that was not used for a request."""
-        with self._lock:
-            self._forget(stamp)
-
-    def _forget(self, stamp: float) -> None:
-        try:
-            self._log.remove(stamp)
-            if self.history is not None:
-                self.history.remove(stamp)
-        except ValueError:
-            pass
-
-    def confirm(self, stamp: float) -> float:
-        """Call right before sending: a grant that waited too long (a busy CPU, the GIL) is re-taken now.
-
-        The window is about when the server sees requests; a grant used late would bunch with later ones.
-        """
-        if self._clock() - stamp <= self.tolerance:
-            return stamp
-        with self._lock:
-            self._forget(stamp)
-        return self.acquire()
-
-    def widen(self, seconds: float = 0.05) -> float:
-        """Grow the window (up to MAX_EXTRA_MARGIN more) for the rest of the run; return the new span."""
-        with self._lock:
-            self.span = min(self.base_span + self.MAX_EXTRA_MARGIN, self.span + seconds)
-            self._widened_at = self._clock()
-            return self.span
-
-    def pause(self, seconds: float) -> None:
-        """Hold every thread for ``seconds`` from now (a 429 arrived)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
-
-
-def max_in_window(stamps: list[float], window: float = 1.0) -> int:
-    """Largest number of stamps inside any half-open interval of ``window`` seconds."""
-    ordered = sorted(stamps)
-    best, start = 0, 0
-    for end, t in enumerate(ordered):
-        while ordered[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 # ---------------------------------------------------------------- auth
@@ -312,13 +215,13 @@ def query_string(params: Params) -> str:
 class AmoClient:
     """GET/POST against one account with a shared limiter, bounded retries and token refresh."""
 
-    def __init__(self, base_url: str, auth: Auth | None, limiter: RateLimiter | None = None, *,
+    def __init__(self, base_url: str, auth: Auth | None, limiter: Limiter | None = None, *,
                  timeout: float = 30.0, max_retries: int = 6, retry_base: float = 0.5,
                  max_retry_wait: float = 30.0, max_429: int = 6, workers: int = 8,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
-        self.limiter = limiter or RateLimiter()
+        self.limiter: Limiter = limiter or RateLimiter()
         self.max_retries = max_retries
         self.retry_base = retry_base
         self.max_retry_wait = max_retry_wait
@@ -373,6 +276,9 @@ class AmoClient:
         while True:
             stamp = self.limiter.acquire() if slot is None else slot
             slot = None
+            if self.limiter.halted():  # sustained 429s across the account: no process sends any more
+                self.limiter.cancel(stamp)
+                raise RateLimited(ACCOUNT_THROTTLED_SENTENCE, 429)
             token = self.auth.access_token() if authorised and self.auth else None
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             try:
@@ -397,6 +303,8 @@ class AmoClient:
             if status == 429:
                 throttled += 1
                 self._count(throttled=1)
+                if self.limiter.note_429():  # counted for the whole account, every process
+                    raise RateLimited(ACCOUNT_THROTTLED_SENTENCE, 429, problem_detail(response))
                 if throttled > self.max_429:
                     raise AmoError.from_response(response)
                 wait = retry_after(response)
@@ -465,8 +373,9 @@ class AmoClient:
             page += 1
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool and the limiter's file."""
         self._http.close()
+        self.limiter.close()
 
     def __enter__(self) -> AmoClient:
         return self
@@ -503,7 +412,8 @@ def open_client(config: AmoConfig, transport: httpx.BaseTransport | None = None,
     from data_layer import tokens  # tokens imports this module's errors
 
     config.check()
-    limiter = RateLimiter(max_requests=config.max_rps, keep_history=keep_history)
+    # Every client of this host, in any process, draws from one budget: this app's share of the account's rate.
+    limiter = limiter_for(config.base_url or "", config.max_rps * config.rate_share, keep_history=keep_history)
     client = AmoClient(config.base_url or "", None, limiter, timeout=config.timeout,
                        max_retries=config.max_retries, retry_base=config.retry_base,
                        max_retry_wait=config.max_retry_wait, workers=config.workers, transport=transport)

@@ -46,6 +46,7 @@ TUNING_VARS: dict[str, tuple[str, type]] = {
     "overlap": ("AMOCRM_OVERLAP", int),
     "lag": ("AMOCRM_LAG", int),
     "commit_seconds": ("AMOCRM_COMMIT_SECONDS", float),
+    "rate_share": ("AMOCRM_RATE_SHARE", float),
 }
 
 
@@ -70,6 +71,7 @@ class AmoConfig:
     overlap: int = 300        # seconds re-read below the watermark (clock skew, late commits)
     lag: int = 5              # the window's upper bound stays this far behind the server clock
     commit_seconds: float = 2.0
+    rate_share: float = 1.0   # part of the account's rate this app may use (other integrations get the rest)
 
     @property
     def auth_mode(self) -> str | None:
@@ -206,6 +208,9 @@ def load_config(db_path: str | Path, env: dict[str, str] | None = None,
             values["base_url"], origin["base_url"] = saved, "settings"
     values["base_url"] = normalise_base_url(values.get("base_url"))
     config = AmoConfig(token_path=token_path, origin=origin, **values, **_tuning(env))
+    if not 0.05 <= config.rate_share <= 1:
+        raise ConfigError(f"AMOCRM_RATE_SHARE={config.rate_share:g} is out of range: give the part of the "
+                          "account's 7 requests per second this app may use, from 0.05 to 1 (0.5 = half).")
     if config.max_rps > REAL_MAX_RPS and not is_local(config.base_url):
         config = replace(config, max_rps=REAL_MAX_RPS)  # never exceed amoCRM's limit on a real account
     return config

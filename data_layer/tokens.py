@@ -60,7 +60,8 @@ class TokenStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        real = self.path.resolve()  # a symlinked or relative path must take the same lock
+        self.lock_path = real.with_name(real.name + ".lock")
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
