@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
-from data_layer import store
+from data_layer import ratelimit, store
+
+_COUNTER = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def _rate_budget_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One temp dir for the whole session's budget dirs."""
+    return tmp_path_factory.mktemp("rate")
+
+
+@pytest.fixture(autouse=True)
+def _rate_budget_dir(_rate_budget_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's per-host rate budgets (CLI subprocesses inherit the variable) go to its own temp dir.
+
+    Not cache/rate, and never shared: an emulator port reused by a later test must not inherit a pause.
+    """
+    monkeypatch.setenv(ratelimit.RATE_DIR_VAR, str(_rate_budget_root / str(next(_COUNTER))))
 
 
 @pytest.fixture
