@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import os
-import re
 import sys
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +23,20 @@ import duckdb
 import pandas as pd
 
 from data_layer import store
+from data_layer.costs_limits import (
+    ConfirmationNeeded,
+    ImportLimits,
+    check_month,
+    implausible_amounts,
+    load_limits,
+    month_window,
+)
+from data_layer.costs_read import EXTENSIONS, CostsFileError, read_rows
+from data_layer.costs_read import MAX_BYTES as MAX_BYTES  # re-exported: the upload cap
+from data_layer.numbers import NUMBER_FORMATS, NumberFormat
+from data_layer.textguard import neutralise, text_cell, unneutralise
 from data_layer.userdata import (
+    MAX_AMOUNT,
     MESSAGES,
     Problem,
     UserDataError,
@@ -50,22 +62,8 @@ HEADER_ALIASES = {
     "amount": "amount", "сумма": "amount",
     "note": "note", "комментарий": "note", "примечание": "note",
 }
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MAX_BYTES = 20 * 1024 * 1024
-EXTENSIONS = (".csv", ".xlsx")
 
 MESSAGES["ru"].update({
-    "file.type": "Файл «{name}» не CSV и не XLSX — сохраните таблицу как .csv (UTF-8) или .xlsx.",
-    "file.empty": "Файл пустой — в нём должна быть строка заголовка partner,month,category,amount и "
-                  "строки затрат.",
-    "file.no_rows": "В файле только заголовок — добавьте строки затрат под ним.",
-    "file.too_big": "Файл больше {limit} МБ — разбейте его на части.",
-    "file.encoding": "Строка не в кодировке UTF-8 (похоже на Windows-1251) — сохраните файл как «CSV UTF-8».",
-    "file.utf16": "Файл в кодировке UTF-16 — сохраните его как «CSV UTF-8».",
-    "file.binary": "Файл не текстовый (возможно, это Excel с расширением .csv) — сохраните как CSV UTF-8 "
-                   "или загрузите как .xlsx.",
-    "file.xlsx": "Файл XLSX не читается ({detail}) — откройте его в Excel и сохраните заново.",
-    "file.csv": "Файл CSV не читается ({detail}) — проверьте кавычки в строке.",
     "header.missing": "Нет столбцов: {columns} — заголовок должен быть partner,month,category,amount "
                       "(или партнёр, месяц, категория, сумма).",
     "header.unknown": "Неизвестные столбцы: {columns} — оставьте только partner, month, category, amount "
@@ -79,16 +77,6 @@ MESSAGES["ru"].update({
                         "оставьте одну строку или сложите суммы.",
 })
 MESSAGES["en"].update({
-    "file.type": "The file “{name}” is neither CSV nor XLSX: save the table as .csv (UTF-8) or .xlsx.",
-    "file.empty": "The file is empty: it needs the header partner,month,category,amount and cost rows.",
-    "file.no_rows": "The file has only a header: add cost rows below it.",
-    "file.too_big": "The file is larger than {limit} MB: split it.",
-    "file.encoding": "The line is not UTF-8 (looks like Windows-1251): save the file as “CSV UTF-8”.",
-    "file.utf16": "The file is UTF-16: save it as “CSV UTF-8”.",
-    "file.binary": "The file is not text (maybe an Excel file named .csv): save it as CSV UTF-8 or upload "
-                   "it as .xlsx.",
-    "file.xlsx": "The XLSX file cannot be read ({detail}): open it in Excel and save it again.",
-    "file.csv": "The CSV file cannot be read ({detail}): check the quotes on that line.",
     "header.missing": "Missing columns: {columns}: the header must be partner,month,category,amount.",
     "header.unknown": "Unknown columns: {columns}: keep only partner, month, category, amount and optionally "
                       "note.",
@@ -102,17 +90,15 @@ MESSAGES["en"].update({
 })
 
 
-class CostsFileError(UserDataError):
-    """A cost file cannot be imported; `problems` lists every bad line (nothing was written)."""
-
-
 @dataclass
 class ParsedCosts:
     """Checked rows of a cost file: partner_id (None = a partner to create), partner, month, category,
-    amount, note, line; plus the names of partners the import will create."""
+    amount, note, line; the names of partners the import will create; and the lines whose amounts are far
+    outside the account's history (`costs_limits.implausible_amounts`): they need a confirmation."""
 
     rows: pd.DataFrame
     new_partners: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -129,79 +115,7 @@ class ImportResult:
     total: float
 
 
-# ---------------------------------------------------------------- reading the file
-
-def _decode(data: bytes) -> str:
-    """UTF-8 text (BOM dropped); raise listing every line that is not UTF-8."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CostsFileError(Problem("file.utf16", {}, 1))
-    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
-        raise CostsFileError(Problem("file.binary", {}, 1))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        bad = []
-        for n, raw in enumerate(data.split(b"\n"), start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                bad.append(Problem("file.encoding", {}, n))
-        raise CostsFileError(bad) from None
-
-
-def _delimiter(text: str) -> str:
-    """The delimiter the header line uses: ';', ',' or a tab (the most frequent outside quotes)."""
-    header = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
-    counts = {d: header.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _csv_rows(data: bytes) -> list[tuple[int, list[Any]]]:
-    """(line number, cells) of every CSV record, header included."""
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    rows: list[tuple[int, list[Any]]] = []
-    start = 1
-    try:
-        for cells in reader:
-            rows.append((start, cells))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise CostsFileError(Problem("file.csv", {"detail": str(exc)}, reader.line_num)) from None
-    return rows
-
-
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[Any]]]:
-    """(row number, cells) of the first sheet; formulas give their last computed values."""
-    import openpyxl  # heavy import, only for XLSX
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise CostsFileError(Problem("file.xlsx", {"detail": type(exc).__name__}, None)) from None
-    try:
-        sheet = book.worksheets[0]
-        return [(n, list(cells)) for n, cells in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    finally:
-        book.close()
-
-
-def read_rows(data: bytes, filename: str) -> list[tuple[int, list[Any]]]:
-    """(line, cells) of a CSV or the first XLSX sheet, header first, blank lines dropped."""
-    suffix = Path(filename).suffix.lower()
-    if suffix not in EXTENSIONS:
-        raise CostsFileError(Problem("file.type", {"name": Path(filename).name}))
-    if not data or not data.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise CostsFileError(Problem("file.empty"))
-    if len(data) > MAX_BYTES:
-        raise CostsFileError(Problem("file.too_big", {"limit": MAX_BYTES // 2**20}))
-    rows = _xlsx_rows(data) if suffix == ".xlsx" else _csv_rows(data)
-    rows = [(n, cells) for n, cells in rows if not all(is_blank(c) for c in cells)]
-    if not rows:
-        raise CostsFileError(Problem("file.empty"))
-    return rows
-
+# ---------------------------------------------------------------- the header
 
 def _header(line: int, cells: list[Any]) -> list[str | None]:
     """Column key per header cell (None for trailing blank cells); raise on missing / unknown / repeated."""
@@ -230,32 +144,30 @@ def _header(line: int, cells: list[Any]) -> list[str | None]:
 
 # ---------------------------------------------------------------- checking rows
 
-def unneutralise(text: str) -> str:
-    """Undo the export's formula guard: a leading quote before = + - @ is dropped."""
-    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_START else text
-
-
-def neutralise(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _cell_amount(value: object, line: int) -> float:
+def _cell_amount(value: object, line: int, number_format: NumberFormat = "auto") -> float:
     """Amount from a text or numeric cell; numeric cells may carry float noise below a cent."""
-    if isinstance(value, float) and not isinstance(value, bool):
+    if isinstance(value, float):
+        # NaN / inf / 1e308 cells: refuse by name before value * 100 overflows
+        if not math.isfinite(value):
+            raise fail("amount.not_finite", line, value=value)
+        if abs(value) >= MAX_AMOUNT:
+            raise fail("amount.too_big", line, value=value)
         if abs(value * 100 - round(value * 100)) > 1e-6 * max(1.0, abs(value)):
             raise fail("amount.decimals", line, value=value)
         return to_amount(round(value, 2), line)
-    return to_amount(value if not isinstance(value, str) else value.strip(), line, decimals=2)
+    text = value.strip() if isinstance(value, str) else value
+    return to_amount(text, line, decimals=2, number_format=number_format)
 
 
-def _cell_month(value: object, line: int) -> date:
-    """Month from 'YYYY-MM' text or a date cell."""
+def _cell_month(value: object, line: int, window: tuple[date, date] | None, limits: ImportLimits) -> date:
+    """Month from 'YYYY-MM' text or a date cell, inside the plausible window when one is given."""
     if isinstance(value, datetime | date):
-        return to_month(value, line)
-    return to_month(str(value).strip() if not is_blank(value) else None, line)
+        month = to_month(value, line)
+    else:
+        month = to_month(str(value).strip() if not is_blank(value) else None, line)
+    if window is not None:
+        check_month(month, window, line, limits)
+    return month
 
 
 def _record(line: int, keys: list[str | None], cells: list[Any]) -> dict[str, Any]:
@@ -269,7 +181,17 @@ def _record(line: int, keys: list[str | None], cells: list[Any]) -> dict[str, An
     return record
 
 
-def _check_row(line: int, record: dict[str, Any], keys: dict[str, int], create: bool,
+@dataclass(frozen=True)
+class CheckOptions:
+    """How rows are checked: partner creation, the file's number format, the plausible month window."""
+
+    create_partners: bool = False
+    number_format: NumberFormat = "auto"
+    window: tuple[date, date] | None = None  # None: any month (check_rows without a database)
+    limits: ImportLimits = field(default_factory=ImportLimits)
+
+
+def _check_row(line: int, record: dict[str, Any], keys: dict[str, int], options: CheckOptions,
                problems: list[Problem]) -> dict[str, Any]:
     """One checked row (`ok` False after adding its problems to the list; parsed parts are kept)."""
     before = len(problems)
@@ -280,13 +202,13 @@ def _check_row(line: int, record: dict[str, Any], keys: dict[str, int], create: 
     else:
         name = str(name).strip()
         pid = keys.get(norm_name(name))
-        if pid is None and not create:
+        if pid is None and not options.create_partners:
             problems.append(Problem("import.partner_unknown", {"partner": name}, line))
         elif pid is None and len(name) > 200:
             problems.append(Problem("partner.name_long", {"name": name[:40] + "…", "limit": 200}, line))
-    month = _try(problems, _cell_month, record.get("month"), line)
+    month = _try(problems, _cell_month, record.get("month"), line, options.window, options.limits)
     category = _try(problems, to_category, record.get("category"), line)
-    amount = _try(problems, _cell_amount, record.get("amount"), line)
+    amount = _try(problems, _cell_amount, record.get("amount"), line, options.number_format)
     note = record.get("note")
     return {"partner_id": pid, "partner": None if is_blank(name) else name, "month": month, "category": category,
             "amount": amount, "note": None if is_blank(note) else unneutralise(str(note).strip()), "line": line,
@@ -316,9 +238,10 @@ def _duplicates(rows: list[dict[str, Any]]) -> list[Problem]:
             for group in seen.values() if len(group) > 1]
 
 
-def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int],
-               create_partners: bool = False) -> ParsedCosts:
+def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int], create_partners: bool = False,
+               options: CheckOptions | None = None) -> ParsedCosts:
     """Check header and data rows against the known partner keys; raise listing every bad line."""
+    options = options or CheckOptions(create_partners)
     header_line, header_cells = rows[0]
     columns = _header(header_line, header_cells)
     if len(rows) == 1:
@@ -331,7 +254,7 @@ def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int],
         except UserDataError as exc:
             problems.extend(exc.problems)
             continue
-        checked_rows.append(_check_row(line, record, keys, create_partners, problems))
+        checked_rows.append(_check_row(line, record, keys, options, problems))
     problems += _duplicates(checked_rows)
     if problems:
         raise CostsFileError(problems)
@@ -345,16 +268,25 @@ def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int],
     return ParsedCosts(frame, sorted(new.values(), key=norm_name))
 
 
-def parse_costs(con: duckdb.DuckDBPyConnection, data: bytes, filename: str,
-                create_partners: bool = False) -> ParsedCosts:
-    """Read and check a cost file (CSV or XLSX) against the partners in the database; nothing is written."""
-    return check_rows(read_rows(data, filename), partner_keys(con), create_partners)
+def parse_costs(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, create_partners: bool = False,
+                number_format: NumberFormat = "auto") -> ParsedCosts:
+    """Read and check a cost file (CSV or XLSX) against the partners and limits of the database; the result
+    lists the lines that need a confirmation (`ParsedCosts.warnings`). Nothing is written."""
+    limits = load_limits(con)
+    options = CheckOptions(create_partners, number_format, month_window(con, limits), limits)
+    parsed = check_rows(read_rows(data, filename, limits), partner_keys(con), create_partners, options)
+    parsed.warnings = implausible_amounts(con, parsed.rows, limits)
+    return parsed
 
 
 # ---------------------------------------------------------------- writing
 
-def import_costs(con: duckdb.DuckDBPyConnection, parsed: ParsedCosts, add: bool = False) -> ImportResult:
-    """Create the new partners and write every row in one transaction (replace, or add with add=True)."""
+def import_costs(con: duckdb.DuckDBPyConnection, parsed: ParsedCosts, add: bool = False,
+                 confirmed: bool = False) -> ImportResult:
+    """Create the new partners and write every row in one transaction (replace, or add with add=True);
+    raise ConfirmationNeeded, writing nothing, while implausible amounts are not confirmed."""
+    if parsed.warnings and not confirmed:
+        raise ConfirmationNeeded(parsed.warnings)
     with atomic(con):
         created: dict[str, int] = {}
         for name in parsed.new_partners:
@@ -369,24 +301,27 @@ def import_costs(con: duckdb.DuckDBPyConnection, parsed: ParsedCosts, add: bool 
 
 
 def import_file(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, create_partners: bool = False,
-                add: bool = False) -> ImportResult:
-    """Parse, check and import a cost file in one transaction (all rows or none)."""
+                add: bool = False, number_format: NumberFormat = "auto", confirmed: bool = False) -> ImportResult:
+    """Parse, check and import a cost file in one transaction (all rows or none; implausible amounts only
+    with confirmed=True)."""
     with atomic(con):
-        parsed = parse_costs(con, data, filename, create_partners)
-        return import_costs(con, parsed, add)
+        parsed = parse_costs(con, data, filename, create_partners, number_format)
+        return import_costs(con, parsed, add, confirmed)
 
 
-def export_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The ledger as the import reads it: partner, month (YYYY-MM), category, amount[, note], names guarded."""
+def export_frame(con: duckdb.DuckDBPyConnection, guard: bool = True) -> pd.DataFrame:
+    """The ledger as the import reads it: partner, month (YYYY-MM), category, amount[, note]; with guard, text
+    that a spreadsheet would run gets the CSV apostrophe (XLSX passes guard=False: string cells need none)."""
     ledger = read_ledger(con)
+    text = neutralise if guard else (lambda v: v)
     out = pd.DataFrame({
-        "partner": ledger["partner"].map(neutralise),
+        "partner": ledger["partner"].map(text),
         "month": ledger["month"].map(lambda d: d.strftime("%Y-%m")),
         "category": ledger["category"],
         "amount": ledger["amount"].astype(float),
     })
     if ledger["note"].notna().any():
-        out["note"] = ledger["note"].map(lambda v: None if is_blank(v) else neutralise(v))
+        out["note"] = ledger["note"].map(lambda v: None if is_blank(v) else text(v))
     return out
 
 
@@ -409,16 +344,19 @@ def export_csv(con: duckdb.DuckDBPyConnection, excel: bool = False) -> bytes:
 
 
 def export_xlsx(con: duckdb.DuckDBPyConnection) -> bytes:
-    """XLSX bytes: one sheet with the ledger; months as text, amounts as numbers."""
+    """XLSX bytes: one sheet with the ledger; months as text, amounts as numbers, names as exact string cells."""
     import openpyxl
 
-    frame = export_frame(con)
+    frame = export_frame(con, guard=False)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "costs"
     sheet.append(list(frame.columns))
     for row in frame.itertuples(index=False):
         sheet.append([None if is_blank(v) else v for v in row])
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            text_cell(cell)  # "=Формула Роста" stays that text: a string cell never runs
     for cell in sheet["B"][1:]:
         cell.number_format = "@"
     for cell in sheet["D"][1:]:
@@ -439,13 +377,20 @@ def export_bytes(con: duckdb.DuckDBPyConnection, filename: str, excel: bool = Fa
 # ---------------------------------------------------------------- CLI
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`costs import FILE [--db] [--create-partners] [--add]`, `costs export FILE [--db] [--excel]`."""
+    """`costs import FILE [--db] [--create-partners] [--add] [--decimal comma|point] [--confirm-large]`,
+    `costs export FILE [--db] [--excel]`."""
     sub = parser.add_subparsers(dest="costs_command", required=True)
     imp = sub.add_parser("import", help="Import a CSV / XLSX ledger file (all rows or none).")
     imp.add_argument("file", type=Path, help="partner,month,category,amount (.csv or .xlsx)")
     imp.add_argument("--create-partners", action="store_true", help="create partners the database lacks")
     imp.add_argument("--add", action="store_true",
                      help="add amounts to existing partner x month x category rows instead of replacing them")
+    imp.add_argument("--decimal", choices=[f for f in NUMBER_FORMATS if f != "auto"], default="auto",
+                     help="the file's decimal mark: 'comma' reads 12,500 as 12.5 and 1.000 as 1000, 'point' the "
+                          "other way round (default: refuse such ambiguous amounts; spaces always group thousands)")
+    imp.add_argument("--confirm-large", action="store_true",
+                     help="import amounts far outside the account's history (without it they are listed and "
+                          "nothing is written, exit code 3)")
     exp = sub.add_parser("export", help="Export the ledger to CSV / XLSX.")
     exp.add_argument("file", type=Path, help="target .csv or .xlsx")
     exp.add_argument("--excel", action="store_true",
@@ -453,6 +398,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for p in (imp, exp):
         p.add_argument("--db", type=Path, default=None, help=f"database file (default {store.DEFAULT_DB})")
         p.add_argument("--lang", choices=("ru", "en"), default=_default_lang(), help="language of messages")
+
+
+CONFIRM_HINT = {"ru": "Если суммы верны, повторите импорт с --confirm-large.",
+                "en": "If the amounts are right, run the import again with --confirm-large."}
 
 
 def _default_lang() -> str:
@@ -469,7 +418,8 @@ def _say(lines: Iterable[str], stream: Any = None) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """Import a file; 0 when written, 1 when the file is bad (every bad line printed), 2 when unusable."""
+    """Import a file; 0 when written, 1 when the file is bad (bad lines printed), 2 when unusable, 3 when
+    amounts far outside the account's history need --confirm-large."""
     db = _db(args)
     if not db.exists():
         print(f"Database {db} does not exist: run `python -m data_layer demo --db {db}` or a sync first.",
@@ -483,7 +433,12 @@ def run_import(args: argparse.Namespace) -> int:
     store.init_db(db)
     try:
         with store.connect(db) as con:
-            result = import_file(con, data, args.file.name, args.create_partners, args.add)
+            result = import_file(con, data, args.file.name, args.create_partners, args.add,
+                                 getattr(args, "decimal", "auto"), getattr(args, "confirm_large", False))
+    except ConfirmationNeeded as exc:
+        _say(exc.text(args.lang).splitlines(), sys.stderr)
+        _say([CONFIRM_HINT[args.lang]], sys.stderr)
+        return 3
     except UserDataError as exc:
         _say(exc.text(args.lang).splitlines(), sys.stderr)
         return 1

@@ -16,13 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from data_layer import store
+from data_layer.numbers import MESSAGES as NUMBER_MESSAGES
+from data_layer.numbers import NumberFormat, NumberTextError, parse_number
 
 MODELS = ("referral", "sales", "service")
 CATEGORIES = ("commission", "bonus", "marketing", "training", "support", "other")
@@ -58,7 +60,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "amount.decimals": "В сумме «{value}» больше двух знаков после запятой — округлите до копеек "
                            "(разделитель тысяч — пробел, не запятая).",
         "amount.ambiguous": "В сумме «{value}» и точка, и запятая — оставьте один десятичный разделитель, "
-                            "а тысячи отделяйте пробелом.",
+                            "а тысячи отделяйте пробелом, или укажите формат чисел файла.",
         "ledger.duplicate": "Партнёр «{partner}», {month}, {category} встречается несколько раз (строки "
                             "{lines}) — оставьте одну строку или сложите суммы.",
         "rule.target": "У правила должна быть либо модель, либо партнёр (не оба и не ни одного) — "
@@ -118,7 +120,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "amount.decimals": "The amount “{value}” has more than two decimals: round it to cents "
                            "(separate thousands with a space, not a comma).",
         "amount.ambiguous": "The amount “{value}” has both a dot and a comma: keep one decimal separator and "
-                            "separate thousands with a space.",
+                            "separate thousands with a space, or declare the file's number format.",
         "ledger.duplicate": "Partner “{partner}”, {month}, {category} appears more than once (lines {lines}): "
                             "keep one row or add the amounts up.",
         "rule.target": "A rule needs either a model or a partner (exactly one): fill in one of them.",
@@ -153,6 +155,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
+
+for _lang, _texts in NUMBER_MESSAGES.items():  # amount-text messages live beside their parser
+    MESSAGES[_lang].update(_texts)
 
 # Who is acting in this thread (the dashboard sets the signed-in person per run; CLIs leave the default).
 ACTOR: ContextVar[str | None] = ContextVar("partner_roi_actor", default=None)
@@ -279,8 +284,9 @@ def to_month(value: object, line: int | None = None) -> date:
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def to_amount(value: object, line: int | None = None, decimals: int | None = None) -> float:
-    """A non-negative finite money amount; text may use a decimal comma and space / NBSP thousands."""
+def to_amount(value: object, line: int | None = None, decimals: int | None = None,
+              number_format: NumberFormat = "auto") -> float:
+    """A non-negative finite money amount; text is read by `data_layer.numbers` (format: auto, comma, point)."""
     if is_blank(value):
         raise fail("amount.empty", line)
     if isinstance(value, bool):
@@ -288,7 +294,7 @@ def to_amount(value: object, line: int | None = None, decimals: int | None = Non
     if isinstance(value, int | float | Decimal):
         number = Decimal(str(value)) if not isinstance(value, Decimal) else value
     else:
-        number = _parse_number_text(str(value), line)
+        number = _parse_number_text(str(value), line, number_format)
     if not number.is_finite():
         raise fail("amount.not_finite", line, value=value)
     if number < 0:
@@ -300,21 +306,12 @@ def to_amount(value: object, line: int | None = None, decimals: int | None = Non
     return float(round(number, 2))
 
 
-def _parse_number_text(text: str, line: int | None) -> Decimal:
-    """Decimal from text such as '1 234,50', '1\u00a0234.5', '12500 ₽'."""
-    raw = text
-    cleaned = re.sub(r"[\s\u00a0\u202f\u2009']", "", text).removesuffix("₽").removesuffix("руб.")
-    if "," in cleaned and "." in cleaned:
-        raise fail("amount.ambiguous", line, value=raw)
-    cleaned = cleaned.replace(",", ".")
-    if cleaned.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        raise fail("amount.not_finite", line, value=raw)
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", cleaned):
-        raise fail("amount.not_number", line, value=raw)
+def _parse_number_text(text: str, line: int | None, number_format: NumberFormat = "auto") -> Decimal:
+    """Decimal from text such as '1 234,50', '1\u00a0234.5', '12500 ₽' (rules: data_layer.numbers)."""
     try:
-        return Decimal(cleaned)
-    except InvalidOperation:
-        raise fail("amount.not_number", line, value=raw) from None
+        return parse_number(text, number_format)
+    except NumberTextError as exc:
+        raise fail(exc.code, line, value=text, **exc.params) from None
 
 
 def to_category(value: object, line: int | None = None) -> str:

@@ -91,8 +91,10 @@ BAD = [
     ("amount -infinity", (HEADER + "alpha,2024-01,bonus,-Infinity\n").encode(), "costs.csv",
      [("amount.not_finite", 2)]),
     ("amount missing", (HEADER + "alpha,2024-01,bonus,\n").encode(), "costs.csv", [("amount.empty", 2)]),
-    ("amount three decimals", (HEADER + "alpha,2024-01,bonus,1.234\n").encode(), "costs.csv",
+    ("amount three decimals", (HEADER + "alpha,2024-01,bonus,1234.567\n").encode(), "costs.csv",
      [("amount.decimals", 2)]),
+    ("amount maybe grouped", (HEADER + "alpha,2024-01,bonus,1.234\n").encode(), "costs.csv",
+     [("amount.grouping", 2)]),
     ("amount dot and comma", b"partner;month;category;amount\nalpha;2024-01;bonus;1.234,50\n", "costs.csv",
      [("amount.ambiguous", 2)]),
     ("amount huge", (HEADER + "alpha,2024-01,bonus,1e20\n").encode(), "costs.csv", [("amount.too_big", 2)]),
@@ -297,8 +299,9 @@ def test_export_neutralises_formulas(db: Path) -> None:
     assert "1234,50" in excel.decode("utf-8-sig") and "1234.50" in plain
     sheet = book.worksheets[0]
     partner_cells = [row[0] for row in sheet.iter_rows(min_row=2)]
-    assert all(c.data_type == "s" for c in partner_cells)
-    assert all(not str(c.value).startswith(("=", "+", "-", "@")) for c in partner_cells)
+    assert all(c.data_type == "s" for c in partner_cells)  # a string cell never runs: the exact name, no quote
+    assert "=HYPERLINK(\"http://x\")" in {c.value for c in partner_cells}
+    assert not any(str(c.value).startswith("'") for c in partner_cells)
 
 
 # ---------------------------------------------------------------- CLI
