@@ -278,9 +278,10 @@ class Plan:
     n: int
     seed: int
     end_date: date
+    now_ts: int | None = None  # the build instant: nothing happens after it (None: the whole of end_date)
     start_date: date = field(init=False)
     start_ts: int = field(init=False)
-    horizon_ts: int = field(init=False)      # exclusive end: midnight after end_date
+    horizon_ts: int = field(init=False)      # exclusive end: the build instant, else midnight after end_date
     month_ts: np.ndarray = field(init=False)  # MONTHS + 1 boundaries
     grid_ts: np.ndarray = field(init=False)   # hourly edges
     grid_cdf: np.ndarray = field(init=False)
@@ -291,10 +292,11 @@ class Plan:
         """Build the time grid and the partner mix."""
         self.start_date = _add_months(self.end_date.replace(day=1), -(MONTHS - 1))
         self.start_ts = _ts(self.start_date)
-        self.horizon_ts = _ts(self.end_date + timedelta(days=1))
+        midnight = _ts(self.end_date + timedelta(days=1))
+        self.horizon_ts = min(midnight, self.now_ts) if self.now_ts else midnight
         self.month_ts = np.array([_ts(_add_months(self.start_date, m)) for m in range(MONTHS)]
                                  + [self.horizon_ts], dtype=np.int64)
-        self.grid_ts, self.grid_cdf = _time_grid(self.start_date, self.end_date)
+        self.grid_ts, self.grid_cdf = _cut_grid(*_time_grid(self.start_date, self.end_date), self.horizon_ts)
         self.partner_cum = np.cumsum(_partner_probs(self), axis=1)
         self.active = np.array([[True, *[_active(s, m) for s in SPECS]] for m in range(MONTHS)])
 
@@ -351,6 +353,22 @@ def _time_grid(start: date, end: date) -> tuple[np.ndarray, np.ndarray]:
     step = np.diff(day_ts)[:, None] / 24.0
     edges = (day_ts[:-1, None] + step * np.arange(24)).ravel()
     return np.concatenate([edges, [day_ts[-1]]]), cdf
+
+
+def _cut_grid(edges: np.ndarray, cdf: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """The intensity grid ending at horizon (a demo built at noon has no lead, close or event this afternoon)."""
+    if horizon >= edges[-1]:
+        return edges, cdf
+    keep = edges < horizon
+    share = float(np.interp(horizon, edges, cdf))
+    return np.concatenate([edges[keep], [horizon]]), np.concatenate([cdf[keep], [share]]) / share
+
+
+def build_plan(n_leads: int, seed: int, end_date: date | None) -> Plan:
+    """The plan of a demo ending on end_date (whole day, reproducible), or, by default, now."""
+    if end_date is not None:
+        return Plan(n_leads, seed, end_date)
+    return Plan(n_leads, seed, account_today(), now_ts=int(time.time()))
 
 
 def _active(spec: PartnerSpec, m: int) -> bool:
@@ -1082,7 +1100,7 @@ def _event_records(blk: Block) -> list[dict[str, Any]]:
 def generate_records(n_leads: int = 20000, seed: int = 42,
                      end_date: date | None = None) -> dict[str, list[dict] | dict]:
     """The whole demo account as amoCRM API v4 records (the bodies' `_embedded` lists), deterministic."""
-    plan = Plan(n_leads, seed, end_date or account_today())
+    plan = build_plan(n_leads, seed, end_date)
     out: dict[str, Any] = {**_static_records(plan), "leads": [], "contacts": [], "companies": [], "events": []}
     with _no_gc():
         for blk in iter_blocks(plan):
@@ -1393,7 +1411,7 @@ def load_demo(db_path: str | Path, n_leads: int = 20000, seed: int = 42, end_dat
     path = Path(db_path)
     _remove_db(path)
     store.init_db(path)
-    plan = Plan(n_leads, seed, end_date or account_today())
+    plan = build_plan(n_leads, seed, end_date)
     use_bulk = n_leads > BULK_THRESHOLD if bulk is None else bulk
     stats = Stats()
     with store.connect(path) as con, _no_gc():

@@ -295,3 +295,27 @@ def test_cli_rebuilds_over_an_old_file(tmp_path: Path, capsys: pytest.CaptureFix
     assert query(path, "select count(*) from raw_leads")[0][0] == 300
     with pytest.raises(SystemExit):
         parser.parse_args(["--end-date", "30.06.2025"])
+
+
+def test_a_demo_built_today_has_nothing_after_its_build_time() -> None:
+    """Regression (issue 19): the demo's horizon was the next midnight, so leads, closes and stage changes were
+    dated later today; built now, its last lead, close, update and event are at or before the build instant."""
+    import time
+
+    before = int(time.time())
+    records = demo.generate_records(3000, seed=1)
+    after = int(time.time())
+    stamps = [x["created_at"] for x in records["leads"]] + [x["closed_at"] or 0 for x in records["leads"]]
+    stamps += [x["updated_at"] for x in records["leads"]] + [e["created_at"] for e in records["events"]]
+    assert max(stamps) <= after
+    assert max(x["created_at"] for x in records["leads"]) > before - 3 * 86400  # the data still runs up to now
+
+
+def test_the_build_instant_cuts_the_grid_without_piling_leads_up_at_it() -> None:
+    """Leads that today's remaining hours would have had are spread over the past, not stacked on the cut."""
+    import numpy as np
+
+    noon = demo._ts(END) + 12 * 3600
+    plan = demo.Plan(5000, 1, END, now_ts=noon)
+    assert plan.horizon_ts == noon and plan.grid_ts[-1] == noon and plan.grid_cdf[-1] == 1.0
+    assert np.all(np.diff(plan.grid_cdf) >= 0)
