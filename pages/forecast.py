@@ -9,7 +9,7 @@ import streamlit as st
 from data_layer.userdata import MAX_NAME, UserDataError
 from metrics import forecast as fc
 from metrics import lookups, pipeline_forecast, planning
-from ui import charts, fmt, layout
+from ui import auth, charts, fmt, layout
 from ui.data import query, write
 from ui.filters import bind_param, current, language_sensitive, mirror_param, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
@@ -449,7 +449,8 @@ def _save_box(result: planning.PlanResult) -> None:
     with b:
         overwrite = st.checkbox(tr(TEXT, "plan.overwrite"), key=K_PLAN_OVERWRITE)
     with c:
-        pressed = st.button(tr(TEXT, "plan.save"), key=K_PLAN_SAVE, type="primary")
+        pressed = st.button(tr(TEXT, "plan.save"), key=K_PLAN_SAVE, type="primary",
+                            disabled=not auth.allowed(planning.save_plan))  # a shared plan: an edit
     if pressed:
         target = {"kind": result.target_kind, "value": result.target} if result.target_kind else None
         payload = planning.plan_payload(result.basis, result.budgets, result.projection, target)

@@ -134,7 +134,7 @@ def connection_section() -> None:
             creds = {"token": token} if auth == "long_lived" else {
                 "client_id": client_id, "client_secret": client_secret,
                 "redirect_uri": redirect_uri, "auth_code": auth_code}
-            config.save_connection(db, base_url, **creds)
+            data.act(config.save_connection, db, base_url, **creds)
             st.session_state["settings._saved"] = True
             st.rerun()
     c1, c2 = st.columns(2)
@@ -145,7 +145,7 @@ def connection_section() -> None:
             ok, message = False, str(exc)
         (st.success if ok else st.error)(message)
     if c2.button(tr(TEXT, "forget"), key="settings.forget"):
-        config.forget_credentials(db)
+        data.act(config.forget_credentials, db)
         st.success(tr(TEXT, "forgot"))
 
 
@@ -179,7 +179,7 @@ def sync_section(source: str | None) -> None:
     if c3.button(tr(TEXT, "sync.now"), type="primary", key="settings.sync_now"):
         try:
             config.load_config(data.db_path()).check()
-            sync.start_background_sync(data.db_path(), full=full, replace_demo=replace)
+            data.act(sync.start_background_sync, data.db_path(), full=full, replace_demo=replace)
             st.success(tr(TEXT, "sync.started"))
         except ValueError as exc:  # ConfigError is a ValueError: a sentence saying what to set
             st.error(str(exc))

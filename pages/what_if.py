@@ -420,7 +420,8 @@ def scenario_bar(saved: pd.DataFrame) -> None:
         if st.button(tr(TEXT, "load"), key="what_if.load", disabled=not names) and chosen:
             set_base(query(userdata.load_scenario, chosen), chosen, tr(TEXT, "loaded", name=chosen))
     with c:
-        if st.button(tr(TEXT, "delete"), key="what_if.delete", disabled=not names) and chosen:
+        if st.button(tr(TEXT, "delete"), key="what_if.delete", type="secondary",
+                     disabled=not names or not auth.allowed(userdata.delete_scenario)) and chosen:
             write(userdata.delete_scenario, chosen)
             st.session_state[FLASH] = tr(TEXT, "deleted", name=chosen)
             st.rerun()
@@ -438,7 +439,9 @@ def save_box(inputs: ScenarioInputs, f: Filters) -> None:
     with b:
         overwrite = st.checkbox(tr(TEXT, "overwrite"), key="what_if.overwrite")
     with c:
-        pressed = st.button(tr(TEXT, "save"), key="what_if.save", type="primary")
+        # viewers play with the inputs in their session; saving a shared scenario is an edit
+        pressed = st.button(tr(TEXT, "save"), key="what_if.save", type="primary",
+                            disabled=not auth.allowed(userdata.save_scenario))
     if pressed:
         meta = {"name": (name or "").strip(), "date_from": f.date_from.isoformat(), "date_to": f.date_to.isoformat()}
         try:
@@ -493,7 +496,8 @@ def apply_box(inputs: ScenarioInputs) -> None:
                 rules=tr(TEXT, "apply.keep") if inputs.rules is None else tr(TEXT, "apply.replace"),
                 margin=tr(TEXT, "apply.keep") if inputs.margin is None else tr(TEXT, "apply.replace")))
     confirmed = st.checkbox(tr(TEXT, "confirm"), key="what_if.confirm")
-    if st.button(tr(TEXT, "apply"), key="what_if.apply", disabled=not confirmed, type="primary") and confirmed:
+    if st.button(tr(TEXT, "apply"), key="what_if.apply", type="primary",
+                 disabled=not confirmed or not auth.allowed(userdata.apply_scenario)) and confirmed:
         try:
             done = write(userdata.apply_scenario, replace(inputs, meta={"name": st.session_state.get(NAME)}))
         except UserDataError as exc:

@@ -12,7 +12,7 @@ from the ``roles`` setting that admins edit on the settings page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,16 @@ from ui.i18n import tr
 RANK = {"viewer": 1, "editor": 2, "admin": 3}
 NEEDS = {"view": "viewer", "what_if": "viewer", "edit": "editor", "sync": "editor", "apply": "editor",
          "admin": "admin"}
+# The action each write function needs (ui.data.write / ui.data.act check it, writing widgets are disabled by it);
+# any function not listed is an edit. What-if: viewers play with the inputs in their own session, but saving or
+# deleting a shared scenario (or a forecast plan) is an edit and writing one into the ledger is "apply".
+WRITE_NEEDS = {
+    "data_layer.userdata.apply_scenario": "apply",
+    "data_layer.userdata.set_setting": "admin",  # the roles; mapping and calculation go through data_layer.admin
+    "data_layer.config.save_connection": "admin",
+    "data_layer.config.forget_credentials": "admin",
+    "data_layer.sync.start_background_sync": "sync",
+}
 TEXT = {
     "ru": {
         "open": "Открытый режим: вход не настроен, у всех полный доступ (подходит для ноутбука).",
@@ -34,7 +44,11 @@ TEXT = {
                   "роли (Настройки → Доступ).",
         "read_only": "Только просмотр: изменять данные может редактор или администратор.",
         "role.viewer": "просмотр", "role.editor": "редактор", "role.admin": "администратор",
-        "role.partner": "партнёр «{partner}»",
+        "role.partner": "партнёр «{partner}»", "role.none": "без доступа",
+        "refused": "Изменение не выполнено: роль «{role}» не может {what} — это делает {needs}.",
+        "what.edit": "изменять данные", "what.apply": "применять сценарии к данным",
+        "what.sync": "запускать синхронизацию", "what.admin": "менять подключение и доступ",
+        "needs.editor": "редактор или администратор", "needs.admin": "администратор",
     },
     "en": {
         "open": "Open mode: no sign-in configured, everyone has full access (fine for a laptop).",
@@ -44,7 +58,11 @@ TEXT = {
                   "role (Settings → Access).",
         "read_only": "View only: an editor or an administrator can change data.",
         "role.viewer": "viewer", "role.editor": "editor", "role.admin": "administrator",
-        "role.partner": "partner “{partner}”",
+        "role.partner": "partner “{partner}”", "role.none": "no access",
+        "refused": "Not changed: the role “{role}” may not {what} — {needs} does that.",
+        "what.edit": "change data", "what.apply": "apply scenarios to the data", "what.sync": "run a sync",
+        "what.admin": "change the connection or access", "needs.editor": "an editor or an administrator",
+        "needs.admin": "an administrator",
     },
 }
 
@@ -179,6 +197,23 @@ def principal() -> Principal:
 def can(action: str) -> bool:
     """Whether the current person may do an action."""
     return principal().can(action)
+
+
+def write_action(fn: Callable[..., object]) -> str:
+    """The action a write function needs (WRITE_NEEDS, else edit)."""
+    return WRITE_NEEDS.get(f"{fn.__module__}.{fn.__name__}", "edit")
+
+
+def allowed(what: str | Callable[..., object]) -> bool:
+    """Whether the current person may do an action or run a write function: every writing widget's disabled=."""
+    return can(what if isinstance(what, str) else write_action(what))
+
+
+def refusal(p: Principal, action: str) -> str:
+    """The sentence a refused write shows: who may not do what, and who does it."""
+    needs = "admin" if NEEDS.get(action, "admin") == "admin" else "editor"
+    what = action if action in ("edit", "apply", "sync", "admin") else "edit"
+    return tr(TEXT, "refused", role=role_label(p), what=tr(TEXT, f"what.{what}"), needs=tr(TEXT, f"needs.{needs}"))
 
 
 def read_only_note() -> None:

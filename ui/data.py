@@ -295,11 +295,53 @@ def _prefetched(path: str, fn: Callable[..., Any], args: tuple, kwargs: dict[str
     return hit.copy() if hit is not None else None
 
 
-def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run fn(con, *args, **kwargs) in one write transaction, then bump the data version."""
+def write(fn: Callable[..., T], *args: Any, action: str | None = None, **kwargs: Any) -> T:
+    """Run fn(con, *args, **kwargs) in one write transaction, then bump the data version.
+
+    Refused (WriteRefused, audited) unless this session's person may do `action` (default: ui.auth.write_action)."""
+    guard(fn, action)
     path = db_path()
     _release_reader()
     with store.connect(path) as con, userdata.atomic(con):
         result = fn(con, *args, **kwargs)
     store.bump_version(path)
     return result
+
+
+# ---------------------------------------------------------------- who may write (every write path asks here)
+
+class WriteRefused(PermissionError):
+    """This session's person may not make this change; the message is the sentence to show."""
+
+
+def guard(fn: Callable[..., Any], action: str | None = None) -> None:
+    """Refuse a write the session's principal may not do (ui.auth), and record the refusal in the audit log."""
+    from ui import auth  # ui.auth imports this module
+
+    needed = action or auth.write_action(fn)
+    person = auth.principal()
+    if person.can(needed):
+        return
+    _audit_refusal(person.actor, person.role, needed, fn)
+    raise WriteRefused(auth.refusal(person, needed))
+
+
+def _audit_refusal(who: str, role: str, needed: str, fn: Callable[..., Any]) -> None:
+    """One audit_log row: action "refused", who, the function and the action it needed."""
+    path = db_path()
+    if not path.exists():
+        return
+    _release_reader()
+    try:
+        with store.connect(path) as con:
+            userdata.audit(con, "refused", f"{fn.__module__}.{fn.__name__}", needed, after={"role": role}, who=who)
+    except store.StoreError:  # the refusal stands even when its row cannot be written (file busy, or damaged)
+        return
+    store.bump_version(path)  # the change log on the settings page shows it
+
+
+def act(fn: Callable[..., T], *args: Any, action: str | None = None, **kwargs: Any) -> T:
+    """Run fn(*args, **kwargs), a write outside a database transaction (credentials, a background sync), after
+    the same check as write()."""
+    guard(fn, action)
+    return fn(*args, **kwargs)

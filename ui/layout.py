@@ -252,6 +252,8 @@ def error_sentence(exc: BaseException) -> str:
     """What went wrong and what to do next, for a marketing lead (never a traceback)."""
     if isinstance(exc, store.DamagedDatabase):
         return exc.text(lang())
+    if isinstance(exc, data.WriteRefused):
+        return str(exc)
     if store.is_damage(exc):  # met mid-query on the rerun's shared connection, outside store.connect's block
         return store.DamagedDatabase(data.db_path()).text(lang())
     kind = type(exc).__name__
