@@ -124,8 +124,9 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
         tr(TEXT, "col.rank"): rows["rank"],
         tr(TEXT, "col.partner"): [str(p) if pd.notna(pid) else model_label("direct")
                                   for p, pid in zip(rows["partner"], rows["partner_id"], strict=False)],
-        tr(TEXT, "col.flag"): [_flag(pid, few_flag, mark) for pid, few_flag, mark
-                               in zip(rows["partner_id"], rows["too_few"], rows["highlight"], strict=False)],
+        tr(TEXT, "col.flag"): [_flag(pid, few_flag, mark, n) for pid, few_flag, mark, n
+                               in zip(rows["partner_id"], rows["too_few"], rows["highlight"], rows["leads"],
+                                      strict=False)],
         **extra,
         metric_label("conversion"): rows["conversion"],
         tr(TEXT, "col.interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}"
@@ -176,10 +177,12 @@ def _column_widths(metric: str) -> dict[str, st.column_config.Column]:
     return widths
 
 
-def _flag(pid: object, too_few: object, highlight: object) -> str:
+def _flag(pid: object, too_few: object, highlight: object, leads: object = None) -> str:
     """The sample / highlight note of one leaderboard row."""
     if pd.isna(pid):
         return tr(TEXT, "baseline")
+    if leads is not None and not pd.isna(leads) and int(leads) == 0:
+        return t("no_leads")  # costs with no lead at all: ROI −100 %, said in words
     if bool(too_few):
         return t("too_few")
     return tr(TEXT, f"highlight.{highlight}") if highlight in ("best", "worst") else ""
@@ -253,10 +256,13 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     prefetch_kpis(page_frames.partner(mine, before), alongside=page_frames.partner_extras(mine, pid))
     now_rows, before_rows = kpi_frame(mine, "none", lite=True), kpi_frame(before, "none", lite=True)
     now = now_rows.iloc[0] if len(now_rows) else None
-    if now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0:
+    no_leads = now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0
+    if no_leads and (now is None or not float(now.get("costs") or 0) > 0):
         layout.empty(tr(TEXT, "empty_partner"))
         return
-    if bool(now.get("too_few")):
+    if no_leads:  # costs and no lead: the cost stays in view, with ROI −100 % and the mark saying why
+        layout.no_leads_badge()
+    elif bool(now.get("too_few")):
         layout.too_few_badge()
     prev = before_rows.iloc[0] if len(before_rows) else None
     layout.kpi_cards(layout.kpi_row(now, prev, currency), key="partners.kpi", compare_note=compare_label())

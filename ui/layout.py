@@ -189,6 +189,11 @@ def too_few_badge(min_leads: int = 30) -> None:
     st.badge(t("too_few"), color="gray", icon=":material/info:", help=tr(TEXT, "too_few.help", n=min_leads))
 
 
+def no_leads_badge() -> None:
+    """The "no leads" badge of a partner that has costs and no lead in the period."""
+    st.badge(t("no_leads"), color="red", icon=":material/money_off:", help=t("no_leads.help"))
+
+
 def empty(message: str | None = None) -> None:
     """An empty filter result: one sentence instead of an empty chart."""
     st.info(message or t("empty"), icon=":material/filter_alt_off:")
