@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -66,12 +67,13 @@ CHOICES = """\
   best or worst; ranking can use the cautious interval bound instead of the point value.
 * **Settings read in one place** (`metrics.costs.load_settings`): `min_leads`, `margin`, `junk_reasons`,
   `quality_weights`. Junk is evaluated at query time with the current junk list.
-* **Speed.** Every query reads `lead_facts` and the user tables directly, except two filter-independent
-  indexes of `lead_facts` that a process keeps in memory per database file and data version (the stamp the
-  dashboard's cache uses, bumped after every write): won deals with each client's all-time totals
-  (`index_won_deals.sql`) and won revenue per partner and day (`index_partner_days.sql`). A database without a
-  stamp computes them in place. Group keys are whitelisted template slots so each grouping plans with plain
-  columns; values are always bound parameters.
+* **Speed.** Metric queries read the fact tables derived from `lead_facts` at every rebuild
+  (`data_layer/derived.sql`: `fact_won_deals`, `fact_partner_days`, `fact_revenue_days`, `fact_lead_days*`,
+  `fact_lost_days`, `fact_lead_stage`, `fact_stage_days`) and the user tables; `lead_facts` itself only where a
+  filter or grouping needs the leads one by one (a source filter, lead lists). The commission-rule structure and
+  the tiers' monthly rates are computed once per fingerprint of their inputs (`rule_inputs_key.sql`) and bound as
+  small tables. Group keys are whitelisted template slots so each grouping plans with plain columns; values are
+  always bound parameters. See docs/architecture.md.
 """
 
 
@@ -99,8 +101,6 @@ API = """\
 
 What-if: `metrics.costs.Scenario(ledger=DataFrame, rules=DataFrame, margin=dict)` replaces the ledger, the
 rules or the margin for one call; the SQL reads both through the same bound relations as actuals.
-CLI: `python -m metrics kpis --db PATH --from YYYY-MM-DD --to YYYY-MM-DD [--partner NAME ...]
-[--model M ...] [--by partner|model|month|none] [--view cohort|close] [--format json|csv|table]`.
 """
 
 
@@ -124,12 +124,34 @@ def _table(entries: list[Metric]) -> list[str]:
     return lines
 
 
+class _FixedWidth(argparse.HelpFormatter):
+    """Help text wrapped at 100 columns, as the glossary prints it."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=100)
+
+
+def cli_section() -> str:
+    """The `python -m metrics` commands with every option, taken from the CLI's own parser (never out of date)."""
+    from metrics.__main__ import build_parser
+
+    parser = build_parser()
+    lines = ["## CLI (`python -m metrics`)", "",
+             "Each command's options as `--help` prints them (generated from the parser):", ""]
+    for action in parser._actions:  # argparse has no public accessor for the sub-commands' parsers
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                sub.formatter_class = _FixedWidth  # the same text whatever the terminal's width
+                lines += [f"### `{name}`", "", "```text", sub.format_help().rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
 def render_markdown() -> str:
     """The whole docs/metrics.md text."""
     head = ["# Metrics glossary", "",
             "Generated from `metrics/registry.py` by `python -m metrics.glossary` — do not edit by hand.",
             "Definitions follow the product contract (metrics-spec); the API is `metrics.engine`.", ""]
-    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES, API])
+    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES, API, cli_section()])
 
 
 def write(path: Path = DOC_PATH) -> Path:
@@ -138,5 +160,23 @@ def write(path: Path = DOC_PATH) -> Path:
     return path
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m metrics.glossary [PATH] [--check]`: write the glossary, or check that it is up to date."""
+    parser = argparse.ArgumentParser(prog="python -m metrics.glossary",
+                                     description="Write docs/metrics.md from the metric registry.")
+    parser.add_argument("path", nargs="?", type=Path, default=DOC_PATH, help=f"target file (default {DOC_PATH})")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when the file differs from what would be written")
+    args = parser.parse_args(argv)
+    if args.check:
+        current = args.path.read_text(encoding="utf-8") if args.path.exists() else ""
+        if current != render_markdown():
+            print(f"{args.path} is out of date: run `python -m metrics.glossary`.", file=sys.stderr)
+            return 1
+        return 0
+    print(write(args.path))
+    return 0
+
+
 if __name__ == "__main__":
-    print(write(Path(sys.argv[1]) if len(sys.argv) > 1 else DOC_PATH))
+    sys.exit(main())
