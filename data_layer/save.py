@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import pandas as pd
 
 from data_layer import store
 from data_layer.normalise import Batch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Child tables whose rows for a lead are replaced whole whenever that lead is saved again.
 LEAD_CHILDREN = ("raw_lead_field_values", "raw_lead_tags", "raw_lead_contacts", "raw_lead_companies")
@@ -38,6 +42,8 @@ def primary_key(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> pd.DataFrame:
+    import pandas as pd  # imported on first write: a sync's first requests leave without waiting for it
+
     cols = table_columns(con, table)
     df = pd.DataFrame.from_records(rows, columns=cols)
     key = [c for c in primary_key(con, table) if c in df.columns]
@@ -61,6 +67,8 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:
 
 
 def _replace_children(con: duckdb.DuckDBPyConnection, lead_ids: list[int]) -> None:
+    import pandas as pd
+
     ids = pd.DataFrame({"lead_id": sorted(set(lead_ids))})
     con.register("_lead_ids_df", ids)
     try:
@@ -75,6 +83,8 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     """Mark leads deleted (adding a skeleton row for leads never seen alive)."""
     if not rows:
         return 0
+    import pandas as pd
+
     df = pd.DataFrame.from_records(rows, columns=["lead_id", "deleted_at"]).drop_duplicates("lead_id", keep="last")
     con.register("_del_df", df)
     try:

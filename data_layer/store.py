@@ -22,8 +22,6 @@ from pathlib import Path
 
 import duckdb
 
-from data_layer import mapping
-
 HERE = Path(__file__).parent
 DEFAULT_DB = Path(os.environ.get("PARTNER_ROI_DB", "cache/partner_roi.duckdb"))
 LOCK_WAIT_SECONDS = 60.0
@@ -330,6 +328,8 @@ def rebuild_facts(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute lead_facts (sorted by creation date) and the tables derived from it; return its row count."""
     con.execute("create or replace table lead_facts as select * from stg_lead_facts order by created_date, lead_id")
     rebuild_derived_tables(con)
+    from data_layer import mapping  # pandas: imported when first needed, not before a sync's first request
+
     mapping.save_preview(con)  # the settings page's preview of the saved mapping, read instead of recomputed
     return con.execute("select count(*) from lead_facts").fetchone()[0]
 

@@ -31,7 +31,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -314,8 +313,8 @@ class PageWalk(Source):
         k = self.state_key
         return {f"{k}~from": self.plan[0], f"{k}~to": self.plan[1], f"{k}~page": self.contiguous}
 
-    def finished(self) -> bool:
-        return self.end is not None and self.contiguous >= self.end and not self.pages
+    def finished(self) -> bool:  # pages still in flight are past the end (no data): the fetch need not wait
+        return self.end is not None and self.contiguous >= self.end
 
     def close(self) -> None:
         self.closed = True
@@ -823,15 +822,17 @@ def build_sources(plan: Plan, emit: Callable[[Item], None], known: Known, full: 
 
 
 def run_pass(client: AmoClient, config: AmoConfig, writer: Writer, plan: Plan, known: Known, full: bool,
-             with_reference: bool, extra_items: list[Item], report: Callable[[Fetcher | None], None]) -> None:
-    """Fetch one plan and store it window by window; raise the first fetch error after storing what came."""
-    inbox: queue.Queue[Item] = queue.Queue()
-    for item in extra_items:
-        inbox.put(item)
+             early: Any, report: Callable[[Fetcher | None], None],
+             last: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> None:
+    """Fetch one plan and store it window by window; raise the first fetch error after storing what came.
+
+    ``early`` (first pass: a sync_run.EarlyStart) is already fetching the account and reference lists;
+    ``last`` (sync_run.last_write) ends the final transaction of the run's last pass."""
+    inbox: queue.Queue[Item] = early.inbox if early else queue.Queue()
     if plan.reset:
         inbox.put(Item("reset", [], plan.reset, "reference"))
-    sources = build_sources(plan, inbox.put, known, full, with_reference)
-    fetcher = Fetcher(client, sources, config.workers).start()
+    sources = build_sources(plan, inbox.put, known, full, with_reference=False)
+    fetcher = early.fetcher.add(sources) if early else Fetcher(client, sources, config.workers).start()
     last_commit = time.monotonic()
     try:
         while True:
@@ -852,7 +853,7 @@ def run_pass(client: AmoClient, config: AmoConfig, writer: Writer, plan: Plan, k
     if fetcher.error is not None:
         writer.commit()
         raise fetcher.error
-    writer.commit(final=prune_unreferenced)
+    writer.commit(final=prune_unreferenced if plan.resumed or last is None else last)
     report(fetcher)
 
 
@@ -895,50 +896,9 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _open_run(db_path: Path, replace_demo: bool, full: bool) -> tuple[int, str]:
-    """Migrate; refuse or replace a demo database; close runs a crash left open; record this run."""
-    store.init_db(db_path)
-    with store.connect(db_path) as con:
-        source = store.get_meta(con, "source")
-        if source == "demo" and not replace_demo:
-            raise ConfigError(f"{db_path} holds the demo account; sync into another file (--db) or pass "
-                              "--replace-demo to drop the demo data and its partners, costs and rules.")
-        con.execute("begin")
-        if source == "demo":
-            existing = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-            for table in [*save.TABLE_ORDER, *DEMO_TABLES]:
-                if table in existing:
-                    con.execute(store.sql_with_names("delete from {t}", t=table))
-        con.execute("update sync_runs set status = 'failed', finished_at = current_timestamp, "
-                    "message = 'interrupted' where status = 'running'")
-        mode = "full" if full or "leads" not in read_state(con) else "incremental"
-        run_id = con.execute("insert into sync_runs (started_at, mode, status, requests, throttled) "
-                             "values (current_timestamp, ?, 'running', 0, 0) returning run_id", [mode]).fetchone()[0]
-        store.set_meta(con, "last_sync_status", "running")
-        con.execute("commit")
-    return int(run_id), mode
-
-
 # Demo data a --replace-demo drops besides the raw tables (settings and the audit log stay).
 DEMO_TABLES = ("lead_facts", *store.DERIVED_TABLES, "saved_mapping_preview", "sync_state", "meta",
                "cost_ledger", "commission_rules", "partners", "scenarios", "goals", "payout_events", "payouts")
-
-
-def _finish_run(db_path: Path, run_id: int, result: SyncResult, account_name: str | None) -> None:
-    with store.connect(db_path) as con:
-        con.execute("begin")
-        con.execute("update sync_runs set finished_at = current_timestamp, status = ?, requests = ?, "
-                    "throttled = ?, seconds = ?, message = ? where run_id = ?",
-                    ["ok" if result.ok else "failed", result.requests, result.throttled, result.seconds,
-                     result.message, run_id])
-        store.set_meta(con, "source", "amocrm")
-        if account_name:
-            store.set_meta(con, "account_name", account_name)
-        if result.ok:
-            store.set_meta(con, "last_sync_at", _now_iso())
-        store.set_meta(con, "last_sync_status", "ok" if result.ok else f"failed: {result.message}")
-        con.execute("commit")
-    store.bump_version(db_path)
 
 
 @contextlib.contextmanager
@@ -967,15 +927,13 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
     with single_sync(db_path):
         own_client = client is None
         client = client or open_client(config)
-        # The first request (account, time zone) overlaps preparing the database.
-        early = ThreadPoolExecutor(1, thread_name_prefix="amocrm-account")
-        account_future = early.submit(client.get, "/api/v4/account", [("with", "datetime_settings")])
-        early.shutdown(wait=False)
+        from data_layer import sync_run  # it builds on this module's sources
+
+        early = sync_run.EarlyStart(client, config.workers)  # account + reference requests overlap the db's opening
         try:
-            run_id, mode = _open_run(db_path, replace_demo, full)
+            run_id, mode, inputs = sync_run.open_run(db_path, replace_demo, full)
         except BaseException:
-            with contextlib.suppress(BaseException):
-                account_future.result()
+            early.stop(wait=True)
             if own_client:
                 client.close()
             raise
@@ -989,19 +947,18 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
                 progress.update(fetcher_ref[0], client, stats, "running")
 
         try:
-            account = account_future.result() or {}
+            account = early.account_body()
             account_name = normalise._text(account.get("name"))
             writer = Writer(db_path, _account_timezone(account), stats)
-            extra = [Item("account", [account], {}, "reference")]
+            last = sync_run.last_write(run_id, lambda: _result(True, stats, client, ""), account_name)
             first = True
             while True:
-                state, known = pass_inputs(db_path)
+                state, known = inputs if first else pass_inputs(db_path)
                 plan = make_plan(state, full and first, client.server_now() - config.lag, config.overlap)
-                run_pass(client, config, writer, plan, known, full and first, first, extra, report)
-                extra, first = [], False
+                run_pass(client, config, writer, plan, known, full and first, early if first else None, report, last)
+                first = False
                 if not plan.resumed:
                     break
-            store.refresh_derived(db_path)
             result = _result(True, stats, client, "")
         except (Exception, KeyboardInterrupt) as exc:
             message = failure_sentence(exc)
@@ -1009,14 +966,14 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
             with contextlib.suppress(Exception):  # never hide the failure behind a second one
                 if stats.written:
                     store.refresh_derived(db_path)
-                _finish_run(db_path, run_id, result, account_name)
+                sync_run.finish_run(db_path, run_id, result, account_name)
             if progress:
                 progress.update(fetcher_ref[0], client, stats, "failed", message)
             raise
         finally:
+            early.stop()
             if own_client:
                 client.close()
-        _finish_run(db_path, run_id, result, account_name)
         if progress:
             progress.update(fetcher_ref[0], client, stats, "ok", result.summary())
         return result
