@@ -29,7 +29,8 @@ PHASES = (
     ("data_layer.sync", "_finish_run"), ("data_layer.sync", "run_pass"),
     ("data_layer.client", "AmoClient._retry_or_raise"), ("data_layer.client", "RateLimiter.pause"),
     ("data_layer.client", "open_client"), ("data_layer.config", "load_config"),
-    ("data_layer.sync_prep", "prepare"), ("data_layer.sync_prep", "open_run"),
+    ("data_layer.sync_run", "open_run"), ("data_layer.sync_run", "finish_run"),
+    ("data_layer.store", "rebuild_facts"), ("data_layer.store", "ensure_partners_from_crm"),
 )
 
 
@@ -134,8 +135,9 @@ def breakdown(doc: dict[str, Any], spawned: float, exited: float, rate: float = 
         "commit_max": round(max(commits, default=0.0), 3),
         "final_commit": round(commits[-1], 3) if commits else 0.0,
         "after_last_answer_in_pass": round(max((s["end"] for s in run_pass), default=last_answer) - last_answer, 3),
-        "facts_rebuild": round(_sum(spans, "refresh_derived"), 3),
-        "finish_run": round(_sum(spans, "_finish_run"), 3),
+        # inside refresh_derived (before) or inside the final commit (after): the same work either way
+        "facts_rebuild": round(_sum(spans, "rebuild_facts") + _sum(spans, "ensure_partners_from_crm"), 3),
+        "finish_run": round(_sum(spans, "_finish_run") + _sum(spans, "finish_run"), 3),
         "retry_sleep": round(_sum(spans, "AmoClient._retry_or_raise"), 3),
         "pause_429": round(sum(s.get("arg", 0.0) for s in spans if s["name"] == "RateLimiter.pause"), 3),
         "failed_requests": sum(1 for s in http if s["status"] == "error" or int(s["status"]) >= 500),
