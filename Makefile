@@ -32,6 +32,7 @@ bench: $(STAMP)
 
 bench-sync: $(STAMP)
 	$(PY) -m bench.sync_bench
+	$(PY) -m bench.sync_concurrent_bench
 
 demo: $(STAMP)
 	$(PY) -m data_layer demo --db $(DB)
