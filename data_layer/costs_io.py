@@ -24,6 +24,7 @@ import pandas as pd
 
 from data_layer import store
 from data_layer.costs_limits import (
+    MAX_LISTED,
     ConfirmationNeeded,
     ImportLimits,
     check_month,
@@ -234,8 +235,15 @@ def _duplicates(rows: list[dict[str, Any]]) -> list[Problem]:
         seen.setdefault((who, row["month"], row["category"]), []).append(row)
     return [Problem("import.duplicate", {"partner": group[0]["partner"], "month": group[0]["month"].strftime("%Y-%m"),
                                          "category": group[0]["category"],
-                                         "lines": ", ".join(str(r["line"]) for r in group)}, group[0]["line"])
+                                         "lines": _line_list([r["line"] for r in group])}, group[0]["line"])
             for group in seen.values() if len(group) > 1]
+
+
+def _line_list(lines: list[int], limit: int = MAX_LISTED) -> str:
+    """'2, 5, 9' — or the first `limit` line numbers, an ellipsis and the last one (3 000 repeats stay short)."""
+    if len(lines) <= limit:
+        return ", ".join(map(str, lines))
+    return ", ".join(map(str, lines[:limit])) + f", … {lines[-1]}"
 
 
 def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int], create_partners: bool = False,
