@@ -309,7 +309,7 @@ def _group_block(g: fc.GroupForecast, fs: fc.ForecastSet, currency: str, index: 
     """One group: chart on the left, numbers and trust on the right."""
     name = _group_label(fs.by, g.group, g.label)
     if fs.by != "total":
-        st.markdown(f"**{fmt.md_escape(name)}**")
+        st.markdown(f"**{fmt.plain(name)}**")
     left, right = st.columns([3, 2], gap="medium")
     with left:
         if g.result.history.empty:
@@ -498,7 +498,7 @@ def planning_section(f: object, currency: str) -> None:
         st.caption(tr(TEXT, "plan.chance", p=fmt.pct(result.chance, code, 0)))
     if result.dropped:
         names = dict(zip(rates["group"], rates["label"], strict=True))
-        st.caption(tr(TEXT, "plan.dropped", names=", ".join(_group_label(by, g, names.get(g, g))
+        st.caption(tr(TEXT, "plan.dropped", names=", ".join(fmt.plain(_group_label(by, g, names.get(g, g)))
                                                              for g in result.dropped)))
     _save_box(result)
     saved = query(planning.load_plans)

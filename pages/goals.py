@@ -106,7 +106,7 @@ def progress_section(currency: str, today: date) -> None:
     st.dataframe(table, hide_index=True, key="goals.table", column_config={
         col: st.column_config.ProgressColumn(col, min_value=0, max_value=100, format="%.0f%%")}, placeholder=fmt.DASH)
     for r in df[df["status"] == "off_track"].to_dict("records"):
-        st.caption(":red[●] " + fmt.md_escape(goal_title(r, currency) + " — " + detail_text(r, currency)))
+        st.caption(":red[●] " + fmt.plain(goal_title(r, currency) + " — " + detail_text(r, currency)))
 
 
 def _scope_fields(scope: str, partners: pd.DataFrame) -> tuple[str | None, int | None]:

@@ -247,7 +247,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     currency = _currency()
     info = names.loc[pid]
     st.button(tr(TEXT, "back"), key=K_BACK, on_click=_back)
-    st.header(fmt.md_escape(info["name"]), anchor=False)
+    st.header(fmt.plain(info["name"]), anchor=False)
     mine = replace(f, partners=(pid,), models=())
     before = replace(comparison(), partners=(pid,), models=())
     st.caption(tr(TEXT, "detail.caption", model=model_label(info["model"]), now=period_label(mine),
@@ -294,7 +294,7 @@ def _funnel(f: Filters) -> None:
         return
     for i, (pipeline, part) in enumerate(rows.groupby("pipeline", sort=False)):
         if rows["pipeline"].nunique() > 1:
-            st.caption(fmt.md_escape(pipeline))
+            st.caption(fmt.plain(pipeline))
         part = part.sort_values("sort").assign(stage=part["stage"].astype(str))
         charts.show(charts.funnel(part, "stage", "reached", tr(TEXT, "leads_axis")),
                     key=f"partners.chart_funnel.{i}", height=max(140, 30 * len(part)))

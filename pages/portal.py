@@ -43,9 +43,9 @@ def render() -> None:
     me = auth.principal()
     pid = my_partner_id(me.partner)
     if pid is None:
-        st.error(tr(TEXT, "unknown", name=me.partner or "?"))
+        st.error(tr(TEXT, "unknown", name=fmt.plain(me.partner or "?")))
         return
-    st.title(tr(TEXT, "title", name=fmt.md_escape(me.partner)), anchor=False)
+    st.title(tr(TEXT, "title", name=fmt.plain(me.partner)), anchor=False)
     preset = st.selectbox(tr(TEXT, "period"), PRESETS, index=3, key="portal.period",
                           format_func=labeler(filters.TEXT, "preset."))  # the sidebar's own labels
     lo, hi = filters.preset_range(preset, filters.today())

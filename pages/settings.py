@@ -143,7 +143,7 @@ def connection_section() -> None:
             ok, message, _ = sync.test_connection(config.load_config(db).check())
         except ValueError as exc:
             ok, message = False, str(exc)
-        (st.success if ok else st.error)(message)
+        (st.success if ok else st.error)(fmt.plain(message))  # the account name
     if c2.button(tr(TEXT, "forget"), key="settings.forget"):
         data.act(config.forget_credentials, db)
         st.success(tr(TEXT, "forgot"))
@@ -207,7 +207,7 @@ def _qualification_inputs(saved: dict) -> dict[str, int | None]:
         names = {s["id"]: s["name"] for s in stages}
         current = saved.get(str(pipe["id"]))
         chosen[str(pipe["id"])] = st.selectbox(
-            str(pipe["name"]), options, index=options.index(current) if current in options else 0,
+            fmt.plain(pipe["name"]), options, index=options.index(current) if current in options else 0,
             key=f"settings.qual.{pipe['id']}",
             format_func=lambda v, n=names, d=default: d if v is None else str(n[v]))
     return chosen

@@ -411,7 +411,7 @@ def comparison_table(f: Filters, scenario: Scenario | None, by: str, currency: s
 def scenario_bar(saved: pd.DataFrame) -> None:
     """Open, delete or reset a scenario."""
     names = saved["name"].astype(str).tolist()
-    st.caption(tr(TEXT, "current", name=st.session_state.get(NAME) or tr(TEXT, "draft")))
+    st.caption(tr(TEXT, "current", name=fmt.plain(st.session_state.get(NAME) or tr(TEXT, "draft"))))
     a, b, c, d = st.columns([4, 1, 1, 2], vertical_alignment="bottom")
     with a:
         chosen = st.selectbox(tr(TEXT, "open"), names, key="what_if.open", index=0 if names else None,
@@ -703,7 +703,7 @@ def render() -> None:
     st.caption(tr(TEXT, "caption", period=period_label(f)))
     flash = st.session_state.pop(FLASH, None)
     if flash:
-        st.success(fmt.md_escape(flash), icon=":material/check_circle:")
+        st.success(fmt.plain(flash), icon=":material/check_circle:")
     saved = query(userdata.list_scenarios)
     scenario_bar(saved)
     prefetch_kpis(page_frames.what_if(f))

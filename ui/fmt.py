@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 from babel.dates import format_date
@@ -85,6 +86,22 @@ def md_escape(text: object) -> str:
         return ""
     raw = " ".join(str(text).split())
     return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw)
+
+
+# Streamlit's Markdown links bare URLs and e-mails it finds in the text *after* escapes are resolved (its
+# mdast-util-gfm-autolink-literal matches /(https?:\/\/|www(?=\.))/ and /x@y.z/ in text nodes), and its emoji and
+# icon shortcodes are :name:, so backslashes alone do not keep CRM text literal. A word joiner (U+2060, invisible,
+# not a \w character) after every ":" and "@" and between "www" and "." breaks each of those patterns.
+WORD_JOINER = "\u2060"
+_LINK_MARKS = re.compile(r"(www)(?=\.)|([:@])", re.IGNORECASE)
+
+
+def plain(text: object) -> str:
+    """CRM or user text (partner, deal, pipeline, scenario names) for Markdown: literal, never a link or emoji."""
+    if text is None:
+        return ""
+    raw = " ".join(str(text).split())
+    return md_escape(_LINK_MARKS.sub(lambda m: (m.group(1) or m.group(2)) + WORD_JOINER, raw))
 
 
 def money_short(x: float | int | None, lang: str = "ru", currency: str = "RUB") -> str:

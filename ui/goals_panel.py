@@ -145,9 +145,9 @@ def render(scope: str, model: str | None = None, partner_id: int | None = None, 
             st.caption(tr(TEXT, "none"))
             return
         for row in rows.head(limit).to_dict("records"):
-            title = fmt.md_escape(goal_title(row, currency, with_scope=False))
+            title = fmt.plain(goal_title(row, currency, with_scope=False))
             st.progress(bar_value(row), text=title)
             color = STATUS_COLORS.get(row["status"], "gray")
-            st.caption(f":{color}[●] " + fmt.md_escape(detail_text(row, currency)))
+            st.caption(f":{color}[●] " + fmt.plain(detail_text(row, currency)))
         if len(rows) > limit:
             st.caption(tr(TEXT, "more", n=len(rows) - limit))

@@ -238,7 +238,7 @@ def _when(iso: str | None, tz: str, code: str) -> str | None:
 
 def show_freshness(info: dict | None) -> None:
     """The freshness line as a caption (account names escaped: they are CRM text)."""
-    st.caption(":material/database: " + fmt.md_escape(freshness_line(info)))
+    st.caption(":material/database: " + fmt.plain(freshness_line(info)))  # the CRM account name
 
 
 def no_database() -> None:

@@ -144,9 +144,9 @@ def accrue_messages(report: pd.DataFrame, partners: pd.DataFrame, currency: str)
     out = [("success", tr(TEXT, "accrued", month=month, up=int((report["action"] == "accrued").sum()),
                           down=int((report["action"] == "reversed").sum())))]
     for r in report[report["overpaid"] > 0].to_dict("records"):
-        out.append(("warning", tr(TEXT, "overpaid", partner=names.get(r["partner_id"], r["partner_id"]),
+        out.append(("warning", tr(TEXT, "overpaid", partner=fmt.plain(names.get(r["partner_id"], r["partner_id"])),
                                   month=month, amount=_money(r["overpaid"], currency))))
-    closed = [str(names.get(p, p)) for p in report.loc[report["action"] == "closed", "partner_id"]]
+    closed = [fmt.plain(names.get(p, p)) for p in report.loc[report["action"] == "closed", "partner_id"]]
     if closed:
         out.append(("info", tr(TEXT, "closed", names=", ".join(closed))))
     return out
