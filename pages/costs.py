@@ -6,12 +6,14 @@ version is bumped). Validation errors come back from data_layer.userdata as sent
 
 from __future__ import annotations
 
+import zlib
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from data_layer import costs_io, userdata
+from data_layer.numbers import NUMBER_FORMATS
 from data_layer.userdata import CATEGORIES, KINDS, MODELS, UserDataError
 from metrics import engine, lookups
 from metrics.filters import Filters
@@ -47,6 +49,12 @@ TEXT = {
         "add": "Прибавлять к существующим суммам",
         "add.help": "Без галочки строка файла заменяет сумму того же партнёра, месяца и категории "
                     "(повторный импорт не удваивает затраты).",
+        "numbers": "Формат чисел в файле",
+        "numbers.help": "Пробел всегда отделяет тысячи (1 234 567,50). Точку или запятую между тысячами "
+                        "(12,500 или 1.000) без выбранного формата не угадываем — такие суммы отклоняются.",
+        "numbers.auto": "Не указан", "numbers.comma": "Десятичная запятая (12,5 · 1.234,50)",
+        "numbers.point": "Десятичная точка (12.5 · 1,234.50)",
+        "confirm.large": "Да, эти суммы верны — импортировать их как есть",
         "preview": "Предпросмотр: {n} строк на сумму {total}.", "preview.new": "Будут созданы партнёры: {names}.",
         "import": "Импортировать", "imported": "Импортировано строк: {n}, на сумму {total}.",
         "bad_file": "Файл не импортирован — исправьте ошибки и загрузите его снова:",
@@ -106,6 +114,12 @@ TEXT = {
         "add": "Add to existing amounts",
         "add.help": "Unticked, a file row replaces the amount of the same partner, month and category "
                     "(importing twice does not double the costs).",
+        "numbers": "Number format of the file",
+        "numbers.help": "A space always separates thousands (1 234 567.50). A dot or comma between thousands "
+                        "(12,500 or 1.000) is not guessed without a chosen format: such amounts are refused.",
+        "numbers.auto": "Not declared", "numbers.comma": "Decimal comma (12,5 · 1.234,50)",
+        "numbers.point": "Decimal point (12.5 · 1,234.50)",
+        "confirm.large": "Yes, these amounts are right: import them as they are",
         "preview": "Preview: {n} rows, total {total}.", "preview.new": "Partners to create: {names}.",
         "import": "Import", "imported": "Imported {n} rows, total {total}.",
         "bad_file": "The file was not imported: fix these problems and upload it again:",
@@ -269,11 +283,14 @@ def import_section(currency: str) -> None:
         create = st.checkbox(tr(TEXT, "create"), key="costs.create_partners", help=tr(TEXT, "create.help"))
     with right:
         add = st.checkbox(tr(TEXT, "add"), key="costs.add", help=tr(TEXT, "add.help"))
+    number_format = st.radio(tr(TEXT, "numbers"), list(NUMBER_FORMATS), key="costs.number_format",
+                             format_func=lambda k: tr(TEXT, f"numbers.{k}"), horizontal=True,
+                             help=tr(TEXT, "numbers.help"))
     if upload is None:
         return
     data, name = upload.getvalue(), upload.name
     try:
-        parsed = query(costs_io.parse_costs, data, name, create)
+        parsed = query(costs_io.parse_costs, data, name, create, number_format)
     except UserDataError as exc:
         show_problems(exc, tr(TEXT, "bad_file"))
         return
@@ -287,13 +304,33 @@ def import_section(currency: str) -> None:
         tr(TEXT, "col.category"): parsed.rows["category"].map(_category_label),
         tr(TEXT, "col.amount"): [fmt.money(v, code, currency, 2) for v in parsed.rows["amount"]],
     }), hide_index=True, key="costs.preview", placeholder=fmt.DASH)
+    confirmed = confirm_large(parsed, data)
     if st.button(tr(TEXT, "import"), key="costs.import", type="primary"):
         try:
-            result = write(costs_io.import_file, data, name, create_partners=create, add=add)
+            result = write(costs_io.import_file, data, name, create_partners=create, add=add,
+                           number_format=number_format, confirmed=confirmed)
+        except costs_io.ConfirmationNeeded as exc:
+            show_warnings(exc)
         except UserDataError as exc:
             show_problems(exc, tr(TEXT, "bad_file"))
         else:
             _saved(tr(TEXT, "imported", n=result.rows, total=fmt.money(result.total, code, currency)))
+
+
+def show_warnings(exc: UserDataError) -> None:
+    """Lines that need a confirmation, as a warning (user text shown literally)."""
+    body = "\n".join(f"- {fmt.md_escape(line)}" for line in exc.lines(lang()))
+    head = exc.text(lang()).splitlines()[0]
+    st.warning(fmt.md_escape(head) + "\n\n" + body, icon=":material/warning:")
+
+
+def confirm_large(parsed: costs_io.ParsedCosts, data: bytes) -> bool:
+    """Amounts far outside the account's history (the data layer's rule): say so, ask for a tick."""
+    if not parsed.warnings:
+        return False
+    show_warnings(costs_io.ConfirmationNeeded(parsed.warnings))
+    # the key follows the file, so a tick given for one file never confirms another
+    return st.checkbox(tr(TEXT, "confirm.large"), key=f"{_key('confirm_large')}.{zlib.crc32(data):08x}")
 
 
 def export_section() -> None:
