@@ -1,4 +1,4 @@
--- Migrations 0004-0007 (the fact tables grow columns or tables), and what store.rebuild_facts runs after every rebuild of lead_facts:
+-- Migrations 0004-0008 (the fact tables grow columns or tables), and what store.rebuild_facts runs after every rebuild of lead_facts:
 -- compact tables derived from lead_facts only (no user input, no parameters) that the metric queries read
 -- instead of scanning every lead. Native tables, sorted by date, so DuckDB prunes row groups by period.
 --   fact_won_deals:    one row per won lead with what the deal metrics and deal lists read, its client (hash of
@@ -67,6 +67,15 @@ from lead_facts
 where is_lost and loss_reason is not null
 group by all
 order by created_date, partner_id;
+
+-- fact_lost_close_days: lost leads per close day x partner x model x pipeline x source: beside the won deals
+-- closed in a period, the close view's win rate of the leads closed then (won / (won + lost)).
+create or replace table fact_lost_close_days as
+select closed_date, partner_id, model, pipeline_id, utm_source, source_name, count(*) as lost
+from lead_facts
+where is_lost and closed_date is not null
+group by all
+order by closed_date, partner_id;
 
 -- fact_lead_stage: one row per lead with the furthest stage (by sort, lost excluded) it reached in its current
 -- pipeline, from its current status and its stage history (null when neither is a known stage): the funnel.

@@ -29,7 +29,8 @@ DERIVED_SQL = HERE / "derived.sql"
 # The fact_* tables derived.sql (re)creates: rebuilt from lead_facts and the raw tables, never edited.
 DERIVED_TABLES = tuple(re.findall(r"^create or replace table (\w+)", DERIVED_SQL.read_text(encoding="utf-8"), re.M))
 
-MIGRATIONS: list[tuple[str, Path]] = [
+# A migration runs one SQL file or, in order and in one transaction, several.
+MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
     ("0001_core", HERE / "schema.sql"),
     ("0002_staging", HERE / "views.sql"),
     ("0003_goals_payouts_audit", HERE / "goals_audit.sql"),
@@ -37,6 +38,9 @@ MIGRATIONS: list[tuple[str, Path]] = [
     ("0005_deal_list_columns", DERIVED_SQL),  # deal list columns, field fill counts: the fact tables rebuilt
     ("0006_revenue_stage_days", DERIVED_SQL),  # fact_revenue_days, fact_stage_days: the fact tables rebuilt
     ("0007_quality_days", DERIVED_SQL),  # phone / e-mail counts, fact_lost_days: the fact tables rebuilt
+    # client identity (company before a non-main contact), rules' tier_kind, fact_lost_close_days: lead_facts and
+    # the fact tables rebuilt
+    ("0008_definitions", (HERE / "views.sql", HERE / "m0008_definitions.sql", DERIVED_SQL)),
 ]
 
 
@@ -228,7 +232,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         con.execute("begin")
         try:
-            con.execute(sql_path.read_text(encoding="utf-8"))
+            for part in sql_path if isinstance(sql_path, tuple) else (sql_path,):
+                con.execute(part.read_text(encoding="utf-8"))
             con.execute("insert into schema_migrations values (?, current_timestamp)", [name])
             con.execute("commit")
         except Exception:

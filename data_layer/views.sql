@@ -123,12 +123,15 @@ from stages st
 join stg_statuses s on s.pipeline_id = st.pipeline_id and s.status_id = st.status_id
 group by st.lead_id;
 
+-- The client of a lead (metrics-spec): its main contact; else its company; else its other contact with the lowest
+-- id; else the lead itself. The company comes before a non-main contact, so a company's deals through different
+-- non-main contacts are one client. (Also m0008_definitions.sql, which replaces it in existing databases.)
 create or replace view stg_lead_client as
 select l.id as lead_id,
     coalesce(
         'c' || (select min(lc.contact_id) from raw_lead_contacts lc where lc.lead_id = l.id and lc.is_main),
-        'c' || (select min(lc.contact_id) from raw_lead_contacts lc where lc.lead_id = l.id),
         'co' || (select min(lco.company_id) from raw_lead_companies lco where lco.lead_id = l.id),
+        'c' || (select min(lc.contact_id) from raw_lead_contacts lc where lc.lead_id = l.id),
         'l' || l.id
     ) as client_key
 from raw_leads l;
@@ -196,4 +199,5 @@ select e.id as event_id, e.lead_id, e.created_at,
     e.pipeline_before, e.status_before, e.pipeline_after, e.status_after
 from raw_lead_status_events e;
 
-create table lead_facts as select * from stg_lead_facts limit 0;
+-- if not exists: migration 0008 re-runs this file over an existing database
+create table if not exists lead_facts as select * from stg_lead_facts limit 0;

@@ -25,7 +25,10 @@ from metrics.filters import ALL_MODELS, FilterError
 LEDGER_CATEGORIES = ("commission", "bonus", "marketing", "training", "support", "other")
 RULE_KINDS = ("percent_revenue", "fixed_per_deal", "fixed_per_qualified_lead")
 LEDGER_COLUMNS = ("partner_id", "month", "category", "amount")
-RULE_COLUMNS = ("rule_id", "model", "partner_id", "kind", "rate", "tiers", "valid_from", "valid_to")
+RULE_COLUMNS = ("rule_id", "model", "partner_id", "kind", "rate", "tiers", "valid_from", "valid_to", "tier_kind")
+# How a percent rule's monthly tiers apply: each band's rate on the revenue inside it (the default), or the highest
+# band reached sets the rate of the whole month's revenue.
+TIER_KINDS = ("marginal", "whole")
 DEFAULT_MIN_LEADS = 30
 DEFAULT_JUNK = ("Спам", "Дубль", "Нецелевой")
 DEFAULT_WEIGHTS = (("phone", 25.0), ("email", 25.0), ("qualified", 50.0))
@@ -186,6 +189,10 @@ def scenario_rules(frame: pd.DataFrame) -> pd.DataFrame:
         raise FilterError(f"Unknown rule kinds {', '.join(map(str, bad))}: use {', '.join(RULE_KINDS)}.")
     if rules["rule_id"].isna().any():
         rules["rule_id"] = range(1, len(rules) + 1)
+    rules["tier_kind"] = [TIER_KINDS[0] if _blank(k) else str(k).strip() for k in rules["tier_kind"]]
+    bad = sorted(set(rules["tier_kind"]) - set(TIER_KINDS))
+    if bad:
+        raise FilterError(f"Unknown tier kinds {', '.join(bad)}: use {', '.join(TIER_KINDS)}.")
     rules["tiers"] = [None if _blank(t) else json.dumps(check_tiers(t)) for t in rules["tiers"]]
     return rules.loc[:, list(RULE_COLUMNS)].astype(object).reset_index(drop=True)
 

@@ -43,6 +43,8 @@ KPI_COLUMNS = (
     "costs", "costs_ledger", "costs_commission", "income", "income_basis", "profit", "roi", "roi_band",
     "new_clients", "cpa", "ltv", "purchases_per_client", "time_to_close_days", "too_few",
 )
+# The close view's own ratio and its counts (empty in the cohort view; metrics-spec "conversion")
+CLOSE_COLUMNS = ("won_closed", "lost_closed", "win_rate_closed", "win_rate_closed_low", "win_rate_closed_high")
 COST_COLUMNS = tuple(f"cost_{c}" for c in LEDGER_CATEGORIES)
 COMMISSION_CATEGORY = "computed_commission"
 
@@ -139,9 +141,7 @@ def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], sc
         scopes=scopes, fams=fams, split_filtering=split_filtering, **extra)
     detailed = any(s["g_split"] for s in scopes)
     items = sql.scope_slots(tuple(_fam_dims(f) for f in fams), detailed, tuple(dims for _, dims in frames))
-    # a full scope read as one family can take its late deals from the family's rows (see kpis.sql)
-    by_family = all(len(s["fams"]) == 1 for s in scopes if s["g_clients"])
-    chosen = {**dict(items), "late_by_family": CONSTANT[by_family], "late_part": sql.LATE_PART[not by_family],
+    chosen = {**dict(items), "lost_part": sql.LOST_PART[any(f["close_view"] for f in fams)],
               "client_part": sql.CLIENT_PART[any(s["g_clients"] for s in scopes)],
               "scope_deals": sql.DEAL_VIEWS[tuple(sorted({f["close_view"] for f in fams}))],
               "split_rel": sql.SPLIT_REL[detailed],  # pipeline / source filters make every scope split
@@ -351,7 +351,7 @@ def costs_by_category(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "non
 def costs_long(wide: pd.DataFrame) -> pd.DataFrame:
     """KPI rows (kpis()) turned into costs in long format: group keys, category, amount."""
     wide = wide.copy()
-    keys = [c for c in wide.columns if c not in KPI_COLUMNS and not c.startswith("cost_")]
+    keys = [c for c in wide.columns if c not in KPI_COLUMNS + CLOSE_COLUMNS and not c.startswith("cost_")]
     wide = wide.rename(columns={f"cost_{c}": c for c in LEDGER_CATEGORIES})
     wide[COMMISSION_CATEGORY] = wide["costs_commission"]
     cats = [*LEDGER_CATEGORIES, COMMISSION_CATEGORY]

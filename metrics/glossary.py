@@ -27,7 +27,9 @@ CHOICES = """\
 * **Cohort vs close-date view.** The view decides which won deals count: deals of the period's leads (cohort) or
   deals closed in the period whatever their creation date (close). It drives won deals, revenue, average check,
   income, new clients, CPA, LTV, time to close and commissions. Conversion, lead → qualified and qualified → won
-  always describe the period's leads, so they stay true shares (in [0, 1]) in both views.
+  always describe the period's leads, so they stay true shares (in [0, 1]) in both views; in the close view the
+  cards show instead `win_rate_closed` = won ÷ (won + lost) among the leads closed in the period, beside those
+  two counts, so the ratio on screen recomputes from the counts beside it.
   When grouping by month / week / quarter, a lead counts in the bucket of its creation date and a deal in the
   bucket of its deal date (creation in the cohort view, close in the close view).
 * **Ledger costs.** A month's amount is spread evenly over that month's days; a period (or a week / month
@@ -46,8 +48,10 @@ CHOICES = """\
   model's rules apply). Several rules in force on the same day all apply (they add up). No rule → no computed
   commission. Direct leads never earn commission.
 * **Tiers.** A `percent_revenue` rule with tiers `[{"up_to": 1000000, "rate": 0.10}, {"up_to": null, "rate":
-  0.15}]` is applied like tax brackets to the partner's revenue **per calendar month of the close date**: the
-  first 1 000 000 at 10 %, the rest at 15 %; revenue above the last finite `up_to` takes the last tier's rate.
+  0.15}]` applies to the partner's revenue **per calendar month of the close date**, in one of two kinds chosen per
+  rule (`tier_kind`): `marginal`, the default, like tax brackets — the first 1 000 000 at 10 %, the rest at 15 %;
+  revenue above the last finite `up_to` takes the last tier's rate — or `whole`: the highest band the month's
+  revenue reaches sets the rate of all of it (1 200 000 → 15 % of 1 200 000; exactly 1 000 000 stays at 10 %).
   The month's base is every won deal of that partner closed that month while the rule applies, whatever the
   dashboard's filters; each deal in scope then carries the month's effective rate (commission ÷ base), so a
   filtered view shows its fair part of the month's commission.
@@ -55,9 +59,10 @@ CHOICES = """\
   account's); `income_basis` says which.
 * **ROI.** `(income − costs) / costs`, empty when costs are 0 (never infinite). Bands: excellent ≥ 2, profitable
   ≥ 0.5, marginal ≥ 0, loss < 0, n/a when empty.
-* **Clients, CPA, LTV.** The client of a won deal is its main contact, else any contact, else its company, else
-  the lead itself. Purchases per client and LTV count every won deal of those clients closed up to the period's
-  end (any partner or direct), plus the in-scope deals themselves if they close later.
+* **Clients, CPA, LTV.** The client of a won deal is its main contact, else its company, else its other contact
+  with the lowest id, else the lead itself (a company buying through different non-main contacts is one client).
+  Purchases per client and LTV count every won deal of those clients to date — the data's as-of date, any
+  partner or direct, before or after the period end.
 * **Revenue share.** The group's revenue ÷ revenue of all leads (direct included) in the same period, pipelines
   filter, and — when grouping by pipeline or time — the same pipeline / bucket.
 * **Honest comparison.** Conversion carries a Wilson 95 % interval. ROI carries a seeded percentile bootstrap
@@ -82,10 +87,10 @@ API = """\
 
 | function | returns |
 | --- | --- |
-| `kpis(con, f, by="none", scenario=None)` | one row per group; `by` ∈ none, partner, model, month, week, quarter, pipeline, source. Keys: `partner_id, partner, model` / `model` / `period` / `pipeline_id, pipeline` / `source`; metrics: every registry metric of a group plus `income_basis`, `costs_ledger`, `costs_commission`, `cost_<ledger category>` |
+| `kpis(con, f, by="none", scenario=None)` | one row per group; `by` ∈ none, partner, model, month, week, quarter, pipeline, source. Keys: `partner_id, partner, model` / `model` / `period` / `pipeline_id, pipeline` / `source`; metrics: every registry metric of a group (the `win_rate_closed` ones and their counts `won_closed`, `lost_closed` in the close view only) plus `income_basis`, `costs_ledger`, `costs_commission`, `cost_<ledger category>` |
 | `grouped(con, f, by=("month", "model"), scenario=None)` | as `kpis`, grouped by several keys at once (one time unit at most) |
 | `costs_by_category(con, f, by="none", scenario=None)` | long: keys, `category` (commission, bonus, marketing, training, support, other, computed_commission), `amount` |
-| `commission_details(con, f, scenario=None)` | per partner × rule: `rule_scope` (partner / model), `kind`, `rate`, `tiers`, `events`, `revenue`, `base`, `effective_rate`, `amount` |
+| `commission_details(con, f, scenario=None)` | per partner × rule: `rule_scope` (partner / model), `kind`, `rate`, `tiers`, `tier_kind` (marginal / whole; empty without tiers), `events`, `revenue`, `base`, `effective_rate`, `amount` |
 | `monthly(con, f, by="none", scenario=None)` | per month (× key): leads, won_deals, revenue, income, costs, costs_ledger, costs_commission, profit, roi, roi_band |
 | `funnel(con, f)` | per pipeline × stage: `reached`, `leads`, `share`, `step_share` |
 | `quality(con, f, by="partner")` | keys, leads, `quality_score`, `phone_share`, `email_share`, `qualified_share`, `junk_share`, `lead_to_qualified`, `too_few` |

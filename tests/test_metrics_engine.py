@@ -20,7 +20,7 @@ COVERED = {
     "lead_to_qualified", "qualified_to_won", "revenue", "avg_check", "revenue_share", "costs", "costs_ledger",
     "income", "profit", "roi", "roi_band", "new_clients", "cpa", "ltv", "purchases_per_client",
     "time_to_close_days", "too_few", "quality_score", "phone_share", "email_share", "junk_share",
-    "funnel_share", "step_share", "win_rate",
+    "funnel_share", "step_share", "win_rate", "win_rate_closed", "win_rate_closed_low", "win_rate_closed_high",
 }
 MARCH = Filters(date(2024, 3, 1), date(2024, 3, 31))
 
@@ -206,6 +206,9 @@ def test_close_date_view(tmp_db: Path) -> None:
     close = row(kpis(tmp_db, Filters(MARCH.date_from, MARCH.date_to, view="close"), by="partner"), partner="A")
     assert (close["leads"], close["won_deals"], close["revenue"], close["avg_check"]) == (2, 1, 700, 700)
     assert close["costs"] == 10 and close["conversion"] == 0.5  # conversion stays on the period's leads
+    # the close view's own ratio: won / (won + lost) among the leads closed in March (1 won, none lost)
+    assert (close["won_closed"], close["lost_closed"], close["win_rate_closed"]) == (1, 0, 1.0)
+    assert 0 < close["win_rate_closed_low"] < 1 == close["win_rate_closed_high"]
     assert close["time_to_close_days"] == pytest.approx(24.0, abs=0.05)
 
 
@@ -253,13 +256,13 @@ def test_repeat_purchases_count_every_deal_of_the_client(tmp_db: Path) -> None:
     acc.lead("2024-03-10", partner="A", status=WON, price=600, contact=1)
     acc.lead("2024-03-11", partner="A", status=WON, price=200, company=7)    # client = company
     acc.lead("2024-03-12", partner="A", status=WON, price=300, contact=1)    # second deal of client 1 in scope
-    acc.lead("2024-05-01", status=WON, price=999, contact=1)                 # after the period end: not counted
+    acc.lead("2024-05-01", status=WON, price=999, contact=1)                 # after the period end: counted (to date)
     acc.cost("A", "2024-03", "bonus", 100)
     acc.build(tmp_db)
     r = row(kpis(tmp_db, by="partner"), partner="A")
     assert (r["won_deals"], r["new_clients"]) == (3, 2)
-    assert r["purchases_per_client"] == pytest.approx(4 / 2)            # client 1: 3 deals, company 7: 1
-    assert r["cpa"] == 50 and r["ltv"] == pytest.approx((400 + 600 + 300 + 200) / 2 - 50)
+    assert r["purchases_per_client"] == pytest.approx(5 / 2)            # client 1: 4 deals, company 7: 1
+    assert r["cpa"] == 50 and r["ltv"] == pytest.approx((400 + 600 + 300 + 999 + 200) / 2 - 50)
 
 
 def test_time_to_close_is_the_median(tmp_db: Path) -> None:
@@ -530,7 +533,7 @@ def test_overlapping_frames_give_what_queries_of_their_own_give(spread: Path) ->
 def test_texts_without_the_unused_ctes_give_what_the_general_text_gives(spread: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The slots that leave a CTE out when no scope needs it (one deal view, no ledger split, revenue shares
-    without narrowing filters, late deals by family, no client metrics) change the plan, never a number."""
+    without narrowing filters, no close-view lost leads, no client metrics) change the plan, never a number."""
     f = Filters(date(2024, 3, 1), date(2024, 4, 30))
     pid = partner_ids(spread)["A"]
     cases = [((f, "partner"),), ((replace(f, view="close"), "partner"),), _frames(f),
@@ -541,7 +544,7 @@ def test_texts_without_the_unused_ctes_give_what_the_general_text_gives(spread: 
     both_views = sql.DEAL_VIEWS[(False, True)]
     monkeypatch.setattr(sql, "DEAL_VIEWS", {views: both_views for views in sql.DEAL_VIEWS})
     monkeypatch.setattr(sql, "SPLIT_REL", {True: "split", False: "split"})
-    monkeypatch.setattr(sql, "LATE_PART", {True: sql.LATE_PART[True], False: sql.LATE_PART[True]})
+    monkeypatch.setattr(sql, "LOST_PART", {True: sql.LOST_PART[True], False: sql.LOST_PART[True]})
     monkeypatch.setattr(sql, "CLIENT_PART", {True: sql.CLIENT_PART[True], False: sql.CLIENT_PART[True]})
     for requests, got in zip(cases, pruned, strict=True):
         for want, have in zip(call(spread, engine.kpis_many, requests), got, strict=True):

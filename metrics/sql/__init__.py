@@ -125,7 +125,10 @@ DEAL_VIEWS = {  # scope_deals: the won deals of the views the query's families u
 }
 SPLIT_REL = {True: "split", False: "no_split"}  # split_rel: whether any scope splits its ledger costs
 ALL_REVENUE = {True: "revenue_all", False: "revenue_in_scope"}  # all_revenue: whether filters narrow the deals
-LATE_PART = {True: "union all by name select * from late_deals", False: ""}  # late_part: late deals per scope
+LOST_PART = {  # lost_part: whether a family is of the close view (else none reads lost leads)
+    True: "union all by name select * from lost_agg",
+    False: "union all by name select sid, cast(null as hugeint) as lost_closed from fams where false",
+}
 CLIENT_PART = {  # client_part: whether any scope computes the client metrics (else none reads clients)
     True: "union all by name select * from close_agg union all by name select * from life_agg",
     False: "union all by name select sid, cast(null as double) as time_to_close_days from scopes where false",

@@ -3,25 +3,25 @@
 -- per data version and rule set and binds it as m_rule_spans (and the tiers' rates, tier_rates.sql, as
 -- m_tier_rates). No parameters.
 --   rules:      m_rules with open validity bounds filled in.
---   tier_bands: progressive monthly bands of tiered percent rules.
+--   tier_bands: monthly bands of tiered percent rules, with the rule's tier_kind (marginal / whole).
 --   rule_spans: the days each rule rewards each partner.
 pm as (
     select partner_id, coalesce(model, 'unassigned') as model from partners
 ),
 rules as (
-    select rule_id, model, partner_id, kind, rate, tiers,
+    select rule_id, model, partner_id, kind, rate, tiers, tier_kind,
         coalesce(valid_from, date '0001-01-01') as valid_from,
         coalesce(valid_to, date '9999-12-31') as valid_to
     from m_rules
 ),
 tier_bands as (
-    -- progressive monthly bands of tiered percent rules: [lo, hi) at rate; the top band is open
-    select rule_id, rate,
+    -- monthly bands of tiered percent rules: (lo, hi] at rate; the top band is open
+    select rule_id, tier_kind, rate,
         coalesce(lag(up_to) over (partition by rule_id order by up_to nulls last), 0) as lo,
         case when row_number() over (partition by rule_id order by up_to desc nulls first) = 1
              then null else up_to end as hi
     from (
-        select rule_id, unnest(from_json(tiers, '[{"up_to": "DOUBLE", "rate": "DOUBLE"}]'), recursive := true)
+        select rule_id, tier_kind, unnest(from_json(tiers, '[{"up_to": "DOUBLE", "rate": "DOUBLE"}]'), recursive := true)
         from rules
         where kind = 'percent_revenue' and nullif(trim(tiers), '') is not null
     )

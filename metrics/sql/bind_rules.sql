@@ -7,6 +7,8 @@ select cast(rule_id as integer) as rule_id,
     cast(kind as varchar) as kind,
     cast(rate as double) as rate,
     cast(tiers as varchar) as tiers,
+    -- how tiers apply: 'whole' (the highest band reached sets the month's rate), else 'marginal' (tax brackets)
+    case when cast(tier_kind as varchar) = 'whole' then 'whole' else 'marginal' end as tier_kind,
     cast(valid_from as date) as valid_from,
     cast(valid_to as date) as valid_to
 from m_rules_src

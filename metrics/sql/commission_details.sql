@@ -1,6 +1,7 @@
 -- commission_details: one row per partner x commission rule that rewarded something in scope: the rule,
 -- its base (revenue for percent rules, count of deals / qualified leads for fixed rules), the effective
--- rate and the amount. Parameters: those of _scope and _costs. Slots: grouping by partner.
+-- rate and the amount; tier_kind (marginal / whole) says how a tiered rule's bands applied (null without tiers).
+-- Parameters: those of _scope and _costs. Slots: grouping by partner.
 with
 -- include: _scope
 ,
@@ -15,7 +16,9 @@ per_rule as (
 select
     pr.partner_id, pm.name as partner, pm.model, pr.rule_id,
     case when r.partner_id is not null then 'partner' else 'model' end as rule_scope,
-    r.kind, r.rate, r.tiers, r.valid_from, r.valid_to,
+    r.kind, r.rate, r.tiers,
+    case when r.kind = 'percent_revenue' and nullif(trim(r.tiers), '') is not null then r.tier_kind end as tier_kind,
+    r.valid_from, r.valid_to,
     pr.events, pr.revenue,
     case when r.kind = 'percent_revenue' then pr.revenue else pr.events end as base,
     case when r.kind = 'percent_revenue' then pr.amount / nullif(pr.revenue, 0) else r.rate end as effective_rate,

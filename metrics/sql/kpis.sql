@@ -5,8 +5,8 @@
 -- {{roll_keys}} (a scope's keys from its family's rows p joined as sc: metrics.sql.scope_slots), all_revenue
 -- (revenue_all when partner, model or source filters narrow the deals, so revenue shares need their own
 -- denominator, else revenue_in_scope), client_part (close_agg's and life_agg's rows when a scope computes the
--- client metrics, else an empty days-to-close column) and late_part (late_deals' rows unless late_by_family). A
--- CTE no slot names is not planned.
+-- client metrics, else an empty days-to-close column) and lost_part (lost_agg's rows when a family is of the
+-- close view: the win rate of the leads closed in the period). A CTE no slot names is not planned.
 -- Families read the data once (lead_agg, deal_agg, commissions at the union of their scopes' keys); `parts`
 -- rolls every scope up from its family's rows; client metrics and ledger costs are per scope.
 with
@@ -22,9 +22,9 @@ lead_agg as (
     group by all
 ),
 deal_keyed as (
-    select sid, s_to, g_clients, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+    select sid, g_clients, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
         {{k_source}} as k_source, {{k_period}} as k_period,
-        amount, close_days, client, client_deals, client_revenue, closed_date,
+        amount, close_days, client, client_deals, client_revenue,
         case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
             when 'service' then cast($m_service as double) when 'direct' then cast($m_direct as double)
             else cast($m_unassigned as double) end as model_margin
@@ -36,21 +36,17 @@ deal_agg as (
         sum(amount) as revenue,
         sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
         sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
-        -- a client with a single won deal ever is new in the group of that deal, its lifetime is that deal
-        -- whenever it closes: counted here without the distinct-client work (3 in 4 deals of the demo)
+        -- a client with a single won deal ever is new in the group of that deal and its lifetime to date is
+        -- that deal: counted here without the distinct-client work (3 in 4 deals of the demo)
         count(*) filter (where g_clients and client_deals = 1) as new_clients,
-        -- {{late_by_family}} (every full scope is one family, so the family's end is its period end): deals in
-        -- scope closing after the period end still count towards their clients' purchases (else late_deals)
-        count(*) filter (where g_clients and client_deals = 1
-            or {{late_by_family}} and (closed_date is null or closed_date > s_to)) as life_deals,
-        coalesce(sum(amount) filter (where g_clients and client_deals = 1
-            or {{late_by_family}} and (closed_date is null or closed_date > s_to)), 0) as life_revenue
+        count(*) filter (where g_clients and client_deals = 1) as life_deals,
+        coalesce(sum(amount) filter (where g_clients and client_deals = 1), 0) as life_revenue
     from deal_keyed
     group by all
 ),
 full_deals as (
     -- the deals of every full scope (client metrics) with that scope's own keys
-    select sc.sid, sc.s_to, {{roll_keys}}, p.close_days, p.client, p.client_deals, p.client_revenue
+    select sc.sid, {{roll_keys}}, p.close_days, p.client, p.client_deals, p.client_revenue
     from deal_keyed p
     join members sc on sc.fam = p.sid and sc.g_clients
 ),
@@ -60,21 +56,7 @@ close_agg as (
     from full_deals
     group by all
 ),
-late_deals as (
-    -- unless {{late_by_family}}: deals in scope of repeat clients closing after the period end (or not yet),
-    -- per full scope (few rows: only deals closing after the earliest scope end)
-    select {{group_cols}}, count(*) as life_deals, sum(amount) as life_revenue
-    from (
-        select sc.sid, sc.s_to, {{roll_keys}}, p.amount, p.closed_date
-        from deal_keyed p
-        join members sc on sc.fam = p.sid and sc.g_clients
-        where not {{late_by_family}} and p.client_deals > 1
-          and (p.closed_date is null or p.closed_date > (select min(s_to) from scopes))
-    )
-    where closed_date is null or closed_date > s_to
-    group by all
-),
-group_clients as materialized (
+group_clients as (
     -- distinct clients with more than one won deal per group with their all-time won deals and revenue (only
     -- the grouped key columns: null keys come back through `union by name`)
     select {{group_cols}}, client, any_value(client_deals) as deals, any_value(client_revenue) as revenue
@@ -82,32 +64,36 @@ group_clients as materialized (
     where client_deals > 1
     group by all
 ),
-late_clients as (
-    -- per scope, the won deals of its repeat clients (those of group_clients) closed after the scope's end or not
-    -- closed yet (few when the period ends near today): lifetime counts purchases up to the period end
-    select g.sid, g.client, count(*) as deals, sum(w.amount) as revenue
-    from (select distinct sid, client from group_clients) g
-    join scopes s on s.sid = g.sid
-    join (
-        select client, amount, closed_date from fact_won_deals
-        where client_deals > 1 and (closed_date > (select min(s_to) from scopes) or closed_date is null)
-    ) w on w.client = g.client and (w.closed_date > s.s_to or w.closed_date is null)
+life_agg as (
+    -- every won deal of those clients to date (the data's as-of date: fact_won_deals' all-time totals), any partner
+    -- or direct, before or after the period end
+    select {{group_cols}}, count(*) as new_clients, sum(deals) as life_deals, sum(revenue) as life_revenue
+    from group_clients
     group by all
 ),
-life_agg as (
-    -- every won deal of those clients up to the period end, any partner or direct
-    select {{group_cols}}, count(*) as new_clients, sum(g.deals - coalesce(l.deals, 0)) as life_deals,
-        sum(g.revenue - coalesce(l.revenue, 0)) as life_revenue
-    from group_clients g
-    left join late_clients l using (sid, client)
+lost_agg as (
+    -- close-view families: lost leads closed in their days (fact_lost_close_days), beside the won deals closed
+    -- then, for the win rate of the closed leads
+    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
+        {{k_source}} as k_source, {{k_period}} as k_period, sum(lost) as lost_closed
+    from (
+        select l.closed_date as d, l.partner_id, l.model, l.pipeline_id, l.utm_source, l.source_name, l.lost,
+            s.sid, s.g_partner, s.g_model, s.g_pipeline, s.g_source, s.g_unit
+        from fact_lost_close_days l
+        join fams s on s.close_view and l.closed_date between s.s_from and s.s_to
+        where l.closed_date between $date_from and $date_to
+          -- include: _where
+    )
     group by all
 ),
 fam_parts as (
-    -- what each family reads once: lead counts, deal sums, commissions (family keys)
+    -- what each family reads once: lead counts, deal sums, lost leads closed (close view), commissions (family
+    -- keys)
     select sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period, leads, qualified_leads, cohort_won
     from lead_agg
     union all by name
     select * from deal_agg
+    {{lost_part}}
     union all by name
     select {{key_cols}}, sum(amount) as commission
     from rule_hits
@@ -128,7 +114,6 @@ parts as (
     from ledger_parts p
     join scopes sc on sc.sid = p.sid
     {{client_part}}
-    {{late_part}}
     union all by name
     select sid, true as seed from scopes where g_seed
 ),
@@ -138,6 +123,7 @@ grouped as (
         coalesce(sum(qualified_leads), 0) as qualified_leads,
         coalesce(sum(cohort_won), 0) as cohort_won,
         coalesce(sum(won_deals), 0) as won_deals,
+        coalesce(sum(lost_closed), 0) as lost_closed,
         coalesce(sum(revenue), 0.0) as revenue,
         coalesce(sum(income), 0.0) as income,
         coalesce(sum(margin_revenue), 0.0) as margin_revenue,
@@ -204,12 +190,14 @@ measured as (
     left join pm on pm.partner_id = g.k_partner_id
     left join margins m on m.model = case when sc.g_pm
         then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end
-    where g.leads > 0 or g.won_deals > 0 or abs(g.costs_ledger + g.costs_commission) > 1e-9 or g.is_seed
+    where g.leads > 0 or g.won_deals > 0 or g.lost_closed > 0 or abs(g.costs_ledger + g.costs_commission) > 1e-9 or g.is_seed
 ),
 rated as (
     select m.*,
         (m.income - m.costs) / nullif(m.costs, 0) as roi,
-        m.costs / nullif(m.new_clients, 0) as cpa
+        m.costs / nullif(m.new_clients, 0) as cpa,
+        cast(m.won_deals + m.lost_closed as double) as closed_n,
+        m.won_deals / nullif(m.won_deals + m.lost_closed, 0) as wrc
     from measured m
 ),
 kpi_rows as (
@@ -236,6 +224,19 @@ kpi_rows as (
                 (r.conversion + r.z2 / (2 * r.leads)
                  + sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
                 / (1 + r.z2 / r.leads))) end as conversion_high,
+            -- close view: won / (won + lost) among the leads closed in the period, with its counts (the
+            -- conversion's counts, leads and cohort won, are not on a close-view screen)
+            case when sc.close_view then cast(r.won_deals as double) end as won_closed,
+            case when sc.close_view then cast(r.lost_closed as double) end as lost_closed,
+            case when sc.close_view then r.won_deals / nullif(r.won_deals + r.lost_closed, 0) end as win_rate_closed,
+            case when not sc.close_view or r.won_deals + r.lost_closed = 0 then null when r.won_deals = 0 then 0.0
+                else least(r.wrc, greatest(0.0, (r.wrc + r.z2 / (2 * r.closed_n)
+                 - sqrt(r.z2) * sqrt(r.wrc * (1 - r.wrc) / r.closed_n + r.z2 / (4 * r.closed_n * r.closed_n)))
+                / (1 + r.z2 / r.closed_n))) end as win_rate_closed_low,
+            case when not sc.close_view or r.won_deals + r.lost_closed = 0 then null when r.lost_closed = 0 then 1.0
+                else greatest(r.wrc, least(1.0, (r.wrc + r.z2 / (2 * r.closed_n)
+                 + sqrt(r.z2) * sqrt(r.wrc * (1 - r.wrc) / r.closed_n + r.z2 / (4 * r.closed_n * r.closed_n)))
+                / (1 + r.z2 / r.closed_n))) end as win_rate_closed_high,
             r.qualified_leads / nullif(r.leads, 0) as lead_to_qualified,
             r.cohort_won / nullif(r.qualified_leads, 0) as qualified_to_won,
             r.revenue, r.avg_check, r.revenue_share,

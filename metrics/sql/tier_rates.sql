@@ -1,7 +1,9 @@
 -- tier_rates: one row per partner x tiered percent rule x month with won deals on the days the rule rewards the
 -- partner: the month's base (the revenue of every such deal, whatever the filters) and the effective rate the
--- rule's progressive bands give it. Depends on the rules (m_rules, partners' models) and fact_partner_days only,
--- never on filters, so metrics.costs computes it with the rule structure. No parameters.
+-- rule's bands give it: `marginal` (each band's rate on the revenue inside the band, like tax brackets) or `whole`
+-- (the rate of the highest band the base reaches, on all of it; a base at a band's upper bound stays in it).
+-- Depends on the rules (m_rules, partners' models) and fact_partner_days only, never on filters, so metrics.costs
+-- computes it with the rule structure. No parameters.
 with
 -- include: _rule_chain
 ,
@@ -13,7 +15,10 @@ tier_base as (
     group by all
 )
 select t.partner_id, t.rule_id, t.month, t.base,
-    sum(b.rate * greatest(0.0, least(t.base, coalesce(b.hi, t.base)) - b.lo)) / nullif(t.base, 0) as eff_rate
+    case when any_value(b.tier_kind) = 'whole'
+        then max_by(b.rate, b.lo) filter (where b.lo = 0 or t.base > b.lo)
+        else sum(b.rate * greatest(0.0, least(t.base, coalesce(b.hi, t.base)) - b.lo)) / nullif(t.base, 0)
+    end as eff_rate
 from tier_base t
 join tier_bands b on b.rule_id = t.rule_id
 group by t.partner_id, t.rule_id, t.month, t.base
