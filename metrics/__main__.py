@@ -24,7 +24,10 @@ from metrics.filters import ALL_MODELS, FilterError, Filters
 BY = ("none", "partner", "model", "month", "week", "quarter", "pipeline", "source")
 FIELDS = ("leads", "qualified_leads", "won_deals", "conversion", "conversion_low", "conversion_high", "revenue",
           "avg_check", "revenue_share", "costs", "income", "profit", "roi", "roi_band", "new_clients", "cpa", "ltv",
-          "time_to_close_days")
+          "time_to_close_days",
+          # metrics.maturity: a cohort-view period whose deals are still closing, its projection at maturity (80 %)
+          "maturity", "maturing", "incomplete", "projected_won_deals", "projected_won_deals_low",
+          "projected_won_deals_high", "projected_revenue", "projected_revenue_low", "projected_revenue_high")
 KEYS = {"none": [], "partner": ["partner", "model"], "model": ["model"], "month": ["month"], "week": ["week"],
         "quarter": ["quarter"], "pipeline": ["pipeline"], "source": ["source"]}
 

@@ -2,7 +2,9 @@
 
 A value is an anomaly when it leaves the robust band of the trailing periods: median ± k · 1.4826 · MAD
 (the 1.4826 factor makes MAD comparable to a standard deviation for normal data). The median and MAD
-ignore outliers, so one spike does not widen the band for the months after it.
+ignore outliers, so one spike does not widen the band for the months after it. A maturing or incomplete period
+(metrics.maturity: its deals are still closing, or it is not over) gets no verdict and is no later period's history;
+the trend direction is taken over the other periods only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from metrics.maturity import mature
 
 WINDOW = 6        # trailing periods the band is computed from
 MIN_HISTORY = 4   # fewer trailing periods than this: no verdict
@@ -33,13 +37,15 @@ def robust_band(history: Sequence[float], k: float = K) -> tuple[float, float] |
 
 def flag(series: pd.DataFrame, value: str = "value", by: str | None = None, window: int = WINDOW,
          k: float = K) -> pd.DataFrame:
-    """Add band_low, band_high, is_anomaly to rows sorted by period (per group `by` when given)."""
+    """Add band_low, band_high, is_anomaly to rows sorted by period (per group `by` when given); maturing or
+    incomplete rows get none."""
     def one(group: pd.DataFrame) -> pd.DataFrame:
         group = group.sort_values("period").copy()
-        lows, highs, flags = [], [], []
+        lows, highs, flags, seen = [], [], [], []
         vals = group[value].astype(float).tolist()
-        for i, v in enumerate(vals):
-            band = robust_band(vals[max(0, i - window):i], k)
+        for v, usable in zip(vals, mature(group).tolist(), strict=True):
+            band = robust_band(seen[-window:], k) if usable else None
+            seen += [v] if usable else []
             lows.append(band[0] if band else None)
             highs.append(band[1] if band else None)
             flags.append(bool(band) and not math.isnan(v) and not band[0] <= v <= band[1])
@@ -53,6 +59,12 @@ def flag(series: pd.DataFrame, value: str = "value", by: str | None = None, wind
         return one(series)
     parts = [one(g) for _, g in series.groupby(by, dropna=False, sort=False)]
     return pd.concat(parts, ignore_index=True)
+
+
+def trend(rows: pd.DataFrame, value: str, threshold: float = TREND_THRESHOLD) -> str:
+    """direction() of a column over the rows sorted by period, maturing and incomplete periods left out."""
+    ordered = rows.sort_values("period") if "period" in rows.columns else rows
+    return direction(ordered.loc[mature(ordered), value].astype(float).tolist(), threshold)
 
 
 def direction(values: Sequence[float], threshold: float = TREND_THRESHOLD) -> str:

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import fetch, sql, stats
+from metrics import fetch, maturity, sql, stats
 from metrics.costs import LEDGER_CATEGORIES, MetricSettings, Scenario, bind_cost_inputs, load_settings
 from metrics.filters import FilterError, Filters
 from metrics.registry import METRICS
@@ -318,10 +318,10 @@ def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Any, ...], .
     for i, (f, _) in enumerate(frames):
         batches.setdefault(_narrowing(f), []).append(i)
     out: list[pd.DataFrame] = [pd.DataFrame()] * len(frames)
-    for idxs in batches.values():
-        df = scope_run(con, "kpis", [frames[i] for i in idxs], scenario, lite=tuple(lite[i] for i in idxs),
-                       share=True)
-        parts = _kpi_frames(df, [frames[i] for i in idxs], [lite[i] for i in idxs])
+    for idxs in batches.values():  # each frame's rows then get their maturity (metrics.maturity)
+        batch = [frames[i] for i in idxs]
+        df = scope_run(con, "kpis", batch, scenario, lite=tuple(lite[i] for i in idxs), share=True)
+        parts = maturity.annotate(con, batch, _kpi_frames(df, batch, [lite[i] for i in idxs]), scope_run)
         for i, part in zip(idxs, parts, strict=True):
             out[i] = part
     return out
@@ -374,10 +374,9 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     if by in TIME_UNITS:
         raise FilterError("monthly() already groups by month: choose none, partner, model, pipeline or source.")
     dims = _dims(("month",) if by == "none" else ("month", by))
-    df = _scope_parts(scope_run(con, "monthly", [(f, dims)], scenario), 1)[0]
-    for col in ("leads", "won_deals"):
-        df[col] = df[col].astype("int64")
-    return _sort(_public_keys(df, dims))
+    df = _scope_parts(scope_run(con, "monthly", [(f, dims)], scenario), 1)[0].astype(
+        {"leads": "int64", "won_deals": "int64"})
+    return maturity.annotate(con, [(f, dims)], [_sort(_public_keys(df, dims))], scope_run)[0]
 
 
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
@@ -444,9 +443,9 @@ def deltas(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
             both[col] = both[col].fillna(both[f"{col}_prev"])
     else:
         both = cur.join(prev.add_suffix("_prev"))
-    rows = []
+    rows, flags = [], maturity.delta_flags(both)  # maturing / incomplete, now and before
     for metric in DELTA_METRICS:
-        part = both[keys].copy()
+        part = both[keys].join(flags)
         part["metric"] = metric
         part["current"] = both[metric].astype("float64")
         part["previous"] = both[f"{metric}_prev"].astype("float64")

@@ -42,7 +42,10 @@ def test_json_by_partner(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert rows[0]["roi"] is None and rows[0]["roi_band"] == "n/a" and rows[0]["avg_check"] is None
     assert set(elka) == {"partner", "model", "leads", "qualified_leads", "won_deals", "conversion", "conversion_low",
                          "conversion_high", "revenue", "avg_check", "revenue_share", "costs", "income", "profit",
-                         "roi", "roi_band", "new_clients", "cpa", "ltv", "time_to_close_days"}
+                         "roi", "roi_band", "new_clients", "cpa", "ltv", "time_to_close_days",
+                         "maturity", "maturing", "incomplete", "projected_won_deals", "projected_won_deals_low",
+                         "projected_won_deals_high", "projected_revenue", "projected_revenue_low",
+                         "projected_revenue_high"}
 
 
 def test_json_by_month_and_filters(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:

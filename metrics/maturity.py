@@ -1,0 +1,279 @@
+"""Maturing cohorts: how far a cohort-view period's deals have closed, its projection at maturity, incomplete periods.
+
+In the cohort view a period's leads keep turning into won deals after it ends, so a young period looks worse than
+it will be. The time-to-close curve (close_curve.sql: per pipeline, the won deals of the last 24 months) says what
+share of the eventual won deals has closed by a lead's age; a period's `maturity` is that share averaged over its
+leads (maturity.sql), and the period is `maturing` while it is below the `maturity_threshold` setting (0.9). A
+maturing row carries projections at maturity with an 80 % interval; the current calendar period (ending on or
+after today, or holding the data's as-of date) is `incomplete` in both views. Anomaly rules, trend arrows and
+movers leave maturing and incomplete rows out (:func:`mature`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from metrics import fetch, sql
+from metrics.costs import _raw_settings, _read_only
+
+INTERVAL = 0.8  # the projection's interval: 10th to 90th percentile
+TAIL = (1 - INTERVAL) / 2
+PROJECTED = ("won_deals", "revenue", "conversion", "roi")
+COLUMNS = ("maturity", "maturing", "incomplete",
+           *(f"projected_{m}{s}" for m in PROJECTED for s in ("", "_low", "_high")))
+KEYS = {"partner": "partner_id", "model": "model", "pipeline": "pipeline_id", "source": "source"}
+TIME_UNITS = ("month", "week", "quarter")
+
+# One curve per distinct input (close_curve_key.sql), bound to a connection as the Arrow table m_close_curve; a
+# read-only connection trusts the curve it was bound once (nothing writes under it), a read-write one re-checks.
+_CURVES: dict[str, tuple[Any, CurveInfo]] = {}
+_CURVE_LOCK = threading.Lock()
+_BOUND: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, CurveInfo]] = weakref.WeakKeyDictionary()
+_ZONES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
+CURVE_CACHE_SIZE = 8
+DEFAULT_THRESHOLD = 0.9
+
+
+@dataclass(frozen=True)
+class CurveInfo:
+    """What the metrics need besides the curve: the data's as-of date, and the first age at which every curve is 1
+    (older leads have closed all they will; None when some curve never gets there)."""
+
+    as_of: date | None
+    full_day: int | None
+
+
+def today(tz: str) -> date:
+    """Today's date in the account time zone (tests replace it)."""
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def threshold(con: duckdb.DuckDBPyConnection) -> float:
+    """The `maturity_threshold` setting (a fraction in (0, 1], default 0.9), read with the other metric settings."""
+    value = _raw_settings(con).get("maturity_threshold")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+    return float(value) if ok else DEFAULT_THRESHOLD
+
+
+def bind_curve(con: duckdb.DuckDBPyConnection) -> CurveInfo:
+    """Bind m_close_curve on this connection, computed once per data version (fingerprint of its inputs)."""
+    bound = _BOUND.get(con)
+    if bound is not None and _read_only(con):
+        return bound[1]
+    key = con.execute(sql.load("close_curve_key")).fetchone()[0]
+    if bound is not None and bound[0] == key:
+        return bound[1]
+    with _CURVE_LOCK:
+        cached = _CURVES.get(key)
+    if cached is None:
+        table = con.execute(sql.load("close_curve")).to_arrow_table()
+        cached = (table, _info(table.to_pandas()))
+        with _CURVE_LOCK:
+            while len(_CURVES) >= CURVE_CACHE_SIZE:  # oldest first (dicts keep insertion order)
+                _CURVES.pop(next(iter(_CURVES)))
+            _CURVES[key] = cached
+    con.register("m_close_curve", cached[0])
+    _BOUND[con] = (key, cached[1])
+    return cached[1]
+
+
+def _info(table: pd.DataFrame) -> CurveInfo:
+    """As-of date and full day of a curve table."""
+    if table.empty:
+        return CurveInfo(None, None)
+    full = table[table["share"] >= 1 - 1e-12].groupby(table["pipeline_id"].fillna(-1))["day"].min()
+    levels = table["pipeline_id"].fillna(-1).nunique()
+    as_of = pd.Timestamp(table["as_of"].iloc[0]).date()
+    return CurveInfo(as_of, int(full.max()) if len(full) == levels else None)
+
+
+def curve(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The time-to-close curve: pipeline_id (null = all pipelines), day, share, deals, as_of."""
+    bind_curve(con)
+    return fetch.frame(con.execute("select * from m_close_curve order by pipeline_id nulls first, day"))
+
+
+def _timezone(con: duckdb.DuckDBPyConnection) -> str:
+    """The account time zone (once per read-only connection)."""
+    tz = _ZONES.get(con)
+    if tz is None:
+        tz = str(con.execute("select timezone from stg_account").fetchone()[0] or "Europe/Moscow")
+        if _read_only(con):
+            _ZONES[con] = tz
+    return tz
+
+
+# ---------- annotating KPI frames ----------
+
+Runner = Callable[..., pd.DataFrame]  # engine.scope_run
+
+
+def annotate(con: duckdb.DuckDBPyConnection, frames: list[tuple[Any, tuple[str, ...]]], parts: list[pd.DataFrame],
+             scope_run: Runner) -> list[pd.DataFrame]:
+    """Each frame's KPI rows (frames: (filters, dims)) with COLUMNS; one maturity query for the young cohort frames."""
+    info = bind_curve(con)
+    tz = _timezone(con)
+    cutoff = min(today(tz), info.as_of) if info.as_of else today(tz)
+    # leads at least full_day old have closed all they will: only the younger ones are read
+    young = info.as_of - timedelta(days=info.full_day - 1) if info.as_of and info.full_day is not None else None
+    cohort = [i for i, (f, _) in enumerate(frames)
+              if f.view == "cohort" and info.as_of and (young is None or f.date_to >= young)]
+    found: dict[int, pd.DataFrame] = {}
+    if cohort:
+        read = [(replace(frames[i][0], date_from=max(frames[i][0].date_from, young or date.min)), frames[i][1])
+                for i in cohort]
+        raw = scope_run(con, "maturity", read, costs=False, as_of=info.as_of)
+        raw = raw.rename(columns=RESULT_KEYS)
+        if "period" in raw.columns:
+            raw["period"] = pd.to_datetime(raw["period"]).dt.date
+        sids = raw["sid"].to_numpy()
+        found = {i: raw[sids == pos] for pos, i in enumerate(cohort)}
+    limit = threshold(con)
+    out = []
+    for i, ((f, dims), part) in enumerate(zip(frames, parts, strict=True)):
+        ready = f.view == "cohort" and info.as_of is not None
+        out.append(_one(part, f, dims, found.get(i) if ready else None, ready, cutoff, limit))
+    return out
+
+
+RESULT_KEYS = {"k_partner_id": "partner_id", "k_model": "model", "k_pipeline_id": "pipeline_id", "k_source": "source",
+               "k_period": "period"}
+
+
+def _one(part: pd.DataFrame, f: Any, dims: tuple[str, ...], found: pd.DataFrame | None, ready: bool,
+         cutoff: date, limit: float) -> pd.DataFrame:
+    """One frame's rows with maturity, flags and projections (ready: a cohort frame with a curve)."""
+    if "maturity" in part.columns:  # annotating twice changes nothing
+        part = part.drop(columns=[c for c in COLUMNS if c in part.columns])
+    unit = next((d for d in dims if d in TIME_UNITS), None)
+    ends = [min(bucket_end(p, unit), f.date_to) for p in part["period"]] if unit else [f.date_to] * len(part)
+    leads = part["leads"].to_numpy(dtype=float)
+    if ready:
+        short = _shortfall(part, dims, found) if found is not None else np.zeros(len(part))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(leads > 0, 1 - short / leads, np.nan)
+    else:
+        share = np.full(len(part), np.nan)
+    flags = {"maturity": share, "maturing": share < limit,
+             "incomplete": np.array([end >= cutoff for end in ends], dtype=bool)}
+    return pd.concat([part, pd.DataFrame({**flags, **projections(part, share, flags["maturing"])}, index=part.index)],
+                     axis=1)
+
+
+def _shortfall(part: pd.DataFrame, dims: tuple[str, ...], found: pd.DataFrame) -> np.ndarray:
+    """Each row's shortfall of closed deals, matched on the frame's keys (no young lead: 0)."""
+    cols = [KEYS[d] for d in dims if d in KEYS and not (d == "model" and "partner" in dims)]
+    cols += ["period"] if any(d in TIME_UNITS for d in dims) else []
+    if not cols:
+        return np.full(len(part), float(found["shortfall"].sum()))
+    lookup = {_key(r): v for r, v in zip(zip(*(found[c] for c in cols), strict=True), found["shortfall"], strict=True)}
+    return np.array([lookup.get(_key(r), 0.0) for r in zip(*(part[c] for c in cols), strict=True)], dtype=float)
+
+
+def _key(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A hashable group key in which every missing value is the same None (NaN, NA and None differ otherwise)."""
+    return tuple(None if v is None or (not isinstance(v, str) and pd.isna(v)) else
+                 (int(v) if isinstance(v, (float, np.floating, np.integer)) else v) for v in values)
+
+
+def bucket_end(start: date, unit: str | None) -> date:
+    """Last day of the week, month or quarter starting on `start`."""
+    if unit == "week":
+        return start + timedelta(days=6)
+    months = 3 if unit == "quarter" else 1
+    year, month = divmod(start.month - 1 + months, 12)
+    return date(start.year + year, month + 1, 1) - timedelta(days=1)
+
+
+# ---------- projections ----------
+
+def projections(part: pd.DataFrame, share: np.ndarray, maturing: np.ndarray) -> dict[str, np.ndarray]:
+    """Projections at maturity of the maturing rows (other rows: empty), with the 80 % interval.
+
+    Won deals: so far / maturity, the interval from the deals still to close (remaining_interval). Revenue: so far
+    / maturity, the interval's deals each at the average check so far. Conversion: won deals / leads (leads do not
+    mature). ROI: income and computed commissions grow with the deals, ledger costs stay.
+    """
+    rows = np.flatnonzero(maturing & (share > 0))
+    won, revenue, leads, income, commission, ledger = (
+        _values(part, c)[rows] for c in ("won_deals", "revenue", "leads", "income", "costs_commission", "costs_ledger"))
+    s = share[rows]
+    bounds = np.array([remaining_interval(int(w), float(x)) for w, x in zip(won, s, strict=True)]).reshape(-1, 2)
+    mid = won / s
+    deals = {"": mid, "_low": np.minimum(won + bounds[:, 0], mid), "_high": np.maximum(won + bounds[:, 1], mid)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        check = np.where(won > 0, revenue / won, np.nan)  # the interval's deals are each worth the check so far
+        out: dict[str, np.ndarray] = {}
+        for suffix, n in deals.items():
+            growth = np.where(won > 0, n / won, np.nan)
+            costs = ledger + commission * growth
+            out[f"projected_won_deals{suffix}"] = n
+            out[f"projected_revenue{suffix}"] = revenue / s if suffix == "" else n * check
+            out[f"projected_conversion{suffix}"] = np.where(leads > 0, n / leads, np.nan)
+            out[f"projected_roi{suffix}"] = np.where(costs > 0, (income * growth - costs) / costs, np.nan)
+    full = {c: np.full(len(part), np.nan) for c in COLUMNS[3:]}
+    for name, values in out.items():
+        full[name][rows] = values
+    return full
+
+
+def _values(part: pd.DataFrame, col: str) -> np.ndarray:
+    """A column as floats (missing: NaN; a frame without it: all NaN)."""
+    if col not in part.columns:
+        return np.full(len(part), np.nan)
+    return pd.to_numeric(part[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def remaining_interval(won: int, share: float, level: float = INTERVAL) -> tuple[float, float]:
+    """(low, high) of the deals still to close when `won` closed with `share` expected closed: the central `level`
+    interval of the predictive negative binomial (Poisson deals, Jeffreys prior: r = won + ½, p = share)."""
+    if share >= 1:
+        return 0.0, 0.0
+    r, p = won + 0.5, share
+    mean, sd = r * (1 - p) / p, math.sqrt(r * (1 - p)) / p
+    z = 1.2815515655446004  # the 90th percentile of the standard normal
+    if mean > 200:  # the normal approximation is within a deal or two there; the exact sum would be long
+        return max(0.0, math.floor(mean - z * sd)), math.ceil(mean + z * sd)
+    m = np.arange(int(mean + 12 * sd + 30))
+    log_pmf = r * math.log(p) + np.concatenate(([0.0], np.cumsum(np.log((m[:-1] + r) / (m[:-1] + 1) * (1 - p)))))
+    cdf = np.cumsum(np.exp(log_pmf))
+    tail = (1 - level) / 2
+    return float(np.searchsorted(cdf, tail)), float(np.searchsorted(cdf, 1 - tail))
+
+
+# ---------- the rules that must not use young periods ----------
+
+def mature(rows: pd.DataFrame) -> pd.Series:
+    """True for rows an anomaly rule, a trend arrow or a mover may use: neither maturing nor incomplete."""
+    keep = pd.Series(True, index=rows.index)
+    for col in ("maturing", "incomplete"):
+        if col in rows.columns:
+            keep &= ~rows[col].fillna(False).astype(bool)
+    return keep
+
+
+def settled(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows a "since last week" comparison may use: not maturing (a partial week or period is what it shows)."""
+    if "maturing" not in rows.columns:
+        return rows
+    return rows[~rows["maturing"].fillna(False).astype(bool)]
+
+
+DELTA_FLAGS = ("maturing", "incomplete", "maturing_prev", "incomplete_prev")
+
+
+def delta_flags(both: pd.DataFrame) -> pd.DataFrame:
+    """The flags of the current and previous period beside deltas' rows (a group missing in one: False)."""
+    return pd.DataFrame({c: both[c].astype("boolean").fillna(False).astype(bool) if c in both.columns
+                         else False for c in DELTA_FLAGS}, index=both.index)
