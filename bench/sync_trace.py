@@ -28,6 +28,7 @@ PHASES = (
     ("data_layer.sync", "Writer.commit"), ("data_layer.store", "refresh_derived"),
     ("data_layer.sync", "_finish_run"), ("data_layer.sync", "run_pass"),
     ("data_layer.client", "AmoClient._retry_or_raise"), ("data_layer.client", "RateLimiter.pause"),
+    ("data_layer.ratelimit", "SharedLimiter.pause"),  # the CLI's limiter: the account's budget shared by processes
     ("data_layer.client", "open_client"), ("data_layer.config", "load_config"),
     ("data_layer.sync_run", "open_run"), ("data_layer.sync_run", "finish_run"),
     ("data_layer.store", "rebuild_facts"), ("data_layer.store", "ensure_partners_from_crm"),
@@ -46,7 +47,7 @@ def _timed(name: str, fn: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         finally:
-            extra = {"arg": args[1]} if name == "RateLimiter.pause" and len(args) > 1 else {}
+            extra = {"arg": args[1]} if name.endswith("Limiter.pause") and len(args) > 1 else {}
             _record(name, start, **extra)
     return wrapper
 
@@ -139,7 +140,7 @@ def breakdown(doc: dict[str, Any], spawned: float, exited: float, rate: float = 
         "facts_rebuild": round(_sum(spans, "rebuild_facts") + _sum(spans, "ensure_partners_from_crm"), 3),
         "finish_run": round(_sum(spans, "_finish_run") + _sum(spans, "finish_run"), 3),
         "retry_sleep": round(_sum(spans, "AmoClient._retry_or_raise"), 3),
-        "pause_429": round(sum(s.get("arg", 0.0) for s in spans if s["name"] == "RateLimiter.pause"), 3),
+        "pause_429": round(sum(s.get("arg", 0.0) for s in spans if s["name"].endswith("Limiter.pause")), 3),
         "failed_requests": sum(1 for s in http if s["status"] == "error" or int(s["status"]) >= 500),
         "answers_429": sum(1 for s in http if s["status"] == 429),
         "exit": round(exited - doc["exit"], 3),
