@@ -106,11 +106,15 @@ _DAMAGE_MARKS = ("not a valid duckdb database file", "corrupt database file", "c
                  "database file with version number", "replaying wal", "checksum")
 
 
-def is_damage(exc: BaseException) -> bool:
-    """Whether a DuckDB error means the database file itself is unreadable."""
+def is_damage(exc: BaseException, path: str | Path | None = None) -> bool:
+    """Whether a DuckDB error means the database file (at path, when given) itself is unreadable."""
     if isinstance(exc, duckdb.SerializationException):
         return True
-    return isinstance(exc, duckdb.IOException) and any(m in str(exc).lower() for m in _DAMAGE_MARKS)
+    text = str(exc).lower()
+    if not isinstance(exc, duckdb.IOException) or not any(m in text for m in _DAMAGE_MARKS):
+        return False
+    # a short read names its file: one of ours, not e.g. a truncated Parquet file a query read
+    return path is None or "could not read enough bytes" not in text or Path(path).name.lower() in text
 
 
 def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -121,7 +125,7 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     except duckdb.CatalogException:
         pass
     except duckdb.Error as exc:
-        if is_damage(exc):
+        if is_damage(exc, path):
             raise DamagedDatabase(path, str(exc)) from exc
         raise
     foreign = con.execute("select (select count(*) from duckdb_tables() where database_name = current_database())"
@@ -165,7 +169,7 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
             if not _is_lock_error(exc) or time.monotonic() > deadline:
                 if waited:
                     marker.unlink(missing_ok=True)
-                if is_damage(exc):
+                if is_damage(exc, path):
                     raise DamagedDatabase(path, str(exc)) from exc
                 raise StoreError(f"Cannot open {path}: {exc}") from exc
             if not read_only:  # a dashboard keeping the file open between reruns lets go when it sees this
@@ -181,7 +185,7 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False,
         _check_schema(con, path)
         yield con
     except duckdb.Error as exc:  # a block read mid-query can be the first to meet a truncated file
-        if is_damage(exc):
+        if is_damage(exc, path):
             raise DamagedDatabase(path, str(exc)) from exc
         raise
     finally:

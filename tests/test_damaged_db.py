@@ -111,3 +111,15 @@ def test_the_dashboard_shows_the_sentence(bad_files: dict[str, Path], kind: str,
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and SENTENCE["ru"] in errors[0] and str(bad_files[kind]) in errors[0], errors
     assert not at.metric, "the run stops at the sentence"
+
+
+def test_a_short_read_mid_query_is_damage_of_that_file_only(bad_files: dict[str, Path], tmp_path: Path) -> None:
+    db = tmp_path / "ok.duckdb"
+    store.init_db(db)
+    short = duckdb.IOException(f'IO Error: Could not read enough bytes from file "{db}": attempted to read 4096')
+    other = duckdb.IOException('IO Error: Could not read enough bytes from file "/data/leads.parquet"')
+    assert store.is_damage(short, db) and not store.is_damage(other, db)
+    with pytest.raises(store.DamagedDatabase, match="ok.duckdb"), store.connect(db, read_only=True):
+        raise short  # what a read of a truncated block raises inside the unit of work
+    with pytest.raises(duckdb.IOException), store.connect(db, read_only=True):
+        raise other

@@ -259,7 +259,7 @@ def error_sentence(exc: BaseException) -> str:
         return exc.text(lang())
     if isinstance(exc, data.WriteRefused):
         return str(exc)
-    if store.is_damage(exc):  # met mid-query on the rerun's shared connection, outside store.connect's block
+    if store.is_damage(exc, data.db_path()):  # met mid-query on the rerun's shared connection
         return store.DamagedDatabase(data.db_path()).text(lang())
     kind = type(exc).__name__
     module = type(exc).__module__ or ""
