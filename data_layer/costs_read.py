@@ -122,18 +122,38 @@ def check_unpacked_size(data: bytes, limits: ImportLimits) -> None:
                                                                "limit": _mb(limits.max_mb)}))
 
 
+def _first_sheet(data: bytes) -> Any:
+    """The first worksheet of the workbook in openpyxl's read-only mode, without its sizing scan."""
+    # load_workbook(read_only=True) sizes every sheet on open: with no <dimension> element it parses the whole
+    # sheet XML first (minutes and hundreds of MB for a 3 M-row bomb). These are load_workbook's own steps
+    # for the parts a cost file needs (strings, workbook, styles for dates), with a sheet class that skips it.
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class StreamedSheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            """No size up front: rows are counted as they stream (read_rows caps them)."""
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)
+    for sheet, rel in reader.parser.find_sheets():
+        if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
+            return StreamedSheet(reader.wb, sheet.name, rel.target, reader.shared_strings)
+    raise KeyError("no worksheet")
+
+
 def xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[tuple[int, list[Any]]]:
     """(row number, cells) of the first sheet, one row at a time; formulas give their last computed values."""
-    import openpyxl  # heavy import, only for XLSX
-
     check_unpacked_size(data, limits)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        sheet = _first_sheet(data)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, AttributeError) as exc:
         raise CostsFileError(Problem("file.xlsx", {"detail": type(exc).__name__}, None)) from None
     try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # a declared range (A1:XFD1048576) would pad every row up to it
         rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
         n = 0
         while True:
@@ -147,7 +167,7 @@ def xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[tuple[int, list[Any
             n += 1
             yield n, list(cells)
     finally:
-        book.close()
+        sheet.parent.close()
 
 
 # ---------------------------------------------------------------- both
