@@ -183,6 +183,21 @@ def test_xlsx_row_cap_refuses_while_streaming(db: Path) -> None:
     assert "больше 1\u00a0000 строк" in err.text("ru") and "costs_import_max_rows" in err.text("ru")
 
 
+def test_xlsx_sheet_is_not_parsed_whole_on_open(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """openpyxl sizes a read-only sheet on open and, with no <dimension>, parses all of it to do so."""
+    from openpyxl.worksheet import _read_only
+
+    def sizing_scan(self: object) -> None:
+        raise AssertionError("the whole sheet was parsed before its first row")
+
+    monkeypatch.setattr(_read_only.ReadOnlyWorksheet, "_get_size", sizing_scan)
+    set_settings(db, costs_import_max_rows=10)
+    assert codes(refusal(db, bomb_xlsx(50), "costs.xlsx")) == [("file.too_many_rows", None)]
+    do_import(db, xlsx_bytes([["partner", "month", "category", "amount"], ["alpha", MONTH, "bonus", 5]]),
+              "costs.xlsx")
+    assert amounts(db) == [5.0]
+
+
 def test_csv_row_cap(db: Path) -> None:
     set_settings(db, costs_import_max_rows=10)
     rows = "".join(f"alpha,2025-{m:02d},bonus,1\n" for m in range(1, 13))
