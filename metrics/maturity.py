@@ -202,8 +202,8 @@ def projections(part: pd.DataFrame, share: np.ndarray, maturing: np.ndarray) -> 
     """Projections at maturity of the maturing rows (other rows: empty), with the 80 % interval.
 
     Won deals: so far / maturity, the interval from the deals still to close (remaining_interval). Revenue: so far
-    / maturity, the interval's deals each at the average check so far. Conversion: won deals / leads (leads do not
-    mature). ROI: income and computed commissions grow with the deals, ledger costs stay.
+    / maturity, the interval's deals each at the average check so far (none without a deal so far). Conversion: won
+    deals / leads (leads do not mature). ROI: income and computed commissions grow with the deals, ledger costs stay.
     """
     rows = np.flatnonzero(maturing & (share > 0))
     won, revenue, leads, income, commission, ledger = (
@@ -219,7 +219,8 @@ def projections(part: pd.DataFrame, share: np.ndarray, maturing: np.ndarray) -> 
             growth = np.where(won > 0, n / won, np.nan)
             costs = ledger + commission * growth
             out[f"projected_won_deals{suffix}"] = n
-            out[f"projected_revenue{suffix}"] = revenue / s if suffix == "" else n * check
+            # no deal yet: nothing says what the deals to come are worth, so no revenue (nor ROI) projection
+            out[f"projected_revenue{suffix}"] = np.where(won > 0, revenue / s, np.nan) if suffix == "" else n * check
             out[f"projected_conversion{suffix}"] = np.where(leads > 0, n / leads, np.nan)
             out[f"projected_roi{suffix}"] = np.where(costs > 0, (income * growth - costs) / costs, np.nan)
     full = {c: np.full(len(part), np.nan) for c in COLUMNS[3:]}
@@ -263,11 +264,14 @@ def mature(rows: pd.DataFrame) -> pd.Series:
     return keep
 
 
-def settled(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows a "since last week" comparison may use: not maturing (a partial week or period is what it shows)."""
-    if "maturing" not in rows.columns:
-        return rows
-    return rows[~rows["maturing"].fillna(False).astype(bool)]
+def settled(*frames: pd.DataFrame, key: str = "partner_id") -> list[pd.DataFrame]:
+    """The frames of a "since last week" comparison without the groups (key) maturing in any of them: a group left
+    out of one frame only would look like a change from or to nothing."""
+    young: set[Any] = set()
+    for frame in frames:
+        if "maturing" in frame.columns:
+            young |= set(frame.loc[frame["maturing"].fillna(False).astype(bool), key])
+    return [frame[~frame[key].isin(young)] if young else frame for frame in frames]
 
 
 DELTA_FLAGS = ("maturing", "incomplete", "maturing_prev", "incomplete_prev")

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from metrics import lookups, page_frames
+from metrics import lookups, maturity, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, goals_panel, layout
 from ui.data import kpi_frame, prefetch_kpis, query
@@ -32,6 +32,11 @@ TEXT = {
         "col.prev_week": "Выручка, 7 дней до", "col.change": "Изменение", "col.leads_week": "Лиды, 7 дней",
         "col.first": "Первый лид", "col.leads": "Лиды", "col.before": "Было", "col.after": "Стало",
         "col.roi": "ROI",
+        "stage.maturing": "созревает: сделки ещё закрываются", "stage.incomplete": "текущий месяц не закончен",
+        "stage.projection": "Прогноз выручки при созревании",
+        "chart.young": "Бледная выручка — месяц созревает: лиды ещё превращаются в сделки; черта — прогноз выручки "
+                       "при созревании с 80 % интервалом. Бледные оба столбца — текущий период, он не закончен.",
+        "bands.young": "Партнёры, у которых период ещё созревает (сделки когорты закрываются), не сравниваются.",
     },
     "en": {
         "period": "Period: {now} · compared with {before}",
@@ -50,6 +55,12 @@ TEXT = {
         "col.prev_week": "Revenue, previous 7 days", "col.change": "Change", "col.leads_week": "Leads, 7 days",
         "col.first": "First lead", "col.leads": "Leads", "col.before": "Before", "col.after": "Now",
         "col.roi": "ROI",
+        "stage.maturing": "maturing: deals are still closing", "stage.incomplete": "current month not over",
+        "stage.projection": "Revenue projected at maturity",
+        "chart.young": "Pale revenue — the month is maturing: its leads are still turning into deals; the tick is the "
+                       "revenue projected at maturity with its 80 % interval. Both bars pale — the current period, "
+                       "not over yet.",
+        "bands.young": "Partners whose period is still maturing (the cohort's deals are still closing) are left out.",
     },
 }
 
@@ -66,13 +77,18 @@ def _trend_chart(f: Filters, currency: str) -> None:
         return
     labels = {"revenue": metric_label("revenue"), "costs": metric_label("costs"), "axis": tr(TEXT, "chart.axis"),
               "unit": by,
-              "month": tr(TEXT, "chart.month"), "amount": tr(TEXT, "chart.amount")}
+              "month": tr(TEXT, "chart.month"), "amount": tr(TEXT, "chart.amount"),
+              **{s: tr(TEXT, f"stage.{s}") for s in ("maturing", "incomplete", "projection")}}
     charts.show(charts.revenue_vs_costs(rows, labels, currency), key="overview.chart", height=320)
+    if not maturity.mature(rows).all():
+        st.caption(tr(TEXT, "chart.young"))
 
 
-def _by_partner(f: Filters) -> pd.DataFrame:
-    rows = kpi_frame(f, "partner", lite=True)
-    return rows[rows["partner_id"].notna()].set_index("partner_id")
+def _by_partner(*fs: Filters) -> list[pd.DataFrame]:
+    """Partner rows of frames compared with each other; partners maturing in any are left out (metrics.maturity:
+    no "since last week" change is read from a cohort whose deals are still closing)."""
+    frames = maturity.settled(*(kpi_frame(g, "partner", lite=True) for g in fs))
+    return [rows[rows["partner_id"].notna()].set_index("partner_id") for rows in frames]
 
 
 def week_movers(now_p: pd.DataFrame, prev_p: pd.DataFrame, top: int = 5) -> pd.DataFrame:
@@ -95,7 +111,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
     last, prev, as_of = page_frames.week_windows(f)
     st.subheader(tr(TEXT, "week.title"), anchor=False)
     st.caption(tr(TEXT, "week.caption", now=period_label(last), before=period_label(prev)))
-    movers = week_movers(_by_partner(replace(last, view="close")), _by_partner(replace(prev, view="close")))
+    movers = week_movers(*_by_partner(replace(last, view="close"), replace(prev, view="close")))
     col1, col2, col3 = st.columns([5, 3, 4], gap="large")
     with col1:
         st.markdown(f"**{tr(TEXT, 'movers')}**")
@@ -126,7 +142,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
             }), hide_index=True, key="overview.new_partners", placeholder=fmt.DASH)
     with col3:
         st.markdown(f"**{tr(TEXT, 'bands')}**")
-        now_all, then_all = _by_partner(f), _by_partner(as_of)
+        now_all, then_all = _by_partner(f, as_of)
         then = then_all[["roi", "roi_band"]].rename(columns={"roi": "roi_then", "roi_band": "roi_band_then"})
         both = now_all.join(then, how="inner")
         both = both[~both["too_few"].astype(bool)]
@@ -142,6 +158,9 @@ def _since_last_week(f: Filters, currency: str) -> None:
                                       for a, b in zip(crossed["roi_then"], crossed["roi"], strict=False)],
             }), hide_index=True, key="overview.crossed", placeholder=fmt.DASH)
         st.caption(tr(TEXT, "bands.caption"))
+        frames = [kpi_frame(g, "partner", lite=True) for g in (f, as_of)]
+        if any(r.loc[r["partner_id"].notna(), "maturing"].any() for r in frames):
+            st.caption(tr(TEXT, "bands.young"))
 
 
 def render() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from metrics import anomalies, engine, lookups, page_frames
+from metrics import anomalies, engine, lookups, maturity, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, layout
 from ui.data import kpi_frame, prefetch_kpis, query
@@ -31,13 +32,19 @@ TEXT = {
         "by": "Разрез", "by.total": "Всего", "by.model": "По моделям", "by.partner": "По партнёрам",
         "partners": "Партнёры на графике", "partners.help": "По умолчанию — пять партнёров с наибольшей выручкой.",
         "partial": "Последний период ещё не закончился — он на графике, но не участвует в поиске аномалий и тренде.",
+        "stage.mature": "сделки закрыты", "stage.maturing": "созревает: сделки ещё закрываются",
+        "stage.incomplete": "текущий месяц не закончен", "stage.projection": "Прогноз при созревании",
+        "young": "Пунктир — период созревает: лиды ещё превращаются в сделки (по кривой закрытия сделок за 24 месяца), "
+                 "ромб — прогноз при созревании с 80 % интервалом; точками — текущий период, он не закончен. Такие "
+                 "периоды не участвуют в поиске аномалий и в тренде.",
+        "col.projection": "Прогноз при созревании",
         "anomalies": "Аномалии", "anomalies.none": "Аномалий нет: все значения в пределах обычного коридора.",
         "col.period": "Период", "col.series": "Ряд", "col.value": "Значение", "col.band": "Обычный коридор",
         "col.kpi": "Показатель", "col.trend": "Тренд", "col.action": "Что делать", "total": "Всего",
         "kpi.title": "Показатели, тренд и рекомендация",
         "trend.up": "↑ растёт", "trend.down": "↓ снижается", "trend.flat": "→ стабильно",
-        "kpi.caption": "Значение — за весь период; тренд — среднее трёх последних завершённых периодов "
-                       "против трёх предыдущих.",
+        "kpi.caption": "Значение — за весь период; тренд — среднее трёх последних завершённых и созревших "
+                       "периодов против трёх предыдущих; прогноз — если период ещё созревает.",
         "few_periods": "Для тренда и аномалий нужно хотя бы {n} периода — увеличьте период или выберите шаг «Неделя».",
         "act.up.good": "Растёт — закрепите то, что сработало, и распространите на похожих партнёров.",
         "act.flat": "Стабильно — держите под контролем, ищите рост у лучших партнёров.",
@@ -59,13 +66,19 @@ TEXT = {
         "by": "Split", "by.total": "Total", "by.model": "By model", "by.partner": "By partner",
         "partners": "Partners on the chart", "partners.help": "By default the five partners with the most revenue.",
         "partial": "The last period is not over yet — it is drawn but left out of anomaly flags and the trend.",
+        "stage.mature": "deals closed", "stage.maturing": "maturing: deals are still closing",
+        "stage.incomplete": "current month not over", "stage.projection": "Projection at maturity",
+        "young": "Dashed — the period is maturing: its leads are still turning into deals (by the account's 24-month "
+                 "time-to-close curve); the diamond is the projection at maturity with its 80 % interval; dotted — "
+                 "the current period, not over yet. Such periods are left out of anomaly flags and the trend.",
+        "col.projection": "Projection at maturity",
         "anomalies": "Anomalies", "anomalies.none": "No anomalies: every value stays within its usual band.",
         "col.period": "Period", "col.series": "Series", "col.value": "Value", "col.band": "Usual band",
         "col.kpi": "Metric", "col.trend": "Trend", "col.action": "What to do", "total": "Total",
         "kpi.title": "KPIs, trend and recommended action",
         "trend.up": "↑ rising", "trend.down": "↓ falling", "trend.flat": "→ stable",
-        "kpi.caption": "Value — over the whole period; trend — mean of the last three complete periods against "
-                       "the three before.",
+        "kpi.caption": "Value — over the whole period; trend — mean of the last three complete, mature periods "
+                       "against the three before; projection — while the period is still maturing.",
         "few_periods": "Trends and anomalies need at least {n} periods — widen the period or choose “Week”.",
         "act.up.good": "Growing — keep what worked and roll it out to similar partners.",
         "act.flat": "Stable — keep an eye on it and look for growth at the best partners.",
@@ -104,18 +117,25 @@ def action(metric: str, trend: str) -> str:
 
 
 def _series(f: Filters, grain: str, by: str, metric: str) -> pd.DataFrame:
-    """Rows period, series, value for the chart."""
+    """Rows period, series, value for the chart, with the period's maturity flags and projection."""
     if by == "total":
         rows = query(engine.kpis, f, by=grain)
-        return pd.DataFrame({"period": rows["period"], "series": tr(TEXT, "total"), "value": rows[metric]})
-    rows = kpi_frame(f, (grain, by), lite=metric not in engine.CLIENT_METRICS)
-    if by == "model":
-        label = rows["model"].map(model_label)
+        label: pd.Series | str = tr(TEXT, "total")
     else:
-        rows = rows[rows["partner_id"].notna()]
-        label = rows["partner"].astype(str)
+        rows = kpi_frame(f, (grain, by), lite=metric not in engine.CLIENT_METRICS)
+        if by == "model":
+            label = rows["model"].map(model_label)
+        else:
+            rows = rows[rows["partner_id"].notna()]
+            label = rows["partner"].astype(str)
+    # a bucket cut by the period's end is not a whole period either: no verdict on it (like an incomplete one)
+    cut = np.array([bucket_end(p, grain) > f.date_to for p in rows["period"]], dtype=bool)
+    proj = {k: rows.get(f"projected_{metric}{k}") if metric in maturity.PROJECTED else None
+            for k in ("", "_low", "_high")}
     return pd.DataFrame({"period": rows["period"], "series": label, "value": rows[metric],
-                         "partner_id": rows.get("partner_id")})
+                         "partner_id": rows.get("partner_id"), "maturing": rows["maturing"],
+                         "incomplete": rows["incomplete"] | cut, "partial": cut,
+                         "proj": proj[""], "proj_low": proj["_low"], "proj_high": proj["_high"]})
 
 
 def _partner_choice(f: Filters) -> list[int]:
@@ -150,17 +170,30 @@ def _anomaly_table(flagged: pd.DataFrame, metric: str, currency: str, grain: str
 
 
 def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
-    """One row per KPI: value over the period, trend arrow over complete periods, recommended action."""
+    """One row per KPI: value over the period, projection at maturity while it matures, trend arrow over complete,
+    mature periods, recommended action."""
     total = query(engine.kpis, f)
     rows = query(engine.kpis, f, by=grain)
     rows = rows[[bucket_end(p, grain) <= f.date_to for p in rows["period"]]]
+    now = total.iloc[0] if len(total) else None
     out = []
     for m in TABLE_METRICS:
-        trend = anomalies.direction(rows[m].astype(float).tolist()) if len(rows) else "flat"
-        value = total.iloc[0][m] if len(total) else None
+        trend = anomalies.trend(rows, m) if len(rows) else "flat"
+        value = now[m] if now is not None else None
         out.append({tr(TEXT, "col.kpi"): metric_label(m), tr(TEXT, "col.value"): layout.value_text(m, value, currency),
+                    tr(TEXT, "col.projection"): _projection_text(now, m, currency),
                     tr(TEXT, "col.trend"): tr(TEXT, ARROWS[trend]), tr(TEXT, "col.action"): action(m, trend)})
     return pd.DataFrame(out)
+
+
+def _projection_text(row: pd.Series | None, metric: str, currency: str) -> str:
+    """The projection at maturity and its 80 % interval of a maturing period (else a dash)."""
+    if row is None or metric not in maturity.PROJECTED or not bool(row.get("maturing")) \
+            or pd.isna(row.get(f"projected_{metric}")):
+        return fmt.DASH
+    value, low, high = (layout.value_text(metric, row.get(f"projected_{metric}{k}"), currency)
+                        for k in ("", "_low", "_high"))
+    return f"{value} (80 %: {low} – {high})"
 
 
 language_sensitive(K_METRIC, K_GRAIN, K_BY)
@@ -200,16 +233,18 @@ def render() -> None:
     if series.empty:
         layout.empty()
         return
-    complete = series[[bucket_end(p, grain) <= f.date_to for p in series["period"]]]
-    flagged = anomalies.flag(complete, by="series")
-    partial = series[[bucket_end(p, grain) > f.date_to for p in series["period"]]]
-    drawn = pd.concat([flagged, partial.assign(is_anomaly=False)], ignore_index=True)
-    charts.show(charts.over_time(drawn[["period", "series", "value", "is_anomaly"]], "series",
-                                 KIND.get(metric, "num"), metric_label(metric), currency, grain=grain),
+    flagged = anomalies.flag(series, by="series")  # maturing and incomplete periods get no verdict
+    stages = {s: tr(TEXT, f"stage.{s}") for s in ("mature", "maturing", "incomplete", "projection")}
+    charts.show(charts.over_time(flagged[["period", "series", "value", "is_anomaly", "maturing", "incomplete", "proj",
+                                          "proj_low", "proj_high"]], "series", KIND.get(metric, "num"),
+                                 metric_label(metric), currency, grain=grain, stages=stages),
                 key="trends.chart", height=360)
-    if not partial.empty:
+    young = ~maturity.mature(flagged)
+    if young.any():
+        st.caption(tr(TEXT, "young"))
+    elif flagged["partial"].any():
         st.caption(tr(TEXT, "partial"))
-    if complete["period"].nunique() <= anomalies.MIN_HISTORY:
+    if flagged.loc[~young, "period"].nunique() <= anomalies.MIN_HISTORY:
         st.info(tr(TEXT, "few_periods", n=anomalies.MIN_HISTORY + 1))
     _anomaly_table(flagged, metric, currency, grain)
     st.subheader(tr(TEXT, "kpi.title"), anchor=False)

@@ -5,7 +5,9 @@ date by default (what was won this week); ``view="cohort"`` switches to the lead
 Band changes compare the ROI band over the 28 days ending this week with the 28 days ending a week
 earlier (a single week's ROI is mostly noise). Anomalies: the week's value against the median of the
 previous ``BASELINE_WEEKS`` weeks, in robust deviations (1.4826 × MAD, floored so that a flat history
-does not turn every change into an alarm); flagged beyond ``THRESHOLD``.
+does not turn every change into an alarm); flagged beyond ``THRESHOLD``. In the cohort view a week whose deals are
+still closing (maturing, metrics.maturity) gets no anomaly verdict and is nobody's baseline, and partners maturing
+in either compared window are left out of the movers and band changes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from metrics import goals, lookups
+from metrics import goals, lookups, maturity
 from metrics.engine import grouped, kpis
 from metrics.filters import Filters, View
 from reports import charts, xlsx
@@ -167,6 +169,10 @@ def anomalies_frame(series: pd.DataFrame, label: str, kinds: tuple[tuple[str, Ki
     """Anomalies of the last week of a weekly series (week, metrics...) against its previous `baseline` weeks."""
     rows = []
     ordered = series.sort_values("week")
+    if "maturing" in ordered.columns:  # a maturing week gets no verdict and is no baseline
+        if bool(ordered["maturing"].iloc[-1]):
+            return pd.DataFrame(rows, columns=["series", "metric", "kind", "week", "actual", "expected", "z"])
+        ordered = ordered[~ordered["maturing"].astype(bool)]
     for metric, kind in kinds:
         values = [v if v is not None else 0.0 for v in (_num(x) for x in ordered[metric])]
         if len(values) < baseline + 1:
@@ -211,7 +217,7 @@ def _series(totals: list[pd.DataFrame], week_ending: date) -> pd.DataFrame:
     rows = []
     for back, frame in enumerate(totals):
         row = frame.iloc[0] if len(frame) else pd.Series(dtype=object)
-        rows.append({"week": week_ending - timedelta(days=7 * back),
+        rows.append({"week": week_ending - timedelta(days=7 * back), "maturing": bool(row.get("maturing", False)),
                      **{m: _num(row.get(m)) or 0.0 for m, _ in ANOMALY_METRICS}})
     return pd.DataFrame(rows).sort_values("week").reset_index(drop=True)
 
@@ -226,7 +232,8 @@ def _partner_anomalies(partners: list[pd.DataFrame], week_ending: date) -> list[
         for back, fr in enumerate(partners):
             hit = fr[fr["partner_id"] == pid]
             rows.append({"week": week_ending - timedelta(days=7 * back),
-                         "leads": float(hit["leads"].iloc[0]) if len(hit) else 0.0})
+                         "leads": float(hit["leads"].iloc[0]) if len(hit) else 0.0,
+                         "maturing": bool(hit["maturing"].iloc[0]) if len(hit) else False})
         frames.append(anomalies_frame(pd.DataFrame(rows), name, (("leads", "int"),), min_median=3.0))
     return frames
 
@@ -250,7 +257,8 @@ def build_weekly(con: duckdb.DuckDBPyConnection, week_ending: date | None = None
         week_ending=week_ending, week=week_filters(week_ending, base, view),
         previous=week_filters(week_ending, base, view, 1),
         summary=summary_frame(_first(totals[0]), _first(totals[1])),
-        movers=movers_frame(partners[0], partners[1]), bands=bands_frame(band_now, band_before),
+        movers=movers_frame(*maturity.settled(partners[0], partners[1])),
+        bands=bands_frame(*maturity.settled(band_now, band_before)),
         anomalies=anomalies, series=series,
         partner_names={int(k): str(v) for k, v in lookups.partners(con)[["partner_id", "name"]].itertuples(index=False)},
         pipeline_names={int(k): str(v) for k, v in

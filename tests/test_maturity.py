@@ -207,7 +207,24 @@ def test_the_trend_arrow_ignores_maturing_periods(steady: Path) -> None:
     assert anomalies.direction(rows["won_deals"].tolist()) == "down"  # what the arrow said before
 
 
-def test_movers_leave_maturing_rows_out(steady: Path) -> None:
-    rows = _months(steady)
-    assert list(maturity.settled(rows)["period"]) == [date(2024, m, 1) for m in range(1, 9)]
-    assert list(maturity.mature(rows)) == [True] * 8 + [False]
+def test_movers_and_band_changes_leave_maturing_partners_out(young: Path) -> None:
+    from reports.weekly import bands_frame, movers_frame
+
+    now = call(young, engine.kpis, Filters(date(2024, 6, 1), date(2024, 6, 25)), "partner")
+    before = call(young, engine.kpis, Filters(date(2024, 5, 1), date(2024, 5, 25)), "partner")
+    assert bool(now.loc[now["partner"] == "Сервисная", "maturing"].iloc[0])
+    assert len(movers_frame(now, before)) == 1  # without the rule: June's young deals are a mover
+    settled = maturity.settled(now, before)
+    assert "Сервисная" not in set(settled[0]["partner"]) | set(settled[1]["partner"])
+    assert movers_frame(*settled).empty and bands_frame(*settled).empty
+
+
+def test_the_weekly_report_gives_a_maturing_week_no_verdict() -> None:
+    from reports.weekly import anomalies_frame
+
+    weeks = [date(2024, 1, 7) + timedelta(days=7 * i) for i in range(10)]
+    series = pd.DataFrame({"week": weeks, "leads": [50.0] * 10, "won_deals": [20.0] * 9 + [1.0],
+                           "revenue": [2000.0] * 9 + [100.0]})
+    assert set(anomalies_frame(series, "")["metric"]) == {"won_deals", "revenue"}  # a mature week: flagged
+    young = series.assign(maturing=[False] * 9 + [True])
+    assert anomalies_frame(young, "").empty

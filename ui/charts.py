@@ -133,29 +133,76 @@ def _theme(code: str, big: bool) -> dict[str, Any]:
 
 # ---------- builders ----------
 
-def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "RUB") -> alt.Chart:
-    """Monthly revenue and costs side by side; df: period (date), revenue, costs, roi (optional)."""
+def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "RUB") -> alt.LayerChart:
+    """Monthly revenue and costs side by side; df: period (date), revenue, costs, roi (optional).
+
+    With maturing / incomplete flags (metrics.maturity) and labels "maturing", "incomplete", "projection", a young
+    period's bars are pale (a maturing one's revenue, an incomplete one's both) and a maturing period's projected
+    revenue is a tick with its 80 % interval on the revenue bar.
+    """
     rows = df[["period", "revenue", "costs"]].copy()
     rows["period"] = pd.to_datetime(rows["period"])
-    long = rows.melt(id_vars="period", value_vars=["revenue", "costs"], var_name="series", value_name="amount")
+    rows["stage"] = stage_of(df) if "maturing" in labels else "mature"
+    long = rows.melt(id_vars=["period", "stage"], value_vars=["revenue", "costs"], var_name="series",
+                     value_name="amount")
     long["amount"] = long["amount"].fillna(0.0).astype(float)
     long["series_label"] = long["series"].map(labels)
     long = text_col(long, "amount", "money", currency)
     code = lang()
     weekly = labels.get("unit") == "week"
     long["month_txt"] = [(fmt.day if weekly else fmt.month)(p.date(), code) for p in long["period"]]
+    long["pale"] = [st_ == "incomplete" or (st_ == "maturing" and s_ == "revenue")
+                    for st_, s_ in zip(long["stage"], long["series"], strict=True)]
+    long["stage_label"] = [labels.get(st_, "") if pale else "" for st_, pale in zip(long["stage"], long["pale"],
+                                                                                    strict=True)]
     order = list(dict.fromkeys(long.sort_values("period")["month_txt"]))
     domain = [labels["revenue"], labels["costs"]]
-    return alt.Chart(long).mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2).encode(
-        x=alt.X("month_txt:O", title=None, sort=order, axis=alt.Axis(labelAngle=0 if len(order) <= 12 else -45)),
-        xOffset=alt.XOffset("series_label:N", sort=domain),
+    x = alt.X("month_txt:O", title=None, sort=order, axis=alt.Axis(labelAngle=0 if len(order) <= 12 else -45))
+    offset = alt.XOffset("series_label:N", sort=domain, scale=alt.Scale(domain=domain))
+    bars = alt.Chart(long).mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2).encode(
+        x=x, xOffset=offset,
         y=alt.Y("amount:Q", axis=_money_axis(labels.get("axis", ""), currency)),
         color=alt.Color("series_label:N", title=None, sort=domain,
                         scale=alt.Scale(domain=domain, range=PALETTE[:2])),
+        opacity=_when("datum.pale", 0.4, 1.0, alt.OpacityValue),
         tooltip=[alt.Tooltip("month_txt:N", title=labels.get("month", "")),
                  alt.Tooltip("series_label:N", title=" "),
-                 alt.Tooltip("amount_txt:N", title=labels.get("amount", ""))],
+                 alt.Tooltip("amount_txt:N", title=labels.get("amount", "")),
+                 alt.Tooltip("stage_label:N", title=" ")],
     )
+    proj = _projected_revenue(df, labels, currency, long)
+    if proj is None:
+        return alt.layer(bars)
+    tips = [alt.Tooltip("month_txt:N", title=labels.get("month", "")),
+            alt.Tooltip("proj_txt:N", title=labels["projection"])]
+    tick = alt.Chart(proj).mark_tick(thickness=3, color="#1b1f24").encode(x=x, xOffset=offset, y="proj:Q",
+                                                                          tooltip=tips)
+    rule = alt.Chart(proj).mark_rule(color="#1b1f24", opacity=0.6).encode(x=x, xOffset=offset, y="proj_low:Q",
+                                                                          y2="proj_high:Q", tooltip=tips)
+    return alt.layer(bars, rule, tick)
+
+
+def _projected_revenue(df: pd.DataFrame, labels: dict[str, str], currency: str,
+                       long: pd.DataFrame) -> pd.DataFrame | None:
+    """The maturing periods' projected revenue rows of revenue_vs_costs (None: nothing to draw)."""
+    if "projection" not in labels or "projected_revenue" not in df.columns:
+        return None
+    proj = df[df["projected_revenue"].notna()]
+    if proj.empty:
+        return None
+    code = lang()
+    months = dict(zip(long["period"], long["month_txt"], strict=False))
+    out = pd.DataFrame({
+        "month_txt": [months[pd.Timestamp(p)] for p in proj["period"]],
+        "series_label": labels["revenue"],
+        "proj": proj["projected_revenue"].astype(float).to_numpy(),
+        "proj_low": proj["projected_revenue_low"].astype(float).fillna(proj["projected_revenue"]).to_numpy(),
+        "proj_high": proj["projected_revenue_high"].astype(float).fillna(proj["projected_revenue"]).to_numpy(),
+    })
+    out["proj_txt"] = [f"{fmt.money(p, code, currency)} (80 %: {fmt.money(lo, code, currency)} – "
+                       f"{fmt.money(hi, code, currency)})"
+                       for p, lo, hi in zip(out["proj"], out["proj_low"], out["proj_high"], strict=True)]
+    return out
 
 
 def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
@@ -223,10 +270,14 @@ def funnel(df: pd.DataFrame, stage_col: str, count_col: str, title: str) -> alt.
 
 
 def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
-              currency: str = "RUB", anomalies: bool = True, grain: str = "month") -> alt.LayerChart:
+              currency: str = "RUB", anomalies: bool = True, grain: str = "month",
+              stages: dict[str, str] | None = None) -> alt.LayerChart:
     """A metric over time, one line per series; anomalies (is_anomaly) as red rings.
 
-    df: period (date), series_col, value, is_anomaly (optional), band_low/band_high (optional).
+    df: period (date), series_col, value, is_anomaly (optional), band_low/band_high (optional); with `stages` (labels
+    of "mature", "maturing", "incomplete", "projection"), also maturing / incomplete flags and proj, proj_low,
+    proj_high: young periods are drawn dashed (maturing) or dotted (incomplete) with hollow points, and a maturing
+    period's projection at maturity as a diamond with its 80 % interval.
     """
     rows = df.copy()
     rows["period"] = pd.to_datetime(rows["period"])
@@ -238,20 +289,92 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
         rows["is_anomaly"] = False
     axis = (_money_axis(title, currency) if kind == "money" else _pct_axis(title) if kind == "pct"
             else alt.Axis(title=title))
-    base = alt.Chart().encode(
-        x=alt.X("period:T", title=None,
-                axis=alt.Axis(labelAngle=0, format="%d %b" if grain == "week" else "%b %Y",
-                              tickCount="week" if grain == "week" else "month", labelOverlap="greedy")),
-        y=alt.Y("value:Q", axis=axis),
-        color=alt.Color(f"{series_col}:N", title=None),
-        tooltip=[alt.Tooltip(f"{series_col}:N", title=" "), alt.Tooltip("period_txt:N", title=" "),
-                 alt.Tooltip("value_txt:N", title=title)],
-    )
+    x = alt.X("period:T", title=None,
+              axis=alt.Axis(labelAngle=0, format="%d %b" if grain == "week" else "%b %Y",
+                            tickCount="week" if grain == "week" else "month", labelOverlap="greedy"))
+    tips = [alt.Tooltip(f"{series_col}:N", title=" "), alt.Tooltip("period_txt:N", title=" "),
+            alt.Tooltip("value_txt:N", title=title)]
+    if stages is not None:
+        return _staged_lines(rows, series_col, kind, currency, stages, x, alt.Y("value:Q", axis=axis), tips,
+                             anomalies)
+    base = alt.Chart().encode(x=x, y=alt.Y("value:Q", axis=axis), color=alt.Color(f"{series_col}:N", title=None),
+                              tooltip=tips)
     layers = [base.mark_line(point=True)]
     if anomalies:
         layers.append(base.transform_filter("datum.is_anomaly").mark_point(
             shape="circle", size=420, filled=False, strokeWidth=3).encode(color=alt.value(ANOMALY_COLOR)))
     return alt.layer(*layers, data=rows)
+
+
+STAGES = ("mature", "maturing", "incomplete")
+STAGE_DASH = {"mature": [1, 0], "maturing": [6, 4], "incomplete": [2, 3]}
+
+
+def stage_of(rows: pd.DataFrame) -> list[str]:
+    """Each row's stage: incomplete (the period is not over), maturing (its deals are still closing) or mature."""
+    flag = {c: rows[c].fillna(False).astype(bool).tolist() if c in rows.columns else [False] * len(rows)
+            for c in ("maturing", "incomplete")}
+    return ["incomplete" if i else "maturing" if m else "mature"
+            for m, i in zip(flag["maturing"], flag["incomplete"], strict=True)]
+
+
+def _runs(rows: pd.DataFrame, series_col: str) -> pd.DataFrame:
+    """Line rows: each run of one stage within a series, a later run starting at the run before's last point (so
+    the dashed part continues the solid line)."""
+    out = []
+    for _, group in rows.sort_values("period").groupby(series_col, sort=False):
+        run, prev = 0, None
+        for rec in group.to_dict("records"):
+            if prev is not None and rec["stage"] != prev["stage"]:
+                run += 1
+                out.append({**prev, "stage": rec["stage"], "stage_label": rec["stage_label"], "run": run})
+            out.append({**rec, "run": run})
+            prev = rec
+    return pd.DataFrame(out)
+
+
+def _staged_lines(rows: pd.DataFrame, series_col: str, kind: str, currency: str, stages: dict[str, str],
+                  x: alt.X, y: alt.Y, tips: list[alt.Tooltip], anomalies: bool) -> alt.LayerChart:
+    """over_time with the young periods drawn apart and the projections at maturity (see over_time)."""
+    rows["stage"] = stage_of(rows)
+    rows["stage_label"] = rows["stage"].map(stages)
+    for col in ("proj", "proj_low", "proj_high"):
+        rows[col] = rows[col].astype(float) if col in rows.columns else float("nan")
+    code = lang()
+    rows["proj_txt"] = ["" if pd.isna(p) else f"{_fmt(kind, p, code, currency)} (80 %: {_fmt(kind, lo, code, currency)}"
+                        f" – {_fmt(kind, hi, code, currency)})"
+                        for p, lo, hi in zip(rows["proj"], rows["proj_low"], rows["proj_high"], strict=True)]
+    lines = _runs(rows, series_col)
+    lines["series_run"] = lines[series_col].astype(str) + "·" + lines["run"].astype(str)
+    color = alt.Color(f"{series_col}:N", title=None)
+    tips = [*tips, alt.Tooltip("stage_label:N", title=" "), alt.Tooltip("proj_txt:N", title=stages["projection"])]
+    domain = [stages[s] for s in STAGES]
+    line = alt.Chart(lines).mark_line().encode(
+        x=x, y=y, color=color, detail="series_run:N",
+        strokeDash=alt.StrokeDash("stage_label:N", title=None, scale=alt.Scale(
+            domain=domain, range=[STAGE_DASH[s] for s in STAGES]), legend=alt.Legend(symbolType="stroke")))
+    young = "datum.stage != 'mature'"
+    point = alt.Chart(rows).mark_point(filled=True).encode(
+        x=x, y=y, color=color, tooltip=tips,
+        fillOpacity=_when(young, 0.0, 1.0, alt.FillOpacityValue), opacity=alt.value(1.0))
+    proj = alt.Chart(rows).transform_filter("isValid(datum.proj)")
+    layers = [line, point,
+              proj.mark_rule(strokeWidth=2, opacity=0.45).encode(x=x, y="proj_low:Q", y2="proj_high:Q", color=color),
+              proj.mark_point(shape="diamond", filled=True, size=90, opacity=0.7).encode(
+                  x=x, y="proj:Q", color=color, tooltip=tips)]
+    if anomalies:
+        layers.append(alt.Chart(rows).transform_filter("datum.is_anomaly").mark_point(
+            shape="circle", size=420, filled=False, strokeWidth=3).encode(x=x, y=y, color=alt.value(ANOMALY_COLOR)))
+    return alt.layer(*layers)
+
+
+def _fmt(kind: str, value: float, code: str, currency: str) -> str:
+    """A value as text_col writes it."""
+    if kind == "money":
+        return fmt.money(value, code, currency)
+    if kind == "pct":
+        return fmt.pct(value, code)
+    return fmt.num(value, code, 1 if kind == "days" else 0)
 
 
 def cost_categories(df: pd.DataFrame, category_col: str, amount_col: str, title: str,
