@@ -82,6 +82,47 @@ CHOICES = """\
 """
 
 
+# Young cohorts (metrics.maturity), for users (RU) and maintainers (EN).
+MATURITY = """\
+## Young cohorts: maturing and incomplete periods
+
+In the cohort view a period's leads keep turning into won deals after the period ends, so the last months look
+worse than they will be. / В когортном виде лиды периода продолжают превращаться в сделки и после его конца,
+поэтому последние месяцы выглядят хуже, чем окажутся.
+
+![Time-to-close curve of the demo account](img/maturity-curve.png)
+
+* **Time-to-close curve** (`close_curve.sql`): for the won deals created in the 24 months before the data's as-of
+  date (the last day a lead was created or a won deal closed), the share closed within d days of creation, d = 0 …
+  730, per pipeline (from 30 won deals; otherwise the all-pipelines curve) and for all pipelines. A young deal is
+  seen only if it closed fast, so a plain cumulative share would call young cohorts mature too early: the share is
+  the Lynden-Bell estimate for such right-truncated data, F(d) = Π over s > d of (1 − closes on day s ÷ deals at
+  risk on day s), at risk = closed by day s and created at least s days before the as-of date (with only old deals
+  it is the plain cumulative share). Computed once per data version (a fingerprint of the won deals).
+* **`maturity`** of a period (or of a row of a grouped frame): the mean over its leads of curve(as-of date −
+  creation date), each lead on its pipeline's curve — the share of its eventual won deals expected to have closed.
+  **`maturing`** = maturity below the `maturity_threshold` setting (default 0.9). The close-date view is never
+  maturing (its `maturity` is empty). / «Созревает: сделки ещё закрываются» — период, у которого закрылось меньше
+  90 % ожидаемых сделок.
+* **`incomplete`**: the period ends on or after today (account time zone) or on or after the as-of date — the
+  current calendar period, in both views. / «Текущий месяц не закончен».
+* **Projection at maturity** (maturing rows only): `projected_won_deals` = won so far ÷ maturity; its 80 %
+  interval `_low` / `_high` = won so far + the 10th / 90th percentile of the deals still to close, which are
+  Poisson with an unknown rate (Jeffreys prior): negative binomial with r = won + ½, p = maturity (normal
+  approximation beyond 200 expected deals). `projected_revenue` = revenue so far ÷ maturity, its interval the
+  deals' interval at the average check so far (none before a first deal: deal size unknown).
+  `projected_conversion` = projected deals ÷ leads (leads do not mature). `projected_roi`: income and computed
+  commissions grow with the deals, ledger costs stay. The interval counts the uncertainty of how many deals are
+  still to come, not of their size nor of the curve itself.
+* **Where young periods are left out.** Anomaly bands (`metrics.anomalies.flag`) give maturing and incomplete
+  periods no verdict and never use them as history; trend arrows (`anomalies.trend`) use the other periods only;
+  "since last week" movers and ROI band changes (overview, weekly report: `maturity.settled`) leave out the
+  partners maturing in either compared window; the weekly report gives a maturing week no anomaly verdict. Charts
+  draw maturing periods dashed (bars pale) with the projection and its interval, the current period dotted.
+
+"""
+
+
 API = """\
 ## API (`metrics.engine`; `con` = DuckDB connection, `f` = `metrics.filters.Filters`)
 
@@ -156,7 +197,7 @@ def render_markdown() -> str:
     head = ["# Metrics glossary", "",
             "Generated from `metrics/registry.py` by `python -m metrics.glossary` — do not edit by hand.",
             "Definitions follow the product contract (metrics-spec); the API is `metrics.engine`.", ""]
-    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES, API, cli_section()])
+    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES, MATURITY, API, cli_section()])
 
 
 def write(path: Path = DOC_PATH) -> Path:

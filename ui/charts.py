@@ -18,7 +18,7 @@ import streamlit as st
 
 from ui import fmt
 from ui.filters import is_meeting
-from ui.i18n import band_label, lang, model_label
+from ui.i18n import band_label, lang, model_label, t
 
 # One palette for every chart (colour-blind friendly order; the first two are revenue and costs).
 PALETTE = ["#1f6feb", "#e36209", "#1a7f37", "#8250df", "#bf3989", "#0598bc", "#9a6700", "#57606a"]
@@ -136,13 +136,14 @@ def _theme(code: str, big: bool) -> dict[str, Any]:
 def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "RUB") -> alt.LayerChart:
     """Monthly revenue and costs side by side; df: period (date), revenue, costs, roi (optional).
 
-    With maturing / incomplete flags (metrics.maturity) and labels "maturing", "incomplete", "projection", a young
-    period's bars are pale (a maturing one's revenue, an incomplete one's both) and a maturing period's projected
-    revenue is a tick with its 80 % interval on the revenue bar.
+    With maturing / incomplete flags (metrics.maturity) a young period's bars are pale (a maturing one's revenue, an
+    incomplete one's both) and a maturing period's projected revenue is a tick with its 80 % interval on the revenue
+    bar; labels "maturing", "incomplete", "projection" name them (default: the shared words young.*).
     """
+    labels = {**{k: t(f"young.{k}") for k in ("maturing", "incomplete", "projection")}, **labels}
     rows = df[["period", "revenue", "costs"]].copy()
     rows["period"] = pd.to_datetime(rows["period"])
-    rows["stage"] = stage_of(df) if "maturing" in labels else "mature"
+    rows["stage"] = stage_of(df)
     long = rows.melt(id_vars=["period", "stage"], value_vars=["revenue", "costs"], var_name="series",
                      value_name="amount")
     long["amount"] = long["amount"].fillna(0.0).astype(float)

@@ -36,6 +36,8 @@ COMMON: dict[str, dict[str, str]] = {
         "metric.new_clients": "Новые клиенты", "metric.cpa": "CPA", "metric.ltv": "LTV",
         "metric.purchases_per_client": "Покупок на клиента", "metric.time_to_close_days": "Срок сделки, дней",
         "metric.quality_score": "Качество лида", "metric.junk_share": "Доля мусора",
+        "young.maturing": "созревает: сделки ещё закрываются", "young.incomplete": "текущий месяц не закончен",
+        "young.projection": "Прогноз при созревании",
     },
     "en": {
         "model.referral": "Referral", "model.sales": "Sales (resellers)", "model.service": "Service",
@@ -61,6 +63,8 @@ COMMON: dict[str, dict[str, str]] = {
         "metric.new_clients": "New clients", "metric.cpa": "CPA", "metric.ltv": "LTV",
         "metric.purchases_per_client": "Purchases per client", "metric.time_to_close_days": "Days to close",
         "metric.quality_score": "Lead quality", "metric.junk_share": "Junk share",
+        "young.maturing": "maturing: deals are still closing", "young.incomplete": "current month not over",
+        "young.projection": "Projection at maturity",
     },
 }
 
