@@ -32,7 +32,11 @@ KINDS = ("percent_revenue", "fixed_per_deal", "fixed_per_qualified_lead")
 MAX_AMOUNT = 10**15  # below decimal(18, 2)'s limit, far above any real monthly cost
 MAX_NAME = 200
 LEDGER_COLUMNS = ["partner_id", "partner", "month", "category", "amount", "note"]
-RULE_COLUMNS = ["rule_id", "model", "partner_id", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"]
+RULE_COLUMNS = ["rule_id", "model", "partner_id", "partner", "kind", "rate", "tiers", "valid_from", "valid_to",
+                "tier_kind"]
+# How a percent rule's monthly tiers apply (metrics-spec): each band's rate on the revenue inside it, like tax
+# brackets (the default), or the highest band reached sets the rate of the whole month's revenue.
+TIER_KINDS = ("marginal", "whole")
 PARTNER_COLUMNS = ["partner_id", "name", "model", "model_source", "aliases", "manager", "start_date", "active"]
 
 # code -> sentence: what is wrong and what to do. Parameters are formatted in with str.format.
@@ -68,6 +72,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rule.kind": "Неизвестный вид правила «{value}» — выберите percent_revenue, fixed_per_deal или "
                      "fixed_per_qualified_lead.",
         "rule.rate_bad": "Ставка «{value}» не число — введите число.",
+        "rule.tier_kind": "Неизвестный способ применения ступеней «{value}» — выберите marginal (по частям, как "
+                          "налоговая шкала) или whole (на всю выручку месяца).",
         "rule.rate_negative": "Ставка {value} отрицательная — введите 0 или больше.",
         "rule.rate_percent": "Процент {value} больше 100 % — введите долю выручки от 0 до 100 %.",
         "rule.tiers_kind": "Ступени задаются только для процента от выручки — очистите поле ступеней или "
@@ -127,6 +133,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rule.kind": "Unknown rule kind “{value}”: choose percent_revenue, fixed_per_deal or "
                      "fixed_per_qualified_lead.",
         "rule.rate_bad": "The rate “{value}” is not a number: type a number.",
+        "rule.tier_kind": "Unknown way to apply tiers “{value}”: choose marginal (in parts, like tax brackets) or "
+                          "whole (on the whole month's revenue).",
         "rule.rate_negative": "The rate {value} is negative: type 0 or more.",
         "rule.rate_percent": "The percentage {value} is above 100 %: type a share of revenue from 0 to 100 %.",
         "rule.tiers_kind": "Tiers apply only to a percent of revenue: clear the tiers or change the kind.",
@@ -834,7 +842,7 @@ def list_rules(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     df = con.execute(
         """
         select r.rule_id, r.model, r.partner_id, p.name as partner, r.kind, r.rate, r.tiers,
-               r.valid_from, r.valid_to
+               r.valid_from, r.valid_to, coalesce(r.tier_kind, 'marginal') as tier_kind
         from commission_rules r left join partners p using (partner_id)
         order by r.partner_id is not null, r.model, lower(p.name), r.kind, r.valid_from nulls first, r.rule_id
         """
@@ -864,6 +872,9 @@ def _check_rule(row: Mapping[str, Any], names: dict[int, str], keys: dict[str, i
     rate = _rule_rate(row.get("rate"), kind, tiers, line, problems)
     if tiers is not None and kind in KINDS and kind != "percent_revenue":
         problems.append(Problem("rule.tiers_kind", {}, line))
+    tier_kind = tier_kind_of(row.get("tier_kind"))
+    if tier_kind not in TIER_KINDS:
+        problems.append(Problem("rule.tier_kind", {"value": row.get("tier_kind")}, line))
     valid_from = _collect(problems, to_date, row.get("valid_from"), line)
     valid_to = _collect(problems, to_date, row.get("valid_to"), line)
     if valid_from and valid_to and valid_from > valid_to:
@@ -873,7 +884,12 @@ def _check_rule(row: Mapping[str, Any], names: dict[int, str], keys: dict[str, i
     rule_id = row.get("rule_id")
     return {"rule_id": None if is_blank(rule_id) else int(rule_id), "model": model, "partner_id": pid,
             "kind": kind, "rate": rate, "tiers": tiers_json(tiers), "valid_from": valid_from,
-            "valid_to": valid_to}
+            "valid_to": valid_to, "tier_kind": tier_kind}
+
+
+def tier_kind_of(value: object) -> str:
+    """A rule's tier kind as stored: blank (a rule or scenario from before tier kinds) means marginal."""
+    return TIER_KINDS[0] if is_blank(value) else str(value).strip().lower()
 
 
 def _rule_rate(value: object, kind: str, tiers: list[dict[str, Any]] | None, line: int | None,
@@ -937,15 +953,16 @@ def _insert_rules(con: duckdb.DuckDBPyConnection, clean: pd.DataFrame) -> list[i
     for record in clean.to_dict("records"):
         row = {k: None if is_blank(v) else v for k, v in record.items()}
         params = [row["model"], None if row["partner_id"] is None else int(row["partner_id"]), row["kind"],
-                  float(row["rate"]), row["tiers"], to_date(row["valid_from"]), to_date(row["valid_to"])]
+                  float(row["rate"]), row["tiers"], to_date(row["valid_from"]), to_date(row["valid_to"]),
+                  tier_kind_of(row.get("tier_kind"))]
         if row.get("rule_id") is not None:
             con.execute("insert into commission_rules (rule_id, model, partner_id, kind, rate, tiers, valid_from, "
-                        "valid_to) values (?, ?, ?, ?, ?, ?, ?, ?)", [int(row["rule_id"]), *params])
+                        "valid_to, tier_kind) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [int(row["rule_id"]), *params])
             ids.append(int(row["rule_id"]))
         else:
             ids.append(int(con.execute(
-                "insert into commission_rules (model, partner_id, kind, rate, tiers, valid_from, valid_to) "
-                "values (?, ?, ?, ?, ?, ?, ?) returning rule_id", params).fetchone()[0]))
+                "insert into commission_rules (model, partner_id, kind, rate, tiers, valid_from, valid_to, "
+                "tier_kind) values (?, ?, ?, ?, ?, ?, ?, ?) returning rule_id", params).fetchone()[0]))
     return ids
 
 
@@ -972,10 +989,10 @@ def _advance_rule_sequence(con: duckdb.DuckDBPyConnection) -> None:
 
 def add_rule(con: duckdb.DuckDBPyConnection, kind: str, rate: float | None = None, model: str | None = None,
              partner_id: int | None = None, tiers: object = None, valid_from: date | str | None = None,
-             valid_to: date | str | None = None) -> int:
+             valid_to: date | str | None = None, tier_kind: str | None = None) -> int:
     """Add one commission rule (per model, or per partner as an override); return its rule_id."""
     row = {"model": model, "partner_id": partner_id, "kind": kind, "rate": rate, "tiers": tiers,
-           "valid_from": valid_from, "valid_to": valid_to}
+           "valid_from": valid_from, "valid_to": valid_to, "tier_kind": tier_kind}
     current = list_rules(con)
     validate_rules(con, pd.concat([current, pd.DataFrame([row])], ignore_index=True))
     clean = validate_rules(con, pd.DataFrame([row]))
@@ -986,7 +1003,7 @@ def add_rule(con: duckdb.DuckDBPyConnection, kind: str, rate: float | None = Non
 
 
 def update_rule(con: duckdb.DuckDBPyConnection, rule_id: int, **changes: Any) -> None:
-    """Change fields of one rule (model, partner_id, kind, rate, tiers, valid_from, valid_to)."""
+    """Change fields of one rule (model, partner_id, kind, rate, tiers, valid_from, valid_to, tier_kind)."""
     current = list_rules(con)
     if rule_id not in set(current["rule_id"]):
         raise KeyError(f"no commission rule {rule_id}")
@@ -1314,7 +1331,7 @@ def rules_from_percent(rules: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-RULE_EDIT_COLUMNS = ["rule_id", "model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"]
+RULE_EDIT_COLUMNS = ["rule_id", "model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to", "tier_kind"]
 
 
 def _rule_key(row: Mapping[str, Any]) -> tuple:
@@ -1329,7 +1346,7 @@ def _rule_key(row: Mapping[str, Any]) -> tuple:
     return (None if is_blank(row.get("model")) else str(row.get("model")),
             None if is_blank(partner) else norm_name(str(partner)),
             str(row.get("kind")), None if is_blank(rate) else round(float(rate), 9), tiers,
-            to_date(row.get("valid_from")), to_date(row.get("valid_to")))
+            to_date(row.get("valid_from")), to_date(row.get("valid_to")), tier_kind_of(row.get("tier_kind")))
 
 
 def same_rules(a: pd.DataFrame, b: pd.DataFrame) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from data_layer import store
-from metrics import engine
+from metrics import commissions_cli, engine
 from metrics.filters import ALL_MODELS, FilterError, Filters
 
 BY = ("none", "partner", "model", "month", "week", "quarter", "pipeline", "source")
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--by", default="none", choices=BY)
     k.add_argument("--view", default="cohort", choices=("cohort", "close"))
     k.add_argument("--format", default="table", choices=("json", "csv", "table"))
+    commissions_cli.add_parser(sub, _date)
     return parser
 
 
@@ -104,6 +105,8 @@ def records(df: pd.DataFrame, by: str) -> list[dict[str, Any]]:
         else:
             rec.update({k: r[k] for k in KEYS[by]})
         rec.update({k: r[k] for k in FIELDS})
+        if not pd.isna(r.get("won_closed")):  # close view: the win rate of the leads closed, with its counts
+            rec.update({k: r[k] for k in engine.CLOSE_COLUMNS})
         out.append({k: _clean(v) for k, v in rec.items()})
     return out
 
@@ -153,12 +156,20 @@ def run_kpis(args: argparse.Namespace) -> str:
     return render(records(df, args.by), args.format)
 
 
+def run_commissions(args: argparse.Namespace) -> str:
+    """The computed commissions per partner and rule (with the tier kind) the arguments ask for, rendered."""
+    try:
+        return render(commissions_cli.rows(args, _partner_ids, _clean), args.format)
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        print(run_kpis(args))
+        print(run_commissions(args) if args.command == "commissions" else run_kpis(args))
     except (CliError, FilterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from ui import auth, charts, fmt, layout, payouts_panel
 from ui.data import query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, model_label, t, tr
+from ui.tier_kind import tier_kind_column
 
 TEXT = {
     "ru": {
@@ -73,7 +74,9 @@ TEXT = {
                          "Нет правил — нет начисленной комиссии.",
         "rules.tiers": "Ступени — прогрессивная шкала по месячной выручке партнёра, ставки долями: "
                        "[{\"up_to\": 1000000, \"rate\": 0.10}, {\"up_to\": null, \"rate\": 0.15}] — 10 % с первого "
-                       "миллиона в месяц и 15 % со всего сверх него. Ступени заменяют ставку.",
+                       "миллиона в месяц и 15 % со всего сверх него (по частям, как налоговая шкала) или, «на "
+                       "всю выручку месяца», 15 % со всей выручки месяца, перешедшей миллион. Ступени заменяют "
+                       "ставку.",
         "col.kind": "Вид", "col.rate": "Ставка (% или сумма)", "col.tiers": "Ступени (JSON)",
         "col.from": "Действует с", "col.to": "Действует по",
         "kind.percent_revenue": "% от выручки сделки", "kind.fixed_per_deal": "Сумма за сделку",
@@ -85,7 +88,10 @@ TEXT = {
                             "лидов у партнёров с правилами.",
         "commissions.total": "Итого комиссий по правилам: {total}",
         "col.months": "Месяцы", "scope.model": "правило модели", "scope.partner": "правило партнёра",
-        "how.tiers": "ступени: {tiers}", "how.up_to": "до {amount}", "how.above": "выше",
+        "how.tiers": "ступени {kind}: {tiers}", "how.up_to": "до {amount}", "how.above": "выше",
+        "col.tier_kind": "Ступени", "tier_kind.whole": "на всю выручку месяца",
+        "tier_kind.marginal": "по частям (как налоговая шкала)",
+        "how.kind.whole": "на всю выручку месяца", "how.kind.marginal": "по частям",
         "col.rule": "Правило", "col.commission": "Комиссия", "col.how": "Как посчитано",
     },
     "en": {
@@ -136,7 +142,9 @@ TEXT = {
                          "fixed rules (per deal or per qualified lead). No rules, no computed commission.",
         "rules.tiers": "Tiers are a progressive scale over the partner's monthly revenue, rates as fractions: "
                        "[{\"up_to\": 1000000, \"rate\": 0.10}, {\"up_to\": null, \"rate\": 0.15}] — 10 % of the "
-                       "first million a month and 15 % of everything above. Tiers replace the rate.",
+                       "first million a month and 15 % of everything above (in parts, like tax brackets) or, "
+                       "\"on the whole month's revenue\", 15 % of all of a month's revenue once it passes the "
+                       "million. Tiers replace the rate.",
         "col.kind": "Kind", "col.rate": "Rate (% or amount)", "col.tiers": "Tiers (JSON)",
         "col.from": "Valid from", "col.to": "Valid to",
         "kind.percent_revenue": "% of deal revenue", "kind.fixed_per_deal": "Amount per deal",
@@ -148,7 +156,10 @@ TEXT = {
                             "partners with rules.",
         "commissions.total": "Total commissions by rules: {total}",
         "col.months": "Months", "scope.model": "model rule", "scope.partner": "partner rule",
-        "how.tiers": "tiers: {tiers}", "how.up_to": "up to {amount}", "how.above": "above",
+        "how.tiers": "tiers {kind}: {tiers}", "how.up_to": "up to {amount}", "how.above": "above",
+        "col.tier_kind": "Tiers", "tier_kind.whole": "on the whole month's revenue",
+        "tier_kind.marginal": "in parts (like tax brackets)",
+        "how.kind.whole": "on the whole month", "how.kind.marginal": "in parts",
         "col.rule": "Rule", "col.commission": "Commission", "col.how": "How",
     },
 }
@@ -386,11 +397,11 @@ def rules_editor(partners: pd.DataFrame) -> None:
     st.caption(tr(TEXT, "rules.caption"))
     st.caption(tr(TEXT, "rules.tiers"))
     frame = userdata.rules_in_percent(query(userdata.list_rules))[
-        ["rule_id", "model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"]]
+        ["rule_id", "model", "partner", "kind", "rate", "tiers", "tier_kind", "valid_from", "valid_to"]]
     edited = st.data_editor(
         frame, key=_key("rules"), num_rows="dynamic" if auth.can("edit") else "fixed", hide_index=True,
         width="stretch", disabled=not auth.can("edit"),
-        column_order=["model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"],
+        column_order=["model", "partner", "kind", "rate", "tiers", "tier_kind", "valid_from", "valid_to"],
         column_config={
             "model": st.column_config.SelectboxColumn(tr(TEXT, "col.model"), options=list(MODELS),
                                                       format_func=model_label),
@@ -401,6 +412,7 @@ def rules_editor(partners: pd.DataFrame) -> None:
                                                      default="percent_revenue"),
             "rate": st.column_config.NumberColumn(tr(TEXT, "col.rate"), min_value=0.0, format="localized"),
             "tiers": st.column_config.TextColumn(tr(TEXT, "col.tiers"), help=tr(TEXT, "rules.tiers")),
+            "tier_kind": tier_kind_column(tr(TEXT, "col.tier_kind"), lambda k: tr(TEXT, f"tier_kind.{k}")),
             "valid_from": st.column_config.DateColumn(tr(TEXT, "col.from")),
             "valid_to": st.column_config.DateColumn(tr(TEXT, "col.to")),
         },
@@ -424,7 +436,8 @@ def how_text(row: pd.Series, currency: str) -> str:
         rate = fmt.pct(row.get("effective_rate"), code, 2)
         raw = row.get("tiers")
         tiers = None if raw is None or pd.isna(raw) else userdata.parse_tiers(raw)
-        where = f" ({tr(TEXT, 'how.tiers', tiers=tiers_text(tiers, currency))})" if tiers else ""
+        kind = tr(TEXT, f"how.kind.{userdata.tier_kind_of(row.get('tier_kind'))}")
+        where = f" ({tr(TEXT, 'how.tiers', kind=kind, tiers=tiers_text(tiers, currency))})" if tiers else ""
         return f"{fmt.money(row.get('revenue'), code, currency, 2)} × {rate}{where} = {amount}"
     count = fmt.num(row.get("events"), code)
     return f"{count} × {fmt.money(row.get('rate'), code, currency, 2)} = {amount}"

@@ -27,7 +27,7 @@ TEXT = {
         "caption": "Период: {now} · Прямые продажи — лиды без партнёра — база, с которой сравнивается каждая модель.",
         "metric": "Показатель для графика", "chart": "{m} по моделям", "table": "Все показатели",
         "col.metric": "Показатель", "pros": "Сильные стороны", "cons": "Слабые стороны", "watch": "Что отслеживать",
-        "vs_direct": "Конверсия {sign} прямых продаж на {pp}; ROI {roi}.",
+        "vs_direct": "{metric}: {sign} прямых продаж на {pp}; ROI {roi}.",
         "few": "Лидов меньше порога: выводы по модели пока ненадёжны.",
         "referral.pros": ["Запуск быстрый и недорогой: партнёру хватает ссылки или промокода.",
                           "Охват растёт за счёт множества небольших партнёров."],
@@ -64,7 +64,7 @@ TEXT = {
                    "compared with.",
         "metric": "Metric for the chart", "chart": "{m} by model", "table": "All figures",
         "col.metric": "Metric", "pros": "Strengths", "cons": "Weaknesses", "watch": "What to watch",
-        "vs_direct": "Conversion {sign} direct sales by {pp}; ROI {roi}.",
+        "vs_direct": "{metric}: {sign} direct sales by {pp}; ROI {roi}.",
         "few": "Fewer leads than the threshold: conclusions about this model are not reliable yet.",
         "referral.pros": ["Quick and cheap to launch: a link or promo code is all a partner needs.",
                           "Reach grows through many small partners."],
@@ -110,15 +110,19 @@ def _card(row: pd.Series, direct: pd.Series | None, currency: str) -> None:
         st.subheader(model_label(model), anchor=False)
         if bool(row.get("too_few")):
             layout.too_few_badge()
-        st.metric(metric_label("conversion"), layout.value_text("conversion", row["conversion"]))
+        conv = layout.conversion_metric(row)  # close view: the win rate of the leads closed, with its counts
+        st.metric(metric_label(conv), layout.value_text(conv, row[conv]))
+        if conv != "conversion":
+            st.caption(layout.closed_counts(row))
         st.metric(metric_label("roi"), layout.value_text("roi", row["roi"]))
         layout.band_badge(row.get("roi_band"))
         for m in ("avg_check", "cpa", "ltv", "time_to_close_days", "revenue_share"):
             st.markdown(f"{metric_label(m)}: **{layout.value_text(m, row.get(m), currency, short=True)}**")
         if direct is not None and model != "direct":
-            diff = layout.change("conversion", "pp", row, direct)
+            diff = layout.change(conv, "pp", row, direct)
             if diff is not None:
-                st.caption(tr(TEXT, "vs_direct", sign=tr(TEXT, "higher" if diff >= 0 else "lower"),
+                st.caption(tr(TEXT, "vs_direct", metric=metric_label(conv),
+                              sign=tr(TEXT, "higher" if diff >= 0 else "lower"),
                               pp=fmt.signed_pp(abs(diff), lang()).lstrip("+"),
                               roi=layout.value_text("roi", row.get("roi"))))
         st.markdown(f"**{tr(TEXT, 'pros')}**")

@@ -24,6 +24,7 @@ from ui import auth, charts, fmt, layout
 from ui.data import prefetch_kpis, query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, metric_label, model_label, t, tr
+from ui.tier_kind import tier_kind_column
 
 TEXT = {
     "ru": {
@@ -49,6 +50,8 @@ TEXT = {
         "margin.model": "{label}, %", "margin.help": "Пусто — маржа не задана, доход равен выручке.",
         "col.partner": "Партнёр", "col.model": "Модель", "col.kind": "Вид", "col.rate": "Ставка (% или сумма)",
         "col.tiers": "Ступени (JSON)", "col.from": "Действует с", "col.to": "Действует по",
+        "col.tier_kind": "Ступени", "tier_kind.whole": "на всю выручку месяца",
+        "tier_kind.marginal": "по частям (как налоговая шкала)",
         "kind.percent_revenue": "% от выручки", "kind.fixed_per_deal": "Сумма за сделку",
         "kind.fixed_per_qualified_lead": "Сумма за квалиф. лид",
         "invalid": "Сценарий не пересчитан — исправьте значения:",
@@ -111,6 +114,8 @@ TEXT = {
         "margin.model": "{label}, %", "margin.help": "Empty: no margin, income equals revenue.",
         "col.partner": "Partner", "col.model": "Model", "col.kind": "Kind", "col.rate": "Rate (% or amount)",
         "col.tiers": "Tiers (JSON)", "col.from": "Valid from", "col.to": "Valid to",
+        "col.tier_kind": "Tiers", "tier_kind.whole": "on the whole month's revenue",
+        "tier_kind.marginal": "in parts (like tax brackets)",
         "kind.percent_revenue": "% of revenue", "kind.fixed_per_deal": "Amount per deal",
         "kind.fixed_per_qualified_lead": "Amount per qualified lead",
         "invalid": "The scenario was not recomputed: fix these values:",
@@ -153,7 +158,7 @@ TEXT = {
 }
 
 BASE, GEN, FLASH, NAME = "what_if._base", "what_if._gen", "what_if._flash", "what_if._name"
-RULE_COLS = ["rule_id", "model", "partner", "kind", "rate", "tiers", "valid_from", "valid_to"]
+RULE_COLS = ["rule_id", "model", "partner", "kind", "rate", "tiers", "tier_kind", "valid_from", "valid_to"]
 MONEY = ("costs", "profit", "cpa", "ltv", "revenue", "income")
 COMPARE_METRICS = ("costs", "profit", "roi", "cpa", "ltv")
 
@@ -228,6 +233,7 @@ def costs_editor(f: Filters, partners: pd.DataFrame, merged: pd.DataFrame) -> tu
 def rules_editor(rules: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """The scenario's commission rules, editable (percent rates in percent); returns storage units."""
     frame = userdata.rules_in_percent(rules.reindex(columns=RULE_COLS))
+    frame["tier_kind"] = frame["tier_kind"].map(userdata.tier_kind_of)  # a scenario saved before tier kinds
     edited = st.data_editor(
         frame, key=_key("rules"), num_rows="dynamic", hide_index=True, width="stretch",
         column_order=RULE_COLS[1:],
@@ -240,6 +246,7 @@ def rules_editor(rules: pd.DataFrame, names: list[str]) -> pd.DataFrame:
                                                      default="percent_revenue"),
             "rate": st.column_config.NumberColumn(tr(TEXT, "col.rate"), min_value=0.0, format="localized"),
             "tiers": st.column_config.TextColumn(tr(TEXT, "col.tiers")),
+            "tier_kind": tier_kind_column(tr(TEXT, "col.tier_kind"), lambda k: tr(TEXT, f"tier_kind.{k}")),
             "valid_from": st.column_config.DateColumn(tr(TEXT, "col.from")),
             "valid_to": st.column_config.DateColumn(tr(TEXT, "col.to")),
         },

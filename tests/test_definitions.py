@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import test_app_costs as costs_app
+import test_whatif_page as whatif_app
+from streamlit.testing.v1 import AppTest
 from test_metrics_data import LOST, WON, Account, partner_ids
 from test_metrics_engine import MARCH, call, kpis, row
 
-from data_layer import store
+from data_layer import store, userdata
+from data_layer.userdata import UserDataError
 from metrics import engine, registry
+from metrics.__main__ import main as cli_main
 from metrics.costs import Scenario, bound_rules
 from metrics.filters import Filters
 
@@ -212,3 +217,98 @@ def test_the_migration_keeps_rules_and_gives_them_marginal_tiers(tmp_path: Path,
         assert con.execute("select kind, rate, tier_kind from commission_rules").fetchall() == [
             ("percent_revenue", 0.05, "marginal")]
         assert con.execute("select count(*) from fact_lost_close_days").fetchone()[0] == 0
+
+
+# ---------- tier kinds through user data, the rules editors and the CLI ----------
+
+def test_rules_keep_their_tier_kind_and_reject_an_unknown_one(tmp_db: Path) -> None:
+    _tiered(tmp_db, None)
+    alpha = partner_ids(tmp_db)["A"]
+    with store.connect(tmp_db) as con:
+        rules = userdata.list_rules(con)
+        assert rules["tier_kind"].tolist() == ["marginal"]
+        userdata.replace_rules(con, rules.assign(tier_kind="whole"))
+        assert userdata.list_rules(con)["tier_kind"].tolist() == ["whole"]
+        with pytest.raises(UserDataError) as exc:
+            userdata.replace_rules(con, rules.assign(tier_kind="stepwise"))
+        assert "marginal" in exc.value.problems[0].text("en") and "whole" in exc.value.problems[0].text("ru")
+        assert userdata.list_rules(con)["tier_kind"].tolist() == ["whole"]
+        rule_id = userdata.add_rule(con, "percent_revenue", 0.1, partner_id=alpha,
+                                    tiers=TIERS, tier_kind="whole")
+        assert userdata.list_rules(con).set_index("rule_id").loc[rule_id, "tier_kind"] == "whole"
+
+
+def test_a_saved_scenario_carries_the_tier_kind_and_an_old_one_is_marginal(tmp_db: Path) -> None:
+    _tiered(tmp_db, None)
+    with store.connect(tmp_db, read_only=True) as con:
+        rules = userdata.list_rules(con).assign(tier_kind="whole")
+    payload = userdata.ScenarioInputs(rules=rules).to_payload()
+    assert payload["rules"][0]["tier_kind"] == "whole"
+    assert userdata.ScenarioInputs.from_payload(payload).rules["tier_kind"].tolist() == ["whole"]
+    for r in payload["rules"]:
+        del r["tier_kind"]  # a scenario saved before tier kinds
+    with store.connect(tmp_db, read_only=True) as con:
+        clean = userdata.check_scenario(con, userdata.ScenarioInputs.from_payload(payload))
+    assert clean.rules["tier_kind"].tolist() == ["marginal"]
+
+
+def test_the_cli_reports_the_tier_kind(tmp_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _tiered(tmp_db, "whole")
+    assert cli_main(["commissions", "--db", str(tmp_db), "--from", "2024-03-01", "--to", "2024-03-31",
+                     "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["tier_kind"], r["amount"]) for r in rows] == [("whole", pytest.approx(37_500))]
+
+
+@pytest.fixture
+def ui_db(tmp_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Alpha (referral, 10 % rule): 3 won (3 000) and 1 lost lead last month, ledger 300 (the default period)."""
+    month = costs_app.last_month()
+    acc = Account()
+    acc.partner(costs_app.ALPHA, "referral")
+    acc.lead((month + timedelta(days=4)).isoformat(), partner=costs_app.ALPHA, status=WON, price=1000, n=3)
+    acc.lead((month + timedelta(days=5)).isoformat(), partner=costs_app.ALPHA, status=LOST)
+    acc.cost(costs_app.ALPHA, month.strftime("%Y-%m"), "marketing", 300)
+    acc.rule("percent_revenue", 0.1, model="referral")
+    acc.build(tmp_db)
+    monkeypatch.setenv("PARTNER_ROI_DB", str(tmp_db))
+    return tmp_db
+
+
+UI_TIERS = json.dumps([{"up_to": 1000, "rate": 0.1}, {"up_to": None, "rate": 0.2}])
+
+
+def test_the_rules_editor_sets_the_tier_kind_and_the_explanation_names_it(ui_db: Path) -> None:
+    at = costs_app.app({"costs.rules": costs_app.edits({0: {"tiers": UI_TIERS, "tier_kind": "whole"}})})
+    at.button(key="costs.rules_save").click().run()
+    assert not at.error, costs_app.errors(at)
+    with store.connect(ui_db, read_only=True) as con:
+        assert userdata.list_rules(con)["tier_kind"].tolist() == ["whole"]
+    details = next(f.value for f in at.dataframe if "Как посчитано" in f.value.columns).set_index("Партнёр")
+    assert details.loc[costs_app.ALPHA, "Комиссия"] == "600,00\u00a0₽"  # 3 000 × 20 %, not 100 + 400
+    assert "на всю выручку месяца" in details.loc[costs_app.ALPHA, "Как посчитано"]
+    assert costs_app.app().data_editor(key="costs.rules").value["tier_kind"].tolist() == ["whole"]
+
+
+@pytest.mark.parametrize(("kind", "scenario_roi"), [("marginal", "275,0\u00a0%"), ("whole", "233,3\u00a0%")])
+def test_the_what_if_rules_choose_the_tier_kind(ui_db: Path, kind: str, scenario_roi: str) -> None:
+    # commission 500 (marginal: 100 + 400) or 600 (whole: 20 % of 3 000); costs 300 + it; income 3 000
+    at = whatif_app.app({"what_if.rules": {"edited_rows": {0: {"tiers": UI_TIERS, "tier_kind": kind}},
+                                           "added_rows": [], "deleted_rows": []}})
+    assert whatif_app.roi(at, costs_app.ALPHA) == ("400,0\u00a0%", scenario_roi)
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/models.py"])
+def test_close_view_cards_show_the_win_rate_of_closed_with_its_counts(ui_db: Path, page: str) -> None:
+    at = AppTest.from_file(costs_app.APP, default_timeout=120)
+    at.query_params["view"] = "close"
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Доля выигранных среди закрытых"].startswith("75") and "Конверсия" not in cards
+    assert any("выиграно 3 из 4 закрытых в периоде (проиграно 1)" in c.value for c in at.caption)
+    cohort = AppTest.from_file(costs_app.APP, default_timeout=120)
+    cohort.run()
+    cohort.switch_page(page).run()
+    assert "Конверсия" in {m.label for m in cohort.metric}

@@ -42,6 +42,7 @@ TEXT = {
                      "разработчику, что вы делали.",
         "too_few.help": "Меньше {n} лидов в выборке: показатели сильно шумят, партнёр не выделяется как "
                         "лучший или худший.",
+        "closed.counts": "выиграно {won} из {closed} закрытых в периоде (проиграно {lost})",
     },
     "en": {
         "source.demo": "Demo data", "source.amocrm": "amoCRM: {name}", "source.none": "Source unknown",
@@ -59,6 +60,7 @@ TEXT = {
                      "developer what you did.",
         "too_few.help": "Fewer than {n} leads in scope: the figures are noisy, so the partner is never "
                         "highlighted as best or worst.",
+        "closed.counts": "{won} won of {closed} closed in the period ({lost} lost)",
     },
 }
 
@@ -73,6 +75,7 @@ class Kpi:
     delta_color: str = "normal"     # normal | inverse (a fall is good, e.g. costs) | off
     help: str | None = None
     band: str | None = None         # ROI band: shown as a coloured badge under the value
+    caption: str | None = None      # a line under the value: the counts a ratio is made of
 
 
 def delta_text(change: float | None, kind: str = "rel", code: str | None = None) -> str | None:
@@ -103,6 +106,8 @@ def _card(card: Kpi, key: str, note: str | None) -> None:
     with st.container(border=True, key=key, height="stretch"):
         st.metric(card.label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
                   delta_description=note if card.delta else None)
+        if card.caption:
+            st.caption(card.caption)
         if card.band:
             band_badge(card.band)
 
@@ -120,6 +125,8 @@ def _big_card(card: Kpi, key: str, note: str | None) -> None:
             st.markdown(f"### :{color}[{arrow} {text}]")
             if note:
                 st.caption(note)
+        if card.caption:
+            st.caption(card.caption)
         if card.band:
             band_badge(card.band)
 
@@ -128,7 +135,22 @@ def _big_card(card: Kpi, key: str, note: str | None) -> None:
 HEADLINE = (("leads", "rel", "normal"), ("won_deals", "rel", "normal"), ("conversion", "pp", "normal"),
             ("revenue", "rel", "normal"), ("costs", "rel", "inverse"), ("roi", "pp", "normal"))
 MONEY_METRICS = ("revenue", "costs", "profit", "avg_check", "cpa", "ltv", "income")
-PCT_METRICS = ("conversion", "roi", "revenue_share", "lead_to_qualified", "qualified_to_won", "junk_share")
+PCT_METRICS = ("conversion", "roi", "revenue_share", "lead_to_qualified", "qualified_to_won", "junk_share",
+               "win_rate_closed")
+
+
+def conversion_metric(row: pd.Series) -> str:
+    """The conversion a card shows: in the close view (its rows carry won_closed) the win rate of the leads closed in
+    the period, whose counts are on screen (metrics-spec), else won leads of the period ÷ its leads."""
+    return "win_rate_closed" if _num(row.get("won_closed")) is not None else "conversion"
+
+
+def closed_counts(row: pd.Series) -> str:
+    """The counts behind win_rate_closed: won of closed (won + lost) in the period, and lost."""
+    code = lang()
+    won, lost = _num(row.get("won_closed")) or 0.0, _num(row.get("lost_closed")) or 0.0
+    return tr(TEXT, "closed.counts", won=fmt.num(won, code), closed=fmt.num(won + lost, code),
+              lost=fmt.num(lost, code))
 
 
 def _num(v: object) -> float | None:
@@ -168,14 +190,18 @@ def change(metric: str, kind: str, now: pd.Series, before: pd.Series | None) -> 
 
 def kpi_row(now: pd.Series, before: pd.Series | None, currency: str = "RUB",
             metrics: Sequence[tuple[str, str, str]] = HEADLINE) -> list[Kpi]:
-    """Headline cards (leads, deals, conversion, revenue, costs, ROI with band) with deltas vs before."""
-    return [
-        Kpi(label=metric_label(metric), value=value_text(metric, now.get(metric), currency, short=True),
+    """Headline cards (leads, deals, conversion, revenue, costs, ROI with band) with deltas vs before; in the close
+    view the conversion card is the win rate of the leads closed in the period, with its counts."""
+    cards = []
+    for name, kind, color in metrics:
+        metric = conversion_metric(now) if name == "conversion" else name
+        cards.append(Kpi(
+            label=metric_label(metric), value=value_text(metric, now.get(metric), currency, short=True),
             delta=delta_text(change(metric, kind, now, before), kind), delta_color=color,
             help=_card_help(metric, now, currency),
-            band=(now.get("roi_band") or "n/a") if metric == "roi" else None)
-        for metric, kind, color in metrics
-    ]
+            band=(now.get("roi_band") or "n/a") if metric == "roi" else None,
+            caption=closed_counts(now) if metric == "win_rate_closed" else None))
+    return cards
 
 
 def band_badge(band: str | None) -> None:
