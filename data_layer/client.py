@@ -307,10 +307,7 @@ class AmoClient:
                     raise RateLimited(ACCOUNT_THROTTLED_SENTENCE, 429, problem_detail(response))
                 if throttled > self.max_429:
                     raise AmoError.from_response(response)
-                wait = retry_after(response)
-                wait = self._backoff(throttled) * 2 if wait is None else wait
-                self.limiter.widen()  # the server saw more than we sent per window: allow for more jitter
-                self.limiter.pause(min(max(wait, 0.0), self.max_retry_wait) * random.uniform(1.0, 1.2))
+                self._throttle(retry_after(response), throttled)
                 continue
             if status == 401 and authorised and self.auth and not refreshed:
                 refreshed = True
@@ -329,17 +326,39 @@ class AmoClient:
                 error = AuthError("amoCRM rejected the access token even after refreshing it; authorise the "
                                   "integration again (new authorization code) or paste a long-lived token.", 401)
             if error.retryable:
-                failures = self._retry_or_raise(failures, error)
+                failures = self._retry_or_raise(failures, error, retry_after(response))
                 continue
             raise error
 
-    def _retry_or_raise(self, failures: int, error: AmoError) -> int:
-        """Sleep before the next attempt, or raise once the retries are used up."""
+    def _throttle(self, wait: float | None, throttled: int) -> None:
+        """After a 429, pause every process of the account: the answer's retry_after, else one window.
+
+        amoCRM counts 7 requests in a rolling second, and its HTML 429 (from the gateway) names no wait:
+        one window without requests empties that count, so a first 429 pauses one span (≥ the 1 s the
+        API notes recommend) and a repeat on the same request doubles it. The pause is the account's,
+        shared by every thread and process, so it needs no jitter (min_interval spreads the restart).
+        """
+        self.limiter.widen()  # the server saw more than we sent per window: allow for more jitter
+        if wait is None:
+            wait = self.limiter.span * 2 ** (throttled - 1)
+        self.limiter.pause(min(max(wait, 0.0), self.max_retry_wait))
+
+    def _retry_or_raise(self, failures: int, error: AmoError, wait: float | None = None) -> int:
+        """Wait before the next attempt (``wait``: the server's Retry-After), or raise once retries are used up.
+
+        A first retry goes out on the next free grant: the failed attempt already used its slot and the
+        limiter keeps the budget, so a sleep would only leave slots unused. Only a repeated failure of the
+        same request backs off (the server is struggling), and a Retry-After is always honoured.
+        """
         self._count(errors=1)
         if failures >= self.max_retries:
             raise error
         self._count(retries=1)
-        time.sleep(self._backoff(failures))
+        delay = self._backoff(failures - 1) if failures else 0.0
+        if wait is not None:
+            delay = max(delay, min(max(wait, 0.0), self.max_retry_wait))
+        if delay > 0:
+            time.sleep(delay)
         return failures + 1
 
     @staticmethod
