@@ -60,7 +60,7 @@ def test_a_partner_sees_only_their_portal_even_with_a_crafted_url(app_env: Path,
 def test_a_viewer_cannot_change_costs_but_may_play_what_if(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "current", lambda: auth.Principal("v@acme.ru", "V", "viewer"))
     at = run_ok(new_app())
-    for page, edit_keys in (("pages/costs.py", ("costs.save_ledger",)),
+    for page, edit_keys in (("pages/costs.py", ("costs.ledger_save",)),
                             ("pages/settings.py", ("settings.sync_now", "settings.apply_mapping", "settings.save"))):
         at.switch_page(page)
         run_ok(at)
