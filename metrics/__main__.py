@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from data_layer import store
-from metrics import commissions_cli, engine
+from metrics import commissions_cli, engine, payback_cli, pooling
 from metrics.filters import ALL_MODELS, FilterError, Filters
 
 BY = ("none", "partner", "model", "month", "week", "quarter", "pipeline", "source")
@@ -28,6 +28,8 @@ FIELDS = ("leads", "qualified_leads", "won_deals", "conversion", "conversion_low
           # metrics.maturity: a cohort-view period whose deals are still closing, its projection at maturity (80 %)
           "maturity", "maturing", "incomplete", "projected_won_deals", "projected_won_deals_low",
           "projected_won_deals_high", "projected_revenue", "projected_revenue_low", "projected_revenue_high")
+# with --by partner: the raw ROI interval and the partially pooled estimates beside the raw ones (metrics.pooling)
+POOLED_FIELDS = ("roi_low", "roi_high", *pooling.POOLED_COLUMNS)
 KEYS = {"none": [], "partner": ["partner", "model"], "model": ["model"], "month": ["month"], "week": ["week"],
         "quarter": ["quarter"], "pipeline": ["pipeline"], "source": ["source"]}
 
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--by", default="none", choices=BY)
     k.add_argument("--view", default="cohort", choices=("cohort", "close"))
     k.add_argument("--format", default="table", choices=("json", "csv", "table"))
+    payback_cli.add_parser(sub, _date)
     commissions_cli.add_parser(sub, _date)
     return parser
 
@@ -105,6 +108,7 @@ def records(df: pd.DataFrame, by: str) -> list[dict[str, Any]]:
         else:
             rec.update({k: r[k] for k in KEYS[by]})
         rec.update({k: r[k] for k in FIELDS})
+        rec.update({k: r[k] for k in POOLED_FIELDS if k in r})
         if not pd.isna(r.get("won_closed")):  # close view: the win rate of the leads closed, with its counts
             rec.update({k: r[k] for k in engine.CLOSE_COLUMNS})
         out.append({k: _clean(v) for k, v in rec.items()})
@@ -150,10 +154,19 @@ def run_kpis(args: argparse.Namespace) -> str:
             f = Filters(args.date_from, args.date_to, partners=_partner_ids(con, args.partner),
                         models=tuple(args.model), pipelines=tuple(args.pipeline), sources=tuple(args.source),
                         view=args.view)
-            df = engine.kpis(con, f, by=args.by)
+            # by partner: with ROI intervals and the pooled estimates, as the leaderboard shows them
+            df = pooling.leaderboard(con, f) if args.by == "partner" else engine.kpis(con, f, by=args.by)
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
     return render(records(df, args.by), args.format)
+
+
+def run_payback(args: argparse.Namespace) -> str:
+    """Compute the payback months (or curves) the arguments ask for and render them."""
+    try:
+        return render(payback_cli.rows(args, _partner_ids, _clean), args.format)
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
 
 
 def run_commissions(args: argparse.Namespace) -> str:
@@ -169,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        print(run_commissions(args) if args.command == "commissions" else run_kpis(args))
+        if args.command == "payback":
+            print(run_payback(args))
+        elif args.command == "commissions":
+            print(run_commissions(args))
+        else:
+            print(run_kpis(args))
     except (CliError, FilterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -471,12 +471,15 @@ def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_
     """Add `rank` (1 = best) and `highlight` (best / worst) by metric or its cautious interval bound."""
     # too_few rows, rows without a value and the direct baseline (partner_id null) get no rank. With
     # by_lower_bound the pessimistic bound is used (`_low` when higher is better, else `_high`), so a small,
-    # noisy group cannot top the list on luck.
+    # noisy group cannot top the list on luck: for conversion and ROI the bound of the partially pooled estimate
+    # (metrics.pooling, added when missing), so even with min_leads = 1 three wins of three leads stay below
+    # a 500-lead partner at 20 %.
     better_high = higher_is_better if higher_is_better is not None else \
         getattr(METRICS.get(metric), "higher_is_better", True)
     col = metric
     if by_lower_bound:
-        col = f"{metric}_low" if better_high else f"{metric}_high"
+        from metrics import pooling  # imported here: pooling builds on this module
+        df, col = pooling.bound_column(df, metric, better_high)
         if col not in df.columns:
             raise FilterError(f"No interval column {col} to rank by: use roi_interval() or conversion.")
     out = df.copy()
@@ -609,7 +612,14 @@ def roi_band(roi: float | None) -> str:
 # run side by side on two connections of the same database, the caller's and a cursor of it kept for the next
 # page (the cursor binds its own cost inputs once). Only these engine functions may be named in a call.
 TOGETHER = frozenset({"kpis_many", "kpis", "grouped", "roi_interval", "deals", "funnel", "quality",
-                      "partner_vs_direct"})
+                      "partner_vs_direct", "payback"})
+
+
+def payback(con: duckdb.DuckDBPyConnection, f: Filters, model: str | None = None,
+            partner_id: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """metrics.payback.payback (cohort curves, payback months), named here so a page runs it beside its others."""
+    from metrics import payback as cohorts  # imported here: metrics.payback builds on this module
+    return cohorts.payback(con, f, model=model, partner_id=partner_id)
 _LANE: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
 _LANE_NAME = "partner-roi-lane"
 _LANE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_LANE_NAME)

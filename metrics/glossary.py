@@ -70,6 +70,30 @@ CHOICES = """\
   above 400 contributing leads/deals the resampled sums are drawn from their exact bootstrap mean and covariance.
   Groups with fewer leads than the `min_leads` setting (default 30) are flagged `too_few` and are never marked
   best or worst; ranking can use the cautious interval bound instead of the point value.
+* **Small partners are shrunk** (`metrics.pooling`). Beside the raw value, each partner's conversion and ROI carry
+  an estimate pulled toward its model's average with weight n / (n + k) (n = its leads). Conversion
+  (beta-binomial empirical Bayes): the prior mean is the model's pooled conversion, itself shrunk toward all
+  partners' by the same fit one level up over the models' totals (a model of a few leads does not set its own
+  average); k = α + β maximises the marginal likelihood of the model's partners (a model with fewer than 5
+  partners shares one k fitted on the partners of models with two or more, else on all partners), widened by the
+  mean's own uncertainty (1 / (k + 1) + 1 / (leads behind the mean + 1)); pooled = (won + α) / (leads + α + β),
+  interval = the posterior Beta's 2.5 % / 97.5 % quantiles. ROI: σ² = the median over the model's partners of
+  leads × (bootstrap half width ÷ 1.96)², τ² = the raw ROIs' spread around the model's ROI less the mean sampling
+  variance σ² / leads (method of moments), k_roi = σ² / τ²; pooled = model ROI + w × (ROI − model ROI) and each
+  bound √w × its raw half width from it (a missing or zero-width interval takes σ² / leads). k and k_roi lie
+  between 0.5 and the mean leads per partner (no spread beyond chance → the cap, so a partner of average size keeps
+  half its own estimate). A frame with fewer than two partners, or all at 0 % (or 100 %), is not pooled (pooled =
+  raw, weight 1); a model whose ROI cannot be fitted borrows all partners' ROI fit; direct is never pooled.
+  "Rank by the lower bound" ranks conversion and ROI by the pooled bound.
+* **Payback month** (`metrics.payback`, `python -m metrics payback`). A cohort = the leads of one partner or one
+  model's partners created in one calendar month (the last 12 months of the period). For each month since
+  acquisition m = 0 … its age (months from its month to the data's as-of month: the latest lead creation or deal
+  close): income of its won deals closed by then − commissions the rules give for them (a won deal's in its close
+  month, a qualified lead's in the cohort's month) − the ledger of the cohort's month (at m = 0; the period's share
+  of it when the period cuts the month). Payback month = the first m with costs so far and cumulative ≥ 0.
+  Otherwise: **no costs** when nothing was spent; **too young** when the cohort's age is below the series' typical
+  payback (the median payback month of its paid-back cohorts, rounded up; 1 when none has paid back yet);
+  **not yet** at or beyond that age.
 * **Settings read in one place** (`metrics.costs.load_settings`): `min_leads`, `margin`, `junk_reasons`,
   `quality_weights`. Junk is evaluated at query time with the current junk list.
 * **Speed.** Metric queries read the fact tables derived from `lead_facts` at every rebuild

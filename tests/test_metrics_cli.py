@@ -45,7 +45,10 @@ def test_json_by_partner(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> No
                          "roi", "roi_band", "new_clients", "cpa", "ltv", "time_to_close_days",
                          "maturity", "maturing", "incomplete", "projected_won_deals", "projected_won_deals_low",
                          "projected_won_deals_high", "projected_revenue", "projected_revenue_low",
-                         "projected_revenue_high"}
+                         "projected_revenue_high",
+                         # by partner: the ROI interval and the pooled estimates (metrics.pooling)
+                         "roi_low", "roi_high", "conversion_pooled", "conversion_pooled_low", "conversion_pooled_high",
+                         "roi_pooled", "roi_pooled_low", "roi_pooled_high", "pool_weight", "roi_pool_weight"}
 
 
 def test_json_by_month_and_filters(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:

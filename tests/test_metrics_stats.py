@@ -11,10 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_metrics_data import WON, Account
 from test_metrics_engine import call, kpis, row
+from test_payback import COVERED as PAYBACK_COVERED
+from test_pooling import COVERED as POOLING_COVERED
 
 from metrics import engine, stats
 
-COVERED = {"roi_low", "roi_high", "conversion_low", "conversion_high"}
+# the partially pooled estimates and the payback month are tested in test_pooling.py and test_payback.py
+COVERED = {"roi_low", "roi_high", "conversion_low", "conversion_high"} | POOLING_COVERED | PAYBACK_COVERED
 
 
 def test_wilson_known_values() -> None:
