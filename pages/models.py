@@ -8,12 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from metrics import engine, lookups, page_frames
-from ui import charts, fmt, goals_panel, layout
+from metrics.filters import Filters
+from ui import charts, fmt, goals_panel, layout, payback_panel
 from ui.data import prefetch, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
 
 K_METRIC = "models.metric"
+K_PAYBACK = "models.payback_model"
 ORDER = ("referral", "sales", "service", "direct", "unassigned")
 # Metrics compared side by side; the ones in LOWER_BETTER are better when smaller.
 COMPARED = ("conversion", "avg_check", "roi", "cpa", "ltv", "time_to_close_days", "revenue_share",
@@ -177,8 +179,9 @@ def render() -> None:
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.models"), anchor=False)
     st.caption(tr(TEXT, "caption", now=period_label(f)))
-    # the model KPIs and the partners-vs-direct comparison are computed side by side (engine.together)
-    prefetch(page_frames.models(f))
+    # the model KPIs, the partners-vs-direct comparison and every model's cohort payback are computed side by side
+    # (engine.together)
+    prefetch((*page_frames.models(f), _payback_call(f)))
     rows = query(engine.kpis, f, by="model")
     rows = rows[rows["leads"].fillna(0) + rows["won_deals"].fillna(0) > 0]
     if rows.empty:
@@ -212,6 +215,21 @@ def render() -> None:
     segments = query(engine.partner_vs_direct, f)
     st.dataframe(vs_direct_table(segments, currency), hide_index=True, key="models.vs_direct",
                  height=35 * (len(segments) + 1) + 3, placeholder=fmt.DASH)
+    _payback(f, [m for m in ORDER if m in set(rows["model"]) and m != "direct"], currency)
+
+
+def _payback_call(f: Filters) -> engine.Call:
+    """The engine.together call of every model's cohort payback (one query)."""
+    return ("payback", (f,), ())
+
+
+def _payback(f: Filters, models: list[str], currency: str) -> None:
+    """Cohort payback of one partnership model, chosen here (every model's cohorts come from one query)."""
+    if not models:
+        return
+    curve, months = query(engine.payback, f)
+    model = payback_panel.model_choice(models, K_PAYBACK)
+    payback_panel.render(curve, months, model, currency, key="models")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups, page_frames
+from metrics import engine, lookups, page_frames, pooling
 from metrics.filters import Filters
-from ui import charts, fmt, goals_panel, layout
+from ui import charts, fmt, goals_panel, layout, payback_panel
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (
     bind_param,
@@ -41,6 +41,11 @@ TEXT = {
         "table.hint": "Щёлкните строку, чтобы открыть страницу партнёра.",
         "col.rank": "Место", "col.partner": "Партнёр", "col.model": "Модель", "col.interval": "Конверсия, 95 %",
         "col.flag": "Выборка", "baseline": "база сравнения", "col.roi_interval": "ROI, 95 %",
+        "col.conv_pooled_interval": "Конверсия с учётом выборки, 95 %",
+        "col.roi_pooled_interval": "ROI с учётом выборки, 95 %",
+        "pooled": "«С учётом размера выборки» — показатель партнёра, подтянутый к средней по его модели тем сильнее, "
+                  "чем меньше у него лидов; рядом — его собственное значение. Ранжирование по нижней границе "
+                  "идёт по этой оценке.",
         "highlight.best": "лучший", "highlight.worst": "худший",
         "chart.conv": "Конверсия с 95 % интервалом", "chart.roi": "ROI по партнёрам",
         "back": "← Ко всем партнёрам", "unknown": "Партнёр с номером {pid} не найден — выберите другого.",
@@ -63,6 +68,10 @@ TEXT = {
         "table.hint": "Click a row to open the partner's page.",
         "col.rank": "Rank", "col.partner": "Partner", "col.model": "Model", "col.interval": "Conversion, 95 %",
         "col.flag": "Sample", "baseline": "baseline", "col.roi_interval": "ROI, 95 %",
+        "col.conv_pooled_interval": "Conversion adjusted for sample size, 95 %",
+        "col.roi_pooled_interval": "ROI adjusted for sample size, 95 %",
+        "pooled": "“Adjusted for sample size”: the partner's figure pulled toward its model's average, the more so "
+                  "the fewer leads it has; its own value is beside it. Ranking by the lower bound uses this estimate.",
         "highlight.best": "best", "highlight.worst": "worst",
         "chart.conv": "Conversion with 95 % interval", "chart.roi": "ROI by partner",
         "back": "← All partners", "unknown": "No partner with number {pid} — choose another one.",
@@ -80,17 +89,6 @@ TEXT = {
 
 def _currency() -> str:
     return query(lookups.freshness).get("currency") or "RUB"
-
-
-def with_roi_interval(rows: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
-    """Leaderboard rows plus roi_low / roi_high (bootstrap 95 %) by partner_id."""
-    if intervals.empty:
-        return rows.assign(roi_low=float("nan"), roi_high=float("nan"))
-    keyed = intervals[["partner_id", "roi_low", "roi_high"]].dropna(subset=["partner_id"])
-    out = rows.merge(keyed.astype({"partner_id": "float64"}),
-                     left_on=rows["partner_id"].astype("float64"), right_on="partner_id",
-                     how="left", suffixes=("", "_iv"))
-    return out.drop(columns=[c for c in out.columns if c.endswith("_iv") or c == "key_0"])
 
 
 def has_interval(rows: pd.DataFrame, metric: str) -> bool:
@@ -131,9 +129,13 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
         metric_label("conversion"): rows["conversion"],
         tr(TEXT, "col.interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}"
                                    for lo, hi in zip(rows["conversion_low"], rows["conversion_high"], strict=False)],
+        metric_label("conversion_pooled"): rows["conversion_pooled"],
+        tr(TEXT, "col.conv_pooled_interval"): _intervals(rows, "conversion_pooled", code),
         metric_label("roi"): rows["roi"],
         tr(TEXT, "col.roi_interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) else fmt.DASH
                                        for lo, hi in zip(rows["roi_low"], rows["roi_high"], strict=False)],
+        metric_label("roi_pooled"): rows["roi_pooled"],
+        tr(TEXT, "col.roi_pooled_interval"): _intervals(rows, "roi_pooled", code),
         metric_label("roi_band"): [band_label(b) for b in rows["roi_band"].fillna("n/a")],
         metric_label("revenue"): rows["revenue"],
         metric_label("costs"): rows["costs"],
@@ -145,7 +147,7 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
     pct = lambda v: fmt.pct(None if pd.isna(v) else v, code)  # noqa: E731
     count = lambda v: fmt.num(None if pd.isna(v) else v, code)  # noqa: E731
     formats = {metric_label(m): money for m in ("revenue", "costs")}
-    formats.update({metric_label(m): pct for m in ("conversion", "roi")})
+    formats.update({metric_label(m): pct for m in ("conversion", "roi", "conversion_pooled", "roi_pooled")})
     formats.update({metric_label(m): count for m in ("leads", "won_deals")})
     if extra:
         formats[metric_label(metric)] = lambda v: layout.value_text(metric, v, currency)
@@ -156,6 +158,12 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
             .map(lambda v: f"color: {band_colors.get(v, '#1b1f24')}; font-weight: 600",
                  subset=[metric_label("roi_band")])
             .map(lambda v: f"color: {flag_colors.get(v, '#57606a')}; font-weight: 600", subset=[tr(TEXT, "col.flag")]))
+
+
+def _intervals(rows: pd.DataFrame, col: str, code: str) -> list[str]:
+    """"low – high" texts of an estimate's interval columns (<col>_low, <col>_high); a dash where there is none."""
+    return [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) and pd.notna(hi) else fmt.DASH
+            for lo, hi in zip(rows[f"{col}_low"], rows[f"{col}_high"], strict=False)]
 
 
 def chart_labels(rows: pd.DataFrame) -> list[str]:
@@ -169,7 +177,9 @@ def _column_widths(metric: str) -> dict[str, st.column_config.Column]:
     small = [tr(TEXT, "col.rank"), metric_label("leads"), metric_label("won_deals"), metric_label("conversion"),
              metric_label("roi")]
     medium = [tr(TEXT, "col.model"), tr(TEXT, "col.interval"), metric_label("revenue"), metric_label("costs"),
-              tr(TEXT, "col.roi_interval"), metric_label("roi_band"), tr(TEXT, "col.flag"), metric_label(metric)]
+              tr(TEXT, "col.roi_interval"), metric_label("roi_band"), tr(TEXT, "col.flag"), metric_label(metric),
+              metric_label("conversion_pooled"), metric_label("roi_pooled"), tr(TEXT, "col.conv_pooled_interval"),
+              tr(TEXT, "col.roi_pooled_interval")]
     widths = {name: st.column_config.Column(width=70) for name in small}
     widths.update({name: st.column_config.Column(width=115) for name in medium})
     widths[tr(TEXT, "col.partner")] = st.column_config.Column(width=190)
@@ -202,9 +212,10 @@ def leaderboard(f: Filters) -> None:
     """The ranked list of partners with intervals, badges and two charts."""
     currency = _currency()
     st.caption(tr(TEXT, "caption", now=period_label(f)))
-    # both side by side (engine.together); the client metrics (CPA, LTV, days to close) only when sorted by one
+    # KPI rows and ROI intervals side by side (engine.together), then the pooled estimates (metrics.pooling), cached
+    # as one result; the client metrics (CPA, LTV, days to close) only when sorted by one
     lite = st.session_state.get(K_SORT) not in engine.CLIENT_METRICS
-    rows, intervals = query(engine.kpis_with_roi, f, by="partner", lite=lite)
+    rows = query(pooling.leaderboard, f, lite=lite)
     if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return
@@ -215,7 +226,6 @@ def leaderboard(f: Filters) -> None:
         metric = st.selectbox(tr(TEXT, "sort_by"), SORTABLE, key=K_SORT, format_func=metric_labeler())
     with c2:
         by_lower = st.toggle(tr(TEXT, "by_lower"), key=K_LOWER, help=tr(TEXT, "by_lower.help"))
-    rows = with_roi_interval(rows, intervals)
     if by_lower and not has_interval(rows, metric):
         st.caption(tr(TEXT, "no_interval", m=metric_label(metric)))
     ranked = sort_leaderboard(rows, metric, by_lower)
@@ -224,6 +234,7 @@ def leaderboard(f: Filters) -> None:
                  column_config=_column_widths(metric),
                  selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640), placeholder=fmt.DASH)
     st.caption(tr(TEXT, "table.hint"))
+    st.caption(tr(TEXT, "pooled"))
     partners_only = ranked[ranked["partner_id"].notna()]
     left, right = st.columns(2, gap="large")
     with left:
@@ -252,8 +263,9 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     before = replace(comparison(), partners=(pid,), models=())
     st.caption(tr(TEXT, "detail.caption", model=model_label(info["model"]), now=period_label(mine),
                   before=period_label(before)))
-    # the funnel, lead quality and deal list are computed beside the KPI cards (engine.together)
-    prefetch_kpis(page_frames.partner(mine, before), alongside=page_frames.partner_extras(mine, pid))
+    # the funnel, lead quality, deal list and cohort payback are computed beside the KPI cards (engine.together)
+    payback_call: engine.Call = ("payback", (mine,), (("partner_id", pid),))
+    prefetch_kpis(page_frames.partner(mine, before), alongside=(*page_frames.partner_extras(mine, pid), payback_call))
     now_rows, before_rows = kpi_frame(mine, "none", lite=True), kpi_frame(before, "none", lite=True)
     now = now_rows.iloc[0] if len(now_rows) else None
     no_leads = now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0
@@ -281,6 +293,8 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     with right:
         _quality(mine)
         _costs(mine, currency)
+    curve, months = query(engine.payback, mine, partner_id=pid)
+    payback_panel.render(curve, months, str(info["model"]), currency, key="partners")
     _deals(mine, pid, currency)
 
 

@@ -137,3 +137,40 @@ def test_cli_payback(cohort_db: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "referral,2024-01,3,7000.0,0.0,0.0,0.0,0.0" in lines
     assert main([*base, "--partner", "Nobody"]) == 2
     assert "Unknown partner" in capsys.readouterr().err
+
+
+# ---------- the models page and a partner's page (AppTest of app.py with the session's demo database) ----------
+
+pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+PAYBACK_TEXTS = {"ещё нет", "слишком молодая когорта", "нет затрат"}
+
+
+def _payback_cells(values: pd.Series) -> None:
+    for v in values:
+        assert v in PAYBACK_TEXTS or v.isdigit(), v
+
+
+def test_models_page_shows_cohort_payback_per_model(app_env: Path) -> None:
+    from app_helpers import frame_with, new_app, run_ok
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/models.py"))
+    assert "Окупаемость когорт" in [s.value for s in at.subheader]
+    choice = at.selectbox(key="models.payback_model")
+    assert choice.value == "referral" and "direct" not in choice.options
+    table = frame_with(at, "Когорта", "Месяц окупаемости")
+    assert 0 < len(table) <= payback.COHORTS
+    _payback_cells(table["Месяц окупаемости"])
+    choice.set_value("sales")
+    run_ok(at)
+    assert frame_with(at, "Когорта", "Месяц окупаемости") is not None
+    assert at.get("vega_lite_chart"), "the cumulative curves"
+
+
+def test_partner_page_shows_its_cohort_payback(app_env: Path) -> None:
+    from app_helpers import frame_with, new_app, run_ok
+    at = run_ok(new_app({"selected": "2", "lang": "en"}))
+    run_ok(at.switch_page("pages/partners.py"))
+    assert "Cohort payback" in [s.value for s in at.subheader]
+    table = frame_with(at, "Cohort", "Payback month")
+    for v in table["Payback month"]:
+        assert v in {"not yet", "cohort too young", "no costs"} or v.isdigit(), v

@@ -231,3 +231,41 @@ def test_degenerate_fits_fall_back() -> None:
     assert lone["conversion_pooled"] < 0.5, "pulled toward the partners' 23 %"
     same = pooling.fit_k(np.array([20.0, 20.0, 20.0]), np.array([100.0, 100.0, 100.0]))
     assert same == pytest.approx((0.2, 100.0))
+
+
+# ---------- the leaderboard (AppTest of app.py with the session's demo database) ----------
+
+pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+
+
+def test_leaderboard_shows_raw_and_pooled_side_by_side(app_env: Path) -> None:
+    from app_helpers import frame_with, new_app, run_ok
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/partners.py"))
+    at.selectbox(key="partners.sort_by").set_value("conversion")
+    at.toggle(key="partners.by_lower").set_value(True)
+    run_ok(at)
+    raw, pooled = "Конверсия", "Конверсия (с учётом размера выборки)"
+    table = frame_with(at, "Место", "Выборка", raw, "Конверсия, 95 %", pooled, "Конверсия с учётом выборки, 95 %",
+                       "ROI", "ROI, 95 %", "ROI (с учётом размера выборки)", "ROI с учётом выборки, 95 %")
+    columns = list(table.columns)
+    assert columns.index(raw) < columns.index("Конверсия, 95 %") < columns.index(pooled), "raw, its interval, pooled"
+    partners = table[table["Выборка"] != "база сравнения"]
+    assert partners[pooled].notna().all() and partners["Конверсия с учётом выборки, 95 %"].str.contains("–").all()
+    small = partners[partners["Выборка"] == "мало лидов"]
+    assert len(small) and small["Место"].isna().all(), "«мало лидов» marks stay, never ranked"
+    assert (small[pooled] != small[raw]).any(), "small partners are pulled toward their model"
+    ranked = partners[partners["Место"].notna()]
+    assert [int(v) for v in ranked["Место"]] == sorted(int(v) for v in ranked["Место"])
+    assert any("С учётом размера выборки" in c.value for c in at.caption), "the caption says what pooled means"
+
+
+def test_leaderboard_in_english_names_the_pooled_columns(app_env: Path) -> None:
+    from app_helpers import frame_with, new_app, run_ok
+    at = run_ok(new_app({"lang": "en"}))
+    run_ok(at.switch_page("pages/partners.py"))
+    table = frame_with(at, "Conversion", "Conversion (adjusted for sample size)", "ROI (adjusted for sample size)")
+    for col in ("Conversion adjusted for sample size, 95 %", "ROI adjusted for sample size, 95 %"):
+        texts = table[col].tolist()  # interval texts (the numbers are formatted by the table's style)
+        assert all(isinstance(v, str) and "nan" not in v.lower() and "None" not in v for v in texts), col
+    assert table["Conversion (adjusted for sample size)"].notna().all(), "every row has a pooled conversion"

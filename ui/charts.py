@@ -435,3 +435,29 @@ def quality_components(df: pd.DataFrame, label_col: str, components: Sequence[tu
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("component_label:N", title=" "),
                  alt.Tooltip("points_txt:N", title=title)],
     )
+
+
+def payback_curves(df: pd.DataFrame, color: str, labels: dict[str, str], currency: str = "RUB") -> alt.LayerChart:
+    """Cumulative income − costs of acquisition cohorts by months since acquisition, one line per cohort in one
+    colour (the model's; older cohorts paler), and the zero line (paid back) marked.
+
+    df: cohort_txt (label), m, cumulative; labels: x, y, cohort, zero (the zero line's note).
+    """
+    rows = df[["cohort_txt", "m", "cumulative"]].copy()
+    rows["cumulative"] = rows["cumulative"].astype(float)
+    rows = text_col(rows, "cumulative", "money", currency)
+    order = list(dict.fromkeys(rows["cohort_txt"]))  # oldest first: the newest is drawn on top, darkest
+    lines = alt.Chart().mark_line(point=True, color=color).encode(
+        x=alt.X("m:Q", title=labels["x"], axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("cumulative:Q", axis=_money_axis(labels["y"], currency)),
+        detail="cohort_txt:N",
+        opacity=alt.Opacity("cohort_txt:N", sort=order, title=labels["cohort"],
+                            scale=alt.Scale(range=[0.25, 1.0]), legend=alt.Legend(orient="right", symbolType="stroke")),
+        tooltip=[alt.Tooltip("cohort_txt:N", title=labels["cohort"]), alt.Tooltip("m:Q", title=labels["x"]),
+                 alt.Tooltip("cumulative_txt:N", title=labels["y"])],
+    )
+    zero = pd.DataFrame({"y": [0.0], "note": [labels["zero"]]})
+    rule = alt.Chart(zero).mark_rule(color="#1b1f24", strokeDash=[6, 4]).encode(y="y:Q")
+    note = alt.Chart(zero).mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#1b1f24").encode(
+        y="y:Q", x=alt.value(0), text="note:N")
+    return alt.layer(alt.layer(lines, data=rows), rule, note)
