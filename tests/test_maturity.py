@@ -228,3 +228,14 @@ def test_the_weekly_report_gives_a_maturing_week_no_verdict() -> None:
     assert set(anomalies_frame(series, "")["metric"]) == {"won_deals", "revenue"}  # a mature week: flagged
     young = series.assign(maturing=[False] * 9 + [True])
     assert anomalies_frame(young, "").empty
+
+
+def test_frames_read_together_get_the_maturity_they_get_alone(steady: Path) -> None:
+    f = Filters(date(2024, 7, 1), date(2024, 9, 30))
+    requests = ((f, "none"), (f, "month"), (f, ("month", "model")), (f, "partner"), (f, "week"),
+                (Filters(date(2024, 9, 1), date(2024, 9, 30)), "partner"))
+    together = call(steady, engine.kpis_many, requests)
+    for request, got in zip(requests, together, strict=True):
+        alone = call(steady, engine.kpis_many, (request,))[0]
+        assert got["maturity"].tolist() == pytest.approx(alone["maturity"].tolist(), nan_ok=True)
+        assert got["maturing"].tolist() == alone["maturing"].tolist()
