@@ -274,7 +274,8 @@ class AmoClient:
         failures = throttled = 0
         refreshed = False
         while True:
-            stamp = self.limiter.acquire() if slot is None else slot
+            # A retry (the failed attempt's slot brought nothing back) takes the next free grant first.
+            stamp = self.limiter.acquire(urgent=failures + throttled > 0) if slot is None else slot
             slot = None
             if self.limiter.halted():  # sustained 429s across the account: no process sends any more
                 self.limiter.cancel(stamp)

@@ -37,6 +37,7 @@ DEFAULT_RATE_DIR = Path(__file__).resolve().parent.parent / "cache" / "rate"
 # blocks "after too many 429s" without saying how many; the emulator blocks at 30 per minute.
 THROTTLE_LIMIT = 10
 THROTTLE_WINDOW = 60.0
+URGENT_POLL = 0.005  # how often a waiter that lets a retry go first looks again
 MAX_PAUSE = 60.0  # a pause or halt further ahead than this comes from a clock step, not from a 429
 
 
@@ -46,7 +47,7 @@ class Limiter(Protocol):
     @property
     def span(self) -> float: ...
 
-    def acquire(self) -> float: ...
+    def acquire(self, urgent: bool = False) -> float: ...
 
     def cancel(self, stamp: float) -> None: ...
 
@@ -107,6 +108,7 @@ class RateLimiter:
         self._paused_until = 0.0
         self._throttled: collections.deque[float] = collections.deque()
         self._halted_until = 0.0
+        self._urgent = 0  # retries waiting for a grant: they go first
         self.history: list[float] | None = [] if keep_history else None
 
     def _wait_needed(self, now: float) -> float:
@@ -121,18 +123,27 @@ class RateLimiter:
             wait = max(wait, self._log[-1] + self.min_interval - now)
         return wait
 
-    def acquire(self) -> float:
-        """Block until a request may be sent; return the grant stamp (pass it to cancel if unused)."""
-        while True:
+    def acquire(self, urgent: bool = False) -> float:
+        """Block until a request may be sent; return the grant stamp (pass it to cancel if unused).
+
+        ``urgent`` (the retry of a failed request): served before the other waiters of this process.
+        """
+        with self._lock:
+            self._urgent += urgent
+        try:
+            while True:
+                with self._lock:
+                    now = self._clock()
+                    wait = self._wait_needed(now)
+                    if wait <= 0 and (urgent or not self._urgent):
+                        self._log.append(now)
+                        if self.history is not None:
+                            self.history.append(now)
+                        return now
+                time.sleep(min(wait, 0.5) if wait > 0 else URGENT_POLL)
+        finally:
             with self._lock:
-                now = self._clock()
-                wait = self._wait_needed(now)
-                if wait <= 0:
-                    self._log.append(now)
-                    if self.history is not None:
-                        self.history.append(now)
-                    return now
-            time.sleep(min(wait, 0.5))
+                self._urgent -= urgent
 
     def cancel(self, stamp: float) -> None:
         """Give back a grant that was not used for a request."""
@@ -260,6 +271,7 @@ class SharedLimiter:
         self._halted_until = 0.0
         self._io = threading.Lock()         # one thread of this process in the file at a time
         self._acquiring = threading.Lock()  # one thread of this process polls for a grant; the rest queue
+        self._urgent = 0                    # retries polling beside it (they skip the queue and go first)
         self._fd: int | None = None
         self._pid = 0
         self.history: list[float] | None = [] if keep_history else None
@@ -306,20 +318,34 @@ class SharedLimiter:
             wait = max(wait, state.grants[-1] + self.min_interval - now)
         return wait
 
-    def acquire(self) -> float:
-        """Block until the account's budget allows a request; return the grant stamp."""
-        with self._acquiring:
-            while True:
-                with self._state() as (state, now):
-                    if state.halted_until > now:  # sustained 429s: hand back at once, the client raises
-                        return now
-                    wait = self._wait_needed(state, now)
-                    if wait <= 0:
-                        bisect.insort(state.grants, now)
-                        if self.history is not None:
-                            self.history.append(now)
-                        return now
-                time.sleep(min(wait, 0.5))
+    def acquire(self, urgent: bool = False) -> float:
+        """Block until the account's budget allows a request; return the grant stamp.
+
+        ``urgent`` (the retry of a failed request): skips this process's queue and goes first.
+        """
+        if not urgent:
+            with self._acquiring:
+                return self._poll(False)
+        with self._io:
+            self._urgent += 1
+        try:
+            return self._poll(True)
+        finally:
+            with self._io:
+                self._urgent -= 1
+
+    def _poll(self, urgent: bool) -> float:
+        while True:
+            with self._state() as (state, now):
+                if state.halted_until > now:  # sustained 429s: hand back at once, the client raises
+                    return now
+                wait = self._wait_needed(state, now)
+                if wait <= 0 and (urgent or not self._urgent):
+                    bisect.insort(state.grants, now)
+                    if self.history is not None:
+                        self.history.append(now)
+                    return now
+            time.sleep(min(wait, 0.5) if wait > 0 else URGENT_POLL)
 
     def cancel(self, stamp: float) -> None:
         """Give back a grant that was not used for a request."""

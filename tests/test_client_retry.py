@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from emulator import Emulator, make_records
 
 from data_layer.client import AmoClient, RateLimiter, StaticToken
+from data_layer.ratelimit import Limiter, SharedLimiter
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -126,3 +128,25 @@ def test_an_html_429_pauses_one_window_then_doubles() -> None:
     span = 0.3 + 0.05 * 2  # each 429 also widens the window by 50 ms
     assert 0.3 + 0.05 - 0.01 <= sent[1] - sent[0] < 0.8          # one window, no 1–2.4 s back-off
     assert sent[2] - sent[1] >= 2 * span - 0.01                  # the same request again: twice as long
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_retry_takes_the_next_grant_before_waiting_requests(shared: bool, tmp_path: Path) -> None:
+    limiter: Limiter = (SharedLimiter(tmp_path / "acme.json", 1, 0.3, margin=0.0, min_interval=0.0) if shared
+                        else RateLimiter(1, 0.3, margin=0.0, min_interval=0.0))
+    limiter.acquire()  # the window is full for 0.3 s; three fresh requests queue for the next grants
+    order: list[str] = []
+
+    def take(name: str, urgent: bool) -> None:
+        limiter.acquire(urgent=urgent)
+        order.append(name)
+
+    threads = [threading.Thread(target=take, args=("fresh", False)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    threads.append(threading.Thread(target=take, args=("retry", True)))
+    threads[-1].start()
+    for t in threads:
+        t.join()
+    assert order[0] == "retry" and len(order) == 4
