@@ -228,7 +228,9 @@ def add_pooled(rows: pd.DataFrame) -> pd.DataFrame:
         groups = {m: everyone[models == m] for m in dict.fromkeys(models)}
         _pool_conversion(c, groups)
         _pool_roi(c, groups, everyone)
-    return rows.assign(**{col: c[col] for col in POOLED_COLUMNS})
+    # one concat instead of a column insert each (eight inserts cost ~2 ms)
+    pooled = pd.DataFrame({col: c[col] for col in POOLED_COLUMNS}, index=rows.index)
+    return pd.concat([rows.drop(columns=[col for col in POOLED_COLUMNS if col in rows.columns]), pooled], axis=1)
 
 
 def with_roi(rows: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
 
 K_METRIC = "models.metric"
-K_PAYBACK = "models.payback_model"
+K_PAYBACK, K_PAYBACK_SHOW = "models.payback_model", "models.payback"
 ORDER = ("referral", "sales", "service", "direct", "unassigned")
 # Metrics compared side by side; the ones in LOWER_BETTER are better when smaller.
 COMPARED = ("conversion", "avg_check", "roi", "cpa", "ltv", "time_to_close_days", "revenue_share",
@@ -179,9 +179,8 @@ def render() -> None:
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.models"), anchor=False)
     st.caption(tr(TEXT, "caption", now=period_label(f)))
-    # the model KPIs, the partners-vs-direct comparison and every model's cohort payback are computed side by side
-    # (engine.together)
-    prefetch((*page_frames.models(f), _payback_call(f)))
+    # the model KPIs and the partners-vs-direct comparison are computed side by side (engine.together)
+    prefetch(page_frames.models(f))
     rows = query(engine.kpis, f, by="model")
     rows = rows[rows["leads"].fillna(0) + rows["won_deals"].fillna(0) > 0]
     if rows.empty:
@@ -218,14 +217,9 @@ def render() -> None:
     _payback(f, [m for m in ORDER if m in set(rows["model"]) and m != "direct"], currency)
 
 
-def _payback_call(f: Filters) -> engine.Call:
-    """The engine.together call of every model's cohort payback (one query)."""
-    return ("payback", (f,), ())
-
-
 def _payback(f: Filters, models: list[str], currency: str) -> None:
-    """Cohort payback of one partnership model, chosen here (every model's cohorts come from one query)."""
-    if not models:
+    """Cohort payback of one partnership model, chosen here, on request (every model's cohorts: one query)."""
+    if not models or not payback_panel.wanted(K_PAYBACK_SHOW):
         return
     curve, months = query(engine.payback, f)
     model = payback_panel.model_choice(models, K_PAYBACK)

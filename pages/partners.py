@@ -24,6 +24,7 @@ from ui.i18n import band_label, lang, metric_help, metric_label, metric_labeler,
 
 K_SORT, K_LOWER, K_SELECTED, K_TABLE, K_BACK = (
     "partners.sort_by", "partners.by_lower", "partners.selected", "partners.table", "partners.back")
+K_PAYBACK = "partners.payback"
 
 # Metrics the leaderboard sorts by; lower is better for those in ASCENDING.
 SORTABLE = ("revenue", "roi", "conversion", "profit", "leads", "won_deals", "avg_check", "cpa", "ltv", "costs",
@@ -263,9 +264,8 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     before = replace(comparison(), partners=(pid,), models=())
     st.caption(tr(TEXT, "detail.caption", model=model_label(info["model"]), now=period_label(mine),
                   before=period_label(before)))
-    # the funnel, lead quality, deal list and cohort payback are computed beside the KPI cards (engine.together)
-    payback_call: engine.Call = ("payback", (mine,), (("partner_id", pid),))
-    prefetch_kpis(page_frames.partner(mine, before), alongside=(*page_frames.partner_extras(mine, pid), payback_call))
+    # the funnel, lead quality and deal list are computed beside the KPI cards (engine.together)
+    prefetch_kpis(page_frames.partner(mine, before), alongside=page_frames.partner_extras(mine, pid))
     now_rows, before_rows = kpi_frame(mine, "none", lite=True), kpi_frame(before, "none", lite=True)
     now = now_rows.iloc[0] if len(now_rows) else None
     no_leads = now is None or int(now.get("leads") or 0) == 0 and int(now.get("won_deals") or 0) == 0
@@ -293,8 +293,9 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     with right:
         _quality(mine)
         _costs(mine, currency)
-    curve, months = query(engine.payback, mine, partner_id=pid)
-    payback_panel.render(curve, months, str(info["model"]), currency, key="partners")
+    if payback_panel.wanted(K_PAYBACK):  # on request: the cohorts' query is as long as the cards'
+        curve, months = query(engine.payback, mine, partner_id=pid)
+        payback_panel.render(curve, months, str(info["model"]), currency, key="partners")
     _deals(mine, pid, currency)
 
 

@@ -155,6 +155,9 @@ def test_models_page_shows_cohort_payback_per_model(app_env: Path) -> None:
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/models.py"))
     assert "Окупаемость когорт" in [s.value for s in at.subheader]
+    assert not at.toggle(key="models.payback").value, "on request: the page opens without its query"
+    at.toggle(key="models.payback").set_value(True)
+    run_ok(at)
     choice = at.selectbox(key="models.payback_model")
     assert choice.value == "referral" and "direct" not in choice.options
     table = frame_with(at, "Когорта", "Месяц окупаемости")
@@ -171,6 +174,8 @@ def test_partner_page_shows_its_cohort_payback(app_env: Path) -> None:
     at = run_ok(new_app({"selected": "2", "lang": "en"}))
     run_ok(at.switch_page("pages/partners.py"))
     assert "Cohort payback" in [s.value for s in at.subheader]
+    at.toggle(key="partners.payback").set_value(True)
+    run_ok(at)
     table = frame_with(at, "Cohort", "Payback month")
     for v in table["Payback month"]:
         assert v in {"not yet", "cohort too young", "no costs"} or v.isdigit(), v

@@ -21,6 +21,8 @@ TEXT = {
         "needed": "«Слишком молодая» — когорта моложе {n} мес.: столько обычно нужно когортам этой серии, чтобы "
                   "окупиться; «ещё нет» — старше, но всё ещё ниже нуля.",
         "none": "Нет когорт за этот период.", "model": "Модель для окупаемости",
+        "show": "Показать окупаемость когорт",
+        "show.help": "Когда окупаются лиды каждого месяца: считается по запросу, чтобы страница открывалась быстро.",
     },
     "en": {
         "title": "Cohort payback",
@@ -34,6 +36,8 @@ TEXT = {
         "needed": "“Too young”: the cohort is younger than {n} months, what this series' cohorts usually need to pay "
                   "back; “not yet”: older than that and still below zero.",
         "none": "No cohorts in this period.", "model": "Model for payback",
+        "show": "Show cohort payback",
+        "show.help": "When each month's leads pay back: computed on request, so the page opens fast.",
     },
 }
 
@@ -59,9 +63,15 @@ def table(months: pd.DataFrame, currency: str) -> pd.DataFrame:
     })
 
 
-def render(curve: pd.DataFrame, months: pd.DataFrame, model: str, currency: str, key: str) -> None:
-    """One series' section: title, caption, the curves in the model's colour and the payback-month table."""
+def wanted(key: str) -> bool:
+    """The section's title and its toggle (key): True when the user asked for the cohort payback."""
     st.subheader(tr(TEXT, "title"), anchor=False)
+    # on request: its query would add about a KPI query's time to every rerun of the page
+    return st.toggle(tr(TEXT, "show"), key=key, help=tr(TEXT, "show.help"))
+
+
+def render(curve: pd.DataFrame, months: pd.DataFrame, model: str, currency: str, key: str) -> None:
+    """One series' section below its toggle: caption, the curves in the model's colour and the payback table."""
     st.caption(tr(TEXT, "caption"))
     curve, months = curve[curve["model"] == model], months[months["model"] == model]
     if curve.empty:
