@@ -447,7 +447,7 @@ def payback_curves(df: pd.DataFrame, color: str, labels: dict[str, str], currenc
     rows["cumulative"] = rows["cumulative"].astype(float)
     rows = text_col(rows, "cumulative", "money", currency)
     order = list(dict.fromkeys(rows["cohort_txt"]))  # oldest first: the newest is drawn on top, darkest
-    lines = alt.Chart().mark_line(point=True, color=color).encode(
+    lines = alt.Chart().mark_line(point=alt.OverlayMarkDef(color=color), color=color).encode(
         x=alt.X("m:Q", title=labels["x"], axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("cumulative:Q", axis=_money_axis(labels["y"], currency)),
         detail="cohort_txt:N",
