@@ -115,6 +115,15 @@ def sort_leaderboard(rows: pd.DataFrame, metric: str, by_lower: bool) -> pd.Data
 BASE_COLUMNS = ("leads", "won_deals", "conversion", "revenue", "costs", "roi")  # the sort metric is added if new
 
 
+def _rate_columns(rows: pd.DataFrame, code: str) -> dict[str, object]:
+    """Conversion and its interval; in the close view the win rate of the leads closed in the period instead, so
+    the rate beside the won deals recomputes from them (won ÷ (won + lost) closed in the period)."""
+    name = layout.conversion_metric(rows.iloc[0]) if len(rows) else "conversion"
+    return {metric_label(name): rows[name],
+            tr(TEXT, "col.interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" for lo, hi
+                                       in zip(rows[f"{name}_low"], rows[f"{name}_high"], strict=False)]}
+
+
 def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.style.Styler:
     """Leaderboard rows as a styled frame: numbers stay numbers (sortable), the text is locale-formatted."""
     code = lang()
@@ -127,9 +136,7 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
                                in zip(rows["partner_id"], rows["too_few"], rows["highlight"], rows["leads"],
                                       strict=False)],
         **extra,
-        metric_label("conversion"): rows["conversion"],
-        tr(TEXT, "col.interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}"
-                                   for lo, hi in zip(rows["conversion_low"], rows["conversion_high"], strict=False)],
+        **_rate_columns(rows, code),
         metric_label("conversion_pooled"): rows["conversion_pooled"],
         tr(TEXT, "col.conv_pooled_interval"): _intervals(rows, "conversion_pooled", code),
         metric_label("roi"): rows["roi"],
@@ -148,7 +155,8 @@ def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.styl
     pct = lambda v: fmt.pct(None if pd.isna(v) else v, code)  # noqa: E731
     count = lambda v: fmt.num(None if pd.isna(v) else v, code)  # noqa: E731
     formats = {metric_label(m): money for m in ("revenue", "costs")}
-    formats.update({metric_label(m): pct for m in ("conversion", "roi", "conversion_pooled", "roi_pooled")})
+    formats.update({metric_label(m): pct for m in ("conversion", "win_rate_closed", "roi", "conversion_pooled",
+                                                   "roi_pooled")})
     formats.update({metric_label(m): count for m in ("leads", "won_deals")})
     if extra:
         formats[metric_label(metric)] = lambda v: layout.value_text(metric, v, currency)

@@ -1,4 +1,4 @@
-"""A partner with costs and no lead in the period keeps its costs in view (issue 19: its cost used to vanish)."""
+"""Partners page honesty (issue 19): a partner with costs and no lead keeps its costs in view; the close view ranks by the win rate of closed leads."""
 
 from __future__ import annotations
 
@@ -47,3 +47,12 @@ def test_the_leaderboard_row_says_no_leads(zero_lead_db: Path) -> None:
     frame = frame_with(at, "Партнёр", "Выборка")
     row = frame[frame["Партнёр"] == "Новый без лидов"]
     assert len(row) == 1 and row["Выборка"].iloc[0] == "нет лидов"
+
+
+def test_the_leaderboard_in_the_close_view_shows_the_win_rate_of_closed_leads(app_env: Path) -> None:
+    """Issue 19: in the close view the table showed the period's lead conversion beside deals closed in it."""
+    at = run_ok(new_app({"view": "close"}))
+    run_ok(at.switch_page("pages/partners.py"))
+    frame = frame_with(at, "Партнёр", "Доля выигранных среди закрытых")
+    assert "Конверсия" not in frame.columns
+    assert frame["Доля выигранных среди закрытых"].dropna().between(0, 1).all()
