@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from data_layer import store
+from data_layer.textguard import neutralise
 from metrics import commissions_cli, engine, payback_cli, pooling
 from metrics.filters import ALL_MODELS, FilterError, Filters
 
@@ -126,7 +127,7 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({c: neutralise(v) for c, v in r.items()} for r in rows)  # CRM names are data, never formulas
         return buf.getvalue().rstrip("\n")
     cells = [[_cell(r[c]) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]

@@ -92,3 +92,12 @@ def test_bad_date_via_subprocess(cli_db: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "metrics", *args(cli_db, "--format", "json")],
                         capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert ok.returncode == 0 and json.loads(ok.stdout)[0]["leads"] == 13
+
+
+def test_csv_output_never_carries_a_live_formula() -> None:
+    """Issue 24: one formula guard for every CSV the product writes — the metrics CLI's too (full-width forms too)."""
+    from metrics.__main__ import render
+
+    text = render([{"partner": "=HYPERLINK(\"http://x\")", "other": "＝1+1", "n": 3}], "csv")
+    row = text.splitlines()[1]
+    assert row.startswith("\"'=HYPERLINK") and ",'＝1+1," in row and row.endswith(",3")
