@@ -296,8 +296,7 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
     tips = [alt.Tooltip(f"{series_col}:N", title=" "), alt.Tooltip("period_txt:N", title=" "),
             alt.Tooltip("value_txt:N", title=title)]
     if stages is not None:
-        return _staged_lines(rows, series_col, kind, currency, stages, x, alt.Y("value:Q", axis=axis), tips,
-                             anomalies)
+        return _staged_lines(rows, series_col, kind, currency, stages, x, axis, tips, anomalies)
     base = alt.Chart().encode(x=x, y=alt.Y("value:Q", axis=axis), color=alt.Color(f"{series_col}:N", title=None),
                               tooltip=tips)
     layers = [base.mark_line(point=True)]
@@ -320,22 +319,19 @@ def stage_of(rows: pd.DataFrame) -> list[str]:
 
 
 def _runs(rows: pd.DataFrame, series_col: str) -> pd.DataFrame:
-    """Line rows: each run of one stage within a series, a later run starting at the run before's last point (so
-    the dashed part continues the solid line)."""
-    out = []
-    for _, group in rows.sort_values("period").groupby(series_col, sort=False):
-        run, prev = 0, None
-        for rec in group.to_dict("records"):
-            if prev is not None and rec["stage"] != prev["stage"]:
-                run += 1
-                out.append({**prev, "stage": rec["stage"], "stage_label": rec["stage_label"], "run": run})
-            out.append({**rec, "run": run})
-            prev = rec
-    return pd.DataFrame(out)
+    """Line rows: each run of one stage within a series (run = its number), a later run starting at the run
+    before's last point (so the dashed part continues the solid line)."""
+    rows = rows.sort_values([series_col, "period"], kind="stable").reset_index(drop=True)
+    same = rows[series_col].eq(rows[series_col].shift())
+    starts = same & rows["stage"].ne(rows["stage"].shift())  # a stage change within a series
+    rows["run"] = starts.groupby(rows[series_col], sort=False).cumsum()
+    joints = rows.shift()[starts].assign(stage=rows.loc[starts, "stage"], stage_label=rows.loc[starts, "stage_label"],
+                                         run=rows.loc[starts, "run"])
+    return pd.concat([rows, joints], ignore_index=True)
 
 
 def _staged_lines(rows: pd.DataFrame, series_col: str, kind: str, currency: str, stages: dict[str, str],
-                  x: alt.X, y: alt.Y, tips: list[alt.Tooltip], anomalies: bool) -> alt.LayerChart:
+                  x: alt.X, axis: alt.Axis, tips: list[alt.Tooltip], anomalies: bool) -> alt.LayerChart:
     """over_time with the young periods drawn apart and the projections at maturity (see over_time)."""
     rows["stage"] = stage_of(rows)
     rows["stage_label"] = rows["stage"].map(stages)
@@ -345,28 +341,37 @@ def _staged_lines(rows: pd.DataFrame, series_col: str, kind: str, currency: str,
     rows["proj_txt"] = ["" if pd.isna(p) else f"{_fmt(kind, p, code, currency)} (80 %: {_fmt(kind, lo, code, currency)}"
                         f" – {_fmt(kind, hi, code, currency)})"
                         for p, lo, hi in zip(rows["proj"], rows["proj_low"], rows["proj_high"], strict=True)]
+    keep = [c for c in ("period", series_col, "value", "value_txt", "period_txt", "is_anomaly", "stage",
+                        "stage_label", "proj", "proj_low", "proj_high", "proj_txt") if c in rows.columns]
+    rows = rows[keep]
     lines = _runs(rows, series_col)
     lines["series_run"] = lines[series_col].astype(str) + "·" + lines["run"].astype(str)
+    young = rows[rows["proj"].notna()]
+    # one dataset for every layer (line runs, points and projections apart by role), few layers: each layer and
+    # dataset costs ~5-10 ms to build and serialise on every rerun
+    data = pd.concat([rows.assign(role="point", y=rows["value"]), young.assign(role="proj", y=young["proj"]),
+                      lines.drop(columns="run").assign(role="line", y=lines["value"])], ignore_index=True)
     color = alt.Color(f"{series_col}:N", title=None)
     tips = [*tips, alt.Tooltip("stage_label:N", title=" "), alt.Tooltip("proj_txt:N", title=stages["projection"])]
     domain = [stages[s] for s in STAGES]
-    line = alt.Chart(lines).mark_line().encode(
-        x=x, y=y, color=color, detail="series_run:N",
+    y = alt.Y("y:Q", axis=axis)
+    base = alt.Chart().encode(x=x, y=y, color=color)
+    line = base.transform_filter("datum.role == 'line'").mark_line().encode(
+        detail=alt.Detail("series_run:N"),
         strokeDash=alt.StrokeDash("stage_label:N", title=None, scale=alt.Scale(
             domain=domain, range=[STAGE_DASH[s] for s in STAGES]), legend=alt.Legend(symbolType="stroke")))
-    young = "datum.stage != 'mature'"
-    point = alt.Chart(rows).mark_point(filled=True).encode(
-        x=x, y=y, color=color, tooltip=tips,
-        fillOpacity=_when(young, 0.0, 1.0, alt.FillOpacityValue), opacity=alt.value(1.0))
-    proj = alt.Chart(rows).transform_filter("isValid(datum.proj)")
-    layers = [line, point,
-              proj.mark_rule(strokeWidth=2, opacity=0.45).encode(x=x, y="proj_low:Q", y2="proj_high:Q", color=color),
-              proj.mark_point(shape="diamond", filled=True, size=90, opacity=0.7).encode(
-                  x=x, y="proj:Q", color=color, tooltip=tips)]
-    if anomalies:
-        layers.append(alt.Chart(rows).transform_filter("datum.is_anomaly").mark_point(
-            shape="circle", size=420, filled=False, strokeWidth=3).encode(x=x, y=y, color=alt.value(ANOMALY_COLOR)))
-    return alt.layer(*layers)
+    # points filled when mature, hollow when young; a projection is a diamond
+    marks = base.transform_filter("datum.role != 'line'").mark_point(filled=True, strokeWidth=1.5).encode(
+        tooltip=tips, shape=_when("datum.role == 'proj'", "diamond", "circle", alt.ShapeValue),
+        stroke=alt.Stroke(f"{series_col}:N", legend=None),
+        fillOpacity=_when("datum.role == 'point' && datum.stage != 'mature'", 0.0, 0.8, alt.FillOpacityValue))
+    interval = base.transform_filter("datum.role == 'proj'").mark_rule(strokeWidth=2, opacity=0.45).encode(
+        y=alt.Y("proj_low:Q"), y2=alt.Y2("proj_high"))
+    layers = [line, marks, interval]
+    if anomalies and rows["is_anomaly"].any():
+        layers.append(base.transform_filter("datum.role == 'point' && datum.is_anomaly").mark_point(
+            shape="circle", size=420, filled=False, strokeWidth=3).encode(color=alt.value(ANOMALY_COLOR)))
+    return alt.layer(*layers, data=data)
 
 
 def _fmt(kind: str, value: float, code: str, currency: str) -> str:
