@@ -339,9 +339,9 @@ class AmoClient:
         API notes recommend) and a repeat on the same request doubles it. The pause is the account's,
         shared by every thread and process, so it needs no jitter (min_interval spreads the restart).
         """
-        self.limiter.widen()  # the server saw more than we sent per window: allow for more jitter
         if wait is None:
             wait = self.limiter.span * 2 ** (throttled - 1)
+        self.limiter.widen()  # the server saw more than we sent per window: allow for more jitter
         self.limiter.pause(min(max(wait, 0.0), self.max_retry_wait))
 
     def _retry_or_raise(self, failures: int, error: AmoError, wait: float | None = None) -> int:

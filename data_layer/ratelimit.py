@@ -109,6 +109,7 @@ class RateLimiter:
         self._throttled: collections.deque[float] = collections.deque()
         self._halted_until = 0.0
         self._urgent = 0  # retries waiting for a grant: they go first
+        self._freed = threading.Event()  # a grant was given back: sleepers look again at once
         self.history: list[float] | None = [] if keep_history else None
 
     def _wait_needed(self, now: float) -> float:
@@ -133,6 +134,7 @@ class RateLimiter:
         try:
             while True:
                 with self._lock:
+                    self._freed.clear()
                     now = self._clock()
                     wait = self._wait_needed(now)
                     if wait <= 0 and (urgent or not self._urgent):
@@ -140,7 +142,7 @@ class RateLimiter:
                         if self.history is not None:
                             self.history.append(now)
                         return now
-                time.sleep(min(wait, 0.5) if wait > 0 else URGENT_POLL)
+                self._freed.wait(min(wait, 0.5) if wait > 0 else URGENT_POLL)
         finally:
             with self._lock:
                 self._urgent -= urgent
@@ -153,6 +155,7 @@ class RateLimiter:
     def _forget(self, stamp: float) -> None:
         try:
             self._log.remove(stamp)
+            self._freed.set()
             if self.history is not None:
                 self.history.remove(stamp)
         except ValueError:
@@ -167,7 +170,7 @@ class RateLimiter:
             return stamp
         with self._lock:
             self._forget(stamp)
-        return self.acquire()
+        return self.acquire(urgent=True)  # its request is already claimed: first in line again
 
     def widen(self, seconds: float = 0.05) -> float:
         """Grow the window (up to MAX_EXTRA_MARGIN more) for the rest of the run; return the new span."""
@@ -272,6 +275,7 @@ class SharedLimiter:
         self._io = threading.Lock()         # one thread of this process in the file at a time
         self._acquiring = threading.Lock()  # one thread of this process polls for a grant; the rest queue
         self._urgent = 0                    # retries polling beside it (they skip the queue and go first)
+        self._freed = threading.Event()     # this process gave a grant back: the poller looks again at once
         self._fd: int | None = None
         self._pid = 0
         self.history: list[float] | None = [] if keep_history else None
@@ -337,6 +341,7 @@ class SharedLimiter:
     def _poll(self, urgent: bool) -> float:
         while True:
             with self._state() as (state, now):
+                self._freed.clear()
                 if state.halted_until > now:  # sustained 429s: hand back at once, the client raises
                     return now
                 wait = self._wait_needed(state, now)
@@ -345,7 +350,7 @@ class SharedLimiter:
                     if self.history is not None:
                         self.history.append(now)
                     return now
-            time.sleep(min(wait, 0.5) if wait > 0 else URGENT_POLL)
+            self._freed.wait(min(wait, 0.5) if wait > 0 else URGENT_POLL)
 
     def cancel(self, stamp: float) -> None:
         """Give back a grant that was not used for a request."""
@@ -355,6 +360,7 @@ class SharedLimiter:
     def _forget(self, state: BudgetState, stamp: float) -> None:
         with contextlib.suppress(ValueError):
             state.grants.remove(stamp)
+            self._freed.set()
             if self.history is not None:
                 self.history.remove(stamp)
 
@@ -364,7 +370,7 @@ class SharedLimiter:
             return stamp
         with self._state() as (state, _):
             self._forget(state, stamp)
-        return self.acquire()
+        return self.acquire(urgent=True)  # its request is already claimed: first in line again
 
     def widen(self, seconds: float = 0.05) -> float:
         """Grow the account's window (up to MAX_EXTRA_MARGIN more) for every process; return the new span."""
