@@ -60,8 +60,9 @@ def test_markdown_escape_keeps_crm_text_literal() -> None:
     escaped = fmt.md_escape(raw)
     bare = re.sub(r"\\[!-/:-@\[-`{-~]", "", escaped)  # drop every backslash-escaped mark
     assert not re.search(r"[!-/:-@\[-`{-~]", bare), "every ASCII punctuation mark is escaped"
-    assert re.sub(r"\\(.)", r"\1", escaped) == raw
+    assert re.sub(r"\\(.)", r"\1", escaped).replace(fmt.WORD_JOINER, "") == raw
     assert fmt.md_escape("a\nb\tc") == "a b c"
+    assert fmt.md_escape("см. http://evil.example") == fmt.plain("см. http://evil.example")  # one rule for both
 
 
 # ---------- anomalies ----------

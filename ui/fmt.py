@@ -81,10 +81,12 @@ def signed_pp(x: float | None, lang: str = "ru", digits: int = 1) -> str:
 
 
 def md_escape(text: object) -> str:
-    """CRM or user text made literal for Markdown: every ASCII punctuation mark backslash-escaped, one line."""
-    if text is None:
-        return ""
-    raw = " ".join(str(text).split())
+    """CRM or user text made literal for Markdown, one line: never a link, an emoji or formatting (see plain)."""
+    return plain(text)
+
+
+def _backslashed(raw: str) -> str:
+    """Every ASCII punctuation mark backslash-escaped."""
     return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw)
 
 
@@ -101,7 +103,7 @@ def plain(text: object) -> str:
     if text is None:
         return ""
     raw = " ".join(str(text).split())
-    return md_escape(_LINK_MARKS.sub(lambda m: (m.group(1) or m.group(2)) + WORD_JOINER, raw))
+    return _backslashed(_LINK_MARKS.sub(lambda m: (m.group(1) or m.group(2)) + WORD_JOINER, raw))
 
 
 def money_short(x: float | int | None, lang: str = "ru", currency: str = "RUB") -> str:
