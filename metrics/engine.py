@@ -321,7 +321,7 @@ def kpis_many(con: duckdb.DuckDBPyConnection, requests: tuple[tuple[Any, ...], .
     for idxs in batches.values():  # each frame's rows then get their maturity (metrics.maturity)
         batch = [frames[i] for i in idxs]
         df = scope_run(con, "kpis", batch, scenario, lite=tuple(lite[i] for i in idxs), share=True)
-        parts = maturity.annotate(con, batch, _kpi_frames(df, batch, [lite[i] for i in idxs]), scope_run)
+        parts = maturity.annotate(con, batch, _kpi_frames(df, batch, [lite[i] for i in idxs]))
         for i, part in zip(idxs, parts, strict=True):
             out[i] = part
     return out
@@ -376,7 +376,7 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
     dims = _dims(("month",) if by == "none" else ("month", by))
     df = _scope_parts(scope_run(con, "monthly", [(f, dims)], scenario), 1)[0].astype(
         {"leads": "int64", "won_deals": "int64"})
-    return maturity.annotate(con, [(f, dims)], [_sort(_public_keys(df, dims))], scope_run)[0]
+    return maturity.annotate(con, [(f, dims)], [_sort(_public_keys(df, dims))])[0]
 
 
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:

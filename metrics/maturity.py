@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 from metrics import fetch, sql
 from metrics.costs import _raw_settings, _read_only
+from metrics.young import YoungLeads, norm
 
 INTERVAL = 0.8  # the projection's interval: 10th to 90th percentile
 TAIL = (1 - INTERVAL) / 2
@@ -37,9 +39,9 @@ TIME_UNITS = ("month", "week", "quarter")
 
 # One curve per distinct input (close_curve_key.sql), bound to a connection as the Arrow table m_close_curve; a
 # read-only connection trusts the curve it was bound once (nothing writes under it), a read-write one re-checks.
-_CURVES: dict[str, tuple[Any, CurveInfo]] = {}
+_CURVES: dict[str, tuple[Any, Bound]] = {}
 _CURVE_LOCK = threading.Lock()
-_BOUND: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, CurveInfo]] = weakref.WeakKeyDictionary()
+_BOUND: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, Bound]] = weakref.WeakKeyDictionary()
 _ZONES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
 CURVE_CACHE_SIZE = 8
 DEFAULT_THRESHOLD = 0.9
@@ -52,6 +54,9 @@ class CurveInfo:
 
     as_of: date | None
     full_day: int | None
+
+
+Bound = tuple[CurveInfo, "YoungLeads | None"]  # what a data version's curve gives the frames
 
 
 def today(tz: str) -> date:
@@ -68,6 +73,11 @@ def threshold(con: duckdb.DuckDBPyConnection) -> float:
 
 def bind_curve(con: duckdb.DuckDBPyConnection) -> CurveInfo:
     """Bind m_close_curve on this connection, computed once per data version (fingerprint of its inputs)."""
+    return _bound(con)[1]
+
+
+def _bound(con: duckdb.DuckDBPyConnection) -> tuple[CurveInfo, YoungLeads | None]:
+    """(curve info, young leads) of this connection's data version, m_close_curve bound (both computed once)."""
     bound = _BOUND.get(con)
     if bound is not None and _read_only(con):
         return bound[1]
@@ -78,7 +88,9 @@ def bind_curve(con: duckdb.DuckDBPyConnection) -> CurveInfo:
         cached = _CURVES.get(key)
     if cached is None:
         table = con.execute(sql.load("close_curve")).to_arrow_table()
-        cached = (table, _info(table.to_pandas()))
+        con.register("m_close_curve", table)
+        info = _info(table.to_pandas())
+        cached = (table, (info, _young(con, info)))
         with _CURVE_LOCK:
             while len(_CURVES) >= CURVE_CACHE_SIZE:  # oldest first (dicts keep insertion order)
                 _CURVES.pop(next(iter(_CURVES)))
@@ -86,6 +98,16 @@ def bind_curve(con: duckdb.DuckDBPyConnection) -> CurveInfo:
     con.register("m_close_curve", cached[0])
     _BOUND[con] = (key, cached[1])
     return cached[1]
+
+
+def _young(con: duckdb.DuckDBPyConnection, info: CurveInfo) -> YoungLeads | None:
+    """The leads younger than the curve's full day with their shortfall (None without a curve)."""
+    if info.as_of is None:
+        return None
+    # leads at least full_day old have closed all they will: only the younger ones are read
+    start = info.as_of - timedelta(days=info.full_day - 1) if info.full_day is not None else date.min
+    rows = fetch.frame(con.execute(sql.load("maturity_young"), {"as_of": info.as_of, "young": start}))
+    return YoungLeads.of(start, rows)
 
 
 def _info(table: pd.DataFrame) -> CurveInfo:
@@ -117,35 +139,59 @@ def _timezone(con: duckdb.DuckDBPyConnection) -> str:
 # ---------- annotating KPI frames ----------
 
 Runner = Callable[..., pd.DataFrame]  # engine.scope_run
+# Each frame's shortfall per row (None: not a young cohort frame), given frames, their KPI rows, the data version's
+# curve info and young leads: young_shortfalls, or direct_shortfalls (one maturity query, the reference)
+Shortfalls = Callable[..., list[np.ndarray | None]]
 
 
 def annotate(con: duckdb.DuckDBPyConnection, frames: list[tuple[Any, tuple[str, ...]]], parts: list[pd.DataFrame],
-             scope_run: Runner) -> list[pd.DataFrame]:
-    """Each frame's KPI rows (frames: (filters, dims)) with COLUMNS; one maturity query for the young cohort frames."""
-    info = bind_curve(con)
+             shortfalls: Shortfalls | None = None) -> list[pd.DataFrame]:
+    """Each frame's KPI rows (frames: (filters, dims)) with COLUMNS, from the data version's young leads."""
+    info, young = _bound(con)
     tz = _timezone(con)
     cutoff = min(today(tz), info.as_of) if info.as_of else today(tz)
-    found = _found(frames, info, scope_run, con) if info.as_of else {}
+    found = (shortfalls or young_shortfalls)(con, frames, parts, info, young) if info.as_of else [None] * len(parts)
     limit = threshold(con)
     out = []
-    for i, ((f, dims), part) in enumerate(zip(frames, parts, strict=True)):
+    for (f, dims), part, short in zip(frames, parts, found, strict=True):
         ready = f.view == "cohort" and info.as_of is not None
-        out.append(_one(part, f, dims, found.get(i) if ready else None, ready, cutoff, limit))
+        out.append(_one(part, f, dims, short, ready, cutoff, limit))
     return out
+
+
+def young_shortfalls(con: duckdb.DuckDBPyConnection, frames: list[tuple[Any, tuple[str, ...]]],
+                     parts: list[pd.DataFrame], info: CurveInfo, young: YoungLeads | None) -> list[np.ndarray | None]:
+    """Each cohort frame's shortfall per row, summed from the young leads (no query)."""
+    return [young.shortfall_of(f, part, _cols(dims), _unit(dims)) if f.view == "cohort" and young else None
+            for (f, dims), part in zip(frames, parts, strict=True)]
+
+
+def direct_shortfalls(con: duckdb.DuckDBPyConnection, frames: list[tuple[Any, tuple[str, ...]]],
+                      parts: list[pd.DataFrame], info: CurveInfo, young: YoungLeads | None) -> list[np.ndarray | None]:
+    """The same from one maturity query over the frames' scopes (maturity.sql): the reference the tests compare
+    young_shortfalls with."""
+    from metrics.engine import scope_run  # engine imports this module
+
+    found = _found(frames, info, scope_run, con)
+    return [_shortfall(part, dims, found[i]) if i in found else np.zeros(len(part)) if f.view == "cohort" else None
+            for i, ((f, dims), part) in enumerate(zip(frames, parts, strict=True))]
+
+
+def _unit(dims: tuple[str, ...]) -> str | None:
+    """The frame's time unit, if it has one."""
+    return next((d for d in dims if d in TIME_UNITS), None)
 
 
 def _found(frames: list[tuple[Any, tuple[str, ...]]], info: CurveInfo, scope_run: Runner,
            con: duckdb.DuckDBPyConnection) -> dict[int, pd.DataFrame]:
     """The shortfall rows of each young cohort frame (index -> rows keyed like the frame)."""
-    # leads at least full_day old have closed all they will: only the younger ones are read
     young = info.as_of - timedelta(days=info.full_day - 1) if info.full_day is not None else date.min
-    # frames of the same days (and at most one time unit) are read as one scope grouped by all their keys, then
-    # summed up: the query's cost is mostly per scope
+    # frames of the same days (and at most one time unit) are read as one scope grouped by all their keys
     scopes: dict[tuple[Any, ...], list[int]] = {}
     units: dict[tuple[Any, ...], str | None] = {}
     for i, (f, dims) in enumerate(frames):
         if f.view == "cohort" and f.date_to >= young:
-            unit = next((d for d in dims if d in TIME_UNITS), None)
+            unit = _unit(dims)
             key: tuple[Any, ...] = (max(f.date_from, young), f.date_to)
             if unit and units.get(key) not in (None, unit):
                 key = (*key, unit)
@@ -168,20 +214,24 @@ def _cols(dims: tuple[str, ...]) -> list[str]:
     return cols + (["period"] if any(d in TIME_UNITS for d in dims) else [])
 
 
+# the two blocks' column labels, built once (an Index per frame costs ~35 µs)
+_FLOAT_COLUMNS = pd.Index(["maturity", *COLUMNS[3:]])
+_BOOL_COLUMNS = pd.Index(["maturing", "incomplete"])
 RESULT_KEYS = {"k_partner_id": "partner_id", "k_model": "model", "k_pipeline_id": "pipeline_id", "k_source": "source",
                "k_period": "period"}
 
 
-def _one(part: pd.DataFrame, f: Any, dims: tuple[str, ...], found: pd.DataFrame | None, ready: bool,
+def _one(part: pd.DataFrame, f: Any, dims: tuple[str, ...], short: np.ndarray | None, ready: bool,
          cutoff: date, limit: float) -> pd.DataFrame:
-    """One frame's rows with maturity, flags and projections (ready: a cohort frame with a curve)."""
+    """One frame's rows with maturity, flags and projections (ready: a cohort frame with a curve; short: its rows'
+    shortfall, None: none)."""
     if "maturity" in part.columns:  # annotating twice changes nothing
         part = part.drop(columns=[c for c in COLUMNS if c in part.columns])
-    unit = next((d for d in dims if d in TIME_UNITS), None)
+    unit = _unit(dims)
     ends = [min(bucket_end(p, unit), f.date_to) for p in part["period"]] if unit else [f.date_to] * len(part)
     leads = part["leads"].to_numpy(dtype=float)
     if ready:
-        short = _shortfall(part, dims, found) if found is not None else np.zeros(len(part))
+        short = short if short is not None else np.zeros(len(part))
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(leads > 0, 1 - short / leads, np.nan)
     else:
@@ -190,9 +240,9 @@ def _one(part: pd.DataFrame, f: Any, dims: tuple[str, ...], found: pd.DataFrame 
              "incomplete": np.array([end >= cutoff for end in ends], dtype=bool)}
     # two blocks (floats, flags) joined once: inserting 18 columns one by one costs ~8 ms a frame
     proj = projections(part, share, flags["maturing"])
-    floats = pd.DataFrame(np.column_stack([share, *proj.values()]), index=part.index, columns=["maturity", *proj])
+    floats = pd.DataFrame(np.column_stack([share, *proj.values()]), index=part.index, columns=_FLOAT_COLUMNS)
     bools = pd.DataFrame(np.column_stack([flags["maturing"], flags["incomplete"]]), index=part.index,
-                         columns=["maturing", "incomplete"])
+                         columns=_BOOL_COLUMNS)
     return pd.concat([part, floats, bools], axis=1)
 
 
@@ -203,15 +253,10 @@ def _shortfall(part: pd.DataFrame, dims: tuple[str, ...], found: pd.DataFrame) -
         return np.full(len(part), float(found["shortfall"].sum()))
     lookup: dict[tuple[Any, ...], float] = {}
     for r, v in zip(zip(*(found[c] for c in cols), strict=True), found["shortfall"], strict=True):
-        key = _key(r)  # summed: rows read for several frames at once carry their union of keys
+        key = tuple(map(norm, r))  # summed: rows read for several frames at once carry their union of keys
         lookup[key] = lookup.get(key, 0.0) + v
-    return np.array([lookup.get(_key(r), 0.0) for r in zip(*(part[c] for c in cols), strict=True)], dtype=float)
-
-
-def _key(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A hashable group key in which every missing value is the same None (NaN, NA and None differ otherwise)."""
-    return tuple(None if v is None or (not isinstance(v, str) and pd.isna(v)) else
-                 (int(v) if isinstance(v, (float, np.floating, np.integer)) else v) for v in values)
+    return np.array([lookup.get(tuple(map(norm, r)), 0.0) for r in zip(*(part[c] for c in cols), strict=True)],
+                    dtype=float)
 
 
 def bucket_end(start: date, unit: str | None) -> date:
@@ -236,8 +281,7 @@ def projections(part: pd.DataFrame, share: np.ndarray, maturing: np.ndarray) -> 
     full = {c: np.full(len(part), np.nan) for c in COLUMNS[3:]}
     if not len(rows):
         return full
-    won, revenue, leads, income, commission, ledger = (
-        _values(part, c, rows) for c in ("won_deals", "revenue", "leads", "income", "costs_commission", "costs_ledger"))
+    won, revenue, leads, income, commission, ledger = _values(part, rows)
     s = share[rows]
     bounds = np.array([remaining_interval(int(w), float(x)) for w, x in zip(won, s, strict=True)]).reshape(-1, 2)
     mid = won / s
@@ -258,13 +302,23 @@ def projections(part: pd.DataFrame, share: np.ndarray, maturing: np.ndarray) -> 
     return full
 
 
-def _values(part: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
-    """A column's values at rows as floats (missing: NaN; a frame without it: all NaN)."""
-    if col not in part.columns:
-        return np.full(len(rows), np.nan)
-    return part[col].to_numpy(dtype=float, na_value=np.nan)[rows]
+INPUTS = ("won_deals", "revenue", "leads", "income", "costs_commission", "costs_ledger")
 
 
+def _values(part: pd.DataFrame, rows: np.ndarray) -> list[np.ndarray]:
+    """The INPUTS columns' values at rows as floats (missing: NaN; a frame without a column: all NaN)."""
+    return [_floats(part[c])[rows] if c in part.columns else np.full(len(rows), np.nan) for c in INPUTS]
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A column as floats, missing values NaN (a numpy dtype converts directly: half the time of na_value)."""
+    if isinstance(column.dtype, np.dtype):
+        return column.to_numpy().astype(float, copy=False)
+    return column.to_numpy(dtype=float, na_value=np.nan)
+
+
+# the same rows' (won, share) come back on every rerun of a data version: ~25 µs of numpy each, computed once
+@lru_cache(maxsize=8192)
 def remaining_interval(won: int, share: float, level: float = INTERVAL) -> tuple[float, float]:
     """(low, high) of the deals still to close when `won` closed with `share` expected closed: the central `level`
     interval of the predictive negative binomial (Poisson deals, Jeffreys prior: r = won + ½, p = share)."""
