@@ -4,6 +4,7 @@ projections at maturity, and no anomaly, trend arrow or mover from a maturing pe
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -239,3 +240,65 @@ def test_frames_read_together_get_the_maturity_they_get_alone(steady: Path) -> N
         alone = call(steady, engine.kpis_many, (request,))[0]
         assert got["maturity"].tolist() == pytest.approx(alone["maturity"].tolist(), nan_ok=True)
         assert got["maturing"].tolist() == alone["maturing"].tolist()
+
+
+# ---------- the young leads read once per data version ----------
+
+@pytest.fixture
+def mixed(tmp_db: Path) -> Path:
+    """Two pipelines (the first with a curve of its own), partners of two models and direct leads, UTM and source
+    names, young leads over the last weeks before the as-of date (June 30)."""
+    from test_metrics_data import pipeline_record
+
+    acc = Account()
+    acc.pipelines.append(pipeline_record(2))
+    acc.partner("Сервисная", "service")
+    acc.partner("Рефералы", "referral")
+    won(acc, "2024-01-10", 0, n=20, partner="Сервисная", utm="ya")
+    won(acc, "2024-01-10", 30, n=20, partner="Рефералы", source="Сайт")
+    won(acc, "2024-02-10", 15, n=6, pipeline=2, utm="vk")
+    for i, day in enumerate(("2024-05-28", "2024-06-03", "2024-06-12", "2024-06-20", "2024-06-27")):
+        partner = (None, "Сервисная", "Рефералы")[i % 3]
+        acc.lead(day, partner=partner, n=3 + i, utm=("ya", None)[i % 2], source=("Сайт", "Звонок")[i % 2])
+        acc.lead(day, partner="Рефералы", pipeline=2, n=2, utm="vk")
+        won(acc, day, 0, n=1, partner=partner, utm="ya")
+    acc.lead("2024-06-30")
+    return acc.build(tmp_db)
+
+
+GROUPINGS = ("none", "partner", "model", "month", "week", "pipeline", "source", ("month", "partner"),
+             ("week", "source"), ("partner", "model"), ("month", "pipeline"))
+
+
+def test_the_young_leads_give_what_the_maturity_query_gives(mixed: Path) -> None:
+    f = Filters(date(2024, 4, 1), date(2024, 6, 30))
+    narrowed = [f, Filters(date(2024, 6, 1), date(2024, 6, 25)), replace(f, pipelines=(2,)),
+                replace(f, sources=("ya",)), replace(f, sources=("Звонок",)), replace(f, models=("referral",)),
+                replace(f, pipelines=(1,), sources=("Сайт", "vk")), Filters(date(2024, 1, 1), date(2024, 2, 28))]
+    with store.connect(mixed, read_only=True) as con:
+        for g in narrowed:
+            requests = tuple((g, by) for by in GROUPINGS)
+            frames = [(g, engine.frame_dims(by)) for by in GROUPINGS]
+            fast = engine.kpis_many(con, requests)
+            direct = maturity.annotate(con, frames, fast, maturity.direct_shortfalls)
+            for got, want in zip(fast, direct, strict=True):
+                for col in maturity.COLUMNS:
+                    assert got[col].tolist() == pytest.approx(want[col].tolist(), rel=1e-12, abs=1e-12, nan_ok=True)
+            assert any(frame["maturing"].any() for frame in fast) or g.date_to < date(2024, 3, 1)
+
+
+def test_a_repeat_on_the_same_data_version_runs_no_maturity_query(mixed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = Filters(date(2024, 4, 1), date(2024, 6, 30))
+    requests = tuple((f, by) for by in GROUPINGS)
+    first = call(mixed, engine.kpis_many, requests)
+    ran: list[str] = []
+    real = maturity.sql.load
+    monkeypatch.setattr(maturity.sql, "load", lambda name: ran.append(name) or real(name))
+    real_scope_run = engine.scope_run
+    monkeypatch.setattr(engine, "scope_run", lambda con, name, *a, **k: ran.append(name) or real_scope_run(
+        con, name, *a, **k))
+    again = call(mixed, engine.kpis_many, requests)  # a new connection, as a rerun opens
+    assert "maturity" not in ran and "maturity_young" not in ran and "close_curve" not in ran
+    assert ran.count("kpis") == 1
+    for a, b in zip(first, again, strict=True):
+        assert a["maturity"].tolist() == pytest.approx(b["maturity"].tolist(), nan_ok=True)
