@@ -351,7 +351,8 @@ def costs_by_category(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "non
 def costs_long(wide: pd.DataFrame) -> pd.DataFrame:
     """KPI rows (kpis()) turned into costs in long format: group keys, category, amount."""
     wide = wide.copy()
-    keys = [c for c in wide.columns if c not in KPI_COLUMNS + CLOSE_COLUMNS and not c.startswith("cost_")]
+    keys = [c for c in wide.columns
+            if c not in KPI_COLUMNS + CLOSE_COLUMNS + maturity.COLUMNS and not c.startswith("cost_")]
     wide = wide.rename(columns={f"cost_{c}": c for c in LEDGER_CATEGORIES})
     wide[COMMISSION_CATEGORY] = wide["costs_commission"]
     cats = [*LEDGER_CATEGORIES, COMMISSION_CATEGORY]

@@ -169,7 +169,7 @@ def anomalies_frame(series: pd.DataFrame, label: str, kinds: tuple[tuple[str, Ki
     """Anomalies of the last week of a weekly series (week, metrics...) against its previous `baseline` weeks."""
     rows = []
     ordered = series.sort_values("week")
-    if "maturing" in ordered.columns:  # a maturing week gets no verdict and is no baseline
+    if "maturing" in ordered.columns and len(ordered):  # a maturing week gets no verdict and is no baseline
         if bool(ordered["maturing"].iloc[-1]):
             return pd.DataFrame(rows, columns=["series", "metric", "kind", "week", "actual", "expected", "z"])
         ordered = ordered[~ordered["maturing"].astype(bool)]
