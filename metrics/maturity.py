@@ -3,9 +3,11 @@
 In the cohort view a period's leads keep turning into won deals after it ends, so a young period looks worse than
 it will be. The time-to-close curve (close_curve.sql: per pipeline, the won deals of the last 24 months) says what
 share of the eventual won deals has closed by a lead's age; a period's `maturity` is that share averaged over its
-leads (maturity.sql), and the period is `maturing` while it is below the `maturity_threshold` setting (0.9). A
-maturing row carries projections at maturity with an 80 % interval; the current calendar period (ending on or
-after today, or holding the data's as-of date) is `incomplete` in both views. Anomaly rules, trend arrows and
+leads (the young leads' shortfall, maturity_young.sql, read once per data version beside the curve and summed
+per frame by metrics.young; maturity.sql computes the same per frame, the tests' reference), and the period is
+`maturing` while it is below the `maturity_threshold` setting (0.9). A maturing row carries projections at
+maturity with an 80 % interval; the current calendar period (ending on or after today, or holding the data's
+as-of date) is `incomplete` in both views. Anomaly rules, trend arrows and
 movers leave maturing and incomplete rows out (:func:`mature`).
 """
 

@@ -3,6 +3,8 @@
 -- curve of the lead's pipeline (the all-pipelines curve when the pipeline has none of its own). The group's maturity
 -- is 1 - shortfall / its leads (metrics.maturity): only leads younger than the curve's full day are read, so each
 -- scope starts at most that many days before $as_of. m_close_curve is bound by metrics.maturity (close_curve.sql).
+-- The pages read the same sums from maturity_young.sql (once per data version); this query is the tests' reference
+-- (metrics.maturity.direct_shortfalls).
 -- Parameters: $scopes (metrics.engine._scope structs), $date_from / $date_to (their span), those of _where,
 -- $as_of. Slots: the kpis group keys (metrics.sql.scope_slots: over the row's g_* flags and its day d).
 with
