@@ -28,8 +28,8 @@ _SHAPE = re.compile(r"(?P<sign>[+-]?)(?P<body>[\d.,]*\d[\d.,]*)(?:[eE](?P<exp>[+
 MESSAGES: dict[str, dict[str, str]] = {
     "ru": {
         "amount.grouping": "Сумма «{value}» неоднозначна: «{mark}» может отделять и тысячи, и дробную часть — "
-                           "укажите формат чисел файла (десятичная запятая или точка: --decimal в командной "
-                           "строке, «Формат чисел» при загрузке) или отделяйте тысячи пробелом: 12 500.",
+                           "укажите формат чисел файла (десятичная запятая или десятичная точка) или отделяйте "
+                           "тысячи пробелом: 12 500.",
         "amount.groups": "В сумме «{value}» разряды разделены неровно — отделяйте тысячи по три цифры, "
                          "например 1 234 567,50.",
         "amount.format": "Сумма «{value}» не подходит к заявленному формату чисел (как {example}) — "
@@ -37,8 +37,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "en": {
         "amount.grouping": "The amount “{value}” is ambiguous: “{mark}” may separate thousands or decimals. "
-                           "Declare the file's number format (decimal comma or point: --decimal on the command "
-                           "line, “Number format” on upload) or separate thousands with a space: 12 500.",
+                           "Declare the file's number format (decimal comma or decimal point) or separate "
+                           "thousands with a space: 12 500.",
         "amount.groups": "The amount “{value}” has uneven digit groups: separate thousands in threes, e.g. "
                          "1 234 567.50.",
         "amount.format": "The amount “{value}” does not fit the declared number format (like {example}): fix it "

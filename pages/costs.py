@@ -44,7 +44,7 @@ TEXT = {
         "save": "Сохранить", "saved": "Сохранено: {n} строк.", "saved.partners": "Партнёры сохранены ({n}).",
         "saved.rules": "Правила сохранены ({n}).",
         "import.help": "CSV (UTF-8, разделитель «,» или «;») или XLSX со столбцами partner, month, category, "
-                       "amount. Месяц — ГГГГ-ММ. Подробнее — docs/costs.md.",
+                       "amount. Месяц — ГГГГ-ММ.",
         "upload": "Файл затрат", "create": "Создавать новых партнёров",
         "create.help": "Партнёры, которых нет в справочнике, будут добавлены (без модели).",
         "add": "Прибавлять к существующим суммам",
@@ -114,7 +114,7 @@ TEXT = {
         "save": "Save", "saved": "Saved: {n} rows.", "saved.partners": "Partners saved ({n}).",
         "saved.rules": "Rules saved ({n}).",
         "import.help": "CSV (UTF-8, ',' or ';' delimiter) or XLSX with columns partner, month, category, amount. "
-                       "Month is YYYY-MM. See docs/costs.md.",
+                       "Month is YYYY-MM.",
         "upload": "Cost file", "create": "Create new partners",
         "create.help": "Partners missing from the list are added (without a model).",
         "add": "Add to existing amounts",
