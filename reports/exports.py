@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from metrics import lookups, page_frames
+from metrics import lookups, page_frames, pooling
 from metrics.engine import kpis_many
 from metrics.filters import Filters
 from reports import charts, csvout, xlsx
@@ -47,6 +47,10 @@ MONTH_COLUMNS: tuple[tuple[str, Kind], ...] = (
     ("leads", "int"), ("qualified_leads", "int"), ("won_deals", "int"), ("conversion", "pct"),
     ("revenue", "money"), ("costs", "money"), ("profit", "money"), ("roi", "pct"),
 )
+# What the leaderboard shows beside the raw conversion and ROI (exports carry the same honesty).
+PARTNER_HONESTY_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("conversion_low", "pct"), ("conversion_high", "pct"), ("conversion_pooled", "pct"),
+)  # pooled ROI needs the bootstrap intervals the leaderboard computes; an export of raw ROI would mislabel it
 # The compact partner table of the PDF (A4 landscape).
 PDF_PARTNER_COLUMNS = ("partner", "model", "leads", "won_deals", "conversion", "revenue", "costs", "profit",
                        "roi", "roi_band")
@@ -192,6 +196,8 @@ def partners_table(frame: pd.DataFrame, lang: str, currency: str) -> Table:
     kinds: dict[str, Kind] = {"partner": "text", "model": "text"}
     labels = {"partner": say(lang, "col.partner"), "model": say(lang, "col.model")}
     _metric_columns(frame, GROUP_COLUMNS, lang, out, kinds, labels)
+    pooled = pooling.add_pooled(frame)  # the leaderboard's honesty: the interval and the pooled estimate beside
+    _metric_columns(pooled, PARTNER_HONESTY_COLUMNS, lang, out, kinds, labels)
     out["too_few"] = [say(lang, "yes") if bool(x) else say(lang, "no") for x in frame["too_few"]]
     kinds["too_few"], labels["too_few"] = "text", say(lang, "col.too_few")
     return Table("partners", say(lang, "t.partners"), out.reset_index(drop=True), kinds, labels,
@@ -227,12 +233,24 @@ def costs_table(frame: pd.DataFrame, lang: str, currency: str) -> Table:
                  fmt.currency_symbol(currency, lang))
 
 
+def period_status(row: pd.Series, lang: str) -> str:
+    """"not finished" for the current period, "maturing" for a young cohort, else empty (as the charts mark them)."""
+    if bool(row.get("incomplete")):
+        return say(lang, "status.incomplete")
+    return say(lang, "status.maturing") if bool(row.get("maturing")) else ""
+
+
 def monthly_table(frame: pd.DataFrame, lang: str, currency: str) -> Table:
     """One row per month of the period."""
     out = pd.DataFrame({"period": frame["period"].to_numpy()}, index=frame.index)
     kinds: dict[str, Kind] = {"period": "date"}
     labels = {"period": say(lang, "col.period")}
     _metric_columns(frame, MONTH_COLUMNS, lang, out, kinds, labels)
+    out["status"] = [period_status(r, lang) for _, r in frame.iterrows()]
+    kinds["status"], labels["status"] = "text", say(lang, "col.status")
+    if "projected_revenue" in frame.columns:
+        out["projected_revenue"] = frame["projected_revenue"].where(frame["maturing"].astype(bool)).to_numpy()
+        kinds["projected_revenue"], labels["projected_revenue"] = "money", say(lang, "col.projected_revenue")
     return Table("monthly", say(lang, "t.monthly"), out.reset_index(drop=True), kinds, labels,
                  fmt.currency_symbol(currency, lang))
 

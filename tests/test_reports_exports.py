@@ -187,3 +187,29 @@ def test_unknown_format_and_table(db: Path) -> None:
         exports.export_view(con, F, "doc", "ru")  # type: ignore[arg-type]
     with store.connect(db, read_only=True) as con, pytest.raises(ValueError, match="kpis"):
         exports.export_table(con, F, "secrets")
+
+
+def test_exports_carry_the_screen_s_honesty(db: Path, tmp_path: Path) -> None:
+    """Issue 19: the exported month table marks the unfinished and the maturing months (with the projection), and
+    the partner table carries the conversion interval and the pooled estimate beside the raw one."""
+    import shutil
+    from datetime import timedelta
+
+    from data_layer import userdata
+
+    copy = tmp_path / "young.duckdb"
+    shutil.copy(db, copy)
+    with store.connect(copy) as con:  # a strict maturity threshold: the recent months of this small demo mature late
+        userdata.set_setting(con, "maturity_threshold", 0.999)
+    with store.connect(copy, read_only=True) as con:
+        end = con.execute("select max(created_date) from lead_facts").fetchone()[0]
+        recent = exports.collect(con, Filters(end.replace(day=1) - timedelta(days=150), end))
+    month = exports.tables(recent, "ru")["monthly"].frame
+    assert month["status"].iloc[-1] == "текущий месяц не закончен"
+    maturing = month[month["status"] == "созревает: сделки ещё закрываются"]
+    assert len(maturing) >= 1 and (maturing["projected_revenue"] >= maturing["revenue"]).all()
+    assert month.loc[month["status"] == "", "projected_revenue"].isna().all()
+    partners = exports.tables(recent, "ru")["partners"].frame
+    rows = partners[partners["conversion_pooled"].notna()]
+    assert len(rows) > 3 and (rows["conversion_low"] <= rows["conversion"]).all()
+    assert ((rows["conversion_pooled"] - rows["conversion"]).abs() > 1e-9).any()  # small partners are pulled in
