@@ -58,6 +58,9 @@ TEXT = {
         "col.created": "Создана", "col.closed": "Закрыта", "col.amount": "Сумма", "col.commission": "Комиссия",
         "col.loss": "Причина отказа", "deals.caption": "Лидов за период: {leads}, из них выиграно: {won}.",
         "empty_partner": "У партнёра нет лидов за этот период — выберите другой период.",
+        "maturing": "Период ещё созревает у {n} партнёров: по их лидам сделки продолжают закрываться (закрыто "
+                    "около {share} от ожидаемого), поэтому их выручка, конверсия и ROI пока ниже итоговых — "
+                    "прогноз при созревании на странице «Тренды».",
     },
     "en": {
         "caption": "Period: {now} · Partners with too few leads are not ranked: their figures are too noisy.",
@@ -84,6 +87,9 @@ TEXT = {
         "col.created": "Created", "col.closed": "Closed", "col.amount": "Amount", "col.commission": "Commission",
         "col.loss": "Loss reason", "deals.caption": "Leads in the period: {leads}, won: {won}.",
         "empty_partner": "The partner has no leads in this period — choose another period.",
+        "maturing": "The period is still maturing for {n} partners: their leads' deals are still closing (about "
+                    "{share} of the expected deals closed so far), so their revenue, conversion and ROI are still "
+                    "below their final values — the projection at maturity is on the Trends page.",
     },
 }
 
@@ -207,6 +213,15 @@ def _flag(pid: object, too_few: object, highlight: object, leads: object = None)
     return tr(TEXT, f"highlight.{highlight}") if highlight in ("best", "worst") else ""
 
 
+def _maturing_note(rows: pd.DataFrame) -> None:
+    """Say so when partners' figures are still maturing (their leads' deals are still closing: the values will grow)."""
+    young = rows[rows["partner_id"].notna() & rows.get("maturing", pd.Series(False, index=rows.index)).fillna(False)
+                 .astype(bool)]
+    if len(young):
+        st.info(tr(TEXT, "maturing", n=len(young), share=fmt.pct(float(young["maturity"].median()), lang())),
+                icon=":material/hourglass_top:")
+
+
 def _open_from_table() -> None:
     """Row click in the leaderboard: open that partner's page."""
     state = st.session_state.get(K_TABLE)
@@ -243,6 +258,7 @@ def leaderboard(f: Filters) -> None:
                  column_config=_column_widths(metric),
                  selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640), placeholder=fmt.DASH)
     st.caption(tr(TEXT, "table.hint"))
+    _maturing_note(ranked)
     st.caption(tr(TEXT, "pooled"))
     partners_only = ranked[ranked["partner_id"].notna()]
     left, right = st.columns(2, gap="large")

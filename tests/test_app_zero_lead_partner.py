@@ -56,3 +56,17 @@ def test_the_leaderboard_in_the_close_view_shows_the_win_rate_of_closed_leads(ap
     frame = frame_with(at, "Партнёр", "Доля выигранных среди закрытых")
     assert "Конверсия" not in frame.columns
     assert frame["Доля выигранных среди закрытых"].dropna().between(0, 1).all()
+
+
+def test_the_leaderboard_says_when_the_period_is_still_maturing(app_env: Path) -> None:
+    """Issue 19: a maturing period is marked on every table — the leaderboard of last month says so in words."""
+    import re
+
+    def maturing_partners(period: str) -> int:
+        at = run_ok(new_app({"period": period}))
+        run_ok(at.switch_page("pages/partners.py"))
+        notes = [i.value for i in at.info if "созревает" in i.value]
+        return int(re.search(r"у (\d+) партн", notes[0]).group(1)) if notes else 0
+
+    month, year = maturing_partners("last_month"), maturing_partners("last_12m")
+    assert month > 0 and year < month  # only partners whose leads are mostly recent still mature over a year
