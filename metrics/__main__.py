@@ -122,6 +122,7 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
         return json.dumps(rows, ensure_ascii=False, indent=2, allow_nan=False)
     if not rows:
         return "" if fmt == "csv" else "(no rows)"
+    rows = [{k: ", ".join(v) if isinstance(v, list) else v for k, v in r.items()} for r in rows]  # lists as text
     cols = list(rows[0].keys())
     if fmt == "csv":
         buf = io.StringIO()
@@ -157,9 +158,27 @@ def run_kpis(args: argparse.Namespace) -> str:
                         view=args.view)
             # by partner: with ROI intervals and the pooled estimates, as the leaderboard shows them
             df = pooling.leaderboard(con, f) if args.by == "partner" else engine.kpis(con, f, by=args.by)
+            kinds = tier_kinds(engine.commission_details(con, f), args.by) if args.by in TIER_KIND_BY else None
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
-    return render(records(df, args.by), args.format)
+    rows = records(df, args.by)
+    if kinds is not None:  # which tier kind (marginal / whole) the tiered rules behind each row's commission used
+        keys = df["partner_id"] if args.by == "partner" else df["model"] if args.by == "model" else [None] * len(df)
+        for rec, key in zip(rows, keys, strict=True):
+            rec["tier_kinds"] = kinds.get(None if pd.isna(key) else key, [])
+    return render(rows, args.format)
+
+
+TIER_KIND_BY = ("none", "partner", "model")
+
+
+def tier_kinds(details: pd.DataFrame, by: str) -> dict[Any, list[str]]:
+    """The tier kinds of the tiered rules that earned commission, per partner id / model (None: the whole scope)."""
+    tiered = details[details["tier_kind"].notna() & (details["amount"].fillna(0) != 0)]
+    if by == "none":
+        return {None: sorted(set(tiered["tier_kind"]))}
+    column = "partner_id" if by == "partner" else "model"
+    return {k: sorted(set(g["tier_kind"])) for k, g in tiered.groupby(column)}
 
 
 def run_payback(args: argparse.Namespace) -> str:

@@ -48,7 +48,8 @@ def test_json_by_partner(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> No
                          "projected_revenue_high",
                          # by partner: the ROI interval and the pooled estimates (metrics.pooling)
                          "roi_low", "roi_high", "conversion_pooled", "conversion_pooled_low", "conversion_pooled_high",
-                         "roi_pooled", "roi_pooled_low", "roi_pooled_high", "pool_weight", "roi_pool_weight"}
+                         "roi_pooled", "roi_pooled_low", "roi_pooled_high", "pool_weight", "roi_pool_weight",
+                         "tier_kinds"}  # the tier kinds behind its commission
 
 
 def test_json_by_month_and_filters(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,3 +102,12 @@ def test_csv_output_never_carries_a_live_formula() -> None:
     text = render([{"partner": "=HYPERLINK(\"http://x\")", "other": "＝1+1", "n": 3}], "csv")
     row = text.splitlines()[1]
     assert row.startswith("\"'=HYPERLINK") and ",'＝1+1," in row and row.endswith(",3")
+
+
+def test_json_carries_the_tier_kind_behind_each_row(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19: `kpis --format json` says which tier kind (marginal / whole) the commission behind a row used."""
+    assert main(args(cli_db, "--by", "model", "--format", "json")) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(isinstance(r["tier_kinds"], list) and set(r["tier_kinds"]) <= {"marginal", "whole"} for r in rows)
+    assert main(args(cli_db, "--format", "csv")) == 0
+    assert "tier_kinds" in capsys.readouterr().out.splitlines()[0]
