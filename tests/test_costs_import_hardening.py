@@ -7,7 +7,6 @@ account's history (confirmation first), and the one formula guard of the ledger 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import zipfile
@@ -17,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from test_costs_io import cli, xlsx_bytes
 from test_metrics_data import Account
 
 from data_layer import costs_io, costs_limits, costs_read, store, userdata
@@ -63,21 +63,6 @@ def set_settings(path: Path, **values: object) -> None:
     with store.connect(path) as con:
         for key, value in values.items():
             userdata.set_setting(con, key, value)
-
-
-def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    costs_io.add_arguments(parser)
-    return costs_io.run(parser.parse_args(list(argv)))
-
-
-def xlsx_bytes(rows: list[list]) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
 
 
 def patch_sheet(data: bytes, old: bytes, new: bytes) -> bytes:
