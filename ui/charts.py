@@ -363,7 +363,7 @@ def _staged_lines(rows: pd.DataFrame, series_col: str, kind: str, currency: str,
     # points filled when mature, hollow when young; a projection is a diamond
     marks = base.transform_filter("datum.role != 'line'").mark_point(filled=True, strokeWidth=1.5).encode(
         tooltip=tips, shape=_when("datum.role == 'proj'", "diamond", "circle", alt.ShapeValue),
-        stroke=alt.Stroke(f"{series_col}:N", legend=None),
+        stroke=alt.Stroke(f"{series_col}:N", title=None),  # the same legend as color (legend=None hid both)
         fillOpacity=_when("datum.role == 'point' && datum.stage != 'mature'", 0.0, 0.8, alt.FillOpacityValue))
     interval = base.transform_filter("datum.role == 'proj'").mark_rule(strokeWidth=2, opacity=0.45).encode(
         y=alt.Y("proj_low:Q"), y2=alt.Y2("proj_high"))
