@@ -32,7 +32,8 @@ def week_windows(f: Filters) -> tuple[Filters, Filters, Filters]:
 
 
 def overview(f: Filters, before: Filters) -> tuple[Request, ...]:
-    """KPI cards (period, comparison), trend chart, and the 'since last week' panel (movers, ROI bands).
+    """KPI cards (period, comparison), trend chart, the 'since last week' panel (movers, ROI bands), and the first
+    screen's answer (partners and models of the period and the comparison's models).
 
     Nothing on the overview shows a client metric (the cards: leads, deals, conversion, revenue, costs, ROI): every
     frame is lite.
@@ -40,7 +41,12 @@ def overview(f: Filters, before: Filters) -> tuple[Request, ...]:
     last, prev, as_of = week_windows(f)
     return ((f, "none", LITE), (before, "none", LITE), (f, trend_unit(f), LITE),
             (replace(last, view="close"), "partner", LITE), (replace(prev, view="close"), "partner", LITE),
-            (f, "partner", LITE), (as_of, "partner", LITE))
+            (f, "partner", LITE), (as_of, "partner", LITE), (f, "model", LITE), (before, "model", LITE))
+
+
+def overview_extras(f: Filters) -> tuple[tuple[str, tuple, tuple], ...]:
+    """The first screen's ROI intervals (by partner: pooled verdicts; by model), run beside the KPI frames."""
+    return (("roi_interval", (f,), (("by", "partner"),)), ("roi_interval", (f,), (("by", "model"),)))
 
 
 def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:

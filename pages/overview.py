@@ -9,7 +9,7 @@ import streamlit as st
 
 from metrics import lookups, maturity, page_frames
 from metrics.filters import Filters
-from ui import charts, fmt, goals_panel, layout
+from ui import charts, first_screen, fmt, goals_panel, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import compare_label, comparison, current, period_label
 from ui.i18n import band_label, lang, metric_label, t, tr
@@ -166,7 +166,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
 def render() -> None:
     """The overview page."""
     f, before_f = current(), comparison()
-    prefetch_kpis(page_frames.overview(f, before_f))
+    prefetch_kpis(page_frames.overview(f, before_f), alongside=page_frames.overview_extras(f))
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.overview"), anchor=False)
     st.caption(tr(TEXT, "period", now=period_label(f), before=period_label(before_f)))
@@ -175,7 +175,9 @@ def render() -> None:
         layout.empty()
         return
     before = _first(kpi_frame(before_f, "none", lite=True))
-    layout.kpi_cards(layout.kpi_row(now, before, currency), key="overview.kpi", compare_note=compare_label())
+    layout.kpi_cards(layout.kpi_row(now, before, currency), key="overview.kpi", compare_note=compare_label(),
+                     compact=True)
+    first_screen.render(f, before_f, currency)
     st.caption(tr(TEXT, "basis.margin" if now.get("income_basis") not in (None, "revenue") else "basis.revenue"))
     goals_panel.render("program")
     _trend_chart(f, currency)

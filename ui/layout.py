@@ -87,9 +87,13 @@ def delta_text(change: float | None, kind: str = "rel", code: str | None = None)
     return text.replace("\u2212", "-")
 
 
-def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, per_row: int = 3) -> None:
-    """KPI cards in rows of per_row (three by default: long money values stay readable); meeting mode: large."""
+def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, per_row: int = 3,
+              compact: bool = False) -> None:
+    """KPI cards in rows of per_row (three by default: long money values stay readable); meeting mode: large, six
+    to a row when compact; compact: the ROI band as a badge in the card's label (one line less per card)."""
     big = is_meeting()
+    if big and compact:
+        per_row = len(cards)
     per_row = max(1, min(per_row, len(cards)))
     for start in range(0, len(cards), per_row):
         row = cards[start:start + per_row]
@@ -99,16 +103,17 @@ def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, p
                 if big:
                     _big_card(card, f"{key}.{start + i}", compare_note)
                 else:
-                    _card(card, f"{key}.{start + i}", compare_note)
+                    _card(card, f"{key}.{start + i}", compare_note, compact)
 
 
-def _card(card: Kpi, key: str, note: str | None) -> None:
+def _card(card: Kpi, key: str, note: str | None, compact: bool = False) -> None:
+    label = f"{card.label} {band_markdown(card.band)}" if compact and card.band else card.label
     with st.container(border=True, key=key, height="stretch"):
-        st.metric(card.label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
+        st.metric(label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
                   delta_description=note if card.delta else None)
         if card.caption:
             st.caption(card.caption)
-        if card.band:
+        if card.band and not compact:
             band_badge(card.band)
 
 
@@ -202,6 +207,12 @@ def kpi_row(now: pd.Series, before: pd.Series | None, currency: str = "RUB",
             band=(now.get("roi_band") or "n/a") if metric == "roi" else None,
             caption=closed_counts(now) if metric == "win_rate_closed" else None))
     return cards
+
+
+def band_markdown(band: str | None) -> str:
+    """The ROI band as an inline Markdown badge (for labels: st.metric renders badges in its label)."""
+    band = band or "n/a"
+    return f":{BAND_COLORS.get(band, 'gray')}-badge[{fmt.md_escape(band_label(band))}]"
 
 
 def band_badge(band: str | None) -> None:
