@@ -182,7 +182,7 @@ def render(f: Filters, before_f: Filters, currency: str) -> None:
         st.subheader(tr(TEXT, "title"), anchor=False, width="content")
         st.page_link("pages/partners.py", label=tr(TEXT, "all"), icon=":material/arrow_forward:", width="content")
     left, right = st.columns([4, 5], gap="medium")
-    with left:
+    with left, st.container(key="first.answer.models"):  # keyed: a class the browser tests find it by
         models_row(f, before_f, currency)
-    with right:
+    with right, st.container(key="first.answer.partners"):
         partners_lists(f, currency)
