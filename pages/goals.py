@@ -32,7 +32,7 @@ TEXT = {
         "title": "Цели программы",
         "caption": "Цель — значение показателя за период для всей программы, модели или партнёра. Для сумм "
                    "(лиды, сделки, выручка, затраты) прогноз — значение на конец периода при нынешнем темпе; "
-                   "для долей и средних (конверсия, ROI, CPA) — текущее значение. Подробнее — docs/goals-payouts.md.",
+                   "для долей и средних (конверсия, ROI, CPA) — текущее значение. Подробнее — в руководстве пользователя, раздел «Цели программы».",
         "progress": "Ход выполнения", "show": "Показать", "show.current": "текущие и недавние", "show.all": "все",
         "empty": "Целей пока нет — добавьте первую ниже.",
         "col.goal": "Цель", "col.scope": "Охват", "col.period": "Период", "col.target": "Цель",
@@ -51,7 +51,7 @@ TEXT = {
         "caption": "A goal is a metric's value over a period for the whole program, a model or a partner. For "
                    "totals (leads, deals, revenue, costs) the projection is the value at period end at the "
                    "current pace; for shares and averages (conversion, ROI, CPA) it is the current value. "
-                   "See docs/goals-payouts.md.",
+                   "More in the user guide, section “Program goals”.",
         "progress": "Progress", "show": "Show", "show.current": "current and recent", "show.all": "all",
         "empty": "No goals yet — add the first one below.",
         "col.goal": "Goal", "col.scope": "Scope", "col.period": "Period", "col.target": "Target",

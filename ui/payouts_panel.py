@@ -25,7 +25,7 @@ TEXT = {
         "title": "Выплаты партнёрам",
         "caption": "Начисление за месяц = комиссия по правилам за сделки, закрытые в этом месяце, + комиссия и "
                    "бонусы из журнала затрат. Дальше строка утверждается и выплачивается; каждое действие "
-                   "записывается в историю и журнал изменений. Правила — docs/goals-payouts.md.",
+                   "записывается в историю и журнал изменений. Правила — в руководстве пользователя, раздел «Выплаты партнёрам».",
         "who": "Кто выполняет действия (для журнала)", "who.help": "Имя или e-mail; без него действия недоступны.",
         "who.signed": "Действия записываются в журнал от имени {who}.",
         "accrue": "Начислить за месяц", "accrue.month": "Месяц начисления", "accrue.do": "Начислить / пересчитать",
@@ -54,7 +54,7 @@ TEXT = {
         "title": "Partner payouts",
         "caption": "A month's accrual = commission by rules on deals closed that month + ledger commission and "
                    "bonuses. A line is then approved and paid; every action is kept in its history and the audit "
-                   "log. Rules: docs/goals-payouts.md.",
+                   "log. Rules: the user guide, section “Partner payouts”.",
         "who": "Who acts (for the audit log)", "who.help": "A name or e-mail; actions need it.",
         "who.signed": "Actions are recorded in the audit log as {who}.",
         "accrue": "Accrue a month", "accrue.month": "Accrual month", "accrue.do": "Accrue / recalculate",
