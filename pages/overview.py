@@ -112,7 +112,8 @@ def _since_last_week(f: Filters, currency: str) -> None:
     st.subheader(tr(TEXT, "week.title"), anchor=False)
     st.caption(tr(TEXT, "week.caption", now=period_label(last), before=period_label(prev)))
     movers = week_movers(*_by_partner(replace(last, view="close"), replace(prev, view="close")))
-    col1, col2, col3 = st.columns([5, 3, 4], gap="large")
+    col1, right = st.columns([7, 5], gap="large")  # the movers' four columns need the room; the rest stack
+    col2, col3 = right.container(), right.container()
     with col1:
         st.markdown(f"**{tr(TEXT, 'movers')}**")
         if movers.empty:
@@ -125,7 +126,9 @@ def _since_last_week(f: Filters, currency: str) -> None:
                 tr(TEXT, "col.week"): [fmt.money(v, code, currency) for v in movers["week"]],
                 tr(TEXT, "col.leads_week"): [f"{fmt.num(a, code)} ({'+' if a >= b else chr(0x2212)}{fmt.num(abs(a - b), code)})"
                                              for a, b in zip(movers["leads"], movers["leads_prev"], strict=False)],
-            }), hide_index=True, key="overview.movers", placeholder=fmt.DASH)
+            }), hide_index=True, key="overview.movers", placeholder=fmt.DASH, width="stretch",
+                column_config={tr(TEXT, c): st.column_config.TextColumn(alignment="right")  # numbers as text
+                               for c in ("col.change", "col.week", "col.leads_week")})
     with col2:
         st.markdown(f"**{tr(TEXT, 'new')}**")
         first = query(lookups.partner_first_seen)
