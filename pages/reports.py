@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 import streamlit as st
 
 from metrics import lookups
 from metrics.filters import Filters
-from reports import csvout, exports, statement, weekly
+from reports import cells, csvout, exports, statement, weekly
 from reports.table import Table
-from ui import fmt, layout
+from ui import fmt
 from ui.data import query
-from ui.filters import current, period_label, today
+from ui.filters import compare_mode, current, period_label, today
 from ui.i18n import lang, t, tr
 
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -30,7 +30,8 @@ TEXT = {
     "ru": {
         "caption": "Период: {period} · файлы строятся по текущим фильтрам боковой панели в момент скачивания.",
         "view": "Выгрузка текущего вида", "view.help": "Показатели, партнёры, модели, затраты и помесячная "
-        "динамика — то же, что на страницах дашборда.",
+        "динамика — то же, что на страницах дашборда: с отметками «мало лидов», 95 % интервалами и незавершёнными "
+        "месяцами. В начале файла — период, сравнение, фильтры и время данных в часовом поясе аккаунта.",
         "sep": "Разделитель CSV", "sep.semicolon": "точка с запятой (русский Excel, десятичная запятая)",
         "sep.comma": "запятая (десятичная точка)",
         "csv": "CSV", "xlsx": "Excel", "pdf": "PDF", "table": "Одна таблица в CSV", "table_csv": "Скачать таблицу",
@@ -46,14 +47,15 @@ TEXT = {
         "главные изменения, смена оценки ROI, аномалии. Сделки — по дате закрытия.",
         "week_ending": "Неделя, заканчивающаяся", "weekly.build": "Собрать недельный отчёт",
         "weekly.pdf": "Недельный отчёт PDF", "weekly.xlsx": "Недельный отчёт Excel",
-        "weekly.cron": "Чтобы отчёт приходил сам, добавьте в cron (подробности — docs/reports.md):",
+        "weekly.cron": "Чтобы отчёт приходил сам, добавьте в cron (подробности — в руководстве пользователя, раздел «Отчёты»):",
         "preview": "Предпросмотр", "preview.charts": "Показать графики из PDF",
         "lang.ru": "Русский", "lang.en": "English",
     },
     "en": {
         "caption": "Period: {period} · files follow the sidebar filters and are built when you download them.",
         "view": "Export the current view", "view.help": "KPIs, partners, models, costs and the monthly trend — "
-        "the same numbers as the dashboard pages.",
+        "the same numbers as the dashboard pages, with the \"too few leads\" marks, 95 % intervals and unfinished "
+        "months. Each file opens with the period, comparison, filters and data time in the account's time zone.",
         "sep": "CSV separator", "sep.semicolon": "semicolon (Russian Excel, decimal comma)",
         "sep.comma": "comma (decimal point)",
         "csv": "CSV", "xlsx": "Excel", "pdf": "PDF", "table": "One table as CSV", "table_csv": "Download table",
@@ -68,7 +70,7 @@ TEXT = {
         "band changes, anomalies. Deals count by close date.",
         "week_ending": "Week ending", "weekly.build": "Build the weekly report",
         "weekly.pdf": "Weekly report PDF", "weekly.xlsx": "Weekly report Excel",
-        "weekly.cron": "To receive it automatically, add this to cron (details in docs/reports.md):",
+        "weekly.cron": "To receive it automatically, add this to cron (details in the user guide, section “Reports”):",
         "preview": "Preview", "preview.charts": "Show the PDF charts",
         "lang.ru": "Русский", "lang.en": "English",
     },
@@ -136,11 +138,8 @@ def statement_section(f: Filters, code: str) -> None:
 
 
 def _default_week(tz: str, data_max: date | None) -> date:
-    """The last completed Sunday, or the last Sunday with data when the data end earlier."""
-    sunday = weekly.last_sunday(today(tz))
-    if data_max is not None and data_max < sunday:
-        sunday = weekly.last_sunday(data_max + timedelta(days=1))
-    return sunday
+    """The last completed Sunday, or the last Sunday with data when the data end earlier (as the meeting opens)."""
+    return weekly.default_week(today(tz), data_max)
 
 
 def weekly_section(f: Filters, code: str, tz: str, data_max: date | None) -> None:
@@ -172,18 +171,19 @@ def weekly_section(f: Filters, code: str, tz: str, data_max: date | None) -> Non
 
 def _formatted(table: Table, currency: str, code: str) -> pd.DataFrame:
     """A report table as the strings the PDF shows (1 234 567 ₽, 20,5 %)."""
-    rows = exports.pdf_rows(table, code, currency)
+    rows = cells.pdf_rows(table, code, currency)
     return pd.DataFrame(rows, columns=[table.label(c) for c in table.columns])
 
 
 def preview_section(f: Filters, data: exports.ViewData, code: str) -> None:
     """The KPI table of the exports and, on request, the PDF's chart images."""
     st.subheader(tr(TEXT, "preview"), anchor=False)
-    kpi = exports.kpi_table(data.kpis, code, data.currency)
-    st.dataframe(_formatted(kpi, data.currency, code)[[kpi.label("metric"), kpi.label("value")]],
-                 hide_index=True, key="reports.preview_kpis", placeholder=fmt.DASH)
+    kpi = exports.tables(data, code)["kpis"]
+    shown = [kpi.label(c) for c in kpi.columns if c != "unit"]
+    st.dataframe(_formatted(kpi, data.currency, code)[shown], hide_index=True, key="reports.preview_kpis",
+                 placeholder=fmt.DASH)
     if st.toggle(tr(TEXT, "preview.charts"), key="reports.preview_charts"):
-        for png in query(exports.view_images, f, code):
+        for png in query(exports.view_images, f, code, compare_mode()):
             st.image(png)
 
 
@@ -193,7 +193,7 @@ def render() -> None:
     info = query(lookups.freshness)
     st.title(t("page.reports"), anchor=False)
     st.caption(tr(TEXT, "caption", period=period_label(f)))
-    data = query(exports.collect, f)
+    data = query(exports.collect, f, compare_mode())
     view_section(f, data, code)
     st.divider()
     statement_section(f, code)
@@ -204,5 +204,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

@@ -1,4 +1,9 @@
-"""Static charts for PDFs: Altair specs rendered to PNG by vl-convert (no browser), bundled font, RU/EN locale."""
+"""Static charts for PDFs: Altair specs rendered to PNG by vl-convert (no browser), bundled font, RU/EN locale.
+
+Colours are the dashboard's (ui.charts: one palette, one colour per model, one per ROI band), and the charts mark
+what the screens mark: an unfinished or maturing period's bars pale with the projection at maturity, a partner
+with too few leads pale and named so, the models' ROI with its 95 % interval.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,16 @@ import pandas as pd
 import vl_convert as vlc
 
 from reports.pdf import FONT_DIR
-from reports.text import band_label, say
+from reports.text import band_label, few_word, say
+from ui import fmt
+from ui.charts import ANOMALY_COLOR, BAND_COLORS, BANDS, MODEL_COLORS, PALETTE, stage_of
 
-# The dashboard's palette (ui/charts.py), repeated here so a cron job need not import the UI.
-PALETTE = ["#1f6feb", "#e36209", "#1a7f37", "#8250df", "#bf3989", "#0598bc", "#9a6700", "#57606a"]
-BAND_COLORS = {"excellent": "#1a7f37", "profitable": "#1f6feb", "marginal": "#d4a72c", "loss": "#cf222e",
-               "n/a": "#8c959f"}
+__all__ = ["BAND_COLORS", "MODEL_COLORS", "PALETTE", "model_roi", "revenue_costs", "roi_bars", "to_png",
+           "weekly_line"]
+
 FONT = "DejaVu Sans"
 WIDTH = 720
+INK = "#1b1f24"
 _fonts_lock = threading.Lock()
 _fonts_ready = False
 
@@ -31,7 +38,7 @@ def _register_fonts() -> None:
 
 def _themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return (chart.configure(font=FONT).configure_range(category=PALETTE)
-            .configure_axis(labelFontSize=11, titleFontSize=11, labelLimit=220, gridColor="#e6e9ed")
+            .configure_axis(labelFontSize=11, titleFontSize=11, labelLimit=260, gridColor="#e6e9ed")
             .configure_legend(orient="bottom", labelFontSize=11, labelLimit=320)
             .configure_title(fontSize=14, anchor="start").configure_view(strokeWidth=0))
 
@@ -53,47 +60,107 @@ def _money_axis(title: str, lang: str, currency: str) -> alt.Axis:
     return alt.Axis(title=f"{title}, {currency}", labelExpr=expr)
 
 
-def revenue_costs(monthly: pd.DataFrame, lang: str, currency: str = "₽") -> alt.Chart:
-    """Monthly revenue and costs as grouped bars; monthly: period, revenue, costs."""
+def revenue_costs(monthly: pd.DataFrame, lang: str, currency: str = "₽") -> alt.LayerChart:
+    """Monthly revenue and costs as grouped bars, as the overview draws them: an unfinished month's bars pale, a
+    maturing month's revenue pale with its projection at maturity (tick) and 80 % interval (line)."""
     rows = monthly[["period", "revenue", "costs"]].copy()
     rows["period"] = pd.to_datetime(rows["period"])
+    rows["month"] = [fmt.month(p.date(), lang) for p in rows["period"]]
+    rows["stage"] = stage_of(monthly)
     names = {"revenue": say(lang, "chart.revenue"), "costs": say(lang, "chart.costs")}
-    long = rows.melt(id_vars="period", value_vars=["revenue", "costs"], var_name="series", value_name="amount")
+    long = rows.melt(id_vars=["month", "stage"], value_vars=["revenue", "costs"], var_name="series",
+                     value_name="amount")
     long["amount"] = pd.to_numeric(long["amount"], errors="coerce").fillna(0.0)
+    long["pale"] = [stage == "incomplete" or (stage == "maturing" and series == "revenue")
+                    for stage, series in zip(long["stage"], long["series"], strict=True)]
     long["series"] = long["series"].map(names)
     domain = [names["revenue"], names["costs"]]
-    return alt.Chart(long, title=say(lang, "chart.revenue_costs")).mark_bar().encode(
-        x=alt.X("yearmonth(period):T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
-        xOffset=alt.XOffset("series:N", sort=domain),
-        y=alt.Y("amount:Q", axis=_money_axis(say(lang, "col.amount"), lang, currency)),
+    order = list(rows["month"])
+    x = alt.X("month:O", title=None, sort=order, axis=alt.Axis(labelAngle=0 if len(order) <= 8 else -40))
+    offset = alt.XOffset("series:N", sort=domain, scale=alt.Scale(domain=domain))
+    bars = alt.Chart(long).mark_bar().encode(
+        x=x, xOffset=offset, y=alt.Y("amount:Q", axis=_money_axis(say(lang, "col.amount"), lang, currency)),
         color=alt.Color("series:N", title=None, sort=domain, scale=alt.Scale(domain=domain, range=PALETTE[:2])),
-    ).properties(width=WIDTH, height=220)
+        opacity=alt.condition("datum.pale", alt.value(0.4), alt.value(1.0)),
+    )
+    proj = _projection_rows(monthly, rows["month"], names["revenue"])
+    if proj.empty:
+        return alt.layer(bars).properties(width=WIDTH, height=220, title=say(lang, "chart.revenue_costs"))
+    tick = alt.Chart(proj).mark_tick(thickness=3, color=INK).encode(x=x, xOffset=offset, y="proj:Q")
+    rule = alt.Chart(proj).mark_rule(color=INK, opacity=0.6).encode(x=x, xOffset=offset, y="low:Q", y2="high:Q")
+    return alt.layer(bars, rule, tick).properties(width=WIDTH, height=220, title=say(lang, "chart.revenue_costs"))
+
+
+def _projection_rows(monthly: pd.DataFrame, months: pd.Series, revenue: str) -> pd.DataFrame:
+    """The maturing months' projected revenue and its interval (empty when no month is projected)."""
+    if "projected_revenue" not in monthly.columns:
+        return pd.DataFrame(columns=["month", "series", "proj", "low", "high"])
+    keep = monthly["projected_revenue"].notna().to_numpy()
+    if "maturing" in monthly.columns:
+        keep = keep & monthly["maturing"].fillna(False).astype(bool).to_numpy()
+    proj = monthly[keep]
+    value = proj["projected_revenue"].astype(float)
+    return pd.DataFrame({
+        "month": months[keep].to_numpy(), "series": revenue, "proj": value.to_numpy(),
+        "low": proj.get("projected_revenue_low", value).astype(float).fillna(value).to_numpy(),
+        "high": proj.get("projected_revenue_high", value).astype(float).fillna(value).to_numpy(),
+    })
 
 
 def roi_bars(frame: pd.DataFrame, label_col: str, title: str, lang: str, limit: int = 40) -> alt.Chart:
-    """ROI per row as bars coloured by band; rows with too few leads paler; rows without ROI left out."""
+    """ROI per row as bars coloured by band; a row with too few leads pale and named so ("· мало лидов", as the
+    partners page labels it); rows without ROI left out."""
     rows = frame[[label_col, "roi", "roi_band"]].copy()
-    rows["few"] = frame["too_few"].fillna(False).astype(bool) if "too_few" in frame else False
+    few = frame["too_few"].fillna(False).astype(bool) if "too_few" in frame else pd.Series(False, index=frame.index)
+    rows["few"] = few
     rows["roi"] = pd.to_numeric(rows["roi"], errors="coerce")
     rows = rows[rows["roi"].notna()].sort_values("roi", ascending=False).head(limit)
+    rows[label_col] = [f"{name} · {few_word(lang)}" if f else str(name)
+                       for name, f in zip(rows[label_col], rows["few"], strict=True)]
     rows["band"] = [band_label(b if isinstance(b, str) else None, lang) for b in rows["roi_band"]]
-    domain = [band_label(b, lang) for b in BAND_COLORS]
+    domain = [band_label(b, lang) for b in BANDS]
     return alt.Chart(rows, title=title).mark_bar().encode(
         y=alt.Y(f"{label_col}:N", sort="-x", title=None),
         x=alt.X("roi:Q", title="ROI", axis=alt.Axis(format=".0%")),
-        color=alt.Color("band:N", title=None, scale=alt.Scale(domain=domain, range=list(BAND_COLORS.values()))),
+        color=alt.Color("band:N", title=None, scale=alt.Scale(domain=domain,
+                                                              range=[BAND_COLORS[b] for b in BANDS])),
         opacity=alt.condition("datum.few", alt.value(0.4), alt.value(1.0)),
     ).properties(width=WIDTH - 180, height=max(60, 16 * len(rows)))
 
 
-def weekly_line(series: pd.DataFrame, title: str) -> alt.Chart:
-    """A weekly series as a line with points; series: week (date), value, is_anomaly."""
+def model_roi(models: pd.DataFrame, label_col: str, title: str) -> alt.LayerChart:
+    """ROI of each model as a bar in the model's colour with its 95 % interval (the first screen's model bars);
+    models without ROI (direct sales: no costs) left out. models: model, label_col, roi, roi_low, roi_high."""
+    rows = models[["model", label_col, "roi"]].copy()
+    for col in ("roi", "roi_low", "roi_high"):
+        rows[col] = pd.to_numeric(models[col], errors="coerce") if col in models else float("nan")
+    rows = rows[rows["roi"].notna()]
+    order = [m for m in MODEL_COLORS if m in set(rows["model"])] + \
+        [m for m in dict.fromkeys(rows["model"]) if m not in MODEL_COLORS]
+    labels = {m: lab for m, lab in zip(rows["model"], rows[label_col], strict=True)}
+    domain = [labels[m] for m in order]
+    colors = [MODEL_COLORS.get(m, MODEL_COLORS["unassigned"]) for m in order]
+    y = alt.Y(f"{label_col}:N", sort=domain, title=None)
+    bars = alt.Chart().mark_bar(height=22).encode(
+        y=y, x=alt.X("roi:Q", title="ROI", axis=alt.Axis(format=".0%")),
+        color=alt.Color(f"{label_col}:N", legend=None, scale=alt.Scale(domain=domain, range=colors)))
+    ranges = alt.Chart().mark_rule(color=INK, strokeWidth=1.5).encode(y=y, x="roi_low:Q", x2="roi_high:Q")
+    return alt.layer(bars, ranges, data=rows[rows["roi"].notna()]).properties(
+        width=WIDTH - 160, height=max(60, 30 * len(rows)), title=title)
+
+
+def weekly_line(series: pd.DataFrame, title: str) -> alt.LayerChart:
+    """A weekly series as a line with points (a maturing week's point hollow, an anomaly red); series: week (date),
+    value, is_anomaly, optional maturing."""
     rows = series.copy()
     rows["week"] = pd.to_datetime(rows["week"])
-    base = alt.Chart(rows, title=title).encode(
+    rows["young"] = rows["maturing"].fillna(False).astype(bool) if "maturing" in rows else False
+    base = alt.Chart(title=title).encode(
         x=alt.X("week:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0)),
         y=alt.Y("value:Q", title=None),
     )
-    points = base.mark_point(filled=True, size=80).encode(
-        color=alt.condition("datum.is_anomaly", alt.value(BAND_COLORS["loss"]), alt.value(PALETTE[0])))
-    return alt.layer(base.mark_line(color=PALETTE[0]), points).properties(width=WIDTH, height=160)
+    rows["ink"] = [ANOMALY_COLOR if bool(a) else PALETTE[0] for a in rows["is_anomaly"]]
+    points = base.mark_point(size=80, strokeWidth=2, opacity=1).encode(
+        color=alt.Color("ink:N", scale=None),
+        fill=alt.condition("datum.young", alt.value("white"), alt.Color("ink:N", scale=None)))
+    return alt.layer(base.mark_line(color=PALETTE[0]), points, data=rows).properties(width=WIDTH, height=160)

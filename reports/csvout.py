@@ -50,8 +50,8 @@ def _column(table: Table, col: str, decimal: str) -> pd.Series:
         return pd.to_numeric(series, errors="coerce").round(2)
     if kind == "int":
         return pd.to_numeric(series, errors="coerce").astype("Int64")
-    if kind == "date":
-        return pd.to_datetime(series, errors="coerce").dt.strftime("%Y-%m-%d")
+    if kind in ("date", "month"):
+        return pd.to_datetime(series, errors="coerce").dt.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m")
     return series.astype(object).map(neutralise)
 
 
@@ -73,11 +73,22 @@ def _quote(text: str, sep: str) -> str:
     return text
 
 
-def to_csv_many(tables: list[Table], sep: str = ";", decimal: str | None = None) -> bytes:
-    """Several tables in one CSV file, each after a title line, separated by an empty line."""
-    parts = []
-    for i, table in enumerate(tables):
+def _cells(values: list[str], sep: str) -> str:
+    """One CSV line of text cells (neutralised against formula injection, quoted where needed)."""
+    return sep.join(_quote(str(neutralise(v)), sep) for v in values)
+
+
+def info_section(title: str, lines: list[tuple[str, str]], sep: str = ";") -> str:
+    """The header section of a CSV file: its title line, then one label / value line each (period, filters, ...)."""
+    return "\r\n".join([_cells([title], sep), *(_cells([label, value], sep) for label, value in lines)]) + "\r\n"
+
+
+def to_csv_many(tables: list[Table], sep: str = ";", decimal: str | None = None,
+                info: tuple[str, list[tuple[str, str]]] | None = None) -> bytes:
+    """Several tables in one CSV file, each after a title line, separated by an empty line; with info (title, header
+    lines) the file opens with that header section."""
+    parts = [info_section(*info, sep)] if info else []
+    for table in tables:
         body = to_csv(table, sep, decimal).decode("utf-8").removeprefix(BOM)
-        title = _quote(str(neutralise(table.title)), sep)
-        parts.append(("\r\n" if i else "") + title + "\r\n" + body)
+        parts.append(("\r\n" if parts else "") + _cells([table.title], sep) + "\r\n" + body)
     return (BOM + "".join(parts)).encode("utf-8")

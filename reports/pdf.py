@@ -72,7 +72,7 @@ class ReportPDF(FPDF):
 
     def table_rows(self, header: Sequence[str], rows: Sequence[Sequence[str]],
                    align: Sequence[str] | None = None, widths: Sequence[float] | None = None,
-                   size: int = 8, width: float | None = None) -> None:
+                   size: float = 8, width: float | None = None) -> None:
         """A table of already formatted strings (numbers right-aligned when align says "R"), full width by default."""
         self.set_font(FAMILY, size=size)
         aligns = list(align or ["L"] * len(header))

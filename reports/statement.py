@@ -18,8 +18,9 @@ import pandas as pd
 
 from metrics import engine, lookups
 from metrics.filters import FilterError, Filters
-from reports import xlsx
-from reports.exports import cell_text, generated_text, period_text, source_text
+from reports import header, xlsx
+from reports.cells import cell_text
+from reports.header import period_text
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import model_label, say
@@ -134,11 +135,10 @@ def title(data: StatementData, lang: str) -> str:
 
 
 def header_lines(data: StatementData, lang: str) -> list[tuple[str, str]]:
-    """Partner, model, period, deal view, data source, generation time (no filters: they may name others)."""
+    """Partner, model, then the exports' header without the filters (they may name others): period, deal view, data
+    freshness, generation time."""
     return [(say(lang, "col.partner"), data.name), (say(lang, "col.model"), model_label(data.model, lang)),
-            (say(lang, "period"), period_text(data.f, lang)), (say(lang, "view"), say(lang, f"view.{data.f.view}")),
-            (say(lang, "source"), source_text(data.freshness, lang)),
-            (say(lang, "generated"), generated_text(data.generated_at))]
+            *header.lines(data.f, data.freshness, data.generated_at, lang, narrowing=False)]
 
 
 # ---------- files ----------

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pandas as pd
 
-Kind = Literal["text", "int", "money", "pct", "number", "days", "date", "mixed"]
+Kind = Literal["text", "int", "money", "pct", "number", "days", "date", "month", "mixed"]
 NUMERIC_KINDS = ("int", "money", "pct", "number", "days")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 TEXT: dict[str, dict[str, str]] = {
     "ru": {
         "app": "Partner ROI",
@@ -11,8 +13,7 @@ TEXT: dict[str, dict[str, str]] = {
         "weekly.title": "Недельный отчёт", "period": "Период", "filters": "Фильтры", "source": "Источник данных",
         "generated": "Сформировано", "all": "все", "view": "Сделки", "view.cohort": "по дате создания лида",
         "view.close": "по дате закрытия", "partners": "Партнёры", "models": "Модели", "pipelines": "Воронки",
-        "sources": "Источники", "demo": "демо-данные", "amocrm": "amoCRM «{name}»", "synced": "обновлено {when}",
-        "unknown": "неизвестен",
+        "sources": "Источники",
         "t.kpis": "Показатели", "t.partners": "Партнёры", "t.models": "Модели", "t.costs": "Затраты",
         "t.monthly": "По месяцам", "t.deals": "Лиды и сделки", "t.summary": "Итоги", "t.deltas": "Неделя к неделе",
         "t.movers": "Главные изменения", "t.bands": "Смена оценки ROI", "t.anomalies": "Аномалии", "t.goals": "Цели, которые отстают",
@@ -32,6 +33,13 @@ TEXT: dict[str, dict[str, str]] = {
         "status.won": "выиграна", "status.open": "в работе", "status.lost": "проиграна",
         "status.maturing": "созревает: сделки ещё закрываются", "status.incomplete": "текущий месяц не закончен",
         "col.projected_revenue": "Выручка при созревании (прогноз)",
+        "col.projected_revenue_low": "Прогноз выручки, от (80 %)", "col.projected_revenue_high": "Прогноз выручки, до (80 %)",
+        "col.before": "Период сравнения", "col.sample": "Выборка", "col.maturing": "Созревание",
+        "col.roi_pooled_short": "ROI с учётом выборки",
+        "chart.young_note": "Бледные столбцы — период ещё не завершён (оба столбца) или созревает: сделки его лидов "
+                            "ещё закрываются (выручка); чёрная риска с отрезком — прогноз выручки при созревании и "
+                            "его 80 % интервал. Бледные полосы ROI — партнёры, у которых мало лидов.",
+        "chart.interval_note": "Отрезки на полосах — 95 % интервал ROI.",
         "s.leads": "Лиды", "s.qualified": "Квалифицированные лиды", "s.won": "Сделки",
         "s.revenue": "Выручка по сделкам", "s.computed": "Комиссия по правилам",
         "s.ledger_commission": "Комиссия по реестру затрат", "s.bonus": "Бонусы", "s.owed": "Итого к выплате",
@@ -50,6 +58,9 @@ TEXT: dict[str, dict[str, str]] = {
         "w.leads_line": "Лиды: {now} ({delta} к прошлой неделе)",
         "w.revenue_line": "Выручка: {now} ({delta} к прошлой неделе)",
         "w.roi_line": "ROI: {now}",
+        "w.maturing": "Неделя ещё созревает: сделки её лидов ещё закрываются, поэтому сделки, выручка и ROI недели "
+                      "пока ниже итоговых (прогноз при созревании — на странице «Тренды»); пустые точки графика — "
+                      "созревающие недели.",
     },
     "en": {
         "app": "Partner ROI",
@@ -57,8 +68,7 @@ TEXT: dict[str, dict[str, str]] = {
         "weekly.title": "Weekly report", "period": "Period", "filters": "Filters", "source": "Data source",
         "generated": "Generated", "all": "all", "view": "Deals", "view.cohort": "by lead creation date",
         "view.close": "by close date", "partners": "Partners", "models": "Models", "pipelines": "Pipelines",
-        "sources": "Sources", "demo": "demo data", "amocrm": "amoCRM \"{name}\"", "synced": "updated {when}",
-        "unknown": "unknown",
+        "sources": "Sources",
         "t.kpis": "KPIs", "t.partners": "Partners", "t.models": "Models", "t.costs": "Costs",
         "t.monthly": "Monthly", "t.deals": "Leads and deals", "t.summary": "Summary", "t.deltas": "Week over week",
         "t.movers": "Top movers", "t.bands": "ROI band changes", "t.anomalies": "Anomalies", "t.goals": "Goals off track",
@@ -78,6 +88,13 @@ TEXT: dict[str, dict[str, str]] = {
         "status.won": "won", "status.open": "open", "status.lost": "lost",
         "status.maturing": "maturing: deals still closing", "status.incomplete": "current month not finished",
         "col.projected_revenue": "Revenue at maturity (projected)",
+        "col.projected_revenue_low": "Projected revenue, from (80 %)", "col.projected_revenue_high": "Projected revenue, to (80 %)",
+        "col.before": "Comparison period", "col.sample": "Sample", "col.maturing": "Maturity",
+        "col.roi_pooled_short": "ROI adjusted for sample",
+        "chart.young_note": "Pale bars: the period is not over yet (both bars) or still maturing — its leads' deals are "
+                            "still closing (revenue); the black tick with its line is the revenue projected at maturity "
+                            "and its 80 % interval. Pale ROI bars: partners with too few leads.",
+        "chart.interval_note": "The lines on the bars are the 95 % ROI interval.",
         "s.leads": "Leads", "s.qualified": "Qualified leads", "s.won": "Won deals",
         "s.revenue": "Revenue from deals", "s.computed": "Commission by rules",
         "s.ledger_commission": "Commission (cost ledger)", "s.bonus": "Bonuses", "s.owed": "Total owed",
@@ -96,6 +113,9 @@ TEXT: dict[str, dict[str, str]] = {
         "w.leads_line": "Leads: {now} ({delta} vs last week)",
         "w.revenue_line": "Revenue: {now} ({delta} vs last week)",
         "w.roi_line": "ROI: {now}",
+        "w.maturing": "The week is still maturing: its leads' deals are still closing, so its deals, revenue and ROI are "
+                      "below their final values for now (the projection at maturity is on the Trends page); hollow points "
+                      "on the chart are maturing weeks.",
     },
 }
 
@@ -139,6 +159,23 @@ def metric_label(name: str, lang: str) -> str:
 def model_label(model: str | None, lang: str) -> str:
     """Name of a partnership model."""
     return _common(lang).get(f"model.{model or 'unassigned'}", str(model))
+
+
+def few_word(lang: str) -> str:
+    """The dashboard's "мало лидов" mark (ui.i18n's shared word)."""
+    return _common(lang)["too_few"]
+
+
+def sample_mark(too_few: object, leads: object, costs: object, lang: str) -> str:
+    """The leaderboard's sample note: "нет лидов" (costs, no lead), "мало лидов" (metrics' too_few), else empty."""
+    if _number(leads) == 0 and _number(costs) > 0:
+        return _common(lang)["no_leads"]
+    return few_word(lang) if not pd.isna(too_few) and bool(too_few) else ""
+
+
+def _number(value: object) -> float:
+    number = pd.to_numeric(value, errors="coerce")
+    return 0.0 if pd.isna(number) else float(number)
 
 
 def band_label(band: str | None, lang: str) -> str:

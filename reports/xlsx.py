@@ -36,6 +36,7 @@ def number_format(kind: str, currency: str = "₽") -> str:
         "number": "#,##0.00",
         "days": "0.0",
         "date": "yyyy-mm-dd",
+        "month": "mmm yyyy",
     }.get(kind, "General")
 
 
@@ -45,7 +46,7 @@ def cell_value(value: Any, kind: str) -> Any:
         return None
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
-    if kind == "date":
+    if kind in ("date", "month"):
         if isinstance(value, pd.Timestamp):
             return value.date()
         return value if isinstance(value, (date, datetime)) else str(value)

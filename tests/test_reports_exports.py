@@ -15,7 +15,7 @@ from test_reports_support import EVIL_NAMES, PERIOD, demo_db, evil_db
 from data_layer import store
 from metrics.engine import kpis
 from metrics.filters import Filters
-from reports import csvout, exports
+from reports import csvout, exports, header
 from reports.safe import neutralise
 from reports.text import metric_label
 from ui import fmt
@@ -103,7 +103,8 @@ def test_xlsx_english_headers(data: exports.ViewData) -> None:
 
 def test_csv_sections_and_numbers(data: exports.ViewData, expected: dict[str, pd.DataFrame]) -> None:
     sections = csv_sections(exports.render(data, "csv", "ru"))
-    assert list(sections) == ["Показатели", "Партнёры", "Модели", "Затраты", "По месяцам"]
+    # the header section (period, filters, freshness) first, then the five tables
+    assert list(sections) == ["Эффективность партнёров", "Показатели", "Партнёры", "Модели", "Затраты", "По месяцам"]
     head, *rows = sections["Партнёры"]
     assert head[0] == "Партнёр" and "Выручка, ₽" in head and "Конверсия, %" in head
     by_name = {r[0]: r for r in rows}
@@ -132,10 +133,10 @@ def test_every_table_exports(data: exports.ViewData, table: str) -> None:
 def test_pdf_text_has_numbers_period_and_cyrillic(data: exports.ViewData, expected: dict[str, pd.DataFrame]) -> None:
     text = pdf_text(exports.render(data, "pdf", "ru"))
     total = expected["total"].iloc[0]
-    assert "Эффективность партнёров" in text and exports.period_text(F, "ru").replace("\u00a0", " ") in text
+    assert "Эффективность партнёров" in text and header.period_text(F, "ru").replace("\u00a0", " ") in text
     assert fmt.money(total["revenue"], "ru").replace("\u00a0", " ") in text
     assert fmt.pct(total["roi"], "ru").replace("\u00a0", " ") in text
-    assert "демо-данные" in text and "Сформировано" in text
+    assert "Демо-данные" in text and "Сформировано" in text
     for name in expected["partners"]["partner"].dropna():
         assert squeeze(name) in squeeze(text)
 
@@ -151,7 +152,7 @@ def test_pdf_english_charts_and_literal_markup(evil: exports.ViewData) -> None:
     reader = PdfReader(io.BytesIO(blob))
     assert sum(len(p.images) for p in reader.pages) >= 3  # revenue vs costs, ROI by model, ROI by partner
     text = pdf_text(blob)
-    assert "Partner performance" in text and "Revenue" in text and "demo data" in text
+    assert "Partner performance" in text and "Revenue" in text and "Demo data" in text
     flat = squeeze(text)
     assert squeeze("**Жирный** <b>html</b>") in flat and '=HYPERLINK("http://evil.example","click")' in flat
 
@@ -190,8 +191,8 @@ def test_unknown_format_and_table(db: Path) -> None:
 
 
 def test_exports_carry_the_screen_s_honesty(db: Path, tmp_path: Path) -> None:
-    """Issue 19: the exported month table marks the unfinished and the maturing months (with the projection), and
-    the partner table carries the conversion interval and the pooled estimate beside the raw one."""
+    """Issues 19/20: the exported month table marks the unfinished and the maturing months (with the projection and its
+    interval), and the partner table carries the conversion interval and the pooled estimate beside the raw one."""
     import shutil
     from datetime import timedelta
 
@@ -209,6 +210,9 @@ def test_exports_carry_the_screen_s_honesty(db: Path, tmp_path: Path) -> None:
     maturing = month[month["status"] == "созревает: сделки ещё закрываются"]
     assert len(maturing) >= 1 and (maturing["projected_revenue"] >= maturing["revenue"]).all()
     assert month.loc[month["status"] == "", "projected_revenue"].isna().all()
+    assert (maturing["projected_revenue_low"] <= maturing["projected_revenue"]).all()  # with its 80 % interval
+    assert (maturing["projected_revenue"] <= maturing["projected_revenue_high"]).all()
+    assert "Прогноз выручки, от (80 %)" in pdf_text(exports.render(recent, "pdf", "ru"))
     partners = exports.tables(recent, "ru")["partners"].frame
     rows = partners[partners["conversion_pooled"].notna()]
     assert len(rows) > 3 and (rows["conversion_low"] <= rows["conversion"]).all()
