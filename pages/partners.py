@@ -9,7 +9,8 @@ import streamlit as st
 
 from metrics import engine, lookups, page_frames, pooling
 from metrics.filters import Filters
-from ui import charts, fmt, goals_panel, layout, payback_panel
+from ui import charts, fmt, goals_panel, layout, payback_panel, tables
+from ui import leaderboard as board
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (
     bind_param,
@@ -20,16 +21,16 @@ from ui.filters import (
     mirror_param,
     period_label,
 )
-from ui.i18n import band_label, lang, metric_help, metric_label, metric_labeler, model_label, t, tr
+from ui.i18n import lang, metric_help, metric_label, metric_labeler, model_label, t, tr
 
 K_SORT, K_LOWER, K_SELECTED, K_TABLE, K_BACK = (
     "partners.sort_by", "partners.by_lower", "partners.selected", "partners.table", "partners.back")
-K_PAYBACK = "partners.payback"
+K_PAYBACK, K_ALL = "partners.payback", "partners.all_columns"
 
 # Metrics the leaderboard sorts by; lower is better for those in ASCENDING.
 SORTABLE = ("revenue", "roi", "conversion", "profit", "leads", "won_deals", "avg_check", "cpa", "ltv", "costs",
             "revenue_share", "lead_to_qualified", "time_to_close_days")
-ASCENDING = {"cpa", "time_to_close_days"}
+ASCENDING, has_interval = board.ASCENDING, board.has_interval
 
 TEXT = {
     "ru": {
@@ -40,14 +41,9 @@ TEXT = {
         "no_interval": "У метрики «{m}» нет интервала — сортировка по самому значению.",
         "open": "Открыть страницу партнёра", "open.none": "— выберите партнёра —",
         "table.hint": "Щёлкните строку, чтобы открыть страницу партнёра.",
-        "col.rank": "Место", "col.partner": "Партнёр", "col.model": "Модель", "col.interval": "Конверсия, 95 %",
-        "col.flag": "Выборка", "baseline": "база сравнения", "col.roi_interval": "ROI, 95 %",
-        "col.conv_pooled_interval": "Конверсия с учётом выборки, 95 %",
-        "col.roi_pooled_interval": "ROI с учётом выборки, 95 %",
-        "pooled": "«С учётом размера выборки» — показатель партнёра, подтянутый к средней по его модели тем сильнее, "
-                  "чем меньше у него лидов; рядом — его собственное значение. Ранжирование по нижней границе "
-                  "идёт по этой оценке.",
-        "highlight.best": "лучший", "highlight.worst": "худший",
+        "all_columns": "Показать все столбцы",
+        "all_columns.help": "Кроме основных — конверсия, оценки с учётом размера выборки, лиды, сделки и модель. "
+                            "Первые столбцы закреплены при прокрутке вправо.",
         "chart.conv": "Конверсия с 95 % интервалом", "chart.roi": "ROI по партнёрам",
         "back": "← Ко всем партнёрам", "unknown": "Партнёр с номером {pid} не найден — выберите другого.",
         "detail.caption": "Модель: {model} · период: {now} · сравнение с {before}",
@@ -56,7 +52,7 @@ TEXT = {
         "no_deals": "Сделок за период нет.", "axis": "Сумма", "month": "Период", "amount": "Сумма",
         "leads_axis": "Лиды", "col.lead": "Сделка", "col.pipeline": "Воронка", "col.stage": "Этап",
         "col.created": "Создана", "col.closed": "Закрыта", "col.amount": "Сумма", "col.commission": "Комиссия",
-        "col.loss": "Причина отказа", "deals.caption": "Лидов за период: {leads}, из них выиграно: {won}.",
+        "deals.caption": "Лидов за период: {leads} · выиграно сделок: {won} — они перечислены ниже.",
         "empty_partner": "У партнёра нет лидов за этот период — выберите другой период.",
         "maturing": "Период ещё созревает у {n} партнёров: по их лидам сделки продолжают закрываться (закрыто "
                     "около {share} от ожидаемого), поэтому их выручка, конверсия и ROI пока ниже итоговых — "
@@ -70,13 +66,9 @@ TEXT = {
         "no_interval": "“{m}” has no interval — sorted by the value itself.",
         "open": "Open a partner's page", "open.none": "— choose a partner —",
         "table.hint": "Click a row to open the partner's page.",
-        "col.rank": "Rank", "col.partner": "Partner", "col.model": "Model", "col.interval": "Conversion, 95 %",
-        "col.flag": "Sample", "baseline": "baseline", "col.roi_interval": "ROI, 95 %",
-        "col.conv_pooled_interval": "Conversion adjusted for sample size, 95 %",
-        "col.roi_pooled_interval": "ROI adjusted for sample size, 95 %",
-        "pooled": "“Adjusted for sample size”: the partner's figure pulled toward its model's average, the more so "
-                  "the fewer leads it has; its own value is beside it. Ranking by the lower bound uses this estimate.",
-        "highlight.best": "best", "highlight.worst": "worst",
+        "all_columns": "Show all columns",
+        "all_columns.help": "Besides the main ones: conversion, the estimates adjusted for sample size, leads, won "
+                            "deals and the model. The first columns stay pinned when scrolling right.",
         "chart.conv": "Conversion with 95 % interval", "chart.roi": "ROI by partner",
         "back": "← All partners", "unknown": "No partner with number {pid} — choose another one.",
         "detail.caption": "Model: {model} · period: {now} · compared with {before}",
@@ -85,7 +77,7 @@ TEXT = {
         "no_deals": "No deals in this period.", "axis": "Amount", "month": "Period", "amount": "Amount",
         "leads_axis": "Leads", "col.lead": "Deal", "col.pipeline": "Pipeline", "col.stage": "Stage",
         "col.created": "Created", "col.closed": "Closed", "col.amount": "Amount", "col.commission": "Commission",
-        "col.loss": "Loss reason", "deals.caption": "Leads in the period: {leads}, won: {won}.",
+        "deals.caption": "Leads in the period: {leads} · won deals: {won} — listed below.",
         "empty_partner": "The partner has no leads in this period — choose another period.",
         "maturing": "The period is still maturing for {n} partners: their leads' deals are still closing (about "
                     "{share} of the expected deals closed so far), so their revenue, conversion and ROI are still "
@@ -96,12 +88,6 @@ TEXT = {
 
 def _currency() -> str:
     return query(lookups.freshness).get("currency") or "RUB"
-
-
-def has_interval(rows: pd.DataFrame, metric: str) -> bool:
-    """True when the metric's cautious bound is available in rows (conversion, ROI)."""
-    bound = "_high" if metric in ASCENDING else "_low"
-    return f"{metric}{bound}" in rows.columns
 
 
 def sort_leaderboard(rows: pd.DataFrame, metric: str, by_lower: bool) -> pd.DataFrame:
@@ -118,99 +104,20 @@ def sort_leaderboard(rows: pd.DataFrame, metric: str, by_lower: bool) -> pd.Data
     return pd.concat([partners.drop(columns=["_few", "_r"]), direct], ignore_index=True)
 
 
-BASE_COLUMNS = ("leads", "won_deals", "conversion", "revenue", "costs", "roi")  # the sort metric is added if new
-
-
-def _rate_columns(rows: pd.DataFrame, code: str) -> dict[str, object]:
-    """Conversion and its interval; in the close view the win rate of the leads closed in the period instead, so
-    the rate beside the won deals recomputes from them (won ÷ (won + lost) closed in the period)."""
-    name = layout.conversion_metric(rows.iloc[0]) if len(rows) else "conversion"
-    return {metric_label(name): rows[name],
-            tr(TEXT, "col.interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" for lo, hi
-                                       in zip(rows[f"{name}_low"], rows[f"{name}_high"], strict=False)]}
-
-
-def _table(rows: pd.DataFrame, currency: str, metric: str) -> pd.io.formats.style.Styler:
-    """Leaderboard rows as a styled frame: numbers stay numbers (sortable), the text is locale-formatted."""
-    code = lang()
-    extra = {} if metric in BASE_COLUMNS else {metric_label(metric): rows[metric]}
-    out = pd.DataFrame({
-        tr(TEXT, "col.rank"): rows["rank"],
-        tr(TEXT, "col.partner"): [str(p) if pd.notna(pid) else model_label("direct")
-                                  for p, pid in zip(rows["partner"], rows["partner_id"], strict=False)],
-        tr(TEXT, "col.flag"): [_flag(pid, few_flag, mark, n) for pid, few_flag, mark, n
-                               in zip(rows["partner_id"], rows["too_few"], rows["highlight"], rows["leads"],
-                                      strict=False)],
-        **extra,
-        **_rate_columns(rows, code),
-        metric_label("conversion_pooled"): rows["conversion_pooled"],
-        tr(TEXT, "col.conv_pooled_interval"): _intervals(rows, "conversion_pooled", code),
-        metric_label("roi"): rows["roi"],
-        tr(TEXT, "col.roi_interval"): [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) else fmt.DASH
-                                       for lo, hi in zip(rows["roi_low"], rows["roi_high"], strict=False)],
-        metric_label("roi_pooled"): rows["roi_pooled"],
-        tr(TEXT, "col.roi_pooled_interval"): _intervals(rows, "roi_pooled", code),
-        metric_label("roi_band"): [band_label(b) for b in rows["roi_band"].fillna("n/a")],
-        metric_label("revenue"): rows["revenue"],
-        metric_label("costs"): rows["costs"],
-        metric_label("leads"): rows["leads"],
-        metric_label("won_deals"): rows["won_deals"],
-        tr(TEXT, "col.model"): [model_label(m) for m in rows["model"]],
-    })
-    money = lambda v: fmt.money(None if pd.isna(v) else v, code, currency)  # noqa: E731
-    pct = lambda v: fmt.pct(None if pd.isna(v) else v, code)  # noqa: E731
-    count = lambda v: fmt.num(None if pd.isna(v) else v, code)  # noqa: E731
-    formats = {metric_label(m): money for m in ("revenue", "costs")}
-    formats.update({metric_label(m): pct for m in ("conversion", "win_rate_closed", "roi", "conversion_pooled",
-                                                   "roi_pooled")})
-    formats.update({metric_label(m): count for m in ("leads", "won_deals")})
-    if extra:
-        formats[metric_label(metric)] = lambda v: layout.value_text(metric, v, currency)
-    formats[tr(TEXT, "col.rank")] = lambda v: "" if pd.isna(v) else fmt.num(v, code)
-    band_colors = {band_label(b): c for b, c in charts.BAND_COLORS.items()}
-    flag_colors = {tr(TEXT, "highlight.best"): "#1a7f37", tr(TEXT, "highlight.worst"): "#cf222e"}
-    return (out.style.format(formats)
-            .map(lambda v: f"color: {band_colors.get(v, '#1b1f24')}; font-weight: 600",
-                 subset=[metric_label("roi_band")])
-            .map(lambda v: f"color: {flag_colors.get(v, '#57606a')}; font-weight: 600", subset=[tr(TEXT, "col.flag")]))
-
-
-def _intervals(rows: pd.DataFrame, col: str, code: str) -> list[str]:
-    """"low – high" texts of an estimate's interval columns (<col>_low, <col>_high); a dash where there is none."""
-    return [f"{fmt.pct(lo, code)} – {fmt.pct(hi, code)}" if pd.notna(lo) and pd.notna(hi) else fmt.DASH
-            for lo, hi in zip(rows[f"{col}_low"], rows[f"{col}_high"], strict=False)]
+CHART_LABEL_PX = 210  # the charts' axis labels stop at 200 px of 12 px text (260 px of 17 px in meeting mode)
 
 
 def chart_labels(rows: pd.DataFrame) -> list[str]:
-    """Partner names for charts; a partner with too few leads says so next to its name."""
-    return [f"{p} · {t('too_few')}" if bool(f) else str(p)
+    """Partner names for charts; a partner with too few leads says so next to its name, which is shortened so the
+    note is never cut off (unless two names would then read the same: the chart's rows are its labels)."""
+    def label(name: object, few: object) -> str:
+        note = f" · {t('too_few')}" if bool(few) else ""
+        return tables.shorten(str(name), CHART_LABEL_PX - tables.text_px(note), pad=0) + note
+
+    full = [f"{p} · {t('too_few')}" if bool(f) else str(p)
             for p, f in zip(rows["partner"], rows["too_few"].fillna(False), strict=False)]
-
-
-def _column_widths(metric: str) -> dict[str, st.column_config.Column]:
-    """Narrow numeric columns so the band and sample notes stay on screen."""
-    small = [tr(TEXT, "col.rank"), metric_label("leads"), metric_label("won_deals"), metric_label("conversion"),
-             metric_label("roi")]
-    medium = [tr(TEXT, "col.model"), tr(TEXT, "col.interval"), metric_label("revenue"), metric_label("costs"),
-              tr(TEXT, "col.roi_interval"), metric_label("roi_band"), tr(TEXT, "col.flag"), metric_label(metric),
-              metric_label("conversion_pooled"), metric_label("roi_pooled"), tr(TEXT, "col.conv_pooled_interval"),
-              tr(TEXT, "col.roi_pooled_interval")]
-    widths = {name: st.column_config.Column(width=70) for name in small}
-    widths.update({name: st.column_config.Column(width=115) for name in medium})
-    widths[tr(TEXT, "col.partner")] = st.column_config.Column(width=190)
-    widths[metric_label("roi_band")] = st.column_config.Column(width=170)
-    return widths
-
-
-def _flag(pid: object, too_few: object, highlight: object, leads: object = None) -> str:
-    """The sample / highlight note of one leaderboard row."""
-    if pd.isna(pid):
-        return tr(TEXT, "baseline")
-    if leads is not None and not pd.isna(leads) and int(leads) == 0:
-        return t("no_leads")  # costs with no lead at all: ROI −100 %, said in words
-    if bool(too_few):
-        return t("too_few")
-    return tr(TEXT, f"highlight.{highlight}") if highlight in ("best", "worst") else ""
+    short = [label(p, f) for p, f in zip(rows["partner"], rows["too_few"].fillna(False), strict=False)]
+    return short if len(set(short)) == len(set(full)) else full
 
 
 def _maturing_note(rows: pd.DataFrame) -> None:
@@ -243,23 +150,25 @@ def leaderboard(f: Filters) -> None:
     if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return
-    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([1, 1.45, 0.75], vertical_alignment="bottom")
     with c1:
         if st.session_state.get(K_SORT) not in SORTABLE:
             st.session_state[K_SORT] = "revenue"
         metric = st.selectbox(tr(TEXT, "sort_by"), SORTABLE, key=K_SORT, format_func=metric_labeler())
     with c2:
         by_lower = st.toggle(tr(TEXT, "by_lower"), key=K_LOWER, help=tr(TEXT, "by_lower.help"))
+    with c3:
+        everything = st.toggle(tr(TEXT, "all_columns"), key=K_ALL, help=tr(TEXT, "all_columns.help"))
     if by_lower and not has_interval(rows, metric):
         st.caption(tr(TEXT, "no_interval", m=metric_label(metric)))
     ranked = sort_leaderboard(rows, metric, by_lower)
     st.session_state["partners._order"] = [None if pd.isna(p) else int(p) for p in ranked["partner_id"]]
-    st.dataframe(_table(ranked, currency, metric), hide_index=True, key=K_TABLE, on_select=_open_from_table,
-                 column_config=_column_widths(metric),
-                 selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640), placeholder=fmt.DASH)
+    # the sort column sits right after the name, so it is on screen whatever the sort (ui.leaderboard)
+    board.show(ranked, metric, by_lower, everything, currency, key=K_TABLE, on_select=_open_from_table,
+               selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640))
     st.caption(tr(TEXT, "table.hint"))
     _maturing_note(ranked)
-    st.caption(tr(TEXT, "pooled"))
+    st.caption(tr(board.TEXT, "pooled"))
     partners_only = ranked[ranked["partner_id"].notna()]
     left, right = st.columns(2, gap="large")
     with left:
@@ -320,7 +229,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     if payback_panel.wanted(K_PAYBACK):  # on request: the cohorts' query is as long as the cards'
         curve, months = query(engine.payback, mine, partner_id=pid)
         payback_panel.render(curve, months, str(info["model"]), currency, key="partners")
-    _deals(mine, pid, currency)
+    _deals(mine, pid, currency, now)
 
 
 def _funnel(f: Filters) -> None:
@@ -369,33 +278,41 @@ def _costs(f: Filters, currency: str) -> None:
                 key="partners.chart_costs", height=max(160, 34 * len(split)))
 
 
-def deals_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """The partner's leads and deals for display (CRM names stay literal text in the table)."""
+def deal_cols() -> list[tables.Col]:
+    """The deal list's columns: names as text, dates, money right-aligned with ₽."""
+    return [tables.Col(tr(TEXT, "col.lead"), "name"), tables.Col(tr(TEXT, "col.pipeline")),
+            tables.Col(tr(TEXT, "col.stage")), tables.Col(tr(TEXT, "col.created")), tables.Col(tr(TEXT, "col.closed")),
+            tables.Col(tr(TEXT, "col.amount"), "money"), tables.Col(tr(TEXT, "col.commission"), "money")]
+
+
+def deals_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The partner's won deals for display: CRM names stay literal text, amounts stay numbers (ui.tables formats
+    them); a won deal has no loss reason, so there is no column for one."""
     code = lang()
+    day = lambda d: fmt.day(pd.Timestamp(d).date(), code) if pd.notna(d) else fmt.DASH  # noqa: E731
     return pd.DataFrame({
-        tr(TEXT, "col.lead"): rows["lead_name"].astype(str),
+        tr(TEXT, "col.lead"): tables.names(rows["lead_name"]),
         tr(TEXT, "col.pipeline"): rows["pipeline"].astype(str),
         tr(TEXT, "col.stage"): rows["stage"].astype(str),
-        tr(TEXT, "col.created"): [fmt.day(pd.Timestamp(d).date(), code) if pd.notna(d) else fmt.DASH
-                                  for d in rows["created_date"]],
-        tr(TEXT, "col.closed"): [fmt.day(pd.Timestamp(d).date(), code) if pd.notna(d) else fmt.DASH
-                                 for d in rows["closed_date"]],
-        tr(TEXT, "col.amount"): [fmt.money(v, code, currency) for v in rows["amount"].fillna(0.0)],
-        tr(TEXT, "col.commission"): [fmt.money(v, code, currency) if v else fmt.DASH
-                                     for v in rows["commission"].fillna(0.0)],
-        tr(TEXT, "col.loss"): rows["loss_reason"].fillna("").astype(str),
-    })
+        tr(TEXT, "col.created"): [day(d) for d in rows["created_date"]],
+        tr(TEXT, "col.closed"): [day(d) for d in rows["closed_date"]],
+        tr(TEXT, "col.amount"): rows["amount"].fillna(0.0).astype(float),
+        # no commission on a deal reads as a dash, not "0 ₽"
+        tr(TEXT, "col.commission"): rows["commission"].astype(float).where(rows["commission"].fillna(0.0) != 0),
+    }, index=rows.index)
 
 
-def _deals(f: Filters, pid: int, currency: str) -> None:
+def _deals(f: Filters, pid: int, currency: str, now: pd.Series | None) -> None:
+    """The partner's won deals; the caption counts from the KPI row the cards show, so they always agree."""
     st.subheader(tr(TEXT, "deals"), anchor=False)
-    rows = query(engine.deals, f, pid)
+    rows = query(engine.deals, f, pid)  # the won deals in scope (what the "deals" card counts)
     if rows.empty:
         st.caption(tr(TEXT, "no_deals"))
         return
-    won = rows[rows["is_won"].fillna(False).astype(bool)]
-    st.caption(tr(TEXT, "deals.caption", leads=fmt.num(len(rows), lang()), won=fmt.num(len(won), lang())))
-    st.dataframe(deals_table(rows, currency), hide_index=True, key="partners.deals", height=420, placeholder=fmt.DASH)
+    code = lang()
+    leads, won = (0, len(rows)) if now is None else (now.get("leads") or 0, now.get("won_deals") or 0)
+    st.caption(tr(TEXT, "deals.caption", leads=fmt.num(leads, code), won=fmt.num(won, code)))
+    tables.show(deals_table(rows), deal_cols(), code=code, currency=_currency(), key="partners.deals", height=420)
 
 
 language_sensitive(K_SORT)
@@ -422,5 +339,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()
