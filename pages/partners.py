@@ -339,4 +339,5 @@ def render() -> None:
 
 
 if __name__ == "__main__":
+    layout.require_router()
     render()

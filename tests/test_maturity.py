@@ -209,7 +209,7 @@ def test_the_trend_arrow_ignores_maturing_periods(steady: Path) -> None:
 
 
 def test_movers_and_band_changes_leave_maturing_partners_out(young: Path) -> None:
-    from reports.weekly import bands_frame, movers_frame
+    from metrics.weekly import bands_frame, movers_frame
 
     now = call(young, engine.kpis, Filters(date(2024, 6, 1), date(2024, 6, 25)), "partner")
     before = call(young, engine.kpis, Filters(date(2024, 5, 1), date(2024, 5, 25)), "partner")
