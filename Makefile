@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.metrics_bench
 	$(PY) -m bench.pages_bench
+	$(PY) -m bench.feel_bench
 
 bench-sync: $(STAMP)
 	$(PY) -m bench.sync_bench
