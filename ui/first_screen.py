@@ -8,7 +8,7 @@ import streamlit as st
 
 from metrics import engine, pooling, verdict
 from metrics.filters import Filters
-from ui import charts, fmt, layout
+from ui import charts, fmt, layout, tables
 from ui.data import kpi_frame, query
 from ui.i18n import band_label, lang, model_label, t, tr
 
@@ -19,8 +19,6 @@ TEXT = {
     "ru": {
         "title": "Кто окупает затраты",
         "models": "ROI моделей и прямые продажи",
-        "interval": "95 %: {lo} … {hi}",
-        "no_costs": "без затрат на партнёров",
         "direct.value": "затрат нет",
         "direct.caption": "Прямые продажи — база сравнения: конверсия {conv}, выручка {rev}, затрат на партнёров нет.",
         "earns": "Окупают затраты: {n}", "loses": "Не окупают: {n}",
@@ -38,8 +36,6 @@ TEXT = {
     "en": {
         "title": "Who earns their cost",
         "models": "ROI of the models and direct sales",
-        "interval": "95 %: {lo} … {hi}",
-        "no_costs": "no partner costs",
         "direct.value": "no costs",
         "direct.caption": "Direct sales are the baseline: conversion {conv}, revenue {rev}, no partner costs.",
         "earns": "Earn their cost: {n}", "loses": "Do not earn it: {n}",
@@ -58,17 +54,12 @@ TEXT = {
 }
 
 
-def span(low: float, high: float, code: str) -> str:
-    """An interval of fractions as whole percentages with one sign: 178…302 %."""
-    return f"{fmt.num(low * 100, code)}…{fmt.pct(high, code, 0)}"
-
-
 def _roi_text(row: pd.Series, code: str) -> str:
     """ROI adjusted for sample size with its interval, e.g. 240,3 % (178…303 %), and the "too few leads" mark."""
     low, high = verdict.interval(row)
     text = fmt.pct(verdict.point(row), code)
     if pd.notna(low) and pd.notna(high):
-        text += f" ({span(low, high, code)})"
+        text += f" ({tables.interval_text(low, high, code, 0)})"
     if bool(row.get("too_few")):
         text += f" · {t('too_few')}"
     return text
@@ -94,8 +85,7 @@ def _model_rows(now: pd.DataFrame, before: pd.DataFrame, currency: str) -> pd.Da
     rows = pd.DataFrame(out)
     rows["label"] = rows["model"].map(model_label)
     rows["band"] = [band_label(b) for b in now.reindex(rows["model"])["roi_band"].fillna("n/a")]
-    rows["interval"] = [f"{fmt.pct(lo, code)} … {fmt.pct(hi, code)}" if pd.notna(lo) else fmt.DASH
-                        for lo, hi in zip(rows["low"], rows["high"], strict=True)]
+    rows["interval"] = [tables.interval_text(lo, hi, code) for lo, hi in zip(rows["low"], rows["high"], strict=True)]
     return rows
 
 
