@@ -7,15 +7,17 @@ once per run and read by pages through ui.filters.current().
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from data_layer import store, userdata
 from metrics import lookups
-from ui import auth, data, filters, layout
+from ui import auth, data, filters, layout, navigation
 from ui.i18n import set_lang, t, tr
 
 # (script, url path, title key, icon); the first one is the default page served at "/".
 PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/overview.py", "overview", "page.overview", ":material/dashboard:"),
+    ("pages/meeting.py", "meeting", "page.meeting", ":material/co_present:"),
     ("pages/partners.py", "partners", "page.partners", ":material/handshake:"),
     ("pages/models.py", "models", "page.models", ":material/compare_arrows:"),
     ("pages/trends.py", "trends", "page.trends", ":material/monitoring:"),
@@ -61,12 +63,8 @@ def _header() -> None:
 
 def main() -> None:
     """One run: page config, navigation, filters, header, then the chosen page (errors become sentences)."""
-    st.session_state[layout.ROUTER_FLAG] = True
-    try:
-        with data.rerun_reader():
-            _run()
-    finally:
-        st.session_state[layout.ROUTER_FLAG] = False
+    with data.rerun_reader():
+        _run()
 
 
 def _run() -> None:
@@ -86,11 +84,12 @@ def _run() -> None:
     if principal.role == "partner":
         _run_partner()
         return
-    page = st.navigation(
-        [st.Page(path, title=t(title), icon=icon, url_path=url, default=(i == 0))
-         for i, (path, url, title, icon) in enumerate(PAGES)],
-        position="top" if meeting else "sidebar",
-    )
+    # The default page is served at "/" (url path ""); its own path, /overview, is a hidden alias of "/".
+    pages = [st.Page(path, title=t(title), icon=icon, url_path=url if i else "", default=(i == 0))
+             for i, (path, url, title, icon) in enumerate(PAGES)]
+    page = st.navigation(pages + _aliases_of_home(pages[0], [PAGES[0][1]]), position="top" if meeting else "sidebar")
+    if page.visibility == "hidden":
+        page.run()  # sends the user on to "/" before the sidebar is built
     try:
         auth.sidebar(principal)
         filters.sidebar(_choices())
@@ -103,8 +102,12 @@ def _run() -> None:
 
 def _run_partner() -> None:
     """A partner sees only their own portal: no filters, no other pages, nothing from the URL widens it."""
-    page = st.navigation([st.Page("pages/portal.py", title=t("page.portal"), url_path="portal", default=True)],
+    portal = st.Page("pages/portal.py", title=t("page.portal"), url_path="", default=True)
+    # Any other path a partner may open (/portal, a staff link) sends them on to the portal at "/".
+    page = st.navigation([portal, *_aliases_of_home(portal, ["portal", *(url for _, url, _, _ in PAGES)])],
                          position="hidden")
+    if page.visibility == "hidden":
+        page.run()
     try:
         auth.sidebar(auth.principal())
         layout.show_freshness(data.query(lookups.freshness))
@@ -113,4 +116,20 @@ def _run_partner() -> None:
         layout.show_error(exc)
 
 
-main()
+def _aliases_of_home(home: StreamlitPage, paths: list[str]) -> list[StreamlitPage]:
+    """Hidden pages at these url paths that send the user on to home at "/", keeping the URL's query.
+
+    Streamlit serves the default page at "/" only and meets any other path with its English "Page not found"
+    dialog, while links name the overview /overview (its url path in PAGES).
+    """
+    def send_home() -> None:
+        st.switch_page(home, query_params={key: st.query_params.get_all(key) for key in st.query_params})
+
+    return [st.Page(send_home, title=home.title, url_path=path, visibility="hidden") for path in paths]
+
+
+if __name__ == "__main__":  # every Streamlit run of the script (a browser's, or AppTest's)
+    main()
+else:  # `streamlit run app.py` imports the file once at start-up, finds `app` and serves it (see ui.navigation)
+    navigation.router_only()
+    app = st.App(__file__)

@@ -23,7 +23,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest, app_test, local_script_runner
 
-from ui import data
+from ui import data, navigation
 from ui.filters import K_PERIOD, K_VIEW
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +37,7 @@ OUT = ROOT / "bench" / "results-pages.json"
 # ~25 ms) to every rerun timed here. The bench shares one cache, as the server does.
 _SCRIPTS = ScriptCache()
 app_test.ScriptCache = local_script_runner.ScriptCache = lambda: _SCRIPTS
+app_test.PagesManager = navigation.RouterOnlyPagesManager  # routed by app.py's st.navigation, as on the server
 
 
 def peak_rss_mib() -> int | None:

@@ -61,6 +61,7 @@ class WeeklyPack:
     freshness: dict[str, Any] = field(default_factory=dict)
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     goals: pd.DataFrame = field(default_factory=pd.DataFrame)  # goals off track (metrics.goals.goals_off_track)
+    goals_set: int = 0             # goals the programme has at all (0: "none set yet", not "all on track")
     partners: pd.DataFrame = field(default_factory=pd.DataFrame)  # partner KPIs, the 28 days ending this week
 
     @property
@@ -269,6 +270,7 @@ def build_weekly(con: duckdb.DuckDBPyConnection, week_ending: date | None = None
         pipeline_names={int(k): str(v) for k, v in
                         lookups.pipelines(con)[["pipeline_id", "name"]].itertuples(index=False)},
         freshness=fresh, generated_at=datetime.now(tz), goals=goals.goals_off_track(con, week_ending),
+        goals_set=len(goals.list_goals(con)),
     )
 
 

@@ -530,5 +530,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

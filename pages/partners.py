@@ -219,6 +219,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     labels = {"revenue": metric_label("revenue"), "costs": metric_label("costs"), "axis": tr(TEXT, "axis"),
               "month": tr(TEXT, "month"), "amount": tr(TEXT, "amount"), "unit": unit}
     charts.show(charts.revenue_vs_costs(monthly, labels, currency), key="partners.chart_trend", height=280)
+    charts.young_caption(monthly)
 
     left, right = st.columns(2, gap="large")
     with left:
@@ -339,5 +340,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

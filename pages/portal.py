@@ -11,7 +11,7 @@ import streamlit as st
 from data_layer import userdata
 from metrics.filters import Filters
 from reports import statement
-from ui import auth, data, filters, fmt, layout
+from ui import auth, data, filters, fmt
 from ui.i18n import labeler, lang, tr
 
 PRESETS = ("this_month", "last_month", "this_quarter", "last_12m")
@@ -70,5 +70,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

@@ -17,7 +17,7 @@ from metrics import lookups
 from metrics.filters import Filters
 from reports import cells, csvout, exports, statement, weekly
 from reports.table import Table
-from ui import fmt, layout
+from ui import fmt
 from ui.data import query
 from ui.filters import compare_mode, current, period_label, today
 from ui.i18n import lang, t, tr
@@ -204,5 +204,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from data_layer import admin, config, mapping, sync, userdata
 from metrics import glossary, lookups
-from ui import auth, data, fmt, layout
+from ui import auth, data, fmt
 from ui.i18n import labeler, lang, tr
 
 TEXT = {
@@ -334,5 +334,4 @@ def access_section() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

@@ -6,8 +6,10 @@ import itertools
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import app_test
 
 from data_layer import ratelimit, store
+from ui import navigation
 
 _COUNTER = itertools.count()
 
@@ -33,3 +35,9 @@ def tmp_db(tmp_path: Path) -> Path:
     path = tmp_path / "test.duckdb"
     store.init_db(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _router_only_in_apptest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest runs app.py as the server does: st.navigation routes, never Streamlit's pages/ file mode."""
+    monkeypatch.setattr(app_test, "PagesManager", navigation.RouterOnlyPagesManager)

@@ -1,5 +1,5 @@
 """Regression: the very first request to /what-if after a server start showed Streamlit's "Page not found"
-(its file is what_if.py; pages/what-if.py is the alias that hands over to the router)."""
+(its file is what_if.py, and that first run served pages/ by file name; see ui/navigation.py)."""
 
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ TEXT = {
         "view.help": "По дате создания: сделки из лидов, созданных в периоде. По дате закрытия: сделки, "
                      "выигранные в периоде, когда бы ни был создан лид.",
         "reset": "Сбросить фильтры", "lang": "English", "present": "Режим встречи",
-        "present.help": "Крупные цифры для общего экрана; боковая панель скрыта, фильтры берутся из ссылки.",
+        "present.help": "Крупные цифры для общего экрана; боковая панель скрыта, фильтры берутся из ссылки. "
+                        "Недельный обзор по шагам — страница «Встреча».",
         "share": "Ссылка на этот вид — адрес страницы в браузере: скопируйте его, и коллега увидит те же цифры.",
     },
     "en": {
@@ -68,7 +69,8 @@ TEXT = {
         "view.help": "By creation date: deals from leads created in the period. By close date: deals won in "
                      "the period, whenever the lead was created.",
         "reset": "Reset filters", "lang": "English", "present": "Meeting mode",
-        "present.help": "Big numbers for a shared screen; the sidebar is hidden, filters come from the link.",
+        "present.help": "Big numbers for a shared screen; the sidebar is hidden, filters come from the link. "
+                        "The weekly review, screen by screen, is the “Meeting” page.",
         "share": "The link to this view is the page address in the browser: copy it and a colleague sees "
                  "the same numbers.",
     },

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import logging
-import runpy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
-from babel.dates import format_datetime
 
 from data_layer import store
-from ui import data, fmt
+from ui import data, fmt, freshness
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
 log = logging.getLogger("partner_roi.ui")
-APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
-ROUTER_FLAG = "app._routing"   # True while app.py's run is in progress (set and cleared by app.main)
 
 BAND_COLORS = {"excellent": "green", "profitable": "blue", "marginal": "orange", "loss": "red", "n/a": "gray"}
 
 TEXT = {
     "ru": {
-        "source.demo": "Демо-данные", "source.amocrm": "amoCRM: {name}", "source.none": "Источник неизвестен",
-        "synced": "обновлено {when}", "never": "ещё не синхронизировано", "tz": "часовой пояс {tz}",
-        "failed": "последняя синхронизация не удалась — см. «Настройки и синхронизация»",
         "no_db": "База данных ещё не создана. Запустите `make run` (или `python -m data_layer demo`), "
                  "чтобы собрать демо-аккаунт, либо подключите amoCRM на странице настроек.",
         "err.store": "Не удалось открыть базу данных: она занята или повреждена. Подождите минуту и обновите "
@@ -45,9 +35,6 @@ TEXT = {
         "closed.counts": "выиграно {won} из {closed} закрытых в периоде (проиграно {lost})",
     },
     "en": {
-        "source.demo": "Demo data", "source.amocrm": "amoCRM: {name}", "source.none": "Source unknown",
-        "synced": "updated {when}", "never": "never synced", "tz": "time zone {tz}",
-        "failed": "the last sync failed — see “Settings & sync”",
         "no_db": "The database does not exist yet. Run `make run` (or `python -m data_layer demo`) to build "
                  "the demo account, or connect amoCRM on the settings page.",
         "err.store": "The database cannot be opened: it is busy or damaged. Wait a minute and reload the "
@@ -237,40 +224,9 @@ def empty(message: str | None = None) -> None:
 
 
 def freshness_line(info: dict | None) -> str:
-    """One line: where the data comes from, when it was last synced, the account time zone."""
-    code = lang()
-    if not info:
-        return tr(TEXT, "source.none")
-    source = info.get("source")
-    if source == "demo":
-        what = tr(TEXT, "source.demo")
-    elif info.get("account_name"):
-        what = tr(TEXT, "source.amocrm", name=info["account_name"])
-    else:
-        what = tr(TEXT, "source.none")
-    tz = info.get("timezone") or "Europe/Moscow"
-    when = _when(info.get("last_sync_at"), tz, code)
-    parts = [what, tr(TEXT, "synced", when=when) if when else tr(TEXT, "never"), tr(TEXT, "tz", tz=tz)]
-    if (info.get("last_sync_status") or "").lower() in ("failed", "error"):
-        parts.append(tr(TEXT, "failed"))
-    return " · ".join(parts)
-
-
-def _when(iso: str | None, tz: str, code: str) -> str | None:
-    if not iso:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
-    except ValueError:
-        return str(iso)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        moment = moment.astimezone(ZoneInfo(tz))
-    except (KeyError, ValueError):
-        pass
-    return format_datetime(moment, format="d MMM y, HH:mm" if code == "ru" else "MMM d, y, HH:mm",
-                           locale=fmt.LOCALES[code])
+    """One line: where the data comes from, when it was last synced, the account time zone (ui.freshness: the
+    exports' headers print the same line)."""
+    return freshness.freshness_line(info, lang())
 
 
 def show_freshness(info: dict | None) -> None:
@@ -313,17 +269,3 @@ def show_error(exc: BaseException) -> None:
     """Log the traceback for developers and show one sentence on the page."""
     log.exception("page failed", exc_info=exc)
     st.error(error_sentence(exc), icon=":material/error:")
-
-
-def require_router() -> None:
-    """Run app.py (router, filters, header) first when Streamlit executed a page file on its own.
-
-    Streamlit still has a legacy mode for apps with a pages/ folder: until some run calls st.navigation
-    (e.g. the first request after a server start goes straight to /partners, and in every AppTest run)
-    it executes the page file directly, without app.py. Then this runs app.py, which routes back to this
-    same page with the sidebar filters in place, and stops the direct run.
-    """
-    if st.session_state.get(ROUTER_FLAG):
-        return
-    runpy.run_path(str(APP_PATH), run_name="__main__")
-    st.stop()
