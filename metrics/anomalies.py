@@ -3,14 +3,19 @@
 A value is an anomaly when it leaves the robust band of the trailing periods: median ± k · 1.4826 · MAD
 (the 1.4826 factor makes MAD comparable to a standard deviation for normal data). The median and MAD
 ignore outliers, so one spike does not widen the band for the months after it. A maturing or incomplete period
-(metrics.maturity: its deals are still closing, or it is not over) gets no verdict and is no later period's history;
-the trend direction is taken over the other periods only.
+(metrics.maturity: its deals are still closing, or it is not over) gets no verdict and is no later period's history.
+
+The trend is the least-squares line through the last TREND_WINDOW settled periods (neither maturing nor
+incomplete): up or down when the line moves more than TREND_THRESHOLD of the points' mean across the window, else
+flat. The trends chart draws that very line (trend_line), so the arrow and the line it describes cannot disagree.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +26,8 @@ WINDOW = 6        # trailing periods the band is computed from
 MIN_HISTORY = 4   # fewer trailing periods than this: no verdict
 K = 3.0           # band half-width in robust standard deviations
 REL_FLOOR = 0.02  # a flat history still gets a band of ±2 % of its median (MAD would be 0)
-TREND_THRESHOLD = 0.05  # relative change that counts as a move up or down
+TREND_THRESHOLD = 0.05  # relative change of the trend line across its window that counts as a move up or down
+TREND_WINDOW = 4  # the last settled periods the trend line goes through: recent enough to see a turn, more than a pair
 
 
 def robust_band(history: Sequence[float], k: float = K) -> tuple[float, float] | None:
@@ -61,24 +67,63 @@ def flag(series: pd.DataFrame, value: str = "value", by: str | None = None, wind
     return pd.concat(parts, ignore_index=True)
 
 
-def trend(rows: pd.DataFrame, value: str, threshold: float = TREND_THRESHOLD) -> str:
-    """direction() of a column over the rows sorted by period, maturing and incomplete periods left out."""
+@dataclass(frozen=True)
+class TrendLine:
+    """The line a trend arrow describes: fitted through `periods` (oldest first), `start` and `end` its values at
+    the first and last of them; `change` = (end − start) / |mean of the points| (None when that mean is 0)."""
+
+    direction: str
+    periods: tuple[Any, ...]
+    start: float
+    end: float
+    change: float | None
+
+
+def trend_line(rows: pd.DataFrame, value: str, window: int = TREND_WINDOW,
+               threshold: float = TREND_THRESHOLD) -> TrendLine | None:
+    """The trend line through the last `window` settled rows with a value (sorted by period; maturing and
+    incomplete ones left out); None with fewer than two such rows."""
     ordered = rows.sort_values("period") if "period" in rows.columns else rows
-    return direction(ordered.loc[mature(ordered), value].astype(float).tolist(), threshold)
+    kept = ordered.loc[mature(ordered)]
+    values = pd.to_numeric(kept[value], errors="coerce").astype(float)
+    kept, values = kept[values.notna()].tail(window), values[values.notna()].tail(window)
+    if len(values) < 2:
+        return None
+    if "period" not in kept.columns:
+        return _fit(np.arange(len(values), dtype=float), values.to_numpy(), tuple(range(len(values))), threshold)
+    periods = tuple(kept["period"])
+    return _fit(_days(periods), values.to_numpy(), periods, threshold)
+
+
+def trend(rows: pd.DataFrame, value: str, threshold: float = TREND_THRESHOLD) -> str:
+    """up | down | flat: the direction of trend_line (flat without one)."""
+    line = trend_line(rows, value, threshold=threshold)
+    return line.direction if line else "flat"
 
 
 def direction(values: Sequence[float], threshold: float = TREND_THRESHOLD) -> str:
-    """up | down | flat: mean of the last three periods against the three before (or last vs first)."""
-    vals = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    """up | down | flat of equally spaced values: the trend line through the last TREND_WINDOW of them."""
+    vals = np.array([float(v) for v in values if v is not None and not math.isnan(float(v))][-TREND_WINDOW:])
     if len(vals) < 2:
         return "flat"
-    n = min(3, len(vals) // 2)
-    recent, before = float(np.mean(vals[-n:])), float(np.mean(vals[-2 * n:-n]))
-    if before == 0:
-        return "flat" if recent == 0 else ("up" if recent > 0 else "down")
-    change = (recent - before) / abs(before)
-    if change > threshold:
-        return "up"
-    if change < -threshold:
-        return "down"
-    return "flat"
+    steps = tuple(range(len(vals)))
+    return _fit(np.arange(len(vals), dtype=float), vals, steps, threshold).direction
+
+
+def _days(periods: tuple[Any, ...]) -> np.ndarray:
+    """x of each period (dates) for the fit: days from the first, so a missing period between two counts."""
+    days = pd.to_datetime(pd.Series(periods))
+    return (days - days.iloc[0]).dt.days.to_numpy(dtype=float)
+
+
+def _fit(x: np.ndarray, y: np.ndarray, periods: tuple[Any, ...], threshold: float) -> TrendLine:
+    """The least-squares line of y on x, its ends and its direction (see the module's docstring)."""
+    slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
+    start, end = float(intercept + slope * x[0]), float(intercept + slope * x[-1])
+    mean = float(np.mean(y))
+    change = (end - start) / abs(mean) if mean != 0 else None
+    if change is None:
+        move = "flat" if math.isclose(end, start, abs_tol=1e-12) else ("up" if end > start else "down")
+    else:
+        move = "up" if change > threshold else "down" if change < -threshold else "flat"
+    return TrendLine(move, periods, start, end, change)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups, page_frames
+from metrics import engine, lookups, maturity, page_frames
 from metrics.filters import Filters
 from ui import charts, fmt, goals_panel, layout, payback_panel
 from ui.data import prefetch, query
@@ -28,6 +28,8 @@ TEXT = {
     "ru": {
         "caption": "Период: {now} · Прямые продажи — лиды без партнёра — база, с которой сравнивается каждая модель.",
         "metric": "Показатель для графика", "chart": "{m} по моделям", "table": "Все показатели",
+        "chart.young": "Светлый столбец — период модели ещё не закончен или созревает (сделки по его лидам ещё "
+                       "закрываются): значение изменится; черта — прогноз при созревании с 80 % интервалом.",
         "col.metric": "Показатель", "pros": "Сильные стороны", "cons": "Слабые стороны", "watch": "Что отслеживать",
         "vs_direct": "{metric}: {sign} прямых продаж на {pp}; ROI {roi}.",
         "few": "Лидов меньше порога: выводы по модели пока ненадёжны.",
@@ -65,6 +67,9 @@ TEXT = {
         "caption": "Period: {now} · Direct sales — leads without a partner — are the baseline each model is "
                    "compared with.",
         "metric": "Metric for the chart", "chart": "{m} by model", "table": "All figures",
+        "chart.young": "A pale bar — the model's period is not over yet or is maturing (its leads' deals are still "
+                       "closing): the value will change; the mark is the projection at maturity with its 80 % "
+                       "interval.",
         "col.metric": "Metric", "pros": "Strengths", "cons": "Weaknesses", "watch": "What to watch",
         "vs_direct": "{metric}: {sign} direct sales by {pp}; ROI {roi}.",
         "few": "Fewer leads than the threshold: conclusions about this model are not reliable yet.",
@@ -200,12 +205,17 @@ def render() -> None:
         st.session_state[K_METRIC] = "roi"
     metric = st.selectbox(tr(TEXT, "metric"), COMPARED, key=K_METRIC, format_func=metric_labeler())
     st.subheader(tr(TEXT, "chart", m=metric_label(metric)), anchor=False)
-    chart_rows = rows[["model", metric]].dropna()
+    chart_rows = rows[rows[metric].notna()]
     if chart_rows.empty:
         layout.empty()
     else:
-        charts.show(charts.model_bars(chart_rows, metric, KIND.get(metric, "num"), metric_label(metric), currency),
+        young = [c for c in ("maturing", "incomplete", *(f"projected_{metric}{k}" for k in ("", "_low", "_high")))
+                 if c in chart_rows.columns]
+        charts.show(charts.model_bars(chart_rows[["model", metric, *young]], metric, KIND.get(metric, "num"),
+                                      metric_label(metric), currency),
                     key="models.chart", height=60 * len(chart_rows) + 40)
+        if not maturity.mature(chart_rows).all():
+            st.caption(tr(TEXT, "chart.young"))
     st.subheader(tr(TEXT, "table"), anchor=False)
     st.dataframe(comparison_table(rows, currency), hide_index=True, key="models.table",
                  height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
@@ -227,5 +237,4 @@ def _payback(f: Filters, models: list[str], currency: str) -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

@@ -10,7 +10,7 @@ import streamlit as st
 
 from metrics import anomalies, engine, lookups, maturity, page_frames
 from metrics.filters import Filters
-from ui import charts, fmt, layout
+from ui import chart_lines, charts, fmt, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
@@ -43,8 +43,13 @@ TEXT = {
         "col.kpi": "Показатель", "col.trend": "Тренд", "col.action": "Что делать", "total": "Всего",
         "kpi.title": "Показатели, тренд и рекомендация",
         "trend.up": "↑ растёт", "trend.down": "↓ снижается", "trend.flat": "→ стабильно",
-        "kpi.caption": "Значение — за весь период; тренд — среднее трёх последних завершённых и созревших "
-                       "периодов против трёх предыдущих; прогноз — если период ещё созревает.",
+        "kpi.caption": "Значение — за весь период; тренд — по всем выбранным лидам: наклон прямой через {n} "
+                       "последних завершённых и созревших периода (рост или спад больше {p} за эти периоды); прогноз "
+                       "— если период ещё созревает.",
+        "trend.band": "Широкая бледная полоса — тренд: прямая через {n} последних завершённых и созревших периода "
+                      "каждого ряда; стрелка в таблице ниже описывает именно её.",
+        "series.title": "Тренд рядов на графике", "col.change": "Изменение за окно", "col.window": "Окно тренда",
+        "trend.none": "мало периодов",
         "few_periods": "Для тренда и аномалий нужно хотя бы {n} периода — увеличьте период или выберите шаг «Неделя».",
         "act.up.good": "Растёт — закрепите то, что сработало, и распространите на похожих партнёров.",
         "act.flat": "Стабильно — держите под контролем, ищите рост у лучших партнёров.",
@@ -77,8 +82,13 @@ TEXT = {
         "col.kpi": "Metric", "col.trend": "Trend", "col.action": "What to do", "total": "Total",
         "kpi.title": "KPIs, trend and recommended action",
         "trend.up": "↑ rising", "trend.down": "↓ falling", "trend.flat": "→ stable",
-        "kpi.caption": "Value — over the whole period; trend — mean of the last three complete, mature periods "
-                       "against the three before; projection — while the period is still maturing.",
+        "kpi.caption": "Value — over the whole period; trend — over all leads selected: the slope of the straight "
+                       "line through the last {n} complete, mature periods (a rise or fall of more than {p} across "
+                       "them); projection — while the period is still maturing.",
+        "trend.band": "The broad pale band is the trend: the straight line through each series' last {n} complete, "
+                      "mature periods; the arrow in the table below describes exactly that line.",
+        "series.title": "Trend of the chart's series", "col.change": "Change across the window",
+        "col.window": "Trend window", "trend.none": "too few periods",
         "few_periods": "Trends and anomalies need at least {n} periods — widen the period or choose “Week”.",
         "act.up.good": "Growing — keep what worked and roll it out to similar partners.",
         "act.flat": "Stable — keep an eye on it and look for growth at the best partners.",
@@ -121,18 +131,21 @@ def _series(f: Filters, grain: str, by: str, metric: str) -> pd.DataFrame:
     if by == "total":
         rows = query(engine.kpis, f, by=grain)
         label: pd.Series | str = tr(TEXT, "total")
+        key = "total"
     else:
         rows = kpi_frame(f, (grain, by), lite=metric not in engine.CLIENT_METRICS)
         if by == "model":
             label = rows["model"].map(model_label)
+            key: pd.Series | str = rows["model"]
         else:
             rows = rows[rows["partner_id"].notna()]
             label = rows["partner"].astype(str)
+            key = rows["partner_id"]
     # a bucket cut by the period's end is not a whole period either: no verdict on it (like an incomplete one)
     cut = np.array([bucket_end(p, grain) > f.date_to for p in rows["period"]], dtype=bool)
     proj = {k: rows.get(f"projected_{metric}{k}") if metric in maturity.PROJECTED else None
             for k in ("", "_low", "_high")}
-    return pd.DataFrame({"period": rows["period"], "series": label, "value": rows[metric],
+    return pd.DataFrame({"period": rows["period"], "series": label, "key": key, "value": rows[metric],
                          "partner_id": rows.get("partner_id"), "maturing": rows["maturing"],
                          "incomplete": rows["incomplete"] | cut, "partial": cut,
                          "proj": proj[""], "proj_low": proj["_low"], "proj_high": proj["_high"]})
@@ -186,6 +199,38 @@ def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def trend_lines(flagged: pd.DataFrame) -> dict[str, anomalies.TrendLine | None]:
+    """Each chart series' trend line (anomalies.trend_line: its last settled periods), the one its arrow names."""
+    return {str(name): anomalies.trend_line(group, "value") for name, group in flagged.groupby("series", sort=False)}
+
+
+def series_trend_table(lines: dict[str, anomalies.TrendLine | None], grain: str) -> pd.DataFrame:
+    """One row per chart series: its arrow, the trend line's change across its window, and the window."""
+    code = lang()
+    when = fmt.day if grain == "week" else fmt.month
+    return pd.DataFrame({
+        tr(TEXT, "col.series"): list(lines),
+        tr(TEXT, "col.trend"): [tr(TEXT, ARROWS[x.direction]) if x else tr(TEXT, "trend.none") for x in lines.values()],
+        tr(TEXT, "col.change"): [fmt.signed_pct(x.change, code) if x and x.change is not None else fmt.DASH
+                                 for x in lines.values()],
+        tr(TEXT, "col.window"): [f"{when(x.periods[0], code)} – {when(x.periods[-1], code)}" if x else fmt.DASH
+                                 for x in lines.values()],
+    })
+
+
+def _chart(flagged: pd.DataFrame, lines: dict[str, anomalies.TrendLine | None], by: str, metric: str,
+           currency: str, grain: str) -> None:
+    """The metric over time: each series in its stable colour, young periods drawn apart, its trend line."""
+    stages = {s: tr(TEXT, f"stage.{s}") for s in ("mature", "maturing", "incomplete", "projection")}
+    colors = charts.series_scale(by, dict(zip(flagged["key"], flagged["series"].astype(str), strict=False)))
+    rows = flagged[["period", "series", "value", "is_anomaly", "maturing", "incomplete", "proj", "proj_low",
+                    "proj_high"]]
+    chart = chart_lines.over_time(rows, "series", KIND.get(metric, "num"), metric_label(metric), currency,
+                                  grain=grain, stages=stages, colors=colors, trends=lines,
+                                  trend_labels={d: tr(TEXT, k) for d, k in ARROWS.items()})
+    charts.show(chart, key="trends.chart", height=360)
+
+
 def _projection_text(row: pd.Series | None, metric: str, currency: str) -> str:
     """The projection at maturity and its 80 % interval of a maturing period (else a dash)."""
     if row is None or metric not in maturity.PROJECTED or not bool(row.get("maturing")) \
@@ -234,24 +279,24 @@ def render() -> None:
         layout.empty()
         return
     flagged = anomalies.flag(series, by="series")  # maturing and incomplete periods get no verdict
-    stages = {s: tr(TEXT, f"stage.{s}") for s in ("mature", "maturing", "incomplete", "projection")}
-    charts.show(charts.over_time(flagged[["period", "series", "value", "is_anomaly", "maturing", "incomplete", "proj",
-                                          "proj_low", "proj_high"]], "series", KIND.get(metric, "num"),
-                                 metric_label(metric), currency, grain=grain, stages=stages),
-                key="trends.chart", height=360)
+    lines = trend_lines(flagged)
+    _chart(flagged, lines, by, metric, currency, grain)
     young = ~maturity.mature(flagged)
     if young.any():
         st.caption(tr(TEXT, "young"))
     elif flagged["partial"].any():
         st.caption(tr(TEXT, "partial"))
+    if any(lines.values()):
+        st.caption(tr(TEXT, "trend.band", n=anomalies.TREND_WINDOW))
+        st.dataframe(series_trend_table(lines, grain), hide_index=True, key="trends.series_trend",
+                     placeholder=fmt.DASH)
     if flagged.loc[~young, "period"].nunique() <= anomalies.MIN_HISTORY:
         st.info(tr(TEXT, "few_periods", n=anomalies.MIN_HISTORY + 1))
     _anomaly_table(flagged, metric, currency, grain)
     st.subheader(tr(TEXT, "kpi.title"), anchor=False)
-    st.caption(tr(TEXT, "kpi.caption"))
+    st.caption(tr(TEXT, "kpi.caption", n=anomalies.TREND_WINDOW, p=fmt.pct(anomalies.TREND_THRESHOLD, lang(), 0)))
     st.dataframe(kpi_table(f, grain, currency), hide_index=True, key="trends.kpi_table", placeholder=fmt.DASH)
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

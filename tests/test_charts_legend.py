@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ui import charts
+from ui import chart_lines
 
 STAGES = {"mature": "закрыты", "maturing": "созревает", "incomplete": "не закончен", "projection": "прогноз"}
 
@@ -17,7 +17,7 @@ def test_no_channel_of_the_series_field_hides_its_legend() -> None:
                         "incomplete": i == 5, "proj": 120.0 if i == 4 else np.nan, "proj_low": 110.0 if i == 4
                         else np.nan, "proj_high": 130.0 if i == 4 else np.nan}
                        for s in ("Реферальная", "Сервисная") for i, p in enumerate(periods)])
-    spec = charts.over_time(df, "series", "num", "Лиды", stages=STAGES).to_dict(validate=True)
+    spec = chart_lines.over_time(df, "series", "num", "Лиды", stages=STAGES).to_dict(validate=True)
     channels = [(name, enc) for layer in spec["layer"] for name, enc in (layer.get("encoding") or {}).items()
                 if isinstance(enc, dict) and enc.get("field") == "series"]
     assert any(name == "color" for name, _ in channels)

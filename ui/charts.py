@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import altair as alt
@@ -18,16 +18,27 @@ import streamlit as st
 
 from ui import fmt
 from ui.filters import is_meeting
-from ui.i18n import band_label, lang, model_label, t
+from ui.i18n import band_label, lang, model_label, t, tr
 
-# One palette for every chart (colour-blind friendly order; the first two are revenue and costs).
-PALETTE = ["#1f6feb", "#e36209", "#1a7f37", "#8250df", "#bf3989", "#0598bc", "#9a6700", "#57606a"]
-MODEL_COLORS = {"referral": "#1f6feb", "sales": "#e36209", "service": "#1a7f37", "direct": "#57606a",
-                "unassigned": "#afb8c1"}
-BAND_COLORS = {"excellent": "#1a7f37", "profitable": "#1f6feb", "marginal": "#d4a72c", "loss": "#cf222e",
-               "n/a": "#8c959f"}
-BANDS = ("excellent", "profitable", "marginal", "loss", "n/a")
-ANOMALY_COLOR = "#cf222e"
+# re-exported: pages and reports/* take the shared colours from here (charts.model_color, charts.model_scale)
+from ui.palette import (  # noqa: F401
+    ANOMALY_COLOR,
+    BAND_COLORS,
+    BANDS,
+    MODEL_COLORS,
+    MODELS,
+    PALETTE,
+    PARTNER_PALETTE,
+    SCENARIO_COLORS,
+    TOTAL_COLOR,
+    band_scale,
+    model_color,
+    model_key,
+    model_scale,
+    partner_colors,
+    partner_scale,
+    series_scale,
+)
 
 _RU_NUMBER = {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", "\u00a0₽"],
               "percent": "\u00a0%", "minus": "\u2212"}
@@ -59,7 +70,7 @@ def text_col(df: pd.DataFrame, col: str, kind: str, currency: str = "RUB") -> pd
     return out
 
 
-def _money_axis(title: str, currency: str = "RUB") -> alt.Axis:
+def money_axis(title: str, currency: str = "RUB") -> alt.Axis:
     """A money axis with compact labels (1,2 млн / 1.2M) and the currency in the title."""
     sym = fmt.currency_symbol(currency, lang())
     if lang() == "ru":
@@ -71,7 +82,7 @@ def _money_axis(title: str, currency: str = "RUB") -> alt.Axis:
     return alt.Axis(title=f"{title}, {sym}", labelExpr=expr, tickCount=6)
 
 
-def _pct_axis(title: str) -> alt.Axis:
+def pct_axis(title: str) -> alt.Axis:
     return alt.Axis(title=title, format=".0%", tickCount=6)
 
 
@@ -102,7 +113,7 @@ def style(chart: alt.TopLevelMixin, big: bool = False, code: str | None = None) 
     )
 
 
-def _when(test: str, then: Any, otherwise: Any, channel: type[alt.SchemaBase]) -> alt.SchemaBase:
+def when(test: str, then: Any, otherwise: Any, channel: type[alt.SchemaBase]) -> alt.SchemaBase:
     """A conditional constant channel (what alt.condition gives), built as its typed object: Altair would
     otherwise resolve alt.condition's plain dict against ~20 candidate schemas on every rerun (~8 ms a chart)."""
     return channel(value=otherwise, condition={"test": test, "value": then})
@@ -162,10 +173,10 @@ def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "
     offset = alt.XOffset("series_label:N", sort=domain, scale=alt.Scale(domain=domain))
     bars = alt.Chart(long).mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2).encode(
         x=x, xOffset=offset,
-        y=alt.Y("amount:Q", axis=_money_axis(labels.get("axis", ""), currency)),
+        y=alt.Y("amount:Q", axis=money_axis(labels.get("axis", ""), currency)),
         color=alt.Color("series_label:N", title=None, sort=domain,
                         scale=alt.Scale(domain=domain, range=PALETTE[:2])),
-        opacity=_when("datum.pale", 0.4, 1.0, alt.OpacityValue),
+        opacity=young_opacity("stage_label", [labels["maturing"], labels["incomplete"]], long["stage_label"]),
         tooltip=[alt.Tooltip("month_txt:N", title=labels.get("month", "")),
                  alt.Tooltip("series_label:N", title=" "),
                  alt.Tooltip("amount_txt:N", title=labels.get("amount", "")),
@@ -215,13 +226,13 @@ def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
     rows["roi"] = rows["roi"].astype(float)
     rows["band_label"] = rows["roi_band"].fillna("n/a").map(band_label)
     rows = text_col(rows, "roi", "pct")
-    domain = [band_label(b) for b in BANDS]
     return alt.Chart(rows).mark_bar().encode(
         y=alt.Y(f"{label_col}:N", sort="-x", title=None),
-        x=alt.X("roi:Q", axis=_pct_axis(title)),
-        color=alt.Color("band_label:N", title=None, scale=alt.Scale(domain=domain, range=list(BAND_COLORS.values())),
-                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
-        opacity=_when("datum._dim", 0.35, 1.0, alt.OpacityValue),
+        x=alt.X("roi:Q", axis=pct_axis(title)),
+        color=alt.Color("band_label:N", title=None, scale=band_scale(),
+                        # one column: two ran past the right edge of a half-page chart at 1440 px
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=260)),
+        opacity=when("datum._dim", 0.35, 1.0, alt.OpacityValue),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("roi_txt:N", title=title),
                  alt.Tooltip("band_label:N", title=" ")],
     )
@@ -242,12 +253,12 @@ def conversion_intervals(df: pd.DataFrame, label_col: str, title: str, few_label
     rows = text_col(text_col(rows, "conversion", "pct"), "leads", "num")
     base = alt.Chart().encode(  # the rows go on the layer: Altair compares each layer's data by repr otherwise
         y=alt.Y(f"{label_col}:N", sort=alt.EncodingSortField("conversion", order="descending"), title=None),
-        color=_when("datum.too_few", "#8c959f", PALETTE[0], alt.ColorValue),
+        color=when("datum.too_few", "#8c959f", PALETTE[0], alt.ColorValue),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("conversion_txt:N", title=title),
                  alt.Tooltip("interval_txt:N", title="95 %"), alt.Tooltip("leads_txt:N", title="n"),
                  alt.Tooltip("note:N", title=" ")],
     )
-    rule = base.mark_rule().encode(x=alt.X("conversion_low:Q", axis=_pct_axis(title)), x2="conversion_high:Q")
+    rule = base.mark_rule().encode(x=alt.X("conversion_low:Q", axis=pct_axis(title)), x2="conversion_high:Q")
     point = base.mark_point(filled=True).encode(x="conversion:Q")
     return alt.layer(rule, point, data=rows)
 
@@ -270,44 +281,24 @@ def funnel(df: pd.DataFrame, stage_col: str, count_col: str, title: str) -> alt.
                      data=rows)
 
 
-def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
-              currency: str = "RUB", anomalies: bool = True, grain: str = "month",
-              stages: dict[str, str] | None = None) -> alt.LayerChart:
-    """A metric over time, one line per series; anomalies (is_anomaly) as red rings.
-
-    df: period (date), series_col, value, is_anomaly (optional), band_low/band_high (optional); with `stages` (labels
-    of "mature", "maturing", "incomplete", "projection"), also maturing / incomplete flags and proj, proj_low,
-    proj_high: young periods are drawn dashed (maturing) or dotted (incomplete) with hollow points, and a maturing
-    period's projection at maturity as a diamond with its 80 % interval.
-    """
-    rows = df.copy()
-    rows["period"] = pd.to_datetime(rows["period"])
-    rows["value"] = rows["value"].astype(float)
-    kind = {"money": "money", "pct": "pct", "days": "days"}.get(value_kind, "num")
-    rows = text_col(rows, "value", kind, currency)
-    rows["period_txt"] = [(fmt.day if grain == "week" else fmt.month)(p.date(), lang()) for p in rows["period"]]
-    if "is_anomaly" not in rows:
-        rows["is_anomaly"] = False
-    axis = (_money_axis(title, currency) if kind == "money" else _pct_axis(title) if kind == "pct"
-            else alt.Axis(title=title))
-    x = alt.X("period:T", title=None,
-              axis=alt.Axis(labelAngle=0, format="%d %b" if grain == "week" else "%b %Y",
-                            tickCount="week" if grain == "week" else "month", labelOverlap="greedy"))
-    tips = [alt.Tooltip(f"{series_col}:N", title=" "), alt.Tooltip("period_txt:N", title=" "),
-            alt.Tooltip("value_txt:N", title=title)]
-    if stages is not None:
-        return _staged_lines(rows, series_col, kind, currency, stages, x, axis, tips, anomalies)
-    base = alt.Chart().encode(x=x, y=alt.Y("value:Q", axis=axis), color=alt.Color(f"{series_col}:N", title=None),
-                              tooltip=tips)
-    layers = [base.mark_line(point=True)]
-    if anomalies:
-        layers.append(base.transform_filter("datum.is_anomaly").mark_point(
-            shape="circle", size=420, filled=False, strokeWidth=3).encode(color=alt.value(ANOMALY_COLOR)))
-    return alt.layer(*layers, data=rows)
-
-
 STAGES = ("mature", "maturing", "incomplete")
 STAGE_DASH = {"mature": [1, 0], "maturing": [6, 4], "incomplete": [2, 3]}
+
+
+TEXT = {
+    "ru": {"young.bars": "Светлая выручка — месяц созревает: его лиды ещё превращаются в сделки; черта — выручка, "
+                         "ожидаемая при созревании, с 80 % интервалом. Оба столбца светлые — текущий период, он ещё "
+                         "не закончен."},
+    "en": {"young.bars": "Pale revenue — the month is maturing: its leads are still turning into deals; the tick is "
+                         "the revenue projected at maturity with its 80 % interval. Both bars pale — the current "
+                         "period, not over yet."},
+}
+
+
+def young_caption(rows: pd.DataFrame) -> None:
+    """Under a revenue_vs_costs chart: what its pale bars and ticks mean, when some period is young."""
+    if any(s != "mature" for s in stage_of(rows)):
+        st.caption(tr(TEXT, "young.bars"))
 
 
 def stage_of(rows: pd.DataFrame) -> list[str]:
@@ -318,71 +309,6 @@ def stage_of(rows: pd.DataFrame) -> list[str]:
             for m, i in zip(flag["maturing"], flag["incomplete"], strict=True)]
 
 
-def _runs(rows: pd.DataFrame, series_col: str) -> pd.DataFrame:
-    """Line rows: each run of one stage within a series (run = its number), a later run starting at the run
-    before's last point (so the dashed part continues the solid line)."""
-    rows = rows.sort_values([series_col, "period"], kind="stable").reset_index(drop=True)
-    same = rows[series_col].eq(rows[series_col].shift())
-    starts = same & rows["stage"].ne(rows["stage"].shift())  # a stage change within a series
-    rows["run"] = starts.groupby(rows[series_col], sort=False).cumsum()
-    joints = rows.shift()[starts].assign(stage=rows.loc[starts, "stage"], stage_label=rows.loc[starts, "stage_label"],
-                                         run=rows.loc[starts, "run"])
-    return pd.concat([rows, joints], ignore_index=True)
-
-
-def _staged_lines(rows: pd.DataFrame, series_col: str, kind: str, currency: str, stages: dict[str, str],
-                  x: alt.X, axis: alt.Axis, tips: list[alt.Tooltip], anomalies: bool) -> alt.LayerChart:
-    """over_time with the young periods drawn apart and the projections at maturity (see over_time)."""
-    rows["stage"] = stage_of(rows)
-    rows["stage_label"] = rows["stage"].map(stages)
-    for col in ("proj", "proj_low", "proj_high"):
-        rows[col] = rows[col].astype(float) if col in rows.columns else float("nan")
-    code = lang()
-    rows["proj_txt"] = ["" if pd.isna(p) else f"{_fmt(kind, p, code, currency)} (80 %: {_fmt(kind, lo, code, currency)}"
-                        f" – {_fmt(kind, hi, code, currency)})"
-                        for p, lo, hi in zip(rows["proj"], rows["proj_low"], rows["proj_high"], strict=True)]
-    keep = [c for c in ("period", series_col, "value", "value_txt", "period_txt", "is_anomaly", "stage",
-                        "stage_label", "proj", "proj_low", "proj_high", "proj_txt") if c in rows.columns]
-    rows = rows[keep]
-    lines = _runs(rows, series_col)
-    lines["series_run"] = lines[series_col].astype(str) + "·" + lines["run"].astype(str)
-    young = rows[rows["proj"].notna()]
-    # one dataset for every layer (line runs, points and projections apart by role), few layers: each layer and
-    # dataset costs ~5-10 ms to build and serialise on every rerun
-    data = pd.concat([rows.assign(role="point", y=rows["value"]), young.assign(role="proj", y=young["proj"]),
-                      lines.drop(columns="run").assign(role="line", y=lines["value"])], ignore_index=True)
-    color = alt.Color(f"{series_col}:N", title=None)
-    tips = [*tips, alt.Tooltip("stage_label:N", title=" "), alt.Tooltip("proj_txt:N", title=stages["projection"])]
-    domain = [stages[s] for s in STAGES]
-    y = alt.Y("y:Q", axis=axis)
-    base = alt.Chart().encode(x=x, y=y, color=color)
-    line = base.transform_filter("datum.role == 'line'").mark_line().encode(
-        detail=alt.Detail("series_run:N"),
-        strokeDash=alt.StrokeDash("stage_label:N", title=None, scale=alt.Scale(
-            domain=domain, range=[STAGE_DASH[s] for s in STAGES]), legend=alt.Legend(symbolType="stroke")))
-    # points filled when mature, hollow when young; a projection is a diamond
-    marks = base.transform_filter("datum.role != 'line'").mark_point(filled=True, strokeWidth=1.5).encode(
-        tooltip=tips, shape=_when("datum.role == 'proj'", "diamond", "circle", alt.ShapeValue),
-        stroke=alt.Stroke(f"{series_col}:N", title=None),  # the same legend as color (legend=None hid both)
-        fillOpacity=_when("datum.role == 'point' && datum.stage != 'mature'", 0.0, 0.8, alt.FillOpacityValue))
-    interval = base.transform_filter("datum.role == 'proj'").mark_rule(strokeWidth=2, opacity=0.45).encode(
-        y=alt.Y("proj_low:Q"), y2=alt.Y2("proj_high"))
-    layers = [line, marks, interval]
-    if anomalies and rows["is_anomaly"].any():
-        layers.append(base.transform_filter("datum.role == 'point' && datum.is_anomaly").mark_point(
-            shape="circle", size=420, filled=False, strokeWidth=3).encode(color=alt.value(ANOMALY_COLOR)))
-    return alt.layer(*layers, data=data)
-
-
-def _fmt(kind: str, value: float, code: str, currency: str) -> str:
-    """A value as text_col writes it."""
-    if kind == "money":
-        return fmt.money(value, code, currency)
-    if kind == "pct":
-        return fmt.pct(value, code)
-    return fmt.num(value, code, 1 if kind == "days" else 0)
-
-
 def cost_categories(df: pd.DataFrame, category_col: str, amount_col: str, title: str,
                     currency: str = "RUB") -> alt.Chart:
     """Costs split by category as horizontal bars, largest first."""
@@ -391,28 +317,98 @@ def cost_categories(df: pd.DataFrame, category_col: str, amount_col: str, title:
     rows = text_col(rows, amount_col, "money", currency)
     return alt.Chart(rows).mark_bar(color=PALETTE[1]).encode(
         y=alt.Y(f"{category_col}:N", sort="-x", title=None),
-        x=alt.X(f"{amount_col}:Q", axis=_money_axis(title, currency)),
+        x=alt.X(f"{amount_col}:Q", axis=money_axis(title, currency)),
         tooltip=[alt.Tooltip(f"{category_col}:N", title=" "), alt.Tooltip(f"{amount_col}_txt:N", title=title)],
     )
 
 
-def model_bars(df: pd.DataFrame, value_col: str, kind: str, title: str, currency: str = "RUB") -> alt.Chart:
-    """One bar per partnership model in the model colours; df: model, value_col."""
-    rows = df[["model", value_col]].copy()
+def model_bars(df: pd.DataFrame, value_col: str, kind: str, title: str, currency: str = "RUB") -> alt.LayerChart:
+    """One bar per partnership model in the model colours; df: model, value_col, optional maturing / incomplete
+    flags and projected_<value_col>(_low, _high): a young row's bar is pale (the charts' sign for a period whose
+    deals are still closing or that is not over), a maturing one's projection at maturity a tick with its 80 %
+    interval."""
+    rows = df.copy()
     rows = rows[rows[value_col].notna()]
     rows[value_col] = rows[value_col].astype(float)
     rows["model_label"] = rows["model"].map(model_label)
     rows = text_col(rows, value_col, kind, currency)
-    order = [model_label(m) for m in MODEL_COLORS]
-    axis = (_money_axis(title, currency) if kind == "money" else _pct_axis(title) if kind == "pct"
+    young = {s: t(f"young.{s}") for s in ("maturing", "incomplete")}
+    flags = {s: rows[s].fillna(False).astype(bool) if s in rows.columns else pd.Series(False, index=rows.index)
+             for s in young}
+    # a period total still maturing is pale (its value will move); one only not over (the current month inside a
+    # longer, settled period) keeps its colour and gets the incomplete period's dotted outline
+    rows["pale_label"] = [young["maturing"] if m else "" for m in flags["maturing"]]
+    rows["open_label"] = [young["incomplete"] if i else "" for i in flags["incomplete"]]
+    rows["stage_label"] = [", ".join(x for x in pair if x) for pair in zip(rows["pale_label"], rows["open_label"],
+                                                                          strict=True)]
+    order = [model_label(m) for m in MODELS]
+    axis = (money_axis(title, currency) if kind == "money" else pct_axis(title) if kind == "pct"
             else alt.Axis(title=title))
-    return alt.Chart(rows).mark_bar().encode(
-        y=alt.Y("model_label:N", sort=order, title=None),
-        x=alt.X(f"{value_col}:Q", axis=axis),
-        color=alt.Color("model_label:N", legend=None,
-                        scale=alt.Scale(domain=order, range=list(MODEL_COLORS.values()))),
-        tooltip=[alt.Tooltip("model_label:N", title=" "), alt.Tooltip(f"{value_col}_txt:N", title=title)],
-    )
+    y = alt.Y("model_label:N", sort=order, title=None)
+    tips = [alt.Tooltip("model_label:N", title=" "), alt.Tooltip(f"{value_col}_txt:N", title=title),
+            alt.Tooltip("stage_label:N", title=" ")]
+    bars = alt.Chart(rows).mark_bar(stroke="#1b1f24", strokeWidth=1.5).encode(
+        y=y, x=alt.X(f"{value_col}:Q", axis=axis),
+        color=alt.Color("model_label:N", legend=None, scale=model_scale(dict(zip(MODELS, order, strict=True)))),
+        opacity=young_opacity("pale_label", [young["maturing"]], rows["pale_label"]),
+        strokeDash=_open_outline("open_label", young["incomplete"], rows["open_label"]),
+        strokeOpacity=when("datum.open_label != ''", 1.0, 0.0, alt.StrokeOpacityValue), tooltip=tips)
+    proj = _model_projection(rows, value_col, kind, currency)
+    if proj is None:
+        return alt.layer(bars)
+    ptips = [alt.Tooltip("model_label:N", title=" "), alt.Tooltip("proj_txt:N", title=t("young.projection"))]
+    tick = alt.Chart(proj).mark_tick(thickness=3, color="#1b1f24", orient="vertical").encode(
+        y=y, x="proj:Q", tooltip=ptips)
+    rule = alt.Chart(proj).mark_rule(color="#1b1f24", opacity=0.6).encode(y=y, x="proj_low:Q", x2="proj_high:Q",
+                                                                          tooltip=ptips)
+    return alt.layer(bars, rule, tick)
+
+
+def _model_projection(rows: pd.DataFrame, value_col: str, kind: str, currency: str) -> pd.DataFrame | None:
+    """The maturing models' projection at maturity of model_bars (None: nothing to draw)."""
+    col = f"projected_{value_col}"
+    if col not in rows.columns or not rows[col].notna().any():
+        return None
+    out = rows.loc[rows[col].notna(), ["model_label"]].copy()
+    out["proj"] = rows.loc[out.index, col].astype(float)
+    for end in ("low", "high"):
+        src = rows.get(f"{col}_{end}")
+        out[f"proj_{end}"] = (src.loc[out.index].astype(float) if src is not None else out["proj"]).fillna(out["proj"])
+    code = lang()
+    out["proj_txt"] = [f"{value_text(kind, p, code, currency)} (80 %: {value_text(kind, lo, code, currency)} – "
+                       f"{value_text(kind, hi, code, currency)})"
+                       for p, lo, hi in zip(out["proj"], out["proj_low"], out["proj_high"], strict=True)]
+    return out
+
+
+def _open_outline(field: str, label: str, present: Iterable[str]) -> alt.StrokeDash:
+    """The dotted outline of bars whose period is not over (`field` holds `label`), named in the legend when any."""
+    legend = alt.Legend(values=[label], title=None, symbolType="square", symbolFillColor="#ffffff",
+                        symbolStrokeColor="#1b1f24", symbolStrokeWidth=1.5) if label in set(present) else None
+    return alt.StrokeDash(f"{field}:N", legend=legend, scale=alt.Scale(domain=["", label], range=[[1, 0], [3, 2]]))
+
+
+YOUNG_OPACITY = 0.4  # a young period's bar: pale, the same on every bar chart
+
+
+def young_opacity(field: str, young_labels: Sequence[str], present: Iterable[str]) -> alt.Opacity:
+    """Opacity of bars whose `field` holds a young stage's label (pale) or "" (a settled period: full); the legend
+    names the young stages present, none when all are settled."""
+    seen = set(present)
+    shown = [label for label in young_labels if label in seen]
+    legend = alt.Legend(values=shown, title=None, symbolType="square", symbolFillColor="#57606a",
+                        symbolStrokeWidth=0) if shown else None
+    return alt.Opacity(f"{field}:N", legend=legend, scale=alt.Scale(
+        domain=["", *young_labels], range=[1.0, *[YOUNG_OPACITY] * len(young_labels)]))
+
+
+def value_text(kind: str, value: float, code: str, currency: str) -> str:
+    """A value as text_col writes it (money, pct, days, else a number)."""
+    if kind == "money":
+        return fmt.money(value, code, currency)
+    if kind == "pct":
+        return fmt.pct(value, code)
+    return fmt.num(value, code, 1 if kind in ("days", "num1") else 0)
 
 
 def quality_components(df: pd.DataFrame, label_col: str, components: Sequence[tuple[str, str]],
@@ -435,7 +431,7 @@ def quality_components(df: pd.DataFrame, label_col: str, components: Sequence[tu
         x=alt.X("sum(points):Q", title=title, scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("component_label:N", title=None, sort=domain,
                         scale=alt.Scale(domain=domain, range=PALETTE[:len(domain)])),
-        opacity=_when("datum._dim", 0.4, 1.0, alt.OpacityValue),
+        opacity=when("datum._dim", 0.4, 1.0, alt.OpacityValue),
         order=alt.Order("stack:Q"),
         tooltip=[alt.Tooltip(f"{label_col}:N", title=" "), alt.Tooltip("component_label:N", title=" "),
                  alt.Tooltip("points_txt:N", title=title)],
@@ -454,7 +450,7 @@ def payback_curves(df: pd.DataFrame, color: str, labels: dict[str, str], currenc
     order = list(dict.fromkeys(rows["cohort_txt"]))  # oldest first: the newest is drawn on top, darkest
     lines = alt.Chart().mark_line(point=alt.OverlayMarkDef(color=color), color=color).encode(
         x=alt.X("m:Q", title=labels["x"], axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("cumulative:Q", axis=_money_axis(labels["y"], currency)),
+        y=alt.Y("cumulative:Q", axis=money_axis(labels["y"], currency)),
         detail="cohort_txt:N",
         opacity=alt.Opacity("cohort_txt:N", sort=order, title=labels["cohort"],
                             scale=alt.Scale(range=[0.25, 1.0]), legend=alt.Legend(orient="right", symbolType="stroke")),

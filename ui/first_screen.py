@@ -92,7 +92,7 @@ def _model_rows(now: pd.DataFrame, before: pd.DataFrame, currency: str) -> pd.Da
 def model_chart(rows: pd.DataFrame) -> alt.LayerChart:
     """Horizontal ROI bars in the model colours with their 95 % intervals and a label (ROI and its change)."""
     order = list(rows["label"])
-    colors = [charts.MODEL_COLORS.get(m, charts.MODEL_COLORS["unassigned"]) for m in rows["model"]]
+    colors = [charts.model_color(m) for m in rows["model"]]
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
     tips = [alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title="ROI"),
             alt.Tooltip("interval:N", title="95 %"), alt.Tooltip("band:N", title=" ")]
