@@ -10,6 +10,11 @@ three: ``1 234 567,50``. A dot or a comma is the decimal mark unless the file's 
 
 Exponent notation (``1e5``, ``1,5e3``) is read exactly; ``nan`` / ``inf`` are refused. The result is a
 `Decimal`; range checks (negative, too large, decimals) belong to the caller (`userdata.to_amount`).
+
+A number typed into the dashboard (`parse_typed`) follows the UI language: in Russian the comma is decimal
+(``12,5``, ``12,500`` = 12.5) and a lone dot is decimal too (a numeric keypad types one) unless it could
+separate thousands (``1.000`` is refused); in English the dot is decimal and commas separate thousands. Its
+errors use the ``number.*`` messages, which speak of a typed number rather than of a file's amounts.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ NumberFormat = Literal["auto", "comma", "point"]
 NUMBER_FORMATS: tuple[NumberFormat, ...] = ("auto", "comma", "point")
 SPACES = " \u00a0\u202f\u2009'"  # thousands separators in every format
 CURRENCY = ("₽", "руб.", "руб", "р.")
+MINUS = "\u2212\u2013"  # the minus sign and the en dash, as copied from formatted numbers, read as "-"
 MAX_EXPONENT = 99  # 1e99 is far beyond any amount; a longer exponent is refused before Decimal sees it
 _SHAPE = re.compile(r"(?P<sign>[+-]?)(?P<body>[\d.,]*\d[\d.,]*)(?:[eE](?P<exp>[+-]?\d+))?")
 
@@ -34,6 +40,16 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "например 1 234 567,50.",
         "amount.format": "Сумма «{value}» не подходит к заявленному формату чисел (как {example}) — "
                          "исправьте сумму или выберите другой формат.",
+        "number.not_number": "«{value}» — не число: введите число, например 12,5 или 1 234 567.",
+        "number.not_finite": "«{value}» — не конечное число: введите обычное число.",
+        "number.too_big": "Число «{value}» слишком велико — проверьте, не лишние ли разряды.",
+        "number.decimals": "В числе «{value}» слишком много знаков после запятой — округлите его.",
+        "number.groups": "В числе «{value}» разряды разделены неровно — отделяйте тысячи пробелом по три "
+                         "цифры: 1 234 567.",
+        "number.grouping": "Число «{value}» неоднозначно: точка может отделять и тысячи, и дробную часть — "
+                           "дробную часть пишите через запятую (12,5), а тысячи отделяйте пробелом (1 000).",
+        "number.format": "Число «{value}» не читается: дробную часть пишите через запятую (12,5), а тысячи "
+                         "отделяйте пробелом (1 234 567).",
     },
     "en": {
         "amount.grouping": "The amount “{value}” is ambiguous: “{mark}” may separate thousands or decimals. "
@@ -43,6 +59,16 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "1 234 567.50.",
         "amount.format": "The amount “{value}” does not fit the declared number format (like {example}): fix it "
                          "or choose another format.",
+        "number.not_number": "“{value}” is not a number: type a number such as 12.5 or 1,234,567.",
+        "number.not_finite": "“{value}” is not a finite number: type an ordinary number.",
+        "number.too_big": "The number “{value}” is too large: check for extra digits.",
+        "number.decimals": "The number “{value}” has too many decimals: round it.",
+        "number.groups": "The number “{value}” has uneven digit groups: separate thousands in threes, e.g. "
+                         "1,234,567.",
+        "number.grouping": "The number “{value}” is ambiguous: a mark may separate thousands or decimals. Use "
+                           "a point for decimals (12.5) and commas for thousands (1,234).",
+        "number.format": "The number “{value}” does not read in English notation: use a point for decimals "
+                         "(12.5) and commas or spaces for thousands (1,234,567).",
     },
 }
 EXAMPLE = {"comma": "1.234,50", "point": "1,234.50"}  # shown in messages: what the declared format reads
@@ -58,7 +84,7 @@ class NumberTextError(ValueError):
 
 def parse_number(text: str, fmt: NumberFormat = "auto") -> Decimal:
     """Decimal from amount text ('1 234,50', '12500 ₽', '1.234,5' with fmt='comma'); raise NumberTextError."""
-    body = _strip_currency(text.strip())
+    body = _strip_currency(text.strip().translate({ord(m): "-" for m in MINUS}))
     if body.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise NumberTextError("amount.not_finite")
     grouped, body = _drop_space_groups(body)
@@ -77,11 +103,37 @@ def parse_number(text: str, fmt: NumberFormat = "auto") -> Decimal:
 
 
 def _strip_currency(text: str) -> str:
-    """The text without a trailing rouble sign or 'руб.' (spaces before it are dropped too)."""
+    """The text without a trailing rouble sign or 'руб.' or a leading '₽' as English formats it (spaces next
+    to it are dropped too)."""
+    sign = "-" if text.startswith("-") and text[1:].lstrip(SPACES).startswith("₽") else ""
+    if text.lstrip("-").startswith("₽"):
+        return sign + text.lstrip("-")[1:].lstrip(SPACES)
     for suffix in CURRENCY:
         if text.lower().endswith(suffix):
             return text[: -len(suffix)].rstrip(SPACES)
     return text
+
+
+def typed_format(text: str, lang: str) -> NumberFormat:
+    """How a number typed in the dashboard in this language is read (see the module docstring)."""
+    if lang == "en":
+        return "point"
+    return "auto" if "." in text and "," not in text else "comma"
+
+
+def parse_typed(text: str, lang: str, unit: str = "") -> Decimal:
+    """Decimal from a number typed in the dashboard ('12,5', '1 234 567', '1e6'; the field's unit such as '%'
+    or '$' and a rouble sign may stand before or after it); raise NumberTextError with a number.* code."""
+    body = text.strip()
+    if unit and body.endswith(unit):
+        body = body[: -len(unit)].rstrip(SPACES)
+    elif unit and body.lstrip("-").startswith(unit):
+        body = ("-" if body.startswith("-") else "") + body.lstrip("-")[len(unit):].lstrip(SPACES)
+    try:
+        return parse_number(body, typed_format(body, lang))
+    except NumberTextError as exc:
+        code = exc.code.replace("amount.", "number.", 1)
+        raise NumberTextError(code if code in MESSAGES["ru"] else "number.not_number", **exc.params) from None
 
 
 def _drop_space_groups(text: str) -> tuple[bool, str]:

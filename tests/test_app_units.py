@@ -53,6 +53,9 @@ def test_locale_formats() -> None:
     assert fmt.signed_pct(-0.03) == "\u22123,0\u00a0%"
     assert layout.delta_text(-0.03) == "-3,0\u00a0%", "st.metric needs an ASCII minus for its arrow"
     assert layout.delta_text(0.012, "pp") == "+1,2\u00a0п.\u00a0п."
+    # Regression: an unchanged what-if ROI showed a green up arrow at "+0,0 п. п.".
+    assert layout.no_change(layout.delta_text(0.0001, "pp")) and layout.no_change(layout.delta_text(-0.0001))
+    assert not layout.no_change(layout.delta_text(0.001, "pp")) and not layout.no_change(None)
 
 
 def test_markdown_escape_keeps_crm_text_literal() -> None:

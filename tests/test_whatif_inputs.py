@@ -116,7 +116,7 @@ def test_scenario_payload_roundtrip() -> None:
 
 
 def test_reallocation_moves_only_between_clearly_separated_partners() -> None:
-    from pages.what_if import reallocation_plan, reallocation_targets
+    from ui.whatif_analysis import reallocation_plan, reallocation_targets
 
     rows = pd.DataFrame([
         # partner_id, partner, roi, roi_low, roi_high, costs_ledger, income, costs, too_few

@@ -81,6 +81,11 @@ def open_tab(at: AppTest, label: str) -> AppTest:
     return at
 
 
+def errors(at: AppTest) -> list[str]:
+    """The error boxes' text as a person reads it (Markdown escapes and word joiners taken out)."""
+    return [e.value.replace("\\", "").replace("\u2060", "").replace("\u00a0", " ") for e in at.error]
+
+
 def snapshot(path: Path) -> tuple:
     with store.connect(path, read_only=True) as con:
         return (con.execute("select * exclude (updated_at) from cost_ledger order by all").fetchall(),
@@ -93,24 +98,24 @@ def test_starts_from_actuals_with_names_shown_literally(db: Path) -> None:
     at = app()
     assert roi(at, ALPHA) == ("400,0\u00a0%", "400,0\u00a0%")
     assert roi(at, BETA) == ("150,0\u00a0%", "150,0\u00a0%")
-    assert any("совпадает с фактом" in i.value for i in at.info)
+    assert any("совпадает с фактом" in c.value for c in at.caption)
     costs = at.data_editor(key="what_if.costs").value
     assert costs["partner"].tolist() == [ALPHA, BETA]
-    assert costs.loc[costs["partner"] == ALPHA, "marketing"].item() == 300.0
-    assert at.data_editor(key="what_if.rules").value["rate"].tolist() == [10.0]
+    assert costs.loc[costs["partner"] == ALPHA, "marketing"].item() == "300,00"   # kopecks always, comma
+    assert at.data_editor(key="what_if.rules").value["rate"].tolist() == ["10\u00a0%"]
 
 
 def test_editing_a_commission_rate_changes_roi(db: Path) -> None:
     before = snapshot(db)
     at = app()
     at.selectbox(key="what_if.rate_target").set_value("model:referral")
-    at.number_input(key="what_if.rate").set_value(30.0)
+    at.text_input(key="what_if.rate").set_value("30")
     at.button(key="what_if.rate_set").click().run()
     assert not at.exception
     assert roi(at, ALPHA) == ("400,0\u00a0%", "150,0\u00a0%")       # commission 900, costs 1 200
     assert roi(at, BETA) == ("150,0\u00a0%", "150,0\u00a0%")
     assert partner_table(at).loc[ALPHA, "ROI: Δ"] == "\u2212250,0\u00a0п.\u00a0п."
-    assert at.data_editor(key="what_if.rules.1").value["rate"].tolist() == [30.0]
+    assert at.data_editor(key="what_if.rules.1").value["rate"].tolist() == ["30\u00a0%"]
     assert snapshot(db) == before                                   # nothing written
 
 
@@ -119,43 +124,52 @@ def test_partner_rate_overrides_its_model(db: Path) -> None:
     with store.connect(db, read_only=True) as con:
         beta = userdata.find_partner(con, BETA)
     at.selectbox(key="what_if.rate_target").set_value(f"partner:{beta}")
-    at.number_input(key="what_if.rate").set_value(5.0)
+    at.text_input(key="what_if.rate").set_value("5")
     at.button(key="what_if.rate_set").click().run()
     rules = at.data_editor(key="what_if.rules.1").value
-    assert rules["partner"].tolist()[-1] == BETA and rules["rate"].tolist()[-1] == 5.0
+    assert rules["partner"].tolist()[-1] == BETA and rules["rate"].tolist()[-1] == "5\u00a0%"
     assert roi(at, BETA) == ("150,0\u00a0%", "122,2\u00a0%")       # costs 400 + 50
 
 
-@pytest.mark.parametrize("value", [150.0, -5.0, 100.01])
-def test_invalid_rate_is_rejected(db: Path, value: float) -> None:
+@pytest.mark.parametrize(("value", "words"), [("150", "больше 100"), ("-5", "отрицательное"),
+                                              ("100,01", "больше 100"), ("1e12", "больше 100"),
+                                              ("десять", "не число"), ("1.000", "неоднозначно")])
+def test_invalid_rate_is_refused_never_flipped(db: Path, value: str, words: str) -> None:
     at = app()
-    at.number_input(key="what_if.rate").set_value(value)
+    at.text_input(key="what_if.rate").set_value(value)
     at.button(key="what_if.rate_set").click().run()
-    assert any("0…100" in e.value for e in at.error)
-    assert roi(at, ALPHA) == ("400,0\u00a0%", "400,0\u00a0%")
+    refused = errors(at)
+    assert any(words in e and "Ставка, %" in e for e in refused), refused
+    assert roi(at, ALPHA) == ("400,0\u00a0%", "400,0\u00a0%")          # nothing applied
+    assert at.data_editor(key="what_if.rules").value["rate"].tolist() == ["10\u00a0%"]
 
 
 def test_rules_editor_percent_over_100_is_rejected(db: Path) -> None:
-    at = app({"what_if.rules": {"edited_rows": {0: {"rate": 120.0}}, "added_rows": [], "deleted_rows": []}})
-    assert any("больше 100" in e.value for e in at.error)
+    at = app({"what_if.rules": {"edited_rows": {0: {"rate": "120"}}, "added_rows": [], "deleted_rows": []}})
+    assert any("Правило 1, ставка: 120 % больше 100" in e for e in errors(at)), errors(at)
 
 
 def test_editing_ledger_totals_changes_costs_and_roi(db: Path) -> None:
-    at = app({"what_if.costs": {"edited_rows": {1: {"support": 1000.0}}, "added_rows": [], "deleted_rows": []}})
+    at = app({"what_if.costs": {"edited_rows": {1: {"support": "1000"}}, "added_rows": [], "deleted_rows": []}})
     assert roi(at, BETA) == ("150,0\u00a0%", "0,0\u00a0%")          # (1 000 − 1 000) / 1 000
     assert partner_table(at).loc[BETA, "Затраты: сценарий"] == "1\u00a0000\u00a0₽"
 
 
-@pytest.mark.parametrize(("value", "words"), [(-10.0, "отрицательная"), (None, "Не указана сумма")])
-def test_invalid_cost_is_rejected(db: Path, value: float | None, words: str) -> None:
+@pytest.mark.parametrize(("value", "words"), [("-10", "Сумма -10 отрицательная — затраты вводятся положительными"),
+                                              ("−10", "отрицательная"), (None, "Не указана сумма"),
+                                              ("12,345", "больше двух знаков"), ("abc", "не число")])
+def test_invalid_cost_is_refused_and_nothing_is_recomputed(db: Path, value: str | None, words: str) -> None:
+    before = snapshot(db)
     at = app({"what_if.costs": {"edited_rows": {0: {"marketing": value}}, "added_rows": [], "deleted_rows": []}})
-    assert any(words in e.value for e in at.error)
+    assert any(words in e and "Alpha, Маркетинг" in e for e in errors(at)), errors(at)
     assert not [f for f in at.dataframe if "ROI: сценарий" in f.value.columns]  # no results from bad inputs
+    assert not at.metric                                                       # nor a ROI card
+    assert snapshot(db) == before
 
 
 def test_margin_changes_income_and_roi(db: Path) -> None:
     at = app()
-    at.number_input(key="what_if.margin").set_value(50.0).run()
+    at.text_input(key="what_if.margin").set_value("50").run()
     # Alpha: income 1 500, costs 600 -> 150 %; Beta: income 500, costs 400 -> 25 %
     assert roi(at, ALPHA) == ("400,0\u00a0%", "150,0\u00a0%")
     assert roi(at, BETA) == ("150,0\u00a0%", "25,0\u00a0%")
@@ -165,7 +179,7 @@ def test_save_reopen_compare_then_apply_only_after_confirmation(db: Path) -> Non
     before = snapshot(db)
     at = app()
     at.selectbox(key="what_if.rate_target").set_value("model:referral")
-    at.number_input(key="what_if.rate").set_value(30.0)
+    at.text_input(key="what_if.rate").set_value("30")
     at.button(key="what_if.rate_set").click().run()
     at.text_input(key="what_if.name").set_value("Реферальная 30 %")
     at.button(key="what_if.save").click().run()
@@ -195,7 +209,7 @@ def test_save_reopen_compare_then_apply_only_after_confirmation(db: Path) -> Non
 def test_two_sessions_never_share_edits(db: Path) -> None:
     first, second = app(), app()
     first.selectbox(key="what_if.rate_target").set_value("model:referral")
-    first.number_input(key="what_if.rate").set_value(50.0)
+    first.text_input(key="what_if.rate").set_value("50")
     first.button(key="what_if.rate_set").click().run()
     second.run()
     assert roi(first, ALPHA)[1] == "66,7\u00a0%"
@@ -231,7 +245,7 @@ def test_viewer_can_play_but_not_apply(db: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(auth, "current", lambda: auth.Principal("v@example.com", "V", "viewer"))
     at = app()
     at.selectbox(key="what_if.rate_target").set_value("model:referral")
-    at.number_input(key="what_if.rate").set_value(30.0)
+    at.text_input(key="what_if.rate").set_value("30")
     at.button(key="what_if.rate_set").click().run()
     assert roi(at, ALPHA) == ("400,0\u00a0%", "150,0\u00a0%")
     assert not [b for b in at.button if b.key == "what_if.apply"]

@@ -74,6 +74,11 @@ def delta_text(change: float | None, kind: str = "rel", code: str | None = None)
     return text.replace("\u2212", "-")
 
 
+def no_change(delta: str | None) -> bool:
+    """True when a formatted change reads as zero ("+0,0 п. п.", "0 %"): it gets neither an arrow nor a colour."""
+    return bool(delta) and not any(ch in "123456789" for ch in str(delta))
+
+
 def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, per_row: int = 3,
               compact: bool = False) -> None:
     """KPI cards in rows of per_row (three by default: long money values stay readable); meeting mode: large, six
@@ -96,7 +101,9 @@ def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, p
 def _card(card: Kpi, key: str, note: str | None, compact: bool = False) -> None:
     label = f"{card.label} {band_markdown(card.band)}" if compact and card.band else card.label
     with st.container(border=True, key=key, height="stretch"):
-        st.metric(label, card.value, delta=card.delta, delta_color=card.delta_color, help=card.help,
+        flat = no_change(card.delta)
+        st.metric(label, card.value, delta=card.delta, delta_color="off" if flat else card.delta_color,
+                  delta_arrow="off" if flat else "auto", help=card.help,
                   delta_description=note if card.delta else None)
         if card.caption:
             st.caption(card.caption)
@@ -111,8 +118,9 @@ def _big_card(card: Kpi, key: str, note: str | None) -> None:
         st.title(card.value, anchor=False)
         if card.delta:
             good = card.delta.startswith("-") == (card.delta_color == "inverse")
-            color = "gray" if card.delta_color == "off" else ("green" if good else "red")
-            arrow = "▼" if card.delta.startswith("-") else "▲"
+            flat = no_change(card.delta)
+            color = "gray" if card.delta_color == "off" or flat else ("green" if good else "red")
+            arrow = "" if flat else "▼" if card.delta.startswith("-") else "▲"
             text = fmt.md_escape(card.delta.replace("-", "\u2212", 1))
             st.markdown(f"### :{color}[{arrow} {text}]")
             if note:

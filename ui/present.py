@@ -3,8 +3,7 @@
 st.dataframe draws its cells on a canvas in a fixed 14 px font that no Streamlit option enlarges, so a short table
 meant to be read across a room is drawn with st.table from a pandas Styler instead (the way Streamlit documents
 styling a static table; no HTML and no page-wide CSS rule): the Styler sets the font size, keeps numbers as numbers so the
-columns stay right-aligned, and shows each cell's text through `formats`. `dataframe` is the interactive table for
-the other pages: taller rows in meeting mode, its height fitted to the rows so it never scrolls inside.
+columns stay right-aligned, and shows each cell's text through `formats`.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from ui.filters import is_meeting
 GOOD, BAD, MUTED = BAND_COLORS["excellent"], BAND_COLORS["loss"], "#57606a"
 CELL_FONT = {True: "1.4rem", False: "1.05rem"}    # meeting mode: ~22 px, readable across a room
 HEAD_FONT = {True: "1.15rem", False: "0.9rem"}
-ROW_HEIGHT = {True: 48, False: 35}                 # st.dataframe rows: meeting mode / Streamlit's default
-HEADER_PX = 38
 
 
 def signed_color(value: object, good_when_up: bool = True) -> str:
@@ -74,14 +71,6 @@ def table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | Non
     """A short table with every row shown and no inner scroll (st.table), large in meeting mode; text cells are
     Markdown, so CRM names must come escaped (ui.fmt.plain)."""
     st.table(styler(frame, formats, colors, right, wrap, big), hide_index=True, border="horizontal")
-
-
-def dataframe(data: Any, key: str, rows: int | None = None, **kwargs: Any) -> Any:
-    """st.dataframe with taller rows in meeting mode and, given its row count, a height that shows every row."""
-    big = is_meeting()
-    if rows is not None and "height" not in kwargs:
-        kwargs["height"] = HEADER_PX + ROW_HEIGHT[big] * max(rows, 1) + 2
-    return st.dataframe(data, key=key, row_height=ROW_HEIGHT[big], **kwargs)
 
 
 def beside(weights: Sequence[float]) -> list[Any]:
