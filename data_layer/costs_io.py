@@ -28,13 +28,13 @@ from data_layer.costs_limits import (
     ConfirmationNeeded,
     ImportLimits,
     check_month,
-    implausible_amounts,
     load_limits,
     month_window,
 )
 from data_layer.costs_read import EXTENSIONS, CostsFileError, read_rows
 from data_layer.costs_read import MAX_BYTES as MAX_BYTES  # re-exported: the upload cap
 from data_layer.numbers import NUMBER_FORMATS, NumberFormat
+from data_layer.plausibility import cost_findings
 from data_layer.textguard import neutralise, text_cell, unneutralise
 from data_layer.userdata import (
     MAX_AMOUNT,
@@ -94,8 +94,8 @@ MESSAGES["en"].update({
 @dataclass
 class ParsedCosts:
     """Checked rows of a cost file: partner_id (None = a partner to create), partner, month, category,
-    amount, note, line; the names of partners the import will create; and the lines whose amounts are far
-    outside the account's history (`costs_limits.implausible_amounts`): they need a confirmation."""
+    amount, note, line; the names of partners the import will create; and the lines whose amount or month is
+    far outside the account's history (`plausibility.cost_findings`): they need a confirmation."""
 
     rows: pd.DataFrame
     new_partners: list[str] = field(default_factory=list)
@@ -283,7 +283,7 @@ def parse_costs(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, crea
     limits = load_limits(con)
     options = CheckOptions(create_partners, number_format, month_window(con, limits), limits)
     parsed = check_rows(read_rows(data, filename, limits), partner_keys(con), create_partners, options)
-    parsed.warnings = implausible_amounts(con, parsed.rows, limits)
+    parsed.warnings = cost_findings(con, parsed.rows, limits)
     return parsed
 
 
@@ -292,7 +292,7 @@ def parse_costs(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, crea
 def import_costs(con: duckdb.DuckDBPyConnection, parsed: ParsedCosts, add: bool = False,
                  confirmed: bool = False) -> ImportResult:
     """Create the new partners and write every row in one transaction (replace, or add with add=True);
-    raise ConfirmationNeeded, writing nothing, while implausible amounts are not confirmed."""
+    raise ConfirmationNeeded, writing nothing, while implausible amounts or months are not confirmed."""
     if parsed.warnings and not confirmed:
         raise ConfirmationNeeded(parsed.warnings)
     with atomic(con):
@@ -310,8 +310,8 @@ def import_costs(con: duckdb.DuckDBPyConnection, parsed: ParsedCosts, add: bool 
 
 def import_file(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, create_partners: bool = False,
                 add: bool = False, number_format: NumberFormat = "auto", confirmed: bool = False) -> ImportResult:
-    """Parse, check and import a cost file in one transaction (all rows or none; implausible amounts only
-    with confirmed=True)."""
+    """Parse, check and import a cost file in one transaction (all rows or none; implausible amounts or months
+    only with confirmed=True)."""
     with atomic(con):
         parsed = parse_costs(con, data, filename, create_partners, number_format)
         return import_costs(con, parsed, add, confirmed)
@@ -397,8 +397,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="the file's decimal mark: 'comma' reads 12,500 as 12.5 and 1.000 as 1000, 'point' the "
                           "other way round (default: refuse such ambiguous amounts; spaces always group thousands)")
     imp.add_argument("--confirm-large", action="store_true",
-                     help="import amounts far outside the account's history (without it they are listed and "
-                          "nothing is written, exit code 3)")
+                     help="import amounts or months far outside the account's history (without it they are "
+                          "listed and nothing is written, exit code 3)")
     exp = sub.add_parser("export", help="Export the ledger to CSV / XLSX.")
     exp.add_argument("file", type=Path, help="target .csv or .xlsx")
     exp.add_argument("--excel", action="store_true",
@@ -408,8 +408,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--lang", choices=("ru", "en"), default=_default_lang(), help="language of messages")
 
 
-CONFIRM_HINT = {"ru": "Если суммы верны, повторите импорт с --confirm-large.",
-                "en": "If the amounts are right, run the import again with --confirm-large."}
+CONFIRM_HINT = {"ru": "Если суммы и месяцы верны, повторите импорт с --confirm-large.",
+                "en": "If the amounts and months are right, run the import again with --confirm-large."}
 
 
 def _default_lang() -> str:
@@ -427,7 +427,7 @@ def _say(lines: Iterable[str], stream: Any = None) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import a file; 0 when written, 1 when the file is bad (bad lines printed), 2 when unusable, 3 when
-    amounts far outside the account's history need --confirm-large."""
+    amounts or months far outside the account's history need --confirm-large."""
     db = _db(args)
     if not db.exists():
         print(f"Database {db} does not exist: run `python -m data_layer demo --db {db}` or a sync first.",

@@ -1,4 +1,4 @@
-"""Limits and plausibility checks of cost amounts: import caps, the month window, amounts far outside history.
+"""Limits of a cost import: file caps, the month window; the confirmation that plausibility findings need.
 
 Every bound is a setting (table ``settings``, `userdata.set_setting`), read by `load_limits`:
 
@@ -11,8 +11,8 @@ Every bound is a setting (table ``settings``, `userdata.set_setting`), read by `
 | ``costs_outlier_factor`` | 100 | a line above this × the ledger's largest monthly total needs confirmation |
 | ``costs_outlier_empty_ledger`` | 100 000 000 | the same threshold while the ledger is still empty |
 
-`implausible_amounts` is the one rule for "far outside the account's history"; the importer and manual ledger
-entry ask for an explicit confirmation (`ConfirmationNeeded`) instead of refusing such a line.
+The last two are thresholds of `data_layer.plausibility`, the one home of "far outside the account's history":
+its writers raise `ConfirmationNeeded` (defined here, with the wording helpers) instead of refusing such a value.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from datetime import date
 from typing import Any
 
 import duckdb
-import pandas as pd
 
-from data_layer.userdata import MESSAGES, Problem, UserDataError, fail, get_setting
+from data_layer.userdata import MESSAGES, UserDataError, fail, get_setting
 
 MAX_LISTED = 20  # lines a refusal spells out; the rest are counted (3 000 bad lines must not be 3 000 sentences)
 SETTINGS = {  # setting key -> ImportLimits field
@@ -39,31 +38,16 @@ SETTINGS = {  # setting key -> ImportLimits field
 MESSAGES["ru"].update({
     "month.window": "Месяц {value} вне правдоподобного диапазона {first} … {last} (первый лид счёта минус "
                     "{before} {before_word}, сегодня плюс {after} {after_word}) — проверьте год.",
-    "amount.implausible": "Сумма {amount} — это в {ratio_year} {times_year} больше всех затрат за последний год "
-                          "журнала ({year_total}) и в {ratio_month} {times_month} больше самого затратного месяца "
-                          "({month_max}). Проверьте, не лишние ли разряды; если сумма верна, подтвердите импорт.",
-    "amount.implausible_month": "Сумма {amount} — это в {ratio_month} {times_month} больше самого затратного "
-                                "месяца журнала ({month_max}). Проверьте, не лишние ли разряды; если сумма "
-                                "верна, подтвердите импорт.",
-    "amount.implausible_empty": "Сумма {amount} больше {limit}, а журнал затрат пока пуст — проверьте, не лишние "
-                                "ли разряды; если сумма верна, подтвердите импорт.",
     "list.more": "…и ещё {n} {lines}.",
-    "confirm.head": "Суммы далеко за пределами истории счёта: {n}. Ничего не записано — проверьте строки ниже "
-                    "или подтвердите импорт.",
+    "confirm.head": "Значения далеко за пределами истории счёта: {n}. Ничего не записано — проверьте их "
+                    "или подтвердите, что они верны.",
 })
 MESSAGES["en"].update({
     "month.window": "The month {value} is outside the plausible range {first} … {last} (the account's first lead "
                     "minus {before} years, today plus {after} years): check the year.",
-    "amount.implausible": "The amount {amount} is {ratio_year} times all costs of the ledger's last year "
-                          "({year_total}) and {ratio_month} times its costliest month ({month_max}). Check for "
-                          "extra digits; if it is right, confirm the import.",
-    "amount.implausible_month": "The amount {amount} is {ratio_month} times the ledger's costliest month "
-                                "({month_max}). Check for extra digits; if it is right, confirm the import.",
-    "amount.implausible_empty": "The amount {amount} is above {limit} while the ledger is still empty: check for "
-                                "extra digits; if it is right, confirm the import.",
     "list.more": "… and {n} more lines.",
-    "confirm.head": "Amounts far outside the account's history: {n}. Nothing was written: check the lines below "
-                    "or confirm the import.",
+    "confirm.head": "Values far outside the account's history: {n}. Nothing was written: check them or confirm "
+                    "that they are right.",
 })
 
 
@@ -127,61 +111,7 @@ def check_month(month: date, window: tuple[date, date], line: int | None, limits
                    after_word=years_ru(limits.years_after))
 
 
-# ---------------------------------------------------------------- amounts far outside history
-
-@dataclass(frozen=True)
-class History:
-    """The ledger's scale: its largest monthly total and its total over the 12 months up to its last month."""
-
-    month_max: float
-    year_total: float
-
-
-def ledger_history(con: duckdb.DuckDBPyConnection) -> History:
-    """The ledger's largest monthly total (all partners and categories) and its latest 12 months' total."""
-    row = con.execute("""
-        with m as (select month, sum(amount) as total from cost_ledger group by month)
-        select coalesce(max(total), 0),
-               coalesce(sum(total) filter (where month > (select max(month) from m) - interval 12 month), 0)
-        from m""").fetchone()
-    return History(float(row[0]), float(row[1]))
-
-
-def implausible_amounts(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
-                        limits: ImportLimits | None = None) -> list[Problem]:
-    """Lines (columns amount, line) far outside the account's history: each needs an explicit confirmation.
-
-    The rule: an amount above ``outlier_factor`` (100) × the ledger's largest monthly total; while the ledger
-    is empty, above ``outlier_empty_ledger`` (100 000 000). The sentence says how many times larger it is.
-    """
-    limits = limits or load_limits(con)
-    if rows.empty:
-        return []
-    history = ledger_history(con)
-    if history.month_max <= 0:
-        limit = limits.outlier_empty_ledger
-        return [Problem("amount.implausible_empty", {"amount": money_text(a), "limit": money_text(limit)},
-                        _line(line)) for a, line in zip(rows["amount"], rows["line"], strict=True) if a > limit]
-    limit = limits.outlier_factor * history.month_max
-    return [_implausible(float(a), _line(line), history)
-            for a, line in zip(rows["amount"], rows["line"], strict=True) if a > limit]
-
-
-def _implausible(amount: float, line: int | None, history: History) -> Problem:
-    """The sentence for one line: how many times the costliest month (and the last year) it is."""
-    ratio = round(amount / history.month_max)
-    params: dict[str, Any] = {"amount": money_text(amount), "month_max": money_text(history.month_max),
-                              "ratio_month": count_text(ratio), "times_month": times_ru(ratio)}
-    if history.year_total <= 0:
-        return Problem("amount.implausible_month", params, line)
-    ratio = round(amount / history.year_total)
-    return Problem("amount.implausible", {**params, "ratio_year": count_text(ratio), "times_year": times_ru(ratio),
-                                          "year_total": money_text(history.year_total)}, line)
-
-
-def _line(value: Any) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
-
+# ---------------------------------------------------------------- long refusals and confirmations
 
 class ShortListError(UserDataError):
     """A UserDataError whose sentences cover the first MAX_LISTED lines and then count the rest."""

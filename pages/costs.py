@@ -12,16 +12,17 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from data_layer import costs_io, userdata
+from data_layer import costs_io, plausibility, userdata
 from data_layer.numbers import NUMBER_FORMATS
-from data_layer.userdata import CATEGORIES, KINDS, MODELS, UserDataError
+from data_layer.userdata import CATEGORIES, MODELS, UserDataError
 from metrics import engine, lookups
 from metrics.filters import Filters
-from ui import auth, charts, fmt, layout, payouts_panel
+from ui import auth, charts, confirm, fmt, layout, payouts_panel
 from ui.data import query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, model_label, t, tr
-from ui.tier_kind import tier_kind_column
+from ui.rules_editor import rules_table
+from ui.tiers_editor import tiers_text
 
 TEXT = {
     "ru": {
@@ -55,7 +56,8 @@ TEXT = {
                         "(12,500 или 1.000) без выбранного формата не угадываем — такие суммы отклоняются.",
         "numbers.auto": "Не указан", "numbers.comma": "Десятичная запятая (12,5 · 1.234,50)",
         "numbers.point": "Десятичная точка (12.5 · 1,234.50)",
-        "confirm.large": "Да, эти суммы верны — импортировать их как есть",
+        "confirm.large": "Да, эти суммы и месяцы верны — импортировать их как есть",
+        "confirm.ledger": "Да, эти суммы и месяцы верны — сохранить как есть",
         "preview": "Предпросмотр: {n} строк на сумму {total}.", "preview.new": "Будут созданы партнёры: {names}.",
         "import": "Импортировать", "imported": "Импортировано строк: {n}, на сумму {total}.",
         "bad_file": "Файл не импортирован — исправьте ошибки и загрузите его снова:",
@@ -72,13 +74,10 @@ TEXT = {
                          "полностью заменяет правила его модели. Ставка: для процента от выручки — проценты "
                          "(10 = 10 %), для фиксированных — сумма за сделку или квалифицированного лида. "
                          "Нет правил — нет начисленной комиссии.",
-        "rules.tiers": "Ступени — прогрессивная шкала по месячной выручке партнёра, ставки долями: "
-                       "[{\"up_to\": 1000000, \"rate\": 0.10}, {\"up_to\": null, \"rate\": 0.15}] — 10 % с первого "
-                       "миллиона в месяц и 15 % со всего сверх него (по частям, как налоговая шкала) или, «на "
-                       "всю выручку месяца», 15 % со всей выручки месяца, перешедшей миллион. Ступени заменяют "
-                       "ставку.",
-        "col.kind": "Вид", "col.rate": "Ставка (% или сумма)", "col.tiers": "Ступени (JSON)",
-        "col.from": "Действует с", "col.to": "Действует по",
+        "rules.tiers": "Ступени — прогрессивная шкала по месячной выручке партнёра, строками под таблицей: до "
+                       "1 000 000 ₽ — 10 %, и выше — 15 % значит 10 % с первого миллиона в месяц и 15 % со всего "
+                       "сверх него (по частям, как налоговая шкала) или, «на всю выручку месяца», 15 % со всей "
+                       "выручки месяца, перешедшей миллион. Ступени заменяют ставку.",
         "kind.percent_revenue": "% от выручки сделки", "kind.fixed_per_deal": "Сумма за сделку",
         "kind.fixed_per_qualified_lead": "Сумма за квалиф. лид",
         "commissions.caption": "Как посчитаны комиссии за период по каждому правилу (отдельная строка затрат, не из "
@@ -88,9 +87,7 @@ TEXT = {
                             "лидов у партнёров с правилами.",
         "commissions.total": "Итого комиссий по правилам: {total}",
         "col.months": "Месяцы", "scope.model": "правило модели", "scope.partner": "правило партнёра",
-        "how.tiers": "ступени {kind}: {tiers}", "how.up_to": "до {amount}", "how.above": "выше",
-        "col.tier_kind": "Ступени", "tier_kind.whole": "на всю выручку месяца",
-        "tier_kind.marginal": "по частям (как налоговая шкала)",
+        "how.tiers": "ступени {kind}: {tiers}",
         "how.kind.whole": "на всю выручку месяца", "how.kind.marginal": "по частям",
         "col.rule": "Правило", "col.commission": "Комиссия", "col.how": "Как посчитано",
     },
@@ -125,7 +122,8 @@ TEXT = {
                         "(12,500 or 1.000) is not guessed without a chosen format: such amounts are refused.",
         "numbers.auto": "Not declared", "numbers.comma": "Decimal comma (12,5 · 1.234,50)",
         "numbers.point": "Decimal point (12.5 · 1,234.50)",
-        "confirm.large": "Yes, these amounts are right: import them as they are",
+        "confirm.large": "Yes, these amounts and months are right: import them as they are",
+        "confirm.ledger": "Yes, these amounts and months are right: save them as they are",
         "preview": "Preview: {n} rows, total {total}.", "preview.new": "Partners to create: {names}.",
         "import": "Import", "imported": "Imported {n} rows, total {total}.",
         "bad_file": "The file was not imported: fix these problems and upload it again:",
@@ -140,13 +138,10 @@ TEXT = {
         "rules.caption": "A model's rule applies to all its partners. A partner's rule replaces its model's rules "
                          "entirely on its dates. Rate: percent for a share of revenue (10 = 10 %), an amount for "
                          "fixed rules (per deal or per qualified lead). No rules, no computed commission.",
-        "rules.tiers": "Tiers are a progressive scale over the partner's monthly revenue, rates as fractions: "
-                       "[{\"up_to\": 1000000, \"rate\": 0.10}, {\"up_to\": null, \"rate\": 0.15}] — 10 % of the "
-                       "first million a month and 15 % of everything above (in parts, like tax brackets) or, "
-                       "\"on the whole month's revenue\", 15 % of all of a month's revenue once it passes the "
-                       "million. Tiers replace the rate.",
-        "col.kind": "Kind", "col.rate": "Rate (% or amount)", "col.tiers": "Tiers (JSON)",
-        "col.from": "Valid from", "col.to": "Valid to",
+        "rules.tiers": "Tiers are a progressive scale over the partner's monthly revenue, as rows below the table: "
+                       "up to 1,000,000 ₽ — 10 %, and above — 15 % means 10 % of the first million a month and "
+                       "15 % of everything above it (in parts, like tax brackets) or, “on the whole month's "
+                       "revenue”, 15 % of the whole month once it passes a million. Tiers replace the rate.",
         "kind.percent_revenue": "% of deal revenue", "kind.fixed_per_deal": "Amount per deal",
         "kind.fixed_per_qualified_lead": "Amount per qualified lead",
         "commissions.caption": "How the period's commissions were computed, rule by rule (a cost line of its "
@@ -156,9 +151,7 @@ TEXT = {
                             "partners with rules.",
         "commissions.total": "Total commissions by rules: {total}",
         "col.months": "Months", "scope.model": "model rule", "scope.partner": "partner rule",
-        "how.tiers": "tiers {kind}: {tiers}", "how.up_to": "up to {amount}", "how.above": "above",
-        "col.tier_kind": "Tiers", "tier_kind.whole": "on the whole month's revenue",
-        "tier_kind.marginal": "in parts (like tax brackets)",
+        "how.tiers": "tiers {kind}: {tiers}",
         "how.kind.whole": "on the whole month", "how.kind.marginal": "in parts",
         "col.rule": "Rule", "col.commission": "Commission", "col.how": "How",
     },
@@ -166,6 +159,7 @@ TEXT = {
 
 FLASH = "costs._flash"
 GEN = "costs._gen"
+LEDGER_CONFIRM = "costs.ledger"  # ui.confirm's key of the ledger editor's pending confirmation
 
 
 # ---------------------------------------------------------------- helpers
@@ -273,13 +267,29 @@ def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
             "note": st.column_config.TextColumn(tr(TEXT, "col.note")),
         },
     )
-    if auth.can("edit") and st.button(tr(TEXT, "save"), key="costs.ledger_save", type="primary"):
-        try:
-            n = write(userdata.replace_ledger, edited, partner_ids=ids, month_from=first, month_to=last)
-        except UserDataError as exc:
-            show_problems(exc)
-        else:
-            _saved(tr(TEXT, "saved", n=n))
+    if not auth.can("edit"):
+        return
+    # the tick belongs to exactly these rows in this scope: any further edit asks again
+    sig = confirm.signature(edited.to_json(date_format="iso", orient="split", default_handler=str), ids, first, last)
+    slot = st.container()  # the warning and its tick go above the button that confirms them
+    if st.button(tr(TEXT, "save"), key="costs.ledger_save", type="primary"):
+        save_ledger(edited, ids, first, last, sig)
+    with slot:
+        confirm.show(LEDGER_CONFIRM, sig, tr(TEXT, "confirm.ledger"))
+
+
+def save_ledger(edited: pd.DataFrame, ids: tuple[int, ...] | None, first: date, last: date, sig: str) -> None:
+    """Save the editor's rows; new or changed values far outside the account's history wait for the tick."""
+    try:
+        n = write(plausibility.save_ledger, edited, partner_ids=ids, month_from=first, month_to=last,
+                  confirmed=confirm.confirmed(LEDGER_CONFIRM, sig))
+    except costs_io.ConfirmationNeeded as exc:
+        confirm.ask(LEDGER_CONFIRM, sig, exc)  # shown below the button, with its box; nothing was written
+    except UserDataError as exc:
+        show_problems(exc)
+    else:
+        confirm.clear(LEDGER_CONFIRM)
+        _saved(tr(TEXT, "saved", n=n))
 
 
 # ---------------------------------------------------------------- import / export
@@ -321,25 +331,18 @@ def import_section(currency: str) -> None:
             result = write(costs_io.import_file, data, name, create_partners=create, add=add,
                            number_format=number_format, confirmed=confirmed)
         except costs_io.ConfirmationNeeded as exc:
-            show_warnings(exc)
+            confirm.warn(exc)
         except UserDataError as exc:
             show_problems(exc, tr(TEXT, "bad_file"))
         else:
             _saved(tr(TEXT, "imported", n=result.rows, total=fmt.money(result.total, code, currency)))
 
 
-def show_warnings(exc: UserDataError) -> None:
-    """Lines that need a confirmation, as a warning (user text shown literally)."""
-    body = "\n".join(f"- {fmt.md_escape(line)}" for line in exc.lines(lang()))
-    head = exc.text(lang()).splitlines()[0]
-    st.warning(fmt.md_escape(head) + "\n\n" + body, icon=":material/warning:")
-
-
 def confirm_large(parsed: costs_io.ParsedCosts, data: bytes) -> bool:
-    """Amounts far outside the account's history (the data layer's rule): say so, ask for a tick."""
+    """Amounts or months far outside the account's history (data_layer.plausibility): say so, ask for a tick."""
     if not parsed.warnings:
         return False
-    show_warnings(costs_io.ConfirmationNeeded(parsed.warnings))
+    confirm.warn(costs_io.ConfirmationNeeded(parsed.warnings))
     # the key follows the file, so a tick given for one file never confirms another
     return st.checkbox(tr(TEXT, "confirm.large"), key=f"{_key('confirm_large')}.{zlib.crc32(data):08x}")
 
@@ -392,34 +395,18 @@ def partners_editor(partners: pd.DataFrame) -> None:
 
 # ---------------------------------------------------------------- commission rules
 
-def rules_editor(partners: pd.DataFrame) -> None:
-    """Commission rules per model and per-partner overrides, with optional tiers."""
+def rules_editor(partners: pd.DataFrame, currency: str) -> None:
+    """Commission rules per model and per-partner overrides, tiers as rows (ui.rules_editor, shared with what-if)."""
     st.caption(tr(TEXT, "rules.caption"))
     st.caption(tr(TEXT, "rules.tiers"))
-    frame = userdata.rules_in_percent(query(userdata.list_rules))[
-        ["rule_id", "model", "partner", "kind", "rate", "tiers", "tier_kind", "valid_from", "valid_to"]]
-    edited = st.data_editor(
-        frame, key=_key("rules"), num_rows="dynamic" if auth.can("edit") else "fixed", hide_index=True,
-        width="stretch", disabled=not auth.can("edit"),
-        column_order=["model", "partner", "kind", "rate", "tiers", "tier_kind", "valid_from", "valid_to"],
-        column_config={
-            "model": st.column_config.SelectboxColumn(tr(TEXT, "col.model"), options=list(MODELS),
-                                                      format_func=model_label),
-            "partner": st.column_config.SelectboxColumn(tr(TEXT, "col.partner"),
-                                                        options=partners["name"].tolist()),
-            "kind": st.column_config.SelectboxColumn(tr(TEXT, "col.kind"), options=list(KINDS), required=True,
-                                                     format_func=lambda k: tr(TEXT, f"kind.{k}"),
-                                                     default="percent_revenue"),
-            "rate": st.column_config.NumberColumn(tr(TEXT, "col.rate"), min_value=0.0, format="localized"),
-            "tiers": st.column_config.TextColumn(tr(TEXT, "col.tiers"), help=tr(TEXT, "rules.tiers")),
-            "tier_kind": tier_kind_column(tr(TEXT, "col.tier_kind"), lambda k: tr(TEXT, f"tier_kind.{k}")),
-            "valid_from": st.column_config.DateColumn(tr(TEXT, "col.from")),
-            "valid_to": st.column_config.DateColumn(tr(TEXT, "col.to")),
-        },
-    )
-    if auth.can("edit") and st.button(tr(TEXT, "save"), key="costs.rules_save", type="primary"):
+    edited, problems = rules_table(query(userdata.list_rules), _key("rules"), partners["name"].tolist(), currency,
+                                   disabled=not auth.can("edit"))
+    if problems:
+        st.error("\n".join(f"- {fmt.md_escape(p)}" for p in problems), icon=":material/error:")
+    if auth.can("edit") and st.button(tr(TEXT, "save"), key="costs.rules_save", type="primary",
+                                      disabled=bool(problems)):
         try:
-            n = write(userdata.replace_rules, userdata.rules_from_percent(edited))
+            n = write(userdata.replace_rules, edited)
         except UserDataError as exc:
             show_problems(exc)
         else:
@@ -441,17 +428,6 @@ def how_text(row: pd.Series, currency: str) -> str:
         return f"{fmt.money(row.get('revenue'), code, currency, 2)} × {rate}{where} = {amount}"
     count = fmt.num(row.get("events"), code)
     return f"{count} × {fmt.money(row.get('rate'), code, currency, 2)} = {amount}"
-
-
-def tiers_text(tiers: list[dict], currency: str) -> str:
-    """Tiers in words: до 1 000 000 ₽ — 10 %, выше — 15 %."""
-    code = lang()
-    parts = []
-    for tier in tiers:
-        bound = tr(TEXT, "how.above") if tier["up_to"] is None else tr(
-            TEXT, "how.up_to", amount=fmt.money(tier["up_to"], code, currency))
-        parts.append(f"{bound} — {fmt.pct(tier['rate'], code)}")
-    return ", ".join(parts)
 
 
 def commissions_section(f: Filters, currency: str) -> None:
@@ -502,7 +478,7 @@ def render() -> None:
     with tabs[2]:
         partners_editor(partners)
     with tabs[3]:
-        rules_editor(partners)
+        rules_editor(partners, currency)
     with tabs[4]:
         commissions_section(f, currency)
     with tabs[5]:
@@ -510,5 +486,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

@@ -11,9 +11,12 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from data_layer import plausibility
+from data_layer.numbers import NumberTextError, parse_number
 from metrics import goals, lookups
+from metrics.record_month import record_month
 from metrics.registry import METRICS
-from ui import auth, fmt, layout
+from ui import auth, confirm, fmt
 from ui.data import query, write
 from ui.goals_panel import (
     bar_value,
@@ -45,6 +48,8 @@ TEXT = {
         "note": "Комментарий", "who": "Кто добавляет (для журнала)", "save": "Добавить цель",
         "saved": "Цель добавлена.", "no_partners": "Партнёров пока нет — добавьте их на странице затрат.",
         "delete": "Удалить цель", "delete.pick": "Цель", "delete.do": "Удалить", "deleted": "Цель удалена.",
+        "target.placeholder": "например 1 500 или 12,5",
+        "confirm": "Да, цель верна — добавить её как есть",
     },
     "en": {
         "title": "Program goals",
@@ -64,9 +69,12 @@ TEXT = {
         "note": "Note", "who": "Added by (for the audit log)", "save": "Add goal",
         "saved": "Goal added.", "no_partners": "No partners yet — add them on the costs page.",
         "delete": "Delete a goal", "delete.pick": "Goal", "delete.do": "Delete", "deleted": "Goal deleted.",
+        "target.placeholder": "e.g. 1 500 or 12.5",
+        "confirm": "Yes, the goal is right: add it as it is",
     },
 }
 FLASH = "goals._flash"
+GOAL_CONFIRM = "goals.add"  # ui.confirm's key of the new goal's pending confirmation
 DATE_FORMAT = {"ru": "DD.MM.YYYY", "en": "YYYY/MM/DD"}
 
 
@@ -122,7 +130,7 @@ def _scope_fields(scope: str, partners: pd.DataFrame) -> tuple[str | None, int |
     return None, None
 
 
-def add_section(partners: pd.DataFrame, today: date) -> None:
+def add_section(partners: pd.DataFrame, today: date, currency: str = "RUB") -> None:
     """The form that adds a goal."""
     st.subheader(tr(TEXT, "add"), anchor=False)
     scope = st.segmented_control(tr(TEXT, "scope"), list(goals.SCOPES), default="program", key="goals.scope",
@@ -138,16 +146,21 @@ def add_section(partners: pd.DataFrame, today: date) -> None:
         model, partner_id = _scope_fields(scope, partners)
         c1, c2 = st.columns(2)
         op = c1.selectbox(tr(TEXT, "op"), list(goals.OPS), format_func=lambda o: tr(TEXT, f"op.{o}"), key="goals.op")
-        target = c2.number_input(tr(TEXT, "target.pct" if percent else "target"), value=0.0, step=1.0,
-                                 key="goals.target")
+        target = c2.text_input(tr(TEXT, "target.pct" if percent else "target"), key="goals.target",
+                               placeholder=tr(TEXT, "target.placeholder"))
         d1, d2 = st.columns(2)
         date_from = d1.date_input(tr(TEXT, "from"), value=lo, key="goals.from", format=DATE_FORMAT[lang()])
         date_to = d2.date_input(tr(TEXT, "to"), value=hi, key="goals.to", format=DATE_FORMAT[lang()])
         note = st.text_input(tr(TEXT, "note"), key="goals.note")
         typed = st.text_input(tr(TEXT, "who"), key="goals.who") if auth.principal().open_mode else ""
+        goal = {"scope": scope, "metric": metric, "op": op, "target": target, "date_from": date_from,
+                "date_to": date_to, "model": model, "partner_id": partner_id}
+        sig = confirm.signature(sorted(goal.items()), percent)  # a tick confirms exactly this goal
+        slot = st.container()  # the warning and its tick go above the button that confirms them
         if st.form_submit_button(tr(TEXT, "save"), key="goals.save", type="primary"):
-            value = target / 100 if percent else target
-            _save(scope, metric, op, value, date_from, date_to, model, partner_id, note, actor(typed))
+            _save(goal, percent, note, actor(typed), sig, currency)
+        with slot:
+            confirm.show(GOAL_CONFIRM, sig, tr(TEXT, "confirm"))
 
 
 def actor(typed: str = "") -> str:
@@ -158,14 +171,42 @@ def actor(typed: str = "") -> str:
     return (typed or "").strip() or person.actor
 
 
-def _save(scope: str, metric: str, op: str, target: float, date_from: date, date_to: date, model: str | None,
-          partner_id: int | None, note: str, who: str) -> None:
+def target_value(text: str, percent: bool) -> float:
+    """The typed target as a number, read as a Russian user types it (12,5 · 1 000 000); percent as a fraction."""
     try:
-        write(goals.add_goal, scope, metric, op, target, date_from, date_to, model=model, partner_id=partner_id,
-              note=note, who=who)
+        number = float(parse_number(text or ""))
+    except NumberTextError:
+        raise goals.GoalError("target", value=text) from None
+    return number / 100 if percent else number
+
+
+def far_findings(goal: dict, currency: str) -> list[plausibility.Finding]:
+    """The goal's target and start far outside what the account has seen (data_layer.plausibility's rule)."""
+    metric = goal["metric"]
+    record = query(record_month, metric, goal["scope"], goal["model"], goal["partner_id"])
+    days = (goal["date_to"] - goal["date_from"]).days + 1
+    found = [
+        plausibility.target_finding(goal["target"], record and record.value, record and record.month, days,
+                                    goals.is_additive(metric), lambda v: value_text(metric, v, currency),
+                                    bool(record and record.whole_program)),
+        plausibility.month_finding(goal["date_from"], query(plausibility.account_scale), code="goal.month_far"),
+    ]
+    return [f for f in found if f is not None]
+
+
+def _save(goal: dict, percent: bool, note: str, who: str, sig: str, currency: str) -> None:
+    """Add the goal; a target or start far outside the account's history first waits for the tick."""
+    try:
+        values = {**goal, "target": target_value(goal["target"], percent)}
+        found = [] if confirm.confirmed(GOAL_CONFIRM, sig) else far_findings(values, currency)
+        if found:
+            confirm.ask(GOAL_CONFIRM, sig, plausibility.ConfirmationNeeded(found))  # nothing written
+            return
+        write(goals.add_goal, **values, note=note, who=who)
     except goals.GoalError as exc:
         st.error(exc.text(lang()), icon=":material/error:")
         return
+    confirm.clear(GOAL_CONFIRM)
     st.session_state[FLASH] = tr(TEXT, "saved")
     st.rerun()
 
@@ -203,10 +244,9 @@ def render() -> None:
     if not auth.can("edit"):
         auth.read_only_note()
         return
-    add_section(query(lookups.partners), today)
+    add_section(query(lookups.partners), today, currency)
     delete_section(currency)
 
 
 if __name__ == "__main__":
-    layout.require_router()
     render()

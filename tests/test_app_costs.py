@@ -3,6 +3,7 @@ commission rules, computed commissions; writes go through one transaction, bad e
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_page_shows_costs_by_category_and_names_literally(db: Path) -> None:
     assert shares == sorted(shares, reverse=True)  # largest first, like the chart beside it
     partners = at.data_editor(key="costs.partners").value
     assert sorted(partners["name"]) == sorted([ALPHA, BETA])
-    assert at.data_editor(key="costs.rules").value["rate"].tolist() == [10.0]
+    assert at.data_editor(key="costs.rules").value["rate"].tolist() == ["10\u00a0%"]   # a decimal comma in Russian
 
 
 def test_ledger_edit_is_saved(db: Path) -> None:
@@ -190,22 +191,37 @@ def test_partner_alias_clash_is_rejected(db: Path) -> None:
     assert snapshot(db) == before
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    ({"rate": 150.0}, "больше 100"),
-    ({"tiers": '[{"up_to": 100, "rate": 0.1}]'}, "Последняя ступень"),
-    ({"model": None}, "либо модель, либо партнёр"),
+@pytest.mark.parametrize(("state", "words"), [
+    ({"costs.rules": edits({0: {"rate": "150"}})}, "больше 100"),
+    ({"costs.rules": edits({0: {"rate": "-5"}})}, "отрицательное"),
+    ({"costs.rules.tier_rows.0": edits(added=[{"up_to": "100", "rate": "10"}])}, "«И выше» (или пусто)"),
+    ({"costs.rules": edits({0: {"model": None}})}, "либо модель, либо партнёр"),
 ])
-def test_bad_rule_edit_is_rejected(db: Path, change: dict, words: str) -> None:
+def test_bad_rule_edit_is_rejected(db: Path, state: dict, words: str) -> None:
     before = snapshot(db)
-    at = app({"costs.rules": edits({0: change})})
-    at.button(key="costs.rules_save").click().run()
+    at = app(state)
+    save = at.button(key="costs.rules_save")
+    if not save.disabled:  # a mistyped number is refused at once (Save disabled), the rest when saving
+        save.click().run()
     assert words in errors(at)
     assert snapshot(db) == before
 
 
+def test_rule_tiers_are_saved_from_rows(db: Path) -> None:
+    at = app({"costs.rules.tier_rows.0": edits(added=[{"up_to": "1 000", "rate": "12,5"},
+                                                      {"up_to": "и выше", "rate": "20"}]),
+              "costs.rules.tier_kind.0": "whole"})
+    at.button(key="costs.rules_save").click().run()
+    assert not at.error, errors(at)
+    with store.connect(db, read_only=True) as con:
+        rule = userdata.list_rules(con).iloc[0]
+    assert json.loads(rule["tiers"]) == [{"up_to": 1000.0, "rate": 0.125}, {"up_to": None, "rate": 0.2}]
+    assert rule["tier_kind"] == "whole"
+
+
 def test_rule_edit_changes_computed_commission(db: Path) -> None:
-    at = app({"costs.rules": edits({0: {"rate": 12.0}},
-                                   [{"partner": BETA, "kind": "fixed_per_deal", "rate": 100.0}])})
+    at = app({"costs.rules": edits({0: {"rate": "12"}},
+                                   [{"partner": BETA, "kind": "fixed_per_deal", "rate": "100"}])})
     at.button(key="costs.rules_save").click().run()
     assert not at.error, errors(at)
     with store.connect(db, read_only=True) as con:

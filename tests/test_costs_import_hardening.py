@@ -19,7 +19,7 @@ import pytest
 from test_costs_io import cli, xlsx_bytes
 from test_metrics_data import Account
 
-from data_layer import costs_io, costs_limits, costs_read, store, userdata
+from data_layer import costs_io, costs_limits, costs_read, plausibility, store, userdata
 
 HEADER = "partner,month,category,amount\n"
 MONTH = "2025-03"
@@ -314,10 +314,10 @@ def test_window_follows_the_first_lead_and_the_settings(tmp_db: Path) -> None:
     with store.connect(tmp_db, read_only=True) as con:
         first, last = costs_limits.month_window(con, costs_limits.load_limits(con))
     assert first == date(2010, 6, 1) and last == date(today.year + 2, today.month, 1)
-    do_import(tmp_db, (HEADER + "Альфа,2010-06,bonus,1\n").encode())
+    do_import(tmp_db, (HEADER + "Альфа,2010-06,bonus,1\n").encode(), confirmed=True)  # 5 years early: asked
     assert codes(refusal(tmp_db, (HEADER + "Альфа,2010-05,bonus,1\n").encode())) == [("month.window", 2)]
     set_settings(tmp_db, costs_years_before_first_lead=10, costs_years_after_today=80)
-    do_import(tmp_db, (HEADER + "Альфа,2005-06,bonus,1\nАльфа,2100-01,bonus,1\n").encode())
+    do_import(tmp_db, (HEADER + "Альфа,2005-06,bonus,1\nАльфа,2100-01,bonus,1\n").encode(), confirmed=True)
 
 
 # ---------------------------------------------------------------- amounts far outside the account's history
@@ -360,7 +360,7 @@ def test_rule_is_one_reusable_function(db: Path) -> None:
     seed_history(db)
     rows = pd.DataFrame({"amount": [5.0, 100_001.0], "line": [None, 7]})
     with store.connect(db, read_only=True) as con:
-        found = costs_limits.implausible_amounts(con, rows)
+        found = plausibility.implausible_amounts(con, rows)
     assert [(p.code, p.line) for p in found] == [("amount.implausible", 7)]
     assert "в 100 раз больше самого затратного месяца" in found[0].text("ru")
 

@@ -14,7 +14,7 @@ import pytest
 from app_helpers import APP, ROOT, new_app, run_ok
 from streamlit.testing.v1 import AppTest
 
-from data_layer import admin, config, costs_io, payouts, store, sync, userdata
+from data_layer import admin, config, costs_io, payouts, plausibility, store, sync, userdata
 from data_layer.userdata import ScenarioInputs
 from metrics import goals, planning
 from pages import settings as settings_page
@@ -27,14 +27,16 @@ pytest_plugins = ("conftest_app",)
 # be listed here or in READS: a new button has to be classified before this test passes.
 WRITES = (
     r"costs\.(ledger_save|import|partners_save|rules_save)", r"costs\.(editor|partners|rules)",
+    r"costs\.rules(\.\d+)?\.tier_rows",
     r"forecast\.plan_save", r"goals\.(save|delete)", r"payouts\.(accrue|submit)",
     r"settings\.(save|forget|sync_now|apply_mapping|calc_save|roles_save)", r"what_if\.(save|delete|apply)",
 )
 # Widgets that only read, download, navigate or change this session's own what-if / plan inputs.
 READS = (
     r"auth\.(login|logout|logout_denied)", r"filters\.reset", r"partners\.back", r"settings\.test",
-    r"what_if\.(load|reset|rate_set|realloc_add)", r"what_if\.(costs|rules)", r"forecast\.plan_budgets",
-    r"reports\.(weekly_build|download_.+)", r"costs\.download", r"portal\.(pdf|xlsx)",
+    r"what_if\.(load|reset|rate_set|realloc_add)", r"what_if\.(costs|rules)", r"what_if\.rules(\.\d+)?\.tier_rows",
+    r"forecast\.plan_budgets",
+    r"reports\.(weekly_build|download_.+)", r"costs\.download", r"portal\.(pdf|xlsx)", r"meeting\.(prev|next)",
 )
 ADMIN_SCENARIO = "Сценарий администратора"
 
@@ -168,6 +170,8 @@ LEDGER = pd.DataFrame(columns=["partner", "month", "category", "amount"])
 # Each function pages hand to ui.data.write / ui.data.act, with arguments (never reached when refused).
 WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "userdata.replace_ledger": (userdata.replace_ledger, (LEDGER,), {}),
+    "plausibility.save_ledger": (plausibility.save_ledger, (LEDGER,), {}),
+    "plausibility.save_rules": (plausibility.save_rules, (pd.DataFrame(),), {}),
     "costs_io.import_file": (costs_io.import_file, (b"partner,month,category,amount\n", "x.csv"), {}),
     "userdata.save_partners": (userdata.save_partners, (pd.DataFrame(),), {}),
     "userdata.replace_rules": (userdata.replace_rules, (pd.DataFrame(),), {}),

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from data_layer import payouts
+from data_layer import payouts, plausibility
 from metrics import lookups
 from metrics.filters import Filters
-from ui import auth, fmt
+from ui import auth, confirm, fmt
 from ui.data import query, write
 from ui.filters import today as account_today
 from ui.i18n import lang, model_label, tr
@@ -49,6 +49,7 @@ TEXT = {
         "status.reversed": "сторно (закрыта)",
         "event.accrue": "начисление", "event.approve": "утверждение", "event.pay": "выплата", "event.reverse": "сторно",
         "line.label": "{partner} · {month} · {status} · к оплате {to_pay}, ждёт утверждения {pending}",
+        "confirm": "Да, дата верна — записать выплату",
     },
     "en": {
         "title": "Partner payouts",
@@ -78,9 +79,11 @@ TEXT = {
         "status.reversed": "reversed (closed)",
         "event.accrue": "accrual", "event.approve": "approval", "event.pay": "payment", "event.reverse": "reversal",
         "line.label": "{partner} · {month} · {status} · to pay {to_pay}, awaiting approval {pending}",
+        "confirm": "Yes, the date is right: record the payment",
     },
 }
 FLASH = "payouts._flash"
+PAY_CONFIRM = "payouts.pay"  # ui.confirm's key of a payment date's pending confirmation
 ACTIONS = ("approve", "pay", "reverse")
 MONEY_COLS = ("accrued", "approved", "pending", "paid", "to_pay", "owed")
 DATE_FORMAT = {"ru": "DD.MM.YYYY", "en": "YYYY/MM/DD"}
@@ -200,9 +203,25 @@ def action_section(period: payouts.Period | None, who: str, today: date, currenc
             reference = st.text_input(tr(TEXT, "reference"), key="payouts.reference")
         if action == "reverse":
             reason = st.text_input(tr(TEXT, "reason"), key="payouts.reason")
+        sig = confirm.signature(pid, action, amount, paid_on, reference, reason)
+        slot = st.container()  # the warning and its tick go above the button that confirms them
         if st.form_submit_button(tr(TEXT, "submit"), key="payouts.submit", type="primary", disabled=not who):
-            _apply(action, pid, amount, paid_on, reference, reason, who, currency)
+            if action != "pay" or _date_plausible(paid_on, sig):
+                _apply(action, pid, amount, paid_on, reference, reason, who, currency)
+        with slot:
+            confirm.show(PAY_CONFIRM, sig, tr(TEXT, "confirm"))
     history(pid, currency)
+
+
+def _date_plausible(paid_on: date | None, sig: str) -> bool:
+    """A payment date far from every month with data waits for the tick (amounts are capped by the line itself)."""
+    if paid_on is None or confirm.confirmed(PAY_CONFIRM, sig):
+        return True
+    found = plausibility.month_finding(paid_on, query(plausibility.account_scale), code="pay.month_far")
+    if found is None:
+        return True
+    confirm.ask(PAY_CONFIRM, sig, plausibility.ConfirmationNeeded([found]))  # nothing written
+    return False
 
 
 def _apply(action: str, pid: int, amount: float, paid_on: date | None, reference: str | None,
@@ -217,6 +236,7 @@ def _apply(action: str, pid: int, amount: float, paid_on: date | None, reference
     except payouts.PayoutError as exc:
         _error(exc)
         return
+    confirm.clear(PAY_CONFIRM)
     st.session_state[FLASH] = [("success", tr(TEXT, f"done.{action}", amount=_money(amount, currency)))]
     st.rerun()
 
