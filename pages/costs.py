@@ -21,6 +21,7 @@ from ui import auth, charts, confirm, fmt, layout, payouts_panel
 from ui.data import query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, model_label, t, tr
+from ui.number_entry import amount_text, typed_amounts
 from ui.rules_editor import rules_table
 from ui.tiers_editor import tiers_text
 
@@ -42,6 +43,9 @@ TEXT = {
         "ledger.none": "Партнёров пока нет — добавьте их на вкладке «Партнёры» или импортируйте файл "
                        "с «Создавать новых партнёров».",
         "col.partner": "Партнёр", "col.month": "Месяц", "col.note": "Комментарий",
+        "amount.help": "Сумма в рублях: дробная часть через запятую (12,5), тысячи можно отделять пробелом "
+                       "(1 234 567).",
+        "row": "строка {n}, сумма", "unread": "Ничего не сохранено — исправьте суммы:",
         "save": "Сохранить", "saved": "Сохранено: {n} строк.", "saved.partners": "Партнёры сохранены ({n}).",
         "saved.rules": "Правила сохранены ({n}).",
         "import.help": "CSV (UTF-8, разделитель «,» или «;») или XLSX со столбцами partner, month, category, "
@@ -108,6 +112,8 @@ TEXT = {
         "ledger.none": "There are no partners yet: add them on the Partners tab or import a file with "
                        "“Create new partners”.",
         "col.partner": "Partner", "col.month": "Month", "col.note": "Note",
+        "amount.help": "Amount in roubles: a point for decimals (12.5), commas may separate thousands (1,234,567).",
+        "row": "row {n}, amount", "unread": "Nothing was saved: fix these amounts:",
         "save": "Save", "saved": "Saved: {n} rows.", "saved.partners": "Partners saved ({n}).",
         "saved.rules": "Rules saved ({n}).",
         "import.help": "CSV (UTF-8, ',' or ';' delimiter) or XLSX with columns partner, month, category, amount. "
@@ -251,7 +257,9 @@ def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
         st.info(tr(TEXT, "ledger.none"))
         return
     rows = query(userdata.read_ledger, ids, first, last)
-    frame = rows[["partner", "month", "category", "amount", "note"]].copy()
+    exact = rows["amount"].astype(float)
+    frame = rows[["partner", "month", "category", "amount", "note"]].astype({"amount": object})
+    frame["amount"] = [amount_text(v) for v in exact]  # text: Streamlit's number cells turn «12,5» into 125
     names = partners["name"].tolist() if ids is None else partners[partners["partner_id"].isin(ids)]["name"].tolist()
     edited = st.data_editor(
         frame, key=_key("editor"), num_rows="dynamic" if auth.can("edit") else "fixed", hide_index=True,
@@ -262,8 +270,8 @@ def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
                                                  default=first),
             "category": st.column_config.SelectboxColumn(tr(TEXT, "col.category"), options=list(CATEGORIES),
                                                          format_func=_category_label, required=True),
-            "amount": st.column_config.NumberColumn(tr(TEXT, "col.amount") + f", {fmt.currency_symbol('RUB', code)}",
-                                                    min_value=0.0, step=0.01, format="localized", required=True),
+            "amount": st.column_config.TextColumn(tr(TEXT, "col.amount") + f", {fmt.currency_symbol('RUB', code)}",
+                                                  alignment="right", required=True, help=tr(TEXT, "amount.help")),
             "note": st.column_config.TextColumn(tr(TEXT, "col.note")),
         },
     )
@@ -273,9 +281,20 @@ def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
     sig = confirm.signature(edited.to_json(date_format="iso", orient="split", default_handler=str), ids, first, last)
     slot = st.container()  # the warning and its tick go above the button that confirms them
     if st.button(tr(TEXT, "save"), key="costs.ledger_save", type="primary"):
-        save_ledger(edited, ids, first, last, sig)
+        amounts, problems = typed_amounts(edited["amount"], frame["amount"], exact,
+                                          lambda n: tr(TEXT, "row", n=n), fmt.currency_symbol("RUB", code))
+        if problems:  # nothing is saved while any cell cannot be read
+            _unread(problems)
+        else:
+            save_ledger(edited.assign(amount=amounts.astype(float)), ids, first, last, sig)
     with slot:
         confirm.show(LEDGER_CONFIRM, sig, tr(TEXT, "confirm.ledger"))
+
+
+def _unread(problems: list[str]) -> None:
+    """The typed amounts that cannot be read, one line each; nothing was saved."""
+    body = "\n".join(f"- {fmt.md_escape(line)}" for line in problems)
+    st.error(fmt.md_escape(tr(TEXT, "unread")) + "\n\n" + body, icon=":material/error:")
 
 
 def save_ledger(edited: pd.DataFrame, ids: tuple[int, ...] | None, first: date, last: date, sig: str) -> None:

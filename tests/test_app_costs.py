@@ -94,14 +94,14 @@ def test_ledger_edit_is_saved(db: Path) -> None:
     at = app()
     first = at.data_editor(key="costs.editor").value
     row = int(first.index[first["partner"] == ALPHA][0])
-    at = app({"costs.editor": edits({row: {"amount": 450.0}},
+    at = app({"costs.editor": edits({row: {"amount": "450"}},
                                     [{"partner": BETA, "month": last_month().isoformat(), "category": "bonus",
-                                      "amount": 50.0}])})
+                                      "amount": "50,00"}])})
     at.button(key="costs.ledger_save").click().run()
     assert not at.error, errors(at)
     assert any("Сохранено" in s.value for s in at.success)
     assert ledger(db) == [(ALPHA, "marketing", 450.0), (BETA, "bonus", 50.0), (BETA, "support", 400.0)]
-    assert at.data_editor(key="costs.editor.1").value["amount"].sum() == 900.0  # the editor starts afresh
+    assert amounts(at, "costs.editor.1") == [450.0, 50.0, 400.0]  # the editor starts afresh
 
 
 def test_ledger_delete_row_removes_it(db: Path) -> None:
@@ -113,16 +113,41 @@ def test_ledger_delete_row_removes_it(db: Path) -> None:
     assert ledger(db) == [(ALPHA, "marketing", 300.0)]
 
 
-def test_bad_ledger_edit_lists_every_row_and_changes_nothing(db: Path) -> None:
+def amounts(at, key: str) -> list[float]:
+    """The ledger editor's amount cells (text, the UI language's way) as numbers."""
+    return [float(v.replace("\u00a0", "").replace(" ", "").replace(",", "."))
+            for v in at.data_editor(key=key).value["amount"]]
+
+
+def test_ledger_amounts_are_typed_the_russian_way(db: Path) -> None:
+    """«12,5» is 12.5 and «1 234,5» 1234.5 (Streamlit's number cells made the first 125)."""
+    at = app()
+    assert at.data_editor(key="costs.editor").value["amount"].tolist() == ["300,00", "400,00"]
+    at = app({"costs.editor": edits({0: {"amount": "12,5"}, 1: {"amount": "1 234,5"}})})
+    at.button(key="costs.ledger_save").click().run()
+    assert not at.error, errors(at)
+    assert sorted(a for _, _, a in ledger(db)) == [12.5, 1234.5]
+
+
+def test_unreadable_ledger_amounts_are_listed_and_nothing_is_saved(db: Path) -> None:
     before = snapshot(db)
-    at = app({"costs.editor": edits({0: {"amount": -5.0}},
-                                    [{"partner": None, "month": last_month().isoformat(), "category": "bonus",
-                                      "amount": 1.0},
-                                     {"partner": ALPHA, "month": last_month().isoformat(), "category": "marketing",
-                                      "amount": 2.0}])})
+    at = app({"costs.editor": edits({0: {"amount": "-5"}, 1: {"amount": "1.000"}})})
     at.button(key="costs.ledger_save").click().run()
     text = errors(at)
-    assert "строка 1" in text and "отрицательная" in text
+    assert "Ничего не сохранено" in text and "строка 1" in text and "отрицательная" in text
+    assert "строка 2" in text and "неоднозначно" in text
+    assert snapshot(db) == before
+
+
+def test_bad_ledger_edit_lists_every_row_and_changes_nothing(db: Path) -> None:
+    before = snapshot(db)
+    at = app({"costs.editor": edits({},
+                                    [{"partner": None, "month": last_month().isoformat(), "category": "bonus",
+                                      "amount": "1"},
+                                     {"partner": ALPHA, "month": last_month().isoformat(), "category": "marketing",
+                                      "amount": "2"}])})
+    at.button(key="costs.ledger_save").click().run()
+    text = errors(at)
     assert "строка 3" in text and "Не указано имя партнёра" in text
     assert "встречается несколько раз" in text                # row 4 repeats row 1's key
     assert snapshot(db) == before
@@ -251,4 +276,4 @@ def test_viewer_can_look_and_export_but_not_edit(db: Path, monkeypatch: pytest.M
     assert not keys & {"costs.ledger_save", "costs.partners_save", "costs.rules_save", "costs.import"}
     assert not [u for u in at.get("file_uploader")]
     assert any(getattr(b, "key", None) == "costs.download" for b in at.get("download_button"))
-    assert at.data_editor(key="costs.editor").value["amount"].sum() == 700.0
+    assert amounts(at, "costs.editor") == [300.0, 400.0]

@@ -7,7 +7,10 @@ is refused with a sentence naming the field, what is wrong and what to do; nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from decimal import Decimal
+
+import pandas as pd
 
 from data_layer import userdata
 from data_layer.numbers import NumberTextError, parse_typed
@@ -92,3 +95,27 @@ def percent_text(value: object) -> str:
     number = round(float(value), PERCENT_DIGITS)  # type: ignore[arg-type]
     digits = next(d for d in range(PERCENT_DIGITS + 1) if round(number, d) == number)
     return f"{fmt.num(number, lang(), digits)}\u00a0%"
+
+
+def typed_amounts(edited: pd.Series, shown: pd.Series, exact: pd.Series, field: Callable[[int], str],
+                  unit: str = "") -> tuple[pd.Series, list[str]]:
+    """An editor's money column of text cells read back: an untouched cell keeps its exact stored value (not its
+    rounded text), an edited or added one is read as typed; returns the amounts and each refused cell's sentence.
+
+    `field(n)` names the n-th row (1-based) in a sentence."""
+    amounts: list[float | None] = []
+    problems: list[str] = []
+    for n, (idx, value) in enumerate(edited.items(), start=1):
+        if _untouched(idx, value, shown):
+            amounts.append(float(exact.loc[idx]))
+            continue
+        try:
+            amounts.append(read_amount(value, field(n), unit))
+        except EntryError as exc:
+            problems.append(exc.sentence)
+            amounts.append(None)
+    return pd.Series(amounts, index=edited.index, dtype=object), problems
+
+
+def _untouched(idx: Hashable, value: object, shown: pd.Series) -> bool:
+    return idx in shown.index and value == shown.loc[idx]
