@@ -25,6 +25,18 @@ CHROMIUM_ARGS = [
 SERVER_START_SECONDS = 90
 
 
+def require_chromium() -> None:
+    """Skip a browser test where Debian's chromium is missing; in CI (CI=true) that is a failure instead."""
+    if Path(CHROMIUM).exists():
+        return
+    import pytest  # only tests call this; the module also serves the benchmarks
+
+    message = f"{CHROMIUM} is missing: apt-get install chromium chromium-driver to run browser tests"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:

@@ -3,13 +3,12 @@ each role sees and may do what it should, and a partner cannot reach other partn
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, free_port, shot, streamlit_server, wait_ready
+from browser_util import browser, free_port, require_chromium, shot, streamlit_server, wait_ready
 
 from data_layer import store
 from metrics import lookups
@@ -28,10 +27,7 @@ def partners(app_db: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def secured(app_db: Path, partners: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard with [auth] pointing at a local OIDC provider and roles for four people."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    require_chromium()
     from oidc_provider_mock import run_server_in_thread
 
     tmp = tmp_path_factory.mktemp("auth")

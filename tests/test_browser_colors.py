@@ -3,12 +3,11 @@ page's bars and the first screen's ROI bars give each model (and direct sales) t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, streamlit_server, wait_ready
+from browser_util import browser, require_chromium, streamlit_server, wait_ready
 
 from ui import palette
 from ui.i18n import model_label
@@ -32,11 +31,7 @@ MARKS = """(sel) => [...document.querySelector(sel + ' svg').querySelectorAll('p
 
 @pytest.fixture(scope="module")
 def server(app_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium to run browser tests"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     with streamlit_server(app_db, log=tmp_path_factory.mktemp("streamlit-colors") / "server.log") as url:
         yield url
 

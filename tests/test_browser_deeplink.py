@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, streamlit_server, wait_ready
+from browser_util import browser, require_chromium, streamlit_server, wait_ready
 
 pytest_plugins = ("conftest_app",)
 pytestmark = pytest.mark.browser
 
 
 def test_first_request_to_what_if_opens_the_page(app_db: Path, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    require_chromium()
     with streamlit_server(app_db, log=tmp_path / "server.log") as url, browser() as b:
         page = b.new_context(viewport={"width": 1400, "height": 900}).new_page()
         page.set_default_timeout(120_000)

@@ -3,11 +3,10 @@ mode, the models' ROI chart and both partner lists (with the unclear count under
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, shot, streamlit_server, wait_ready
+from browser_util import browser, require_chromium, shot, streamlit_server, wait_ready
 
 pytest_plugins = ("conftest_app",)
 pytestmark = pytest.mark.browser
@@ -22,10 +21,7 @@ def _bottom(page, locator) -> float:
 
 @pytest.mark.parametrize(("size", "query"), [((1440, 900), ""), ((1920, 1080), "?present=1")])
 def test_the_answer_is_above_the_fold(app_db: Path, tmp_path: Path, size: tuple[int, int], query: str) -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    require_chromium()
     width, height = size
     with streamlit_server(app_db, log=tmp_path / "server.log") as url, browser() as b:
         page = b.new_context(viewport={"width": width, "height": height}, locale="ru-RU").new_page()

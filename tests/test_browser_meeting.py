@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_util import ARTIFACTS, CHROMIUM, browser, streamlit_server, wait_ready
+from browser_util import ARTIFACTS, browser, require_chromium, streamlit_server, wait_ready
 
 from data_layer import store
 from metrics import goals, weekly
@@ -56,10 +55,7 @@ def _wait_title(page, title: str) -> None:
 
 
 def test_every_screen_fits_1920x1080_and_the_flow_steps(app_db: Path, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    require_chromium()
     db = tmp_path / "meeting.duckdb"
     shutil.copy(app_db, db)
     week = _busy_week(db)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_util import CHROMIUM, ROOT, browser, streamlit_server, wait_ready
+from browser_util import ROOT, browser, require_chromium, streamlit_server, wait_ready
 
 from ui.i18n import t
 
@@ -54,10 +53,7 @@ def menu(code: str) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    require_chromium()
 
 
 CURRENT = "[data-testid='stSidebarNav'] a[aria-current='page']"

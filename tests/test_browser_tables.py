@@ -9,14 +9,13 @@ cell's padding blank. Header texts come from the grid's accessibility table (the
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, shot, streamlit_server, wait_ready
+from browser_util import browser, require_chromium, shot, streamlit_server, wait_ready
 from PIL import Image
 
 from data_layer import store
@@ -35,11 +34,7 @@ LINE = (226, 227, 230)  # the grid's border grey
 @pytest.fixture(scope="module")
 def server(app_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard on the demo plus a partner with a very long name, 150 000 ₽ of costs and no lead."""
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium to run browser tests"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     base = tmp_path_factory.mktemp("streamlit-tables")
     db = base / "tables.duckdb"
     shutil.copy(app_db, db)

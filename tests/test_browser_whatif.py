@@ -4,12 +4,11 @@ is applied; the result panel sits beside the inputs, inside the viewport, with n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, shot, streamlit_server, wait_ready
+from browser_util import browser, require_chromium, shot, streamlit_server, wait_ready
 
 from data_layer import store
 
@@ -23,11 +22,7 @@ PANEL = ".st-key-what_if-result"
 
 @pytest.fixture(scope="module")
 def server(app_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium to run browser tests"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     with streamlit_server(app_db, log=tmp_path_factory.mktemp("streamlit-whatif") / "server.log") as url:
         yield url
 
