@@ -36,7 +36,7 @@ def stored(db: Path) -> tuple:
 def open_what_if(chrome, server: str):
     page = chrome.new_context(viewport=VIEWPORT, locale="ru-RU").new_page()
     page.set_default_timeout(TIMEOUT)
-    page.goto(server)  # a first request straight to /what-if can meet Streamlit's legacy "page not found"
+    page.goto(server)  # from the first screen through the navigation, as a user gets there (deep links: test_browser_deeplink)
     wait_ready(page)
     page.get_by_role("link", name="Что если").click()
     page.wait_for_selector(f"{PANEL} [data-testid='stMetricValue']")

@@ -124,7 +124,7 @@ def test_numbers_are_right_aligned_and_intervals_compact(app) -> None:
         assert (config.get(f"col:{name}") or config.get(name))["alignment"] == "right", name
     frame = getattr(table.value, "data", table.value)
     texts = [v for v in frame["ROI, 95 %"] if v != "—"]
-    assert texts and all(re.fullmatch(r"-?\d[\d\u00a0 ]*(–|\u00a0– )-?\d[\d\u00a0 ]*\u00a0%", v) for v in texts), texts
+    assert texts and all(re.fullmatch(r"\u2212?\d[\d\u00a0 ]*(–|\u00a0– )\u2212?\d[\d\u00a0 ]*\u00a0%", v) for v in texts), texts
 
 
 # ---------- the partner page ----------
@@ -166,7 +166,7 @@ def test_the_deal_list_keeps_amounts_as_numbers_right_aligned(app_env: Path) -> 
 def test_interval_text_is_compact_with_the_unit_once() -> None:
     assert tables.interval_text(1.8, 3.034, "ru", 0) == "180–303\u00a0%"
     assert tables.interval_text(0.182, 0.229, "ru", 1) == "18,2–22,9\u00a0%"
-    assert tables.interval_text(-0.51, 0.05, "ru", 0) == "-51\u00a0– 5\u00a0%"
+    assert tables.interval_text(-0.51, 0.05, "ru", 0) == "\u221251\u00a0– 5\u00a0%"
     assert tables.interval_text(0.182, 0.229, "en", 1) == "18.2–22.9%"
     assert tables.interval_text(None, 0.2) == tables.interval_text(0.1, float("nan")) == "—"
 

@@ -133,8 +133,7 @@ def _partner_line(row: pd.Series, code: str, currency: str) -> str:
     or loss (−)."""
     value = float(row["profit"])
     money = ("+" if value >= 0 else "\u2212") + fmt.money_short(abs(value), code, currency)
-    numbers = f"{_roi_text(row, code)} · {money}".replace("-", "\u2212")  # one minus sign on the line
-    return f"- **{fmt.plain(row['partner'])}** · {numbers}"
+    return f"- **{fmt.plain(row['partner'])}** · {_roi_text(row, code)} · {money}"
 
 
 def _partner_list(rows: pd.DataFrame, which: str, currency: str) -> None:

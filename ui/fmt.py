@@ -11,6 +11,11 @@ from babel.numbers import format_decimal, format_percent, get_currency_symbol
 
 LOCALES = {"ru": "ru_RU", "en": "en_US"}
 DASH = "—"
+MINUS = "\u2212"  # the typographic minus of every negative number shown (babel gives the ASCII hyphen)
+
+
+def _minus(text: str) -> str:
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def _missing(x: object) -> bool:
@@ -18,11 +23,11 @@ def _missing(x: object) -> bool:
 
 
 def num(x: float | int | None, lang: str = "ru", digits: int = 0) -> str:
-    """A plain number with grouping: 1 234 567 (ru), 1,234,567 (en)."""
+    """A plain number with grouping: 1 234 567 (ru), 1,234,567 (en); a negative one with the minus sign (−5)."""
     if _missing(x):
         return DASH
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(x, format=pattern, locale=LOCALES[lang])
+    return _minus(format_decimal(x, format=pattern, locale=LOCALES[lang]))
 
 
 def money(x: float | int | None, lang: str = "ru", currency: str = "RUB", digits: int = 0) -> str:
@@ -33,7 +38,7 @@ def money(x: float | int | None, lang: str = "ru", currency: str = "RUB", digits
     sym = currency_symbol(currency, lang)
     if lang == "ru":
         return f"{amount}\u00a0{sym}"
-    return f"-{sym}{amount[1:]}" if amount.startswith("-") else f"{sym}{amount}"
+    return f"{MINUS}{sym}{amount[1:]}" if amount.startswith(MINUS) else f"{sym}{amount}"
 
 
 def currency_symbol(currency: str = "RUB", lang: str = "ru") -> str:
@@ -43,11 +48,11 @@ def currency_symbol(currency: str = "RUB", lang: str = "ru") -> str:
 
 
 def pct(x: float | None, lang: str = "ru", digits: int = 1) -> str:
-    """A fraction as a percentage: 0.205 -> 20,5 % (ru), 20.5% (en)."""
+    """A fraction as a percentage: 0.205 -> 20,5 % (ru), 20.5% (en); −4,2 % with the minus sign."""
     if _missing(x):
         return DASH
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + ("\u00a0%" if lang == "ru" else "%")
-    return format_percent(x, format=pattern, locale=LOCALES[lang])
+    return _minus(format_percent(x, format=pattern, locale=LOCALES[lang]))
 
 
 def day(d: date | None, lang: str = "ru") -> str:

@@ -58,7 +58,7 @@ def interval_text(low: object, high: object, code: str = "ru", digits: int = 1) 
     if lo is None or hi is None or not math.isfinite(lo + hi):
         return fmt.DASH
     unit = "\u00a0%" if code == "ru" else "%"
-    # a range of negative numbers reads "-51 – -5 %": the spaced dash keeps the minus signs apart from it
+    # a range of negative numbers reads "−51 – −5 %": the spaced dash keeps the minus signs apart from it
     dash = "–" if lo >= 0 else "\u00a0– "
     return f"{fmt.num(lo * 100, code, digits)}{dash}{fmt.num(hi * 100, code, digits)}{unit}"
 
