@@ -48,13 +48,16 @@ def roi_moves(rows: pd.DataFrame, title: str) -> alt.LayerChart:
     data = rows.assign(color=[BAND_COLORS.get(b or "n/a", MUTED) for b in rows["band_now"]])
     y = alt.Y("label:N", sort=list(rows["label"]), title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT))
     values = [float(v) for v in [*data["roi_before"], *data["roi_now"]] if pd.notna(v)]
-    x = alt.X("roi_before:Q", title=title, axis=alt.Axis(format=".0%", tickCount=5), scale=alt.Scale(domain=_padded(values, 0.2)))
+    x = alt.X("roi_before:Q", title=None, axis=alt.Axis(format=".0%", tickCount=5),
+              scale=alt.Scale(domain=_padded(values, 0.2)))
     base = alt.Chart(data).encode(y=y)
     line = base.mark_rule(color=MUTED).encode(x=x, x2="roi_now:Q")
     before = base.mark_point(filled=True, color=MUTED, size=220).encode(x=x)
     now = base.mark_point(filled=True, size=420).encode(x="roi_now:Q", color=alt.Color("color:N", scale=None))
     label = base.mark_text(dy=-22).encode(x="roi_now:Q", text="text:N")
-    return alt.layer(line, before, now, label)
+    # the long legend-like title goes under the whole chart from its left edge: centred under the plot it was cut
+    return alt.layer(line, before, now, label).properties(
+        title=alt.TitleParams(title, orient="bottom", anchor="start", frame="bounds", fontSize=14))
 
 
 def weekly_line(rows: pd.DataFrame, title: str, axis_format: str = ",.0f") -> alt.LayerChart:
