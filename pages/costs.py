@@ -187,7 +187,11 @@ def show_problems(exc: UserDataError, intro: str | None = None) -> None:
     """Every problem as its own line; user and CRM text is shown literally (Markdown escaped)."""
     code = lang()
     lines = exc.lines(code)
-    head = intro or (exc.text(code).splitlines()[0] if len(lines) > 1 else None)
+    show_lines(lines, intro or (exc.text(code).splitlines()[0] if len(lines) > 1 else None))
+
+
+def show_lines(lines: list[str], head: str | None) -> None:
+    """An error box: the head sentence, then one bullet per line (Markdown escaped)."""
     body = "\n".join(f"- {fmt.md_escape(line)}" for line in lines)
     st.error((fmt.md_escape(head) + "\n\n" if head else "") + body, icon=":material/error:")
 
@@ -284,17 +288,11 @@ def ledger_editor(f: Filters, partners: pd.DataFrame) -> None:
         amounts, problems = typed_amounts(edited["amount"], frame["amount"], exact,
                                           lambda n: tr(TEXT, "row", n=n), fmt.currency_symbol("RUB", code))
         if problems:  # nothing is saved while any cell cannot be read
-            _unread(problems)
+            show_lines(problems, tr(TEXT, "unread"))
         else:
             save_ledger(edited.assign(amount=amounts.astype(float)), ids, first, last, sig)
     with slot:
         confirm.show(LEDGER_CONFIRM, sig, tr(TEXT, "confirm.ledger"))
-
-
-def _unread(problems: list[str]) -> None:
-    """The typed amounts that cannot be read, one line each; nothing was saved."""
-    body = "\n".join(f"- {fmt.md_escape(line)}" for line in problems)
-    st.error(fmt.md_escape(tr(TEXT, "unread")) + "\n\n" + body, icon=":material/error:")
 
 
 def save_ledger(edited: pd.DataFrame, ids: tuple[int, ...] | None, first: date, last: date, sig: str) -> None:
