@@ -139,6 +139,15 @@ def test_unreadable_ledger_amounts_are_listed_and_nothing_is_saved(db: Path) -> 
     assert snapshot(db) == before
 
 
+def test_an_added_row_without_an_amount_is_refused_not_zero(db: Path) -> None:
+    before = snapshot(db)
+    at = app({"costs.editor": edits({}, [{"partner": ALPHA, "month": last_month().isoformat(), "category": "bonus",
+                                          "amount": None}])})
+    at.button(key="costs.ledger_save").click().run()
+    assert "Ничего не сохранено" in errors(at) and "строка 3" in errors(at)
+    assert snapshot(db) == before
+
+
 def test_bad_ledger_edit_lists_every_row_and_changes_nothing(db: Path) -> None:
     before = snapshot(db)
     at = app({"costs.editor": edits({},

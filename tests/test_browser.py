@@ -7,12 +7,11 @@ meeting mode. Screenshots go to test-artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import CHROMIUM, browser, shot, streamlit_server, wait_ready
+from browser_util import browser, require_chromium, shot, streamlit_server, wait_ready
 
 pytest_plugins = ("conftest_app",)  # fixture app_db: one demo database per session
 
@@ -25,19 +24,10 @@ PAGES = tuple(TITLES)
 TIMEOUT = 120_000  # ms; the first run of a page computes its queries
 
 
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run browser tests"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def server(app_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of the dashboard running on the demo database."""
-    _require_chromium()
+    require_chromium()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with streamlit_server(app_db, log=log) as url:
         yield url

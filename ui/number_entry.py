@@ -7,7 +7,7 @@ is refused with a sentence naming the field, what is wrong and what to do; nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from decimal import Decimal
 
 import pandas as pd
@@ -97,25 +97,27 @@ def percent_text(value: object) -> str:
     return f"{fmt.num(number, lang(), digits)}\u00a0%"
 
 
+_NEVER_SHOWN = object()  # the shown text of a row added in the editor: equal to nothing typed, even a blank
+
+
+def typed_amount(value: object, shown: object, exact: float, field: str, unit: str = "") -> float:
+    """One money cell of a text column read back: untouched (still the text it was shown as), its exact stored
+    value, not that rounded text; edited or added, read as typed (EntryError when it cannot be used)."""
+    return float(exact) if value == shown else read_amount(value, field, unit)
+
+
 def typed_amounts(edited: pd.Series, shown: pd.Series, exact: pd.Series, field: Callable[[int], str],
                   unit: str = "") -> tuple[pd.Series, list[str]]:
-    """An editor's money column of text cells read back: an untouched cell keeps its exact stored value (not its
-    rounded text), an edited or added one is read as typed; returns the amounts and each refused cell's sentence.
-
-    `field(n)` names the n-th row (1-based) in a sentence."""
+    """typed_amount of every cell of an editor's money column (rows added in the editor have no shown text);
+    returns the amounts and each refused cell's sentence. `field(n)` names the n-th row (1-based)."""
     amounts: list[float | None] = []
     problems: list[str] = []
     for n, (idx, value) in enumerate(edited.items(), start=1):
-        if _untouched(idx, value, shown):
-            amounts.append(float(exact.loc[idx]))
-            continue
+        known = idx in shown.index
         try:
-            amounts.append(read_amount(value, field(n), unit))
+            amounts.append(typed_amount(value, shown.loc[idx] if known else _NEVER_SHOWN,
+                                        exact.loc[idx] if known else 0.0, field(n), unit))
         except EntryError as exc:
             problems.append(exc.sentence)
             amounts.append(None)
     return pd.Series(amounts, index=edited.index, dtype=object), problems
-
-
-def _untouched(idx: Hashable, value: object, shown: pd.Series) -> bool:
-    return idx in shown.index and value == shown.loc[idx]

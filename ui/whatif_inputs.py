@@ -17,7 +17,7 @@ from data_layer.userdata import CATEGORIES, MODELS, ScenarioInputs
 from metrics.filters import Filters
 from ui import fmt
 from ui.i18n import lang, model_label, t, tr
-from ui.number_entry import EntryError, amount_text, percent_text, read_amount, read_percent
+from ui.number_entry import EntryError, amount_text, percent_text, read_percent, typed_amount
 from ui.rules_editor import rules_table
 from ui.whatif_state import key, same_margin, set_base
 
@@ -90,14 +90,12 @@ def costs_editor(f: Filters, partners: pd.DataFrame, merged: pd.DataFrame,
     targets: list[dict[str, Any]] = []
     for pid, row in edited.iterrows():
         for c in CATEGORIES:
-            if row[c] == shown.loc[pid, c]:  # untouched: the exact total, not its rounded text
-                amount = float(values.loc[pid, c])
-            else:
-                try:
-                    amount = read_amount(row[c], f"{row['partner']}, {t(f'category.{c}')}", sign)
-                except EntryError as exc:
-                    problems.append(exc.sentence)
-                    continue
+            try:
+                amount = typed_amount(row[c], shown.loc[pid, c], values.loc[pid, c],
+                                      f"{row['partner']}, {t(f'category.{c}')}", sign)
+            except EntryError as exc:
+                problems.append(exc.sentence)
+                continue
             targets.append({"partner_id": int(pid), "category": c, "amount": amount})
     return pd.DataFrame(targets, columns=["partner_id", "category", "amount"]), problems
 
