@@ -32,6 +32,9 @@ from metrics.costs import Scenario
 
 DEFAULT_DBS = (Path("cache/partner_roi.duckdb"), Path("bench/data/demo_1000000.duckdb"))
 TOLERANCE = 1e-9
+# The forecast fits models by numerical optimisation, which turns DuckDB's parallel-sum noise (~1e-15) into
+# ~1e-8 between two runs of the same code on the 1M file.
+LOOSE = {"forecast": 1e-6}
 VOLATILE = frozenset({"generated_at"})  # fields that record when, not what
 
 Case = Callable[[duckdb.DuckDBPyConnection, Scope], Any]
@@ -97,8 +100,8 @@ def _key(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
-def differences(a: Any, b: Any, where: str = "") -> Iterator[str]:
-    """Every way b differs from a: type, dtype, columns, index, order, or a value beyond TOLERANCE (relative)."""
+def differences(a: Any, b: Any, where: str = "", tol: float = TOLERANCE) -> Iterator[str]:
+    """Every way b differs from a: type, dtype, columns, index, order, or a value beyond tol (relative)."""
     if isinstance(a, pd.DataFrame):
         if not isinstance(b, pd.DataFrame):
             yield f"{where}: a DataFrame became {type(b).__name__}"
@@ -111,7 +114,7 @@ def differences(a: Any, b: Any, where: str = "") -> Iterator[str]:
         if not a.index.equals(b.index):
             yield f"{where}: index differs"
         for col in a.columns:
-            yield from differences(a[col], b[col], f"{where}[{col}]")
+            yield from differences(a[col], b[col], f"{where}[{col}]", tol)
         return
     if isinstance(a, pd.Series):
         if not isinstance(b, pd.Series) or len(a) != len(b):
@@ -120,7 +123,7 @@ def differences(a: Any, b: Any, where: str = "") -> Iterator[str]:
         if str(a.dtype) != str(b.dtype):
             yield f"{where}: dtype {a.dtype} → {b.dtype}"
         for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-            for d in differences(x, y, f"{where}#{i}"):
+            for d in differences(x, y, f"{where}#{i}", tol):
                 yield d
                 return  # one line per column is enough to find it
         return
@@ -131,30 +134,30 @@ def differences(a: Any, b: Any, where: str = "") -> Iterator[str]:
         for fld in fields(a):
             if fld.name in VOLATILE:
                 continue
-            yield from differences(getattr(a, fld.name), getattr(b, fld.name), f"{where}.{fld.name}")
+            yield from differences(getattr(a, fld.name), getattr(b, fld.name), f"{where}.{fld.name}", tol)
         return
     if isinstance(a, dict):
         if not isinstance(b, dict) or list(a) != list(b):
             yield f"{where}: keys {list(a)[:8]} → {list(b)[:8] if isinstance(b, dict) else type(b).__name__}"
             return
         for k in a:
-            yield from differences(a[k], b[k], f"{where}[{k!r}]")
+            yield from differences(a[k], b[k], f"{where}[{k!r}]", tol)
         return
     if isinstance(a, list | tuple):
         if not isinstance(b, list | tuple) or len(a) != len(b):
             yield f"{where}: a sequence of {len(a)} became {b!r:.60}"
             return
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            yield from differences(x, y, f"{where}[{i}]")
+            yield from differences(x, y, f"{where}[{i}]", tol)
         return
     if isinstance(a, np.ndarray):
-        yield from differences(a.tolist(), np.asarray(b).tolist(), where)
+        yield from differences(a.tolist(), np.asarray(b).tolist(), where, tol)
         return
     if _is_number(a) and _is_number(b):
         x, y = float(a), float(b)
         if math.isnan(x) and math.isnan(y):
             return
-        if not math.isclose(x, y, rel_tol=TOLERANCE, abs_tol=TOLERANCE):
+        if not math.isclose(x, y, rel_tol=tol, abs_tol=tol):
             yield f"{where}: {a!r} → {b!r}"
         return
     if _missing(a) and _missing(b):
@@ -199,7 +202,8 @@ def run(mode: str, out: Path, dbs: list[Path]) -> int:
                 if mode == "capture":
                     path.write_bytes(pickle.dumps(got))
                     continue
-                found = list(differences(pickle.loads(path.read_bytes()), got, name)) if path.exists() \
+                tol = next((v for k, v in LOOSE.items() if name.startswith(k)), TOLERANCE)
+                found = list(differences(pickle.loads(path.read_bytes()), got, name, tol)) if path.exists() \
                     else [f"{name}: no capture"]
                 bad += bool(found)
                 print(f"{'DIFF' if found else 'same'}  {db.name}  {name}")
