@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics_bench import PAGES, VARIANTS, Scope, default_scope
+from data_layer import store
 from metrics import engine, forecast, page_frames, payback, weekly
 from metrics.costs import Scenario
 
@@ -183,6 +184,7 @@ def _copy(db: Path, tmp: Path) -> Path:
     # A copy, so a capture never writes (or takes the lock of) the served database.
     out = tmp / db.name
     shutil.copy(db, out)
+    store.upgrade(out)  # the code under test may carry a migration the captured file lacks
     return out
 
 

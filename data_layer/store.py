@@ -26,6 +26,7 @@ HERE = Path(__file__).parent
 DEFAULT_DB = Path(os.environ.get("PARTNER_ROI_DB", "cache/partner_roi.duckdb"))
 LOCK_WAIT_SECONDS = 60.0
 DERIVED_SQL = HERE / "derived.sql"
+MACROS_SQL = HERE / "macros.sql"  # the shared rules (band, interval); metrics.macros evaluates them in Python
 # The fact_* tables derived.sql (re)creates: rebuilt from lead_facts and the raw tables, never edited.
 DERIVED_TABLES = tuple(re.findall(r"^create or replace table (\w+)", DERIVED_SQL.read_text(encoding="utf-8"), re.M))
 
@@ -41,6 +42,7 @@ MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
     # client identity (company before a non-main contact), rules' tier_kind, fact_lost_close_days: lead_facts and
     # the fact tables rebuilt
     ("0008_definitions", (HERE / "views.sql", HERE / "m0008_definitions.sql", DERIVED_SQL)),
+    ("0009_rule_macros", MACROS_SQL),  # roi_band, wilson_low / wilson_high: one home for the shared rules
 ]
 
 

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import fetch, maturity, sql, stats
+from metrics import fetch, macros, maturity, sql, stats
 from metrics.costs import LEDGER_CATEGORIES, MetricSettings, Scenario, bind_cost_inputs, load_settings
 from metrics.filters import FilterError, Filters
 from metrics.registry import METRICS
@@ -597,14 +597,8 @@ def _commission_parts(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: in
 
 
 def roi_band(roi: float | None) -> str:
-    """ROI band per metrics-spec: excellent ≥ 2, profitable ≥ 0.5, marginal ≥ 0, loss < 0, n/a."""
-    if roi is None or (isinstance(roi, float) and np.isnan(roi)):
-        return "n/a"
-    if roi >= 2:
-        return "excellent"
-    if roi >= 0.5:
-        return "profitable"
-    return "marginal" if roi >= 0 else "loss"
+    """ROI band per metrics-spec (the macro roi_band of data_layer/macros.sql, evaluated by metrics.macros)."""
+    return macros.roi_band(roi)
 
 
 # ---------- several queries side by side ----------

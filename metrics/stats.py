@@ -8,22 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Z95 = 1.959963984540054
+# Re-exported: the interval's one home is the SQL macro of data_layer/macros.sql, evaluated by metrics.macros.
+from metrics.macros import Z95 as Z95
+from metrics.macros import wilson as wilson
+
 EXACT_MAX_UNITS = 400  # contributing units up to which the bootstrap resamples exactly
-
-
-def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a proportion (None, None when there are no trials)."""
-    if trials <= 0:
-        return None, None
-    p = successes / trials
-    denom = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    # Exact at the edges; min / max keep rounding from pushing a bound past the estimate.
-    low = 0.0 if successes == 0 else min(p, max(0.0, centre - half))
-    high = 1.0 if successes == trials else max(p, min(1.0, centre + half))
-    return low, high
 
 
 @dataclass(frozen=True)

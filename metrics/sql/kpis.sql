@@ -195,9 +195,7 @@ measured as (
 rated as (
     select m.*,
         (m.income - m.costs) / nullif(m.costs, 0) as roi,
-        m.costs / nullif(m.new_clients, 0) as cpa,
-        cast(m.won_deals + m.lost_closed as double) as closed_n,
-        m.won_deals / nullif(m.won_deals + m.lost_closed, 0) as wrc
+        m.costs / nullif(m.new_clients, 0) as cpa
     from measured m
 ),
 kpi_rows as (
@@ -215,28 +213,18 @@ kpi_rows as (
             r.k_source, r.k_period,
             r.leads, r.qualified_leads, r.won_deals,
             r.conversion,
-            -- Wilson 95 % interval, exact at the edges, never past the estimate through rounding
-            case when r.leads = 0 then null when r.cohort_won = 0 then 0.0 else least(r.conversion, greatest(0.0,
-                (r.conversion + r.z2 / (2 * r.leads)
-                 - sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
-                / (1 + r.z2 / r.leads))) end as conversion_low,
-            case when r.leads = 0 then null when r.cohort_won = r.leads then 1.0 else greatest(r.conversion, least(1.0,
-                (r.conversion + r.z2 / (2 * r.leads)
-                 + sqrt(r.z2) * sqrt(r.conversion * (1 - r.conversion) / r.leads + r.z2 / (4 * r.leads * r.leads)))
-                / (1 + r.z2 / r.leads))) end as conversion_high,
+            -- Wilson 95 % interval (data_layer/macros.sql)
+            wilson_low(r.cohort_won, r.leads, r.z2) as conversion_low,
+            wilson_high(r.cohort_won, r.leads, r.z2) as conversion_high,
             -- close view: won / (won + lost) among the leads closed in the period, with its counts (the
             -- conversion's counts, leads and cohort won, are not on a close-view screen)
             case when sc.close_view then cast(r.won_deals as double) end as won_closed,
             case when sc.close_view then cast(r.lost_closed as double) end as lost_closed,
             case when sc.close_view then r.won_deals / nullif(r.won_deals + r.lost_closed, 0) end as win_rate_closed,
-            case when not sc.close_view or r.won_deals + r.lost_closed = 0 then null when r.won_deals = 0 then 0.0
-                else least(r.wrc, greatest(0.0, (r.wrc + r.z2 / (2 * r.closed_n)
-                 - sqrt(r.z2) * sqrt(r.wrc * (1 - r.wrc) / r.closed_n + r.z2 / (4 * r.closed_n * r.closed_n)))
-                / (1 + r.z2 / r.closed_n))) end as win_rate_closed_low,
-            case when not sc.close_view or r.won_deals + r.lost_closed = 0 then null when r.lost_closed = 0 then 1.0
-                else greatest(r.wrc, least(1.0, (r.wrc + r.z2 / (2 * r.closed_n)
-                 + sqrt(r.z2) * sqrt(r.wrc * (1 - r.wrc) / r.closed_n + r.z2 / (4 * r.closed_n * r.closed_n)))
-                / (1 + r.z2 / r.closed_n))) end as win_rate_closed_high,
+            case when sc.close_view then wilson_low(r.won_deals, r.won_deals + r.lost_closed, r.z2) end
+                as win_rate_closed_low,
+            case when sc.close_view then wilson_high(r.won_deals, r.won_deals + r.lost_closed, r.z2) end
+                as win_rate_closed_high,
             r.qualified_leads / nullif(r.leads, 0) as lead_to_qualified,
             r.cohort_won / nullif(r.qualified_leads, 0) as qualified_to_won,
             r.revenue, r.avg_check, r.revenue_share,
@@ -244,8 +232,7 @@ kpi_rows as (
             r.income, r.income_basis,
             r.income - r.costs as profit,
             r.roi,
-            case when r.roi is null then 'n/a' when r.roi >= 2 then 'excellent' when r.roi >= 0.5 then 'profitable'
-                 when r.roi >= 0 then 'marginal' else 'loss' end as roi_band,
+            roi_band(r.roi) as roi_band,
             case when sc.g_clients then r.new_clients end as new_clients,
             case when sc.g_clients then r.cpa end as cpa,
             case when sc.g_clients then r.life_revenue / nullif(r.new_clients, 0) - r.cpa end as ltv,

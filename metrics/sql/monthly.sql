@@ -47,9 +47,7 @@ select g.sid, g.k_partner_id, pm.name as k_partner_name,
     g.k_source, g.k_period, g.leads, g.won_deals, g.revenue, g.income, g.costs, g.costs_ledger,
     g.costs_commission, g.income - g.costs as profit,
     (g.income - g.costs) / nullif(g.costs, 0) as roi,
-    case when g.costs = 0 then 'n/a' when (g.income - g.costs) / g.costs >= 2 then 'excellent'
-         when (g.income - g.costs) / g.costs >= 0.5 then 'profitable'
-         when (g.income - g.costs) / g.costs >= 0 then 'marginal' else 'loss' end as roi_band
+    roi_band((g.income - g.costs) / nullif(g.costs, 0)) as roi_band
 from grouped g
 join scopes sc on sc.sid = g.sid
 left join pm on pm.partner_id = g.k_partner_id
