@@ -176,7 +176,7 @@ def _table_rows(path: Path) -> dict[str, list[tuple]]:
 
 
 def test_bulk_path_gives_the_same_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "GEN_BLOCK", 400)  # several blocks: ids and repeat clients carry across them
+    monkeypatch.setattr(demo.plan, "GEN_BLOCK", 400)  # several blocks: ids and repeat clients carry across them
     a = demo.load_demo(tmp_path / "records.duckdb", 1000, seed=5, end_date=END, bulk=False)
     b = demo.load_demo(tmp_path / "bulk.duckdb", 1000, seed=5, end_date=END, bulk=True)
     assert (a["mode"], b["mode"]) == ("records", "bulk")
@@ -315,7 +315,7 @@ def test_the_build_instant_cuts_the_grid_without_piling_leads_up_at_it() -> None
     """Leads that today's remaining hours would have had are spread over the past, not stacked on the cut."""
     import numpy as np
 
-    noon = demo._ts(END) + 12 * 3600
+    noon = demo.midnight_ts(END) + 12 * 3600
     plan = demo.Plan(5000, 1, END, now_ts=noon)
     assert plan.horizon_ts == noon and plan.grid_ts[-1] == noon and plan.grid_cdf[-1] == 1.0
     assert np.all(np.diff(plan.grid_cdf) >= 0)
