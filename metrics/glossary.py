@@ -138,8 +138,8 @@ worse than they will be. / В когортном виде лиды период�
   `projected_conversion` = projected deals ÷ leads (leads do not mature). `projected_roi`: income and computed
   commissions grow with the deals, ledger costs stay. The interval counts the uncertainty of how many deals are
   still to come, not of their size nor of the curve itself.
-* **Where young periods are left out.** Anomaly bands (`metrics.anomalies.flag`) give maturing and incomplete
-  periods no verdict and never use them as history; trend arrows (`anomalies.trend`) use the other periods only;
+* **Where young periods are left out.** Anomaly bands (`metrics.changes.flag`) give maturing and incomplete
+  periods no verdict and never use them as history; trend arrows (`changes.trend`) use the other periods only;
   "since last week" movers and ROI band changes (overview, weekly report: `maturity.settled`) leave out the
   partners maturing in either compared window; the weekly report gives a maturing week no anomaly verdict. Charts
   draw maturing periods dashed (bars pale) with the projection and its interval, the current period dotted.

@@ -4,9 +4,9 @@ KPIs week over week, top movers, ROI band changes, anomalies, goals off track an
 Weeks are the 7 days ending on ``week_ending`` (default: the last completed Sunday). Deals count by close
 date by default (what was won this week); ``view="cohort"`` switches to the lead-creation view.
 Band changes compare the ROI band over the 28 days ending this week with the 28 days ending a week
-earlier (a single week's ROI is mostly noise). Anomalies: the week's value against the median of the
-previous ``BASELINE_WEEKS`` weeks, in robust deviations (1.4826 × MAD, floored so that a flat history
-does not turn every change into an alarm); flagged beyond ``THRESHOLD``. In the cohort view a week whose deals are
+earlier (a single week's ROI is mostly noise). Movers, band changes and anomalies follow metrics.changes, the
+rule the trends page and the overview use too (an anomaly: the week's value outside the robust band of the weeks
+before it). In the cohort view a week whose deals are
 still closing (maturing, metrics.maturity) gets no anomaly verdict and is nobody's baseline, and partners maturing
 in either compared window are left out of the movers, band changes and decisions.
 Language-independent: reports.weekly renders the pack as PDF / XLSX / e-mail, ui.meeting* as screens.
@@ -14,26 +14,20 @@ Language-independent: reports.weekly renders the pack as PDF / XLSX / e-mail, ui
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
 from metrics import goals, lookups, maturity
+from metrics.changes import Kind, bands_frame, change, latest_anomalies, movers_frame, number
 from metrics.engine import grouped, kpis
 from metrics.filters import Filters, View
 
-Kind = Literal["int", "money", "pct"]  # how a summary or anomaly value is formatted (reports.table kinds)
-
 SERIES_WEEKS = 12
-BASELINE_WEEKS = 8
-THRESHOLD = 3.5
-MAD_SCALE = 1.4826
-TOP_MOVERS = 5
 BAND_DAYS = 28
 SUMMARY: tuple[tuple[str, Kind], ...] = (
     ("leads", "int"), ("qualified_leads", "int"), ("won_deals", "int"), ("conversion", "pct"),
@@ -41,7 +35,6 @@ SUMMARY: tuple[tuple[str, Kind], ...] = (
     ("new_clients", "int"), ("cpa", "money"),
 )
 ANOMALY_METRICS: tuple[tuple[str, Kind], ...] = (("leads", "int"), ("won_deals", "int"), ("revenue", "money"))
-BAND_ORDER = {"loss": 0, "marginal": 1, "profitable": 2, "excellent": 3}
 
 
 @dataclass
@@ -89,28 +82,10 @@ def week_filters(week_ending: date, base: Filters | None = None, view: View = "c
 
 # ---------- arithmetic on metric rows ----------
 
-def _num(value: Any) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
-def change(now: Any, before: Any) -> tuple[float | None, float | None]:
-    """Absolute and relative change (relative None when before is 0 or missing)."""
-    a, b = _num(now), _num(before)
-    if a is None or b is None:
-        return None, None
-    return a - b, ((a - b) / abs(b) if b else None)
-
-
 def conversion_metric(row: pd.Series) -> str:
     """The conversion a close-view row shows (metrics-spec): the win rate of the leads closed in the period (its rows
     carry won_closed), else won leads of the period ÷ its leads."""
-    return "win_rate_closed" if _num(row.get("won_closed")) is not None else "conversion"
+    return "win_rate_closed" if number(row.get("won_closed")) is not None else "conversion"
 
 
 def summary_frame(now: pd.Series, before: pd.Series) -> pd.DataFrame:
@@ -119,76 +94,9 @@ def summary_frame(now: pd.Series, before: pd.Series) -> pd.DataFrame:
     for name, kind in SUMMARY:
         name = conversion_metric(now) if name == "conversion" else name
         diff, rel = change(now.get(name), before.get(name))
-        rows.append({"metric": name, "kind": kind, "this_week": _num(now.get(name)),
-                     "last_week": _num(before.get(name)), "change": diff, "change_pct": rel})
+        rows.append({"metric": name, "kind": kind, "this_week": number(now.get(name)),
+                     "last_week": number(before.get(name)), "change": diff, "change_pct": rel})
     return pd.DataFrame(rows)
-
-
-def movers_frame(now: pd.DataFrame, before: pd.DataFrame, top: int = TOP_MOVERS) -> pd.DataFrame:
-    """Partners whose revenue (then leads) changed most week over week, biggest absolute change first."""
-    cols = ["partner_id", "partner", "model", "leads", "revenue", "too_few"]
-    a = now[now["partner_id"].notna()][cols]
-    b = before[before["partner_id"].notna()][["partner_id", "leads", "revenue"]]
-    both = a.merge(b, on="partner_id", how="outer", suffixes=("_now", "_before"))
-    if both.empty:
-        return pd.DataFrame(columns=[*cols, "leads_now", "leads_before", "revenue_now", "revenue_before",
-                                     "change", "change_pct", "leads_change"])
-    for col in ("leads_now", "leads_before", "revenue_now", "revenue_before"):
-        both[col] = pd.to_numeric(both[col], errors="coerce").fillna(0.0)
-    both["change"] = both["revenue_now"] - both["revenue_before"]
-    both["change_pct"] = [change(x, y)[1] for x, y in zip(both["revenue_now"], both["revenue_before"], strict=True)]
-    both["leads_change"] = both["leads_now"] - both["leads_before"]
-    both["too_few"] = both["too_few"].astype("boolean").fillna(True)
-    moved = both[(both["change"].abs() > 0) | (both["leads_change"].abs() > 0)].copy()
-    moved["rank"] = list(zip(moved["change"].abs(), moved["leads_change"].abs(), strict=True))
-    return moved.sort_values("rank", ascending=False).drop(columns="rank").head(top).reset_index(drop=True)
-
-
-def bands_frame(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
-    """Partners whose ROI band differs between the two 28-day windows (well-measured partners first)."""
-    keep = ["partner_id", "partner", "model", "roi", "roi_band", "too_few"]
-    a = now[now["partner_id"].notna()][keep]
-    b = before[before["partner_id"].notna()][["partner_id", "roi", "roi_band", "too_few"]]
-    both = a.merge(b, on="partner_id", suffixes=("_now", "_before"))
-    crossed = both[both["roi_band_now"].fillna("n/a") != both["roi_band_before"].fillna("n/a")].copy()
-    crossed["too_few"] = crossed["too_few_now"].astype(bool) | crossed["too_few_before"].astype(bool)
-    crossed["up"] = [BAND_ORDER.get(n, -1) > BAND_ORDER.get(b, -1)
-                     for n, b in zip(crossed["roi_band_now"], crossed["roi_band_before"], strict=True)]
-    crossed = crossed.rename(columns={"roi_band_now": "band_now", "roi_band_before": "band_before"})
-    out = crossed[["partner_id", "partner", "model", "band_before", "band_now", "roi_before", "roi_now",
-                   "too_few", "up"]]
-    return out.sort_values(["too_few", "partner"], kind="stable").reset_index(drop=True)
-
-
-def robust_z(history: list[float], value: float, count: bool) -> tuple[float, float]:
-    """(median of history, robust z of value): scale = max(1.4826·MAD, 10 % of |median|, √median for counts, 1)."""
-    s = pd.Series(history, dtype=float)
-    med = float(s.median())
-    mad = float((s - med).abs().median())
-    scale = max(MAD_SCALE * mad, 0.1 * abs(med), math.sqrt(max(med, 1.0)) if count else 0.0, 1.0)
-    return med, (value - med) / scale
-
-
-def anomalies_frame(series: pd.DataFrame, label: str, kinds: tuple[tuple[str, Kind], ...] = ANOMALY_METRICS,
-                    baseline: int = BASELINE_WEEKS, threshold: float = THRESHOLD,
-                    min_median: float = 0.0) -> pd.DataFrame:
-    """Anomalies of the last week of a weekly series (week, metrics...) against its previous `baseline` weeks."""
-    rows = []
-    ordered = series.sort_values("week")
-    if "maturing" in ordered.columns and len(ordered):  # a maturing week gets no verdict and is no baseline
-        if bool(ordered["maturing"].iloc[-1]):
-            return pd.DataFrame(rows, columns=["series", "metric", "kind", "week", "actual", "expected", "z"])
-        ordered = ordered[~ordered["maturing"].astype(bool)]
-    for metric, kind in kinds:
-        values = [v if v is not None else 0.0 for v in (_num(x) for x in ordered[metric])]
-        if len(values) < baseline + 1:
-            continue
-        history, value = values[-baseline - 1:-1], values[-1]
-        med, z = robust_z(history, value, kind == "int")
-        if abs(z) > threshold and max(med, value) >= min_median:
-            rows.append({"series": label or None, "metric": metric, "kind": kind, "week": ordered["week"].iloc[-1],
-                         "actual": value, "expected": med, "z": z})
-    return pd.DataFrame(rows, columns=["series", "metric", "kind", "week", "actual", "expected", "z"])
 
 
 # ---------- reading ----------
@@ -224,7 +132,7 @@ def _series(totals: list[pd.DataFrame], week_ending: date) -> pd.DataFrame:
     for back, frame in enumerate(totals):
         row = frame.iloc[0] if len(frame) else pd.Series(dtype=object)
         rows.append({"week": week_ending - timedelta(days=7 * back), "maturing": bool(row.get("maturing", False)),
-                     **{m: _num(row.get(m)) or 0.0 for m, _ in ANOMALY_METRICS}})
+                     **{m: number(row.get(m)) or 0.0 for m, _ in ANOMALY_METRICS}})
     return pd.DataFrame(rows).sort_values("week").reset_index(drop=True)
 
 
@@ -240,7 +148,7 @@ def _partner_anomalies(partners: list[pd.DataFrame], week_ending: date) -> list[
             rows.append({"week": week_ending - timedelta(days=7 * back),
                          "leads": float(hit["leads"].iloc[0]) if len(hit) else 0.0,
                          "maturing": bool(hit["maturing"].iloc[0]) if len(hit) else False})
-        frames.append(anomalies_frame(pd.DataFrame(rows), name, (("leads", "int"),), min_median=3.0))
+        frames.append(latest_anomalies(pd.DataFrame(rows), name, (("leads", "int"),)))
     return frames
 
 
@@ -252,9 +160,9 @@ def build_weekly(con: duckdb.DuckDBPyConnection, week_ending: date | None = None
     week_ending = week_ending or last_sunday(datetime.now(tz).date())
     totals, partners = _weekly_rows(con, week_ending, base, view, SERIES_WEEKS)
     series = _series(totals, week_ending)
-    total_anomalies = anomalies_frame(series, "")  # series None = the whole program
+    total_anomalies = latest_anomalies(series, "", ANOMALY_METRICS)  # series None = the whole program
     found = [f for f in [total_anomalies, *_partner_anomalies(partners, week_ending)] if not f.empty]
-    anomalies = pd.concat(found, ignore_index=True) if found else anomalies_frame(series.head(0), "")
+    anomalies = pd.concat(found, ignore_index=True) if found else latest_anomalies(series.head(0), "", ANOMALY_METRICS)
     leads_flag = set(total_anomalies.loc[total_anomalies["metric"] == "leads", "week"])
     series["leads_anomaly"] = series["week"].isin(leads_flag)
     band_now, band_before = maturity.settled(kpis(con, week_filters(week_ending, base, view, 0, BAND_DAYS), by="partner"),

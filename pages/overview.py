@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from metrics import lookups, maturity, page_frames
+from metrics import changes, lookups, maturity, page_frames
 from metrics.filters import Filters
 from ui import charts, first_screen, fmt, goals_panel, layout
 from ui.data import kpi_frame, prefetch_kpis, query
@@ -85,25 +85,9 @@ def _trend_chart(f: Filters, currency: str) -> None:
 
 
 def _by_partner(*fs: Filters) -> list[pd.DataFrame]:
-    """Partner rows of frames compared with each other; partners maturing in any are left out (metrics.maturity:
+    """Partner KPI rows of frames compared with each other; partners maturing in any are left out (metrics.maturity:
     no "since last week" change is read from a cohort whose deals are still closing)."""
-    frames = maturity.settled(*(kpi_frame(g, "partner", lite=True) for g in fs))
-    return [rows[rows["partner_id"].notna()].set_index("partner_id") for rows in frames]
-
-
-def week_movers(now_p: pd.DataFrame, prev_p: pd.DataFrame, top: int = 5) -> pd.DataFrame:
-    """Partners whose won revenue changed most between two weeks (rows indexed by partner_id)."""
-    idx = now_p.index.union(prev_p.index)
-    movers = pd.DataFrame({
-        "partner": now_p["partner"].reindex(idx).combine_first(prev_p["partner"].reindex(idx)),
-        "week": now_p["revenue"].reindex(idx).fillna(0.0).astype(float),
-        "prev": prev_p["revenue"].reindex(idx).fillna(0.0).astype(float),
-        "leads": now_p["leads"].reindex(idx).fillna(0).astype(int),
-        "leads_prev": prev_p["leads"].reindex(idx).fillna(0).astype(int),
-    }, index=idx)
-    movers["change"] = movers["week"] - movers["prev"]
-    movers = movers[movers["change"] != 0]
-    return movers.loc[movers["change"].abs().sort_values(ascending=False, kind="stable").index].head(top)
+    return maturity.settled(*(kpi_frame(g, "partner", lite=True) for g in fs))
 
 
 def _since_last_week(f: Filters, currency: str) -> None:
@@ -111,7 +95,7 @@ def _since_last_week(f: Filters, currency: str) -> None:
     last, prev, as_of = page_frames.week_windows(f)
     st.subheader(tr(TEXT, "week.title"), anchor=False)
     st.caption(tr(TEXT, "week.caption", now=period_label(last), before=period_label(prev)))
-    movers = week_movers(*_by_partner(replace(last, view="close"), replace(prev, view="close")))
+    movers = changes.movers_frame(*_by_partner(replace(last, view="close"), replace(prev, view="close")))
     col1, right = st.columns([7, 5], gap="large")  # the movers' four columns need the room; the rest stack
     col2, col3 = right.container(), right.container()
     with col1:
@@ -123,9 +107,9 @@ def _since_last_week(f: Filters, currency: str) -> None:
                 tr(TEXT, "col.partner"): movers["partner"].astype(str),
                 tr(TEXT, "col.change"): [("+" if v > 0 else "\u2212") + fmt.money(abs(v), code, currency)
                                          for v in movers["change"]],
-                tr(TEXT, "col.week"): [fmt.money(v, code, currency) for v in movers["week"]],
+                tr(TEXT, "col.week"): [fmt.money(v, code, currency) for v in movers["revenue_now"]],
                 tr(TEXT, "col.leads_week"): [f"{fmt.num(a, code)} ({'+' if a >= b else chr(0x2212)}{fmt.num(abs(a - b), code)})"
-                                             for a, b in zip(movers["leads"], movers["leads_prev"], strict=False)],
+                                             for a, b in zip(movers["leads_now"], movers["leads_before"], strict=False)],
             }), hide_index=True, key="overview.movers", placeholder=fmt.DASH, width="stretch",
                 column_config={tr(TEXT, c): st.column_config.TextColumn(alignment="right")  # numbers as text
                                for c in ("col.change", "col.week", "col.leads_week")})
@@ -145,20 +129,17 @@ def _since_last_week(f: Filters, currency: str) -> None:
             }), hide_index=True, key="overview.new_partners", placeholder=fmt.DASH)
     with col3:
         st.markdown(f"**{tr(TEXT, 'bands')}**")
-        now_all, then_all = _by_partner(f, as_of)
-        then = then_all[["roi", "roi_band"]].rename(columns={"roi": "roi_then", "roi_band": "roi_band_then"})
-        both = now_all.join(then, how="inner")
-        both = both[~both["too_few"].astype(bool)]
-        crossed = both[both["roi_band"].fillna("n/a") != both["roi_band_then"].fillna("n/a")]
+        crossed = changes.bands_frame(*_by_partner(f, as_of))
+        crossed = crossed[~crossed["too_few"]]  # a band change of a partner with few leads is noise, not news
         if crossed.empty:
             st.caption(tr(TEXT, "bands.none"))
         else:
             st.dataframe(pd.DataFrame({
                 tr(TEXT, "col.partner"): crossed["partner"].astype(str),
-                tr(TEXT, "col.before"): [band_label(b) for b in crossed["roi_band_then"]],
-                tr(TEXT, "col.after"): [band_label(b) for b in crossed["roi_band"]],
+                tr(TEXT, "col.before"): [band_label(b) for b in crossed["band_before"]],
+                tr(TEXT, "col.after"): [band_label(b) for b in crossed["band_now"]],
                 tr(TEXT, "col.roi"): [f"{fmt.pct(a, code)} → {fmt.pct(b, code)}"
-                                      for a, b in zip(crossed["roi_then"], crossed["roi"], strict=False)],
+                                      for a, b in zip(crossed["roi_before"], crossed["roi_now"], strict=False)],
             }), hide_index=True, key="overview.crossed", placeholder=fmt.DASH)
         st.caption(tr(TEXT, "bands.caption"))
         frames = [kpi_frame(g, "partner", lite=True) for g in (f, as_of)]

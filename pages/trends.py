@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from metrics import anomalies, engine, lookups, maturity, page_frames
+from metrics import changes, engine, lookups, maturity, page_frames, registry
 from metrics.filters import Filters
 from ui import chart_lines, charts, fmt, layout
 from ui.data import kpi_frame, prefetch_kpis, query
@@ -191,7 +191,7 @@ def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
     now = total.iloc[0] if len(total) else None
     out = []
     for m in TABLE_METRICS:
-        trend = anomalies.trend(rows, m) if len(rows) else "flat"
+        trend = changes.trend(rows, m) if len(rows) else "flat"
         value = now[m] if now is not None else None
         out.append({tr(TEXT, "col.kpi"): metric_label(m), tr(TEXT, "col.value"): layout.value_text(m, value, currency),
                     tr(TEXT, "col.projection"): _projection_text(now, m, currency),
@@ -199,12 +199,12 @@ def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def trend_lines(flagged: pd.DataFrame) -> dict[str, anomalies.TrendLine | None]:
-    """Each chart series' trend line (anomalies.trend_line: its last settled periods), the one its arrow names."""
-    return {str(name): anomalies.trend_line(group, "value") for name, group in flagged.groupby("series", sort=False)}
+def trend_lines(flagged: pd.DataFrame) -> dict[str, changes.TrendLine | None]:
+    """Each chart series' trend line (changes.trend_line: its last settled periods), the one its arrow names."""
+    return {str(name): changes.trend_line(group, "value") for name, group in flagged.groupby("series", sort=False)}
 
 
-def series_trend_table(lines: dict[str, anomalies.TrendLine | None], grain: str) -> pd.DataFrame:
+def series_trend_table(lines: dict[str, changes.TrendLine | None], grain: str) -> pd.DataFrame:
     """One row per chart series: its arrow, the trend line's change across its window, and the window."""
     code = lang()
     when = fmt.day if grain == "week" else fmt.month
@@ -218,7 +218,7 @@ def series_trend_table(lines: dict[str, anomalies.TrendLine | None], grain: str)
     })
 
 
-def _chart(flagged: pd.DataFrame, lines: dict[str, anomalies.TrendLine | None], by: str, metric: str,
+def _chart(flagged: pd.DataFrame, lines: dict[str, changes.TrendLine | None], by: str, metric: str,
            currency: str, grain: str) -> None:
     """The metric over time: each series in its stable colour, young periods drawn apart, its trend line."""
     stages = {s: tr(TEXT, f"stage.{s}") for s in ("mature", "maturing", "incomplete", "projection")}
@@ -249,7 +249,7 @@ def render() -> None:
     f = current()
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.trends"), anchor=False)
-    st.caption(tr(TEXT, "caption", now=period_label(f), w=anomalies.WINDOW))
+    st.caption(tr(TEXT, "caption", now=period_label(f), w=changes.WINDOW))
     c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
     with c1:
         if st.session_state.get(K_METRIC) not in METRICS:
@@ -278,7 +278,8 @@ def render() -> None:
     if series.empty:
         layout.empty()
         return
-    flagged = anomalies.flag(series, by="series")  # maturing and incomplete periods get no verdict
+    # maturing and incomplete periods get no verdict; counts (leads, deals) get the Poisson floor
+    flagged = changes.flag(series, by="series", count=registry.get(metric).unit == "count")
     lines = trend_lines(flagged)
     _chart(flagged, lines, by, metric, currency, grain)
     young = ~maturity.mature(flagged)
@@ -287,14 +288,14 @@ def render() -> None:
     elif flagged["partial"].any():
         st.caption(tr(TEXT, "partial"))
     if any(lines.values()):
-        st.caption(tr(TEXT, "trend.band", n=anomalies.TREND_WINDOW))
+        st.caption(tr(TEXT, "trend.band", n=changes.TREND_WINDOW))
         st.dataframe(series_trend_table(lines, grain), hide_index=True, key="trends.series_trend",
                      placeholder=fmt.DASH)
-    if flagged.loc[~young, "period"].nunique() <= anomalies.MIN_HISTORY:
-        st.info(tr(TEXT, "few_periods", n=anomalies.MIN_HISTORY + 1))
+    if flagged.loc[~young, "period"].nunique() <= changes.MIN_HISTORY:
+        st.info(tr(TEXT, "few_periods", n=changes.MIN_HISTORY + 1))
     _anomaly_table(flagged, metric, currency, grain)
     st.subheader(tr(TEXT, "kpi.title"), anchor=False)
-    st.caption(tr(TEXT, "kpi.caption", n=anomalies.TREND_WINDOW, p=fmt.pct(anomalies.TREND_THRESHOLD, lang(), 0)))
+    st.caption(tr(TEXT, "kpi.caption", n=changes.TREND_WINDOW, p=fmt.pct(changes.TREND_THRESHOLD, lang(), 0)))
     st.dataframe(kpi_table(f, grain, currency), hide_index=True, key="trends.kpi_table", placeholder=fmt.DASH)
 
 

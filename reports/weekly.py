@@ -13,18 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics import changes
+from metrics.changes import TOP_MOVERS, change
+from metrics.changes import number as _num
 from metrics.weekly import (
     ANOMALY_METRICS,
-    BASELINE_WEEKS,
     SERIES_WEEKS,
-    THRESHOLD,
-    TOP_MOVERS,
     WeeklyPack,
-    _bucketed_rows,
-    _num,
-    anomalies_frame,
     build_weekly,
-    change,
     default_week,
     last_sunday,
     week_filters,
@@ -40,7 +36,7 @@ from ui import fmt
 
 # The pack's names (metrics.weekly) that the report's callers — the CLI, the reports page, tests — reach through here.
 __all__ = [
-    "SERIES_WEEKS", "TOP_MOVERS", "WeeklyPack", "_bucketed_rows", "anomalies_frame", "build_weekly", "change",
+    "SERIES_WEEKS", "TOP_MOVERS", "WeeklyPack", "build_weekly", "change",
     "default_week", "last_sunday", "week_filters", "week_maturing",
     "anomalies_table", "bands_table", "email_text", "goals_table", "header_lines", "movers_table", "series_table",
     "summary_table", "title", "weekly_pdf", "weekly_tables", "weekly_xlsx", "write_weekly",
@@ -211,7 +207,7 @@ def weekly_pdf(pack: WeeklyPack, lang: str = "ru") -> bytes:
             doc.add_page()
         pdf_table(doc, table, lang, pack.currency)
         note = {"bands": say(lang, "w.bands_note"),
-                "anomalies": say(lang, "w.anomaly_note", n=BASELINE_WEEKS, k=str(THRESHOLD).replace(
+                "anomalies": say(lang, "w.anomaly_note", n=changes.WINDOW, k=str(changes.K).replace(
                     ".", "," if lang == "ru" else "."))}.get(table.key)
         if note:
             doc.para(note, size=8, muted=True)

@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from metrics import anomalies
+from metrics import changes
 from metrics.filters import Filters
 from pages import models, overview, partners, quality, trends
 from ui import charts, filters, fmt, layout
@@ -71,23 +71,23 @@ def test_markdown_escape_keeps_crm_text_literal() -> None:
 # ---------- anomalies ----------
 
 def test_robust_band_ignores_one_spike() -> None:
-    low, high = anomalies.robust_band([100, 102, 98, 101, 500])
+    low, high = changes.robust_band([100, 102, 98, 101, 500])
     assert low < 100 < high < 150
 
 
 def test_flag_marks_values_outside_the_band() -> None:
     series = pd.DataFrame({"period": pd.date_range("2025-01-01", periods=8, freq="MS").date,
                            "value": [100, 104, 97, 101, 99, 103, 400, 100]})
-    flagged = anomalies.flag(series)
+    flagged = changes.flag(series)
     assert flagged["is_anomaly"].tolist() == [False] * 6 + [True, False]
     assert flagged["band_low"].iloc[:4].isna().all(), "no verdict without enough history"
 
 
 def test_trend_direction() -> None:
-    assert anomalies.direction([1, 1, 1, 2, 2, 2]) == "up"
-    assert anomalies.direction([2, 2, 2, 1, 1, 1]) == "down"
-    assert anomalies.direction([1, 1.01, 1, 1, 1.02, 1]) == "flat"
-    assert anomalies.direction([5]) == "flat"
+    assert changes.direction([1, 1, 1, 2, 2, 2]) == "up"
+    assert changes.direction([2, 2, 2, 1, 1, 1]) == "down"
+    assert changes.direction([1, 1.01, 1, 1, 1.02, 1]) == "flat"
+    assert changes.direction([5]) == "flat"
 
 
 def test_recommended_actions_follow_what_is_good() -> None:
@@ -121,11 +121,15 @@ def test_leaderboard_never_ranks_small_partners_or_direct() -> None:
 
 
 def test_week_movers_by_absolute_change() -> None:
-    now = pd.DataFrame({"partner": ["A", "B"], "revenue": [100.0, None], "leads": [3, 1]}, index=[1, 2])
-    before = pd.DataFrame({"partner": ["A", "C"], "revenue": [100.0, 500.0], "leads": [2, 4]}, index=[1, 3])
-    movers = overview.week_movers(now, before)
-    assert movers["partner"].tolist() == ["C"], "unchanged and no-revenue partners are not movers"
-    assert movers["change"].tolist() == [-500.0]
+    def rows(pids: list[int], names: list[str], revenue: list[float | None], leads: list[int]) -> pd.DataFrame:
+        return pd.DataFrame({"partner_id": pids, "partner": names, "model": "referral", "revenue": revenue,
+                             "leads": leads, "too_few": False})
+
+    now = rows([1, 2, 4], ["A", "B", "D"], [100.0, None, 50.0], [3, 1, 2])
+    before = rows([1, 3, 4], ["A", "C", "D"], [100.0, 500.0, 50.0], [2, 4, 2])
+    movers = changes.movers_frame(now, before)
+    assert movers["partner"].tolist() == ["C", "A", "B"], "revenue first, then leads (ties in id order); D did not move"
+    assert movers["change"].tolist() == [-500.0, 0.0, 0.0]
 
 
 def test_quality_rows_with_too_few_leads_go_last() -> None:

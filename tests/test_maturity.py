@@ -13,7 +13,7 @@ import pytest
 from test_metrics_data import WON, Account
 
 from data_layer import store
-from metrics import anomalies, engine, maturity
+from metrics import changes, engine, maturity
 from metrics.__main__ import main
 from metrics.filters import Filters
 
@@ -194,22 +194,22 @@ def test_a_maturing_month_is_never_an_anomaly(steady: Path) -> None:
     september = rows[rows["period"] == date(2024, 9, 1)].iloc[0]
     assert september["won_deals"] == 1 and bool(september["maturing"]) and not september["incomplete"]
     assert september["maturity"] == pytest.approx(0.5)
-    flagged = anomalies.flag(rows.rename(columns={"won_deals": "value"}))
+    flagged = changes.flag(rows.rename(columns={"won_deals": "value"}))
     assert not flagged["is_anomaly"].any()
     assert pd.isna(flagged["band_low"].iloc[-1])  # no verdict, not a verdict of "normal"
     # the same value in a mature month is far outside the corridor
     mature = rows.assign(maturing=False, value=rows["won_deals"])
-    assert anomalies.flag(mature)["is_anomaly"].iloc[-1]
+    assert changes.flag(mature)["is_anomaly"].iloc[-1]
 
 
 def test_the_trend_arrow_ignores_maturing_periods(steady: Path) -> None:
     rows = _months(steady)
-    assert anomalies.trend(rows, "won_deals") == "flat"
-    assert anomalies.direction(rows["won_deals"].tolist()) == "down"  # what the arrow said before
+    assert changes.trend(rows, "won_deals") == "flat"
+    assert changes.direction(rows["won_deals"].tolist()) == "down"  # what the arrow said before
 
 
 def test_movers_and_band_changes_leave_maturing_partners_out(young: Path) -> None:
-    from metrics.weekly import bands_frame, movers_frame
+    from metrics.changes import bands_frame, movers_frame
 
     now = call(young, engine.kpis, Filters(date(2024, 6, 1), date(2024, 6, 25)), "partner")
     before = call(young, engine.kpis, Filters(date(2024, 5, 1), date(2024, 5, 25)), "partner")
@@ -221,7 +221,11 @@ def test_movers_and_band_changes_leave_maturing_partners_out(young: Path) -> Non
 
 
 def test_the_weekly_report_gives_a_maturing_week_no_verdict() -> None:
-    from reports.weekly import anomalies_frame
+    from metrics.changes import latest_anomalies
+    from metrics.weekly import ANOMALY_METRICS
+
+    def anomalies_frame(rows: pd.DataFrame, label: str) -> pd.DataFrame:
+        return latest_anomalies(rows, label, ANOMALY_METRICS)
 
     weeks = [date(2024, 1, 7) + timedelta(days=7 * i) for i in range(10)]
     series = pd.DataFrame({"week": weeks, "leads": [50.0] * 10, "won_deals": [20.0] * 9 + [1.0],

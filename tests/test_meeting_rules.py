@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from data_layer import store
-from metrics import decisions, weekly
+from metrics import changes, decisions, weekly
 from metrics.filters import Filters
 from reports import weekly as report
 
@@ -101,9 +101,10 @@ def test_the_week_a_meeting_opens_on(today: date, data_max: date | None, week: d
 
 def test_the_report_renders_the_metrics_pack() -> None:
     """One implementation: the report module's pack, rules and week arithmetic are metrics.weekly's objects."""
-    for name in ("WeeklyPack", "build_weekly", "anomalies_frame", "last_sunday", "week_filters", "week_maturing",
+    for name in ("WeeklyPack", "build_weekly", "last_sunday", "week_filters", "week_maturing",
                  "default_week", "change"):
         assert getattr(report, name) is getattr(weekly, name), name
+    assert report.change is changes.change and weekly.change is changes.change
 
 
 def test_maturing_partners_never_reach_movers_bands_or_decisions(app_db: Path) -> None:

@@ -15,12 +15,20 @@ from test_reports_mail import PASSWORD, USER, free_port, start
 from test_reports_support import WEEK_ENDING, demo_db
 
 from data_layer import store
+from metrics import changes
+from metrics import weekly as pack_rules
 from metrics.engine import kpis
 from metrics.filters import Filters
+from metrics.weekly import ANOMALY_METRICS
 from reports import weekly
 from reports.__main__ import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+def anomalies_frame(rows: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The week's anomalies by the one rule (metrics.changes) over the pack's metrics."""
+    return changes.latest_anomalies(rows, label, ANOMALY_METRICS)
 
 
 def series(values: list[float]) -> pd.DataFrame:
@@ -30,27 +38,27 @@ def series(values: list[float]) -> pd.DataFrame:
 
 
 def test_spike_is_an_anomaly() -> None:
-    found = weekly.anomalies_frame(series([20, 22, 19, 21, 20, 23, 18, 21, 60]), "")
+    found = anomalies_frame(series([20, 22, 19, 21, 20, 23, 18, 21, 60]), "")
     assert set(found["metric"]) == {"leads", "won_deals", "revenue"} and (found["z"] > 0).all()
 
 
 def test_drop_is_an_anomaly() -> None:
-    found = weekly.anomalies_frame(series([40, 42, 39, 41, 40, 43, 38, 41, 5]), "ACME")
+    found = anomalies_frame(series([40, 42, 39, 41, 40, 43, 38, 41, 5]), "ACME")
     assert (found["z"] < 0).all() and set(found["series"]) == {"ACME"}
 
 
 def test_usual_week_is_not() -> None:
-    assert weekly.anomalies_frame(series([20, 22, 19, 21, 20, 23, 18, 21, 24]), "").empty
+    assert anomalies_frame(series([20, 22, 19, 21, 20, 23, 18, 21, 24]), "").empty
 
 
 def test_flat_history_needs_a_real_jump() -> None:
-    # MAD = 0: the floor (√median for counts, 10 % of the median, 1) keeps a small change quiet
-    assert weekly.anomalies_frame(series([10] * 8 + [13]), "").empty
-    assert not weekly.anomalies_frame(series([10] * 8 + [30]), "").empty
+    # MAD = 0: the floor (√median for counts, 10 % of the median) keeps a small change quiet
+    assert anomalies_frame(series([10] * 8 + [13]), "").empty
+    assert not anomalies_frame(series([10] * 8 + [30]), "").empty
 
 
 def test_short_series_is_skipped() -> None:
-    assert weekly.anomalies_frame(series([1, 2, 100]), "").empty
+    assert anomalies_frame(series([1, 2, 100]), "").empty
 
 
 @pytest.mark.parametrize(("today", "sunday"), [(date(2025, 6, 30), date(2025, 6, 29)),   # Monday
@@ -89,7 +97,7 @@ def test_pack_numbers_equal_kpis(db: Path, pack: weekly.WeeklyPack) -> None:
 
 def test_week_buckets_equal_per_week_queries(db: Path) -> None:
     with store.connect(db, read_only=True) as con:
-        fast = weekly._bucketed_rows(con, WEEK_ENDING, None, "close", 2)
+        fast = pack_rules._bucketed_rows(con, WEEK_ENDING, None, "close", 2)
         slow = [[kpis(con, weekly.week_filters(WEEK_ENDING, None, "close", b))] for b in range(2)]
         slow_p = [kpis(con, weekly.week_filters(WEEK_ENDING, None, "close", b), by="partner") for b in range(2)]
     for b in range(2):

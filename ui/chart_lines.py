@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from metrics.anomalies import TrendLine
+from metrics.changes import TrendLine
 from ui import charts, fmt
 from ui.charts import ANOMALY_COLOR, STAGE_DASH, STAGES, money_axis, pct_axis, stage_of, text_col, when
 from ui.i18n import lang
@@ -30,7 +30,7 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
     "incomplete", "projection"), also maturing / incomplete flags and proj, proj_low, proj_high: young periods are
     drawn dashed (maturing) or dotted (incomplete) with hollow points, and a maturing period's projection at maturity
     as a diamond with its 80 % interval. colors: the series' colour scale (charts.model_scale / partner_scale);
-    trends: each series' trend line (anomalies.trend_line), drawn as a broad translucent band through its window,
+    trends: each series' trend line (changes.trend_line), drawn as a broad translucent band through its window,
     its tooltip saying trend_labels[direction] and the change.
     """
     rows = df.copy()

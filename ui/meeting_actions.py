@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from metrics import changes
 from metrics.decisions import decisions as decisions_of
-from metrics.weekly import ANOMALY_METRICS, BAND_DAYS, BASELINE_WEEKS, THRESHOLD, WeeklyPack
+from metrics.weekly import ANOMALY_METRICS, BAND_DAYS, WeeklyPack
 from ui import charts, fmt, goals_panel, present
 from ui.i18n import band_label, lang, metric_label, model_label, tr
 from ui.meeting_changes import MAX_ROWS, more_rows
@@ -110,7 +111,7 @@ def anomalies(pack: WeeklyPack) -> None:
                       right=[tr(TEXT, "col.actual"), tr(TEXT, "col.expected")], wrap=[tr(TEXT, "col.where")])
         more_rows(len(a))
     _series_charts(pack)
-    st.caption(tr(TEXT, "anomalies.note", n=BASELINE_WEEKS, k=fmt.num(THRESHOLD, lang(), 1)))
+    st.caption(tr(TEXT, "anomalies.note", n=changes.WINDOW, k=fmt.num(changes.K, lang(), 0)))
 
 
 def _series_charts(pack: WeeklyPack) -> None:
