@@ -17,10 +17,9 @@ from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
 K_METRIC = "models.metric"
 K_PAYBACK, K_PAYBACK_SHOW = "models.payback_model", "models.payback"
 ORDER = ("referral", "sales", "service", "direct", "unassigned")
-# Metrics compared side by side; the ones in LOWER_BETTER are better when smaller.
+# Metrics compared side by side (which way is better: registry.higher_is_better).
 COMPARED = ("conversion", "avg_check", "roi", "cpa", "ltv", "time_to_close_days", "revenue_share",
             "leads", "won_deals", "revenue", "costs")
-LOWER_BETTER = {"cpa", "time_to_close_days", "costs"}
 KIND = {"conversion": "pct", "roi": "pct", "revenue_share": "pct", "avg_check": "money", "cpa": "money",
         "ltv": "money", "revenue": "money", "costs": "money", "time_to_close_days": "days"}
 

@@ -20,7 +20,6 @@ METRICS = ("revenue", "leads", "won_deals", "conversion", "avg_check", "costs", 
            "lead_to_qualified", "time_to_close_days")
 KIND = {"revenue": "money", "avg_check": "money", "costs": "money", "profit": "money", "cpa": "money",
         "ltv": "money", "conversion": "pct", "roi": "pct", "lead_to_qualified": "pct", "time_to_close_days": "days"}
-LOWER_BETTER = {"costs", "cpa", "time_to_close_days"}
 TABLE_METRICS = ("leads", "conversion", "avg_check", "revenue", "costs", "roi", "cpa", "ltv", "time_to_close_days")
 TOP_PARTNERS = 5
 
@@ -120,7 +119,7 @@ def action(metric: str, trend: str) -> str:
     """The recommended action for a metric moving in a direction (good or bad depends on the metric)."""
     if trend == "flat":
         return tr(TEXT, "act.flat")
-    bad = (trend == "up") if metric in LOWER_BETTER else (trend == "down")
+    bad = (trend == "down") if registry.get(metric).higher_is_better else (trend == "up")
     if bad:
         return tr(TEXT, f"act.{metric}")
     return tr(TEXT, "act.down.good" if trend == "down" else "act.up.good")
