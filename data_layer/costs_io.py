@@ -44,6 +44,7 @@ from data_layer.userdata import (
     add_partner,
     atomic,
     fail,
+    insert_ledger,
     is_blank,
     norm_name,
     partner_keys,
@@ -52,7 +53,6 @@ from data_layer.userdata import (
     to_category,
     to_month,
 )
-from data_layer.userdata import _insert_ledger as insert_ledger_rows  # shared upsert, same transaction
 
 COLUMNS = ("partner", "month", "category", "amount")
 OPTIONAL = ("note",)
@@ -302,7 +302,8 @@ def import_costs(con: duckdb.DuckDBPyConnection, parsed: ParsedCosts, add: bool 
         rows = parsed.rows.copy()
         missing = rows["partner_id"].isna()
         rows.loc[missing, "partner_id"] = [created[norm_name(n)] for n in rows.loc[missing, "partner"]]
-        insert_ledger_rows(con, rows[["partner_id", "month", "category", "amount", "note"]], add)
+        # the ledger's shared upsert (data_layer.userdata.ledger), in this same transaction
+        insert_ledger(con, rows[["partner_id", "month", "category", "amount", "note"]], add)
         if created:
             store.rebuild_facts(con)  # a new partner may match leads' labels or aliases
     return ImportResult(len(rows), tuple(parsed.new_partners), parsed.total)
