@@ -1,8 +1,8 @@
-"""Every sentence of user data, in Russian and English: message code -> text.
+"""Every sentence of user data and of a cost file's import, in Russian and English: message code -> text.
 
-`MESSAGES` is the table `Problem.text` reads: the sentences below and those of amount text, which
-`data_layer.numbers` keeps beside its parser. (`costs_read`, `costs_limits`, `plausibility` and `costs_io`
-still add theirs to it when they are imported.)
+`MESSAGES` is the table `Problem.text` reads: the sentences below (user data; a cost file's header and
+lines, which `data_layer.costs_io` raises) and those of amount text, which `data_layer.numbers` keeps beside
+its parser. (`costs_read`, `costs_limits` and `plausibility` still add theirs to it when they are imported.)
 """
 
 from __future__ import annotations
@@ -73,6 +73,18 @@ _OWN: dict[str, dict[str, str]] = {
         "scenario.payload": "Сценарий «{name}» повреждён ({detail}) — удалите его и сохраните заново.",
         "row": "строка {line}: {text}",
         "many": "Найдено ошибок: {n}. Ничего не сохранено — исправьте строки ниже и повторите.",
+        # a cost file's header and lines (data_layer.costs_io)
+        "header.missing": "Нет столбцов: {columns} — заголовок должен быть partner,month,category,amount "
+                          "(или партнёр, месяц, категория, сумма).",
+        "header.unknown": "Неизвестные столбцы: {columns} — оставьте только partner, month, category, amount "
+                          "и, при желании, note.",
+        "header.duplicate": "Столбец «{column}» указан дважды — оставьте один.",
+        "row.extra": "В строке {n} значений, а столбцов {m} — уберите лишние значения или заключите текст "
+                     "с разделителем в кавычки.",
+        "import.partner_unknown": "Партнёр «{partner}» не найден — добавьте его в справочник партнёров или "
+                                  "разрешите создание новых партнёров (--create-partners).",
+        "import.duplicate": "Партнёр «{partner}», {month}, {category} встречается несколько раз (строки {lines}) — "
+                            "оставьте одну строку или сложите суммы.",
     },
     "en": {
         "partner.name_empty": "The partner name is empty: type a name.",
@@ -130,6 +142,17 @@ _OWN: dict[str, dict[str, str]] = {
         "scenario.payload": "Scenario “{name}” is damaged ({detail}): delete it and save it again.",
         "row": "line {line}: {text}",
         "many": "{n} problems found. Nothing was saved: fix the lines below and try again.",
+        # a cost file's header and lines (data_layer.costs_io)
+        "header.missing": "Missing columns: {columns}: the header must be partner,month,category,amount.",
+        "header.unknown": "Unknown columns: {columns}: keep only partner, month, category, amount and optionally "
+                          "note.",
+        "header.duplicate": "The column “{column}” appears twice: keep one.",
+        "row.extra": "The line has {n} values but there are {m} columns: remove the extra values or quote text "
+                     "that contains the delimiter.",
+        "import.partner_unknown": "Partner “{partner}” is not known: add it to the partners list or allow "
+                                  "creating new partners (--create-partners).",
+        "import.duplicate": "Partner “{partner}”, {month}, {category} appears more than once (lines {lines}): "
+                            "keep one row or add the amounts up.",
     },
 }
 
