@@ -3,6 +3,7 @@
 One parser serves the CLI and the upload widget: `parse_costs` reads the file, checks every row and raises
 `CostsFileError` listing every bad line; `import_costs` writes all rows in one transaction (a row replaces the
 same partner x month x category, or adds to it with ``add=True``). Nothing is written when any row is bad.
+The sentences of a bad header or line (codes header.*, row.extra, import.*) are in `data_layer.userdata.messages`.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ from data_layer.plausibility import cost_findings
 from data_layer.textguard import neutralise, text_cell, unneutralise
 from data_layer.userdata import (
     MAX_AMOUNT,
-    MESSAGES,
     Problem,
     UserDataError,
     add_partner,
     atomic,
     fail,
+    insert_ledger,
     is_blank,
     norm_name,
     partner_keys,
@@ -52,7 +53,6 @@ from data_layer.userdata import (
     to_category,
     to_month,
 )
-from data_layer.userdata import _insert_ledger as insert_ledger_rows  # shared upsert, same transaction
 
 COLUMNS = ("partner", "month", "category", "amount")
 OPTIONAL = ("note",)
@@ -63,32 +63,6 @@ HEADER_ALIASES = {
     "amount": "amount", "сумма": "amount",
     "note": "note", "комментарий": "note", "примечание": "note",
 }
-
-MESSAGES["ru"].update({
-    "header.missing": "Нет столбцов: {columns} — заголовок должен быть partner,month,category,amount "
-                      "(или партнёр, месяц, категория, сумма).",
-    "header.unknown": "Неизвестные столбцы: {columns} — оставьте только partner, month, category, amount "
-                      "и, при желании, note.",
-    "header.duplicate": "Столбец «{column}» указан дважды — оставьте один.",
-    "row.extra": "В строке {n} значений, а столбцов {m} — уберите лишние значения или заключите текст "
-                 "с разделителем в кавычки.",
-    "import.partner_unknown": "Партнёр «{partner}» не найден — добавьте его в справочник партнёров или "
-                              "разрешите создание новых партнёров (--create-partners).",
-    "import.duplicate": "Партнёр «{partner}», {month}, {category} встречается несколько раз (строки {lines}) — "
-                        "оставьте одну строку или сложите суммы.",
-})
-MESSAGES["en"].update({
-    "header.missing": "Missing columns: {columns}: the header must be partner,month,category,amount.",
-    "header.unknown": "Unknown columns: {columns}: keep only partner, month, category, amount and optionally "
-                      "note.",
-    "header.duplicate": "The column “{column}” appears twice: keep one.",
-    "row.extra": "The line has {n} values but there are {m} columns: remove the extra values or quote text "
-                 "that contains the delimiter.",
-    "import.partner_unknown": "Partner “{partner}” is not known: add it to the partners list or allow "
-                              "creating new partners (--create-partners).",
-    "import.duplicate": "Partner “{partner}”, {month}, {category} appears more than once (lines {lines}): "
-                        "keep one row or add the amounts up.",
-})
 
 
 @dataclass
@@ -302,7 +276,8 @@ def import_costs(con: duckdb.DuckDBPyConnection, parsed: ParsedCosts, add: bool 
         rows = parsed.rows.copy()
         missing = rows["partner_id"].isna()
         rows.loc[missing, "partner_id"] = [created[norm_name(n)] for n in rows.loc[missing, "partner"]]
-        insert_ledger_rows(con, rows[["partner_id", "month", "category", "amount", "note"]], add)
+        # the ledger's shared upsert (data_layer.userdata.ledger), in this same transaction
+        insert_ledger(con, rows[["partner_id", "month", "category", "amount", "note"]], add)
         if created:
             store.rebuild_facts(con)  # a new partner may match leads' labels or aliases
     return ImportResult(len(rows), tuple(parsed.new_partners), parsed.total)

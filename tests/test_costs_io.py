@@ -165,7 +165,7 @@ def test_failure_inside_the_write_rolls_back(db: Path, monkeypatch: pytest.Monke
     def boom(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(costs_io, "insert_ledger_rows", boom)
+    monkeypatch.setattr(costs_io, "insert_ledger", boom)
     before = snapshot(db)
     with pytest.raises(RuntimeError):
         do_import(db, (HEADER + "Гамма,2024-01,bonus,10\n").encode(), create=True)

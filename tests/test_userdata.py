@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import math
+import pkgutil
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pandas as pd
 import pytest
 
 from data_layer import store, userdata
-from data_layer.userdata import ScenarioInputs, UserDataError
+from data_layer.userdata import ScenarioInputs, UserDataError, scenarios
 
 
 @pytest.fixture
@@ -329,7 +332,7 @@ def test_apply_scenario_is_one_transaction(con: duckdb.DuckDBPyConnection, monke
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("crash between writes")
 
-    monkeypatch.setattr(userdata, "set_margin", boom)
+    monkeypatch.setattr(scenarios, "set_margin", boom)  # where apply_scenario looks it up
     with pytest.raises(RuntimeError):
         userdata.apply_scenario(con, scenario())
     pd.testing.assert_frame_equal(userdata.read_ledger(con), before[0])
@@ -351,3 +354,21 @@ def test_errors_speak_both_languages() -> None:
     assert err.text("en").startswith("2 problems found")
     assert str(err) == err.text("en")
     assert isinstance(err, ValueError)
+
+
+WRITES = ("add_partner", "update_partner", "save_partners", "insert_ledger", "upsert_ledger", "replace_ledger",
+          "delete_ledger", "insert_rules", "add_rule", "update_rule", "delete_rule", "replace_rules", "set_setting",
+          "set_margin", "save_scenario", "delete_scenario", "apply_scenario")
+
+
+def test_writes_keep_their_package_name() -> None:
+    """ui.auth.WRITE_NEEDS and the audit log's refused rows name a write data_layer.userdata.<name>; that name
+    must import, wherever in the package the function lives."""
+    named = {}
+    for info in pkgutil.iter_modules(userdata.__path__, "data_layer.userdata."):
+        for name, fn in inspect.getmembers(importlib.import_module(info.name), inspect.isfunction):
+            if fn.__module__ == "data_layer.userdata":
+                named[name] = fn
+    assert set(WRITES) <= set(named), set(WRITES) - set(named)
+    for name, fn in named.items():
+        assert getattr(userdata, name) is fn, name
