@@ -40,8 +40,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from data_layer import normalise, save, store
-from data_layer.client import AmoClient, AmoError, ConfigError, embedded, has_next, open_client
+from data_layer.client import AmoClient, embedded, has_next, open_client
 from data_layer.config import AmoConfig, load_config
+from data_layer.errors import AmoError, ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TZ = "Europe/Moscow"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from data_layer import save, store
-from data_layer.client import ConfigError
+from data_layer.errors import ConfigError
 from data_layer.sync import (
     DEMO_TABLES,
     REFERENCE,
