@@ -15,7 +15,7 @@ def test_connection(config: AmoConfig) -> tuple[bool, str, str | None]:
             account = client.get("/api/v4/account") or {}
     except AmoError as exc:
         return False, str(exc), None
-    name = normalise._text(account.get("name"))
+    name = normalise.as_text(account.get("name"))
     return True, f"Connected to amoCRM account «{name or '?'}».", name
 
 

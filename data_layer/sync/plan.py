@@ -140,7 +140,7 @@ def build_sources(plan: Plan, emit: Callable[[Item], None], known: Known, full: 
 
     def feed(items: list[dict]) -> None:
         for kind, key in (("contacts", "contacts"), ("companies", "companies")):
-            ids = [normalise._int(x.get("id")) for rec in items for x in normalise._embedded(rec, key)]
+            ids = [normalise.as_int(x.get("id")) for rec in items for x in normalise.embedded_list(rec, key)]
             batches[kind].add([i for i in ids if i is not None])
 
     for key, kind, params, prio, both in (("leads", "leads", [("with", LEADS_WITH)], 1, True),
@@ -167,7 +167,7 @@ def build_sources(plan: Plan, emit: Callable[[Item], None], known: Known, full: 
             sources.append(KeysetWalk(emit, key=kind, kind=kind, entity=kind, path=f"/api/v4/{kind}", params=[],
                                       lo=lo, hi=hi, plan_to=to, both_ends=False, priority=4,
                                       on_records=lambda items, b=batch: b.covered(
-                                          [i for i in (normalise._int(x.get("id")) for x in items) if i])))
+                                          [i for i in (normalise.as_int(x.get("id")) for x in items) if i])))
     lo, hi, page = plan.events
     params = [*(("filter[type][]", t) for t in EVENT_TYPES), ("filter[entity][]", "lead"),
               ("filter[created_at][from]", lo), ("filter[created_at][to]", hi)]

@@ -109,7 +109,7 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
 
         try:
             account = early.account_body()
-            account_name = normalise._text(account.get("name"))
+            account_name = normalise.as_text(account.get("name"))
             writer = Writer(db_path, _account_timezone(account), stats)
             last = last_write(run_id, lambda: _result(True, stats, client, ""), account_name)
             first = True

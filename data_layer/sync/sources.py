@@ -91,7 +91,7 @@ class Source:
 
 
 def _ts(record: dict) -> int | None:
-    return normalise._int(record.get("updated_at"))
+    return normalise.as_int(record.get("updated_at"))
 
 
 class KeysetWalk(Source):

@@ -122,8 +122,8 @@ def replace_reference(con: duckdb.DuckDBPyConnection, kind: str, records: list[d
         return normalise.normalise_account(records[-1]) if records else normalise.new_batch()
     if kind == "sources":
         batch = normalise.new_batch()
-        batch["raw_sources"] = [{"id": normalise._int(r.get("id")),
-                                 "name": normalise._text(r.get("name"))} for r in records]
+        batch["raw_sources"] = [{"id": normalise.as_int(r.get("id")),
+                                 "name": normalise.as_text(r.get("name"))} for r in records]
         return batch
     return NORMALISERS[kind](records)
 
