@@ -19,7 +19,8 @@ and the early start), ``plan`` (windows from sync_state, and the sources of a pa
 and checkpoints into the database), ``bookkeeping`` (the run's start and end: sync_runs, meta, demo
 replacement), ``outcome`` (RunStats, SyncResult), ``runner`` (the whole sync), ``progress`` (bars, lines,
 the progress file), ``background`` and ``connection`` (the Settings page's sync and connection test),
-``cli`` (the command line). This package re-exports what the app, the docs and the tests call.
+``cli`` (the command line). The package re-exports the public API: what the Settings page, docs/sync.md
+and the sync tests call.
 """
 
 from __future__ import annotations
