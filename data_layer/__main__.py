@@ -11,7 +11,7 @@ from data_layer import store
 # sub-command -> module exposing add_arguments(parser) and run(args) -> int
 COMMANDS = {
     "demo": ("data_layer.demo", "Build the embedded demo account into a database."),
-    "sync": ("data_layer.sync", "Sync an amoCRM / Kommo account into the database."),
+    "sync": ("data_layer.sync.cli", "Sync an amoCRM / Kommo account into the database."),
     "costs": ("data_layer.costs_io", "Import or export the cost ledger (CSV / XLSX)."),
 }
 

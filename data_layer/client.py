@@ -1,17 +1,6 @@
 """amoCRM API v4 client: one httpx.Client, a shared rolling-window rate limiter, retries, typed errors.
 
-Exception tree (every error carries a sentence a marketing lead can act on)::
-
-    AmoError
-     ├── ConfigError       settings missing or invalid (raised before any request)
-     ├── AuthError         401, refused authorization code, revoked refresh token
-     ├── PaymentRequired   402: the account's paid period ended
-     ├── Blocked           403: amoCRM blocked the IP/account (after too many 429s) — never retried
-     ├── RateLimited       429 kept coming after back-off (stop before it escalates into a 403 block)
-     ├── ServerError       5xx after bounded retries
-     ├── TransportError    timeouts, refused or dropped connections after bounded retries
-     ├── BadResponse       a 2xx whose body is not the JSON object the API documents
-     └── RequestError      any other 4xx (400, 404, 405, 422 …)
+The typed errors it raises, and their tree, are in data_layer.errors.
 
 httpx retries nothing but connection set-up, so 429/5xx/timeouts are handled here (see
 /work/shared/amocrm-api.md §3, §7, §10). Reference: https://www.amocrm.ru/developers/content/crm_platform/api-reference
@@ -25,128 +14,29 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
 
+from data_layer.config import AmoConfig
+from data_layer.errors import AmoError, AuthError, BadResponse, RateLimited, TransportError, problem_detail
 from data_layer.ratelimit import THROTTLE_LIMIT, THROTTLE_WINDOW, Limiter, RateLimiter, limiter_for
 from data_layer.ratelimit import max_in_window as max_in_window  # re-exported: tests and the emulator use it
-
-if TYPE_CHECKING:
-    from data_layer.config import AmoConfig
+from data_layer.tokens import OAuthTokens, TokenStore
 
 USER_AGENT = "partner-roi-sync/1.0 (+httpx)"
 Params = list[tuple[str, Any]] | dict[str, Any] | None
 
 
-# ---------------------------------------------------------------- errors
+# ---------------------------------------------------------------- 429s and Retry-After
 
-class AmoError(RuntimeError):
-    """Base of every amoCRM failure; str() is a user-facing sentence."""
-
-    retryable = False
-
-    def __init__(self, message: str, status: int | None = None, detail: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.detail = detail
-
-    @classmethod
-    def from_response(cls, response: httpx.Response) -> AmoError:
-        """Pick the subclass and the sentence for an HTTP error response (JSON or HTML body)."""
-        status = response.status_code
-        detail = problem_detail(response)
-        if status == 401:
-            hint = (detail or "").lower()
-            if "revoked" in hint:
-                return AuthError(REVOKED_SENTENCE, status, detail)
-            return AuthError("amoCRM rejected the credentials (HTTP 401): the token is wrong, expired or the "
-                             "integration was disabled; paste a new long-lived token or authorise again.",
-                             status, detail)
-        if status == 402:
-            return PaymentRequired("amoCRM answered 402 Payment Required: the account's paid period has ended; "
-                                   "renew it in amoCRM and run the sync again.", status, detail)
-        if status == 403:
-            return Blocked(BLOCKED_SENTENCE, status, detail)
-        if status == 429:
-            return RateLimited("amoCRM keeps answering 429 Too Many Requests; the sync stopped to avoid a block. "
-                               "Another integration may be using the account's limit — try again in a few minutes.",
-                               status, detail)
-        if status >= 500:
-            return ServerError(f"amoCRM is not answering properly (HTTP {status}); try again later.", status, detail)
-        what = f": {detail}" if detail else ""
-        return RequestError(f"amoCRM refused the request (HTTP {status}){what}.", status, detail)
-
-
-class ConfigError(AmoError):
-    """The connection settings are missing or invalid."""
-
-
-class AuthError(AmoError):
-    """Authorization failed for good (bad token, refused code, revoked refresh token)."""
-
-
-class PaymentRequired(AmoError):
-    """HTTP 402: the account is not paid."""
-
-
-class Blocked(AmoError):
-    """HTTP 403: amoCRM blocked this IP or account."""
-
-
-class RateLimited(AmoError):
-    """HTTP 429 persisted through back-off."""
-
-    retryable = True
-
-
-class ServerError(AmoError):
-    """HTTP 5xx."""
-
-    retryable = True
-
-
-class TransportError(AmoError):
-    """Timeout, refused or dropped connection."""
-
-    retryable = True
-
-
-class BadResponse(AmoError):
-    """A 2xx whose body is not a JSON object."""
-
-    retryable = True
-
-
-class RequestError(AmoError):
-    """Any other 4xx."""
-
-
-BLOCKED_SENTENCE = ("amoCRM has blocked this IP/account (HTTP 403), usually after too many requests; the sync "
-                    "stopped. Ask amoCRM support to lift the block (give them your IP address and subdomain) "
-                    "and do not retry until they confirm.")
 # Every sync of the account stops with this when 429s keep coming across all of them (data_layer.ratelimit).
 ACCOUNT_THROTTLED_SENTENCE = (
     f"amoCRM answered 429 Too Many Requests {THROTTLE_LIMIT} times within {THROTTLE_WINDOW:.0f} s to the syncs "
     "of this account on this machine, so every one of them stopped to avoid a block; another integration is "
     "probably using the account's limit — wait a few minutes and run again, or give this app a smaller share "
     "with AMOCRM_RATE_SHARE.")
-REVOKED_SENTENCE = ("amoCRM revoked the refresh token (it was already used or is older than 3 months); "
-                    "authorise the integration again: copy a new authorization code into Settings.")
-
-
-def problem_detail(response: httpx.Response) -> str | None:
-    """'detail' (and OAuth 'hint') of a problem+json body; None for HTML or empty bodies."""
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(body, dict):
-        return None
-    parts = [str(body[k]) for k in ("hint", "detail") if body.get(k)]
-    return "; ".join(parts)[:300] or None
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -429,8 +319,6 @@ def has_next(body: dict | None, count: int, limit: int, page: int) -> bool:
 def open_client(config: AmoConfig, transport: httpx.BaseTransport | None = None,
                 keep_history: bool = False) -> AmoClient:
     """Build the client for a checked config: limiter from max_rps, long-lived token or OAuth provider."""
-    from data_layer import tokens  # tokens imports this module's errors
-
     config.check()
     # Every client of this host, in any process, draws from one budget: this app's share of the account's rate.
     limiter = limiter_for(config.base_url or "", config.max_rps * config.rate_share, keep_history=keep_history)
@@ -440,5 +328,5 @@ def open_client(config: AmoConfig, transport: httpx.BaseTransport | None = None,
     if config.auth_mode == "long_lived":
         client.auth = StaticToken(config.token or "")
     else:
-        client.auth = tokens.OAuthTokens(tokens.TokenStore(config.token_path), config, client.post_token)
+        client.auth = OAuthTokens(TokenStore(config.token_path), config, client.post_token)
     return client

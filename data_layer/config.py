@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from data_layer.client import ConfigError
+from data_layer.errors import ConfigError
+from data_layer.tokens import TokenStore
 
 SETTINGS_KEY = "amocrm_connection"
 TOKEN_FILE_NAME = "amocrm_tokens.json"
@@ -187,8 +188,6 @@ def _tuning(env: dict[str, str]) -> dict[str, Any]:
 def load_config(db_path: str | Path, env: dict[str, str] | None = None,
                 secrets_path: Path | None = None) -> AmoConfig:
     """Resolve the connection for a database: env > secrets.toml > Settings page (token file, settings table)."""
-    from data_layer.tokens import TokenStore
-
     env = dict(os.environ if env is None else env)
     token_path = token_path_for(db_path, env)
     layers: list[tuple[str, dict[str, str]]] = [
@@ -235,8 +234,7 @@ def save_connection(db_path: str | Path, base_url: str | None = None, *, token: 
                     client_id: str | None = None, client_secret: str | None = None,
                     redirect_uri: str | None = None, auth_code: str | None = None) -> None:
     """Settings page: base_url into the settings table, every credential into the token file (never the DB)."""
-    from data_layer import store, userdata
-    from data_layer.tokens import TokenStore
+    from data_layer import store, userdata  # local: userdata loads pandas, which a sync must not wait for
 
     creds = {"token": token, "client_id": client_id, "client_secret": client_secret,
              "redirect_uri": redirect_uri, "auth_code": auth_code}
@@ -255,6 +253,4 @@ def save_connection(db_path: str | Path, base_url: str | None = None, *, token: 
 
 def forget_credentials(db_path: str | Path) -> bool:
     """Settings page 'disconnect': delete the token file; return whether one existed."""
-    from data_layer.tokens import TokenStore
-
     return TokenStore(token_path_for(db_path)).delete()

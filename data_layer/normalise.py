@@ -31,7 +31,8 @@ def merge(*batches: Batch) -> Batch:
     return out
 
 
-def _int(v: Any) -> int | None:
+def as_int(v: Any) -> int | None:
+    """An API value as an int (a number or numeric string); None for None, booleans, what int() refuses."""
     try:
         return None if v is None or isinstance(v, bool) else int(v)
     except (TypeError, ValueError):
@@ -45,7 +46,8 @@ def _float(v: Any) -> float | None:
         return None
 
 
-def _text(v: Any) -> str | None:
+def as_text(v: Any) -> str | None:
+    """An API value as text (objects and lists as JSON), cut at MAX_TEXT; None stays None."""
     if v is None:
         return None
     if not isinstance(v, str):
@@ -53,7 +55,8 @@ def _text(v: Any) -> str | None:
     return v[:MAX_TEXT]
 
 
-def _embedded(rec: dict, key: str) -> list[dict]:
+def embedded_list(rec: dict, key: str) -> list[dict]:
+    """The objects under a record's `_embedded.<key>` (a single object as a one-item list)."""
     emb = rec.get("_embedded") or {}
     val = emb.get(key) if isinstance(emb, dict) else None
     if isinstance(val, dict):
@@ -66,9 +69,10 @@ def normalise_account(rec: dict) -> Batch:
     dts = (rec.get("_embedded") or {}).get("datetime_settings") or {}
     b = new_batch()
     b["raw_account"].append({
-        "id": _int(rec.get("id")), "name": _text(rec.get("name")), "subdomain": _text(rec.get("subdomain")),
-        "currency": _text(rec.get("currency")), "timezone": _text(dts.get("timezone")),
-        "country": _text(rec.get("country")),
+        "id": as_int(rec.get("id")), "name": as_text(rec.get("name")),
+        "subdomain": as_text(rec.get("subdomain")),
+        "currency": as_text(rec.get("currency")), "timezone": as_text(dts.get("timezone")),
+        "country": as_text(rec.get("country")),
     })
     return b
 
@@ -79,7 +83,7 @@ def normalise_users(records: list[dict]) -> Batch:
     for r in records:
         rights = r.get("rights") or {}
         b["raw_users"].append({
-            "id": _int(r.get("id")), "name": _text(r.get("name")), "email": _text(r.get("email")),
+            "id": as_int(r.get("id")), "name": as_text(r.get("name")), "email": as_text(r.get("email")),
             "is_active": rights.get("is_active", True) if isinstance(rights, dict) else True,
         })
     return b
@@ -89,16 +93,16 @@ def normalise_pipelines(records: list[dict]) -> Batch:
     """GET /api/v4/leads/pipelines -> raw_pipelines + raw_statuses (key: pipeline + status)."""
     b = new_batch()
     for p in records:
-        pid = _int(p.get("id"))
+        pid = as_int(p.get("id"))
         b["raw_pipelines"].append({
-            "id": pid, "name": _text(p.get("name")), "sort": _int(p.get("sort")),
+            "id": pid, "name": as_text(p.get("name")), "sort": as_int(p.get("sort")),
             "is_main": bool(p.get("is_main")), "is_archive": bool(p.get("is_archive")),
         })
-        for s in _embedded(p, "statuses"):
+        for s in embedded_list(p, "statuses"):
             b["raw_statuses"].append({
-                "pipeline_id": _int(s.get("pipeline_id")) or pid, "status_id": _int(s.get("id")),
-                "name": _text(s.get("name")), "sort": _int(s.get("sort")), "type": _int(s.get("type")),
-                "color": _text(s.get("color")),
+                "pipeline_id": as_int(s.get("pipeline_id")) or pid, "status_id": as_int(s.get("id")),
+                "name": as_text(s.get("name")), "sort": as_int(s.get("sort")), "type": as_int(s.get("type")),
+                "color": as_text(s.get("color")),
             })
     return b
 
@@ -107,16 +111,16 @@ def normalise_lead_fields(records: list[dict]) -> Batch:
     """GET /api/v4/leads/custom_fields -> raw_lead_fields + raw_lead_field_enums."""
     b = new_batch()
     for f in records:
-        fid = _int(f.get("id"))
+        fid = as_int(f.get("id"))
         b["raw_lead_fields"].append({
-            "id": fid, "name": _text(f.get("name")), "code": _text(f.get("code")),
-            "type": _text(f.get("type")), "sort": _int(f.get("sort")),
+            "id": fid, "name": as_text(f.get("name")), "code": as_text(f.get("code")),
+            "type": as_text(f.get("type")), "sort": as_int(f.get("sort")),
         })
         for e in f.get("enums") or []:
             if isinstance(e, dict):
                 b["raw_lead_field_enums"].append({
-                    "field_id": fid, "enum_id": _int(e.get("id")), "value": _text(e.get("value")),
-                    "sort": _int(e.get("sort")),
+                    "field_id": fid, "enum_id": as_int(e.get("id")), "value": as_text(e.get("value")),
+                    "sort": as_int(e.get("sort")),
                 })
     return b
 
@@ -125,22 +129,22 @@ def normalise_loss_reasons(records: list[dict]) -> Batch:
     """GET /api/v4/leads/loss_reasons (or embedded ones) -> raw_loss_reasons."""
     b = new_batch()
     for r in records:
-        b["raw_loss_reasons"].append({"id": _int(r.get("id")), "name": _text(r.get("name")),
-                                      "sort": _int(r.get("sort"))})
+        b["raw_loss_reasons"].append({"id": as_int(r.get("id")), "name": as_text(r.get("name")),
+                                      "sort": as_int(r.get("sort"))})
     return b
 
 
 def _field_value(field_type: str | None, value: Any, tz: ZoneInfo) -> str | None:
     """A custom-field value as text; `date` fields (local midnight timestamps) as ISO dates in the account zone."""
     if field_type in DATE_TYPES:
-        ts = _int(value)
+        ts = as_int(value)
         if ts is not None:
             return datetime.fromtimestamp(ts, tz).date().isoformat()
     if field_type == "date_time":
-        ts = _int(value)
+        ts = as_int(value)
         if ts is not None:
             return datetime.fromtimestamp(ts, tz).isoformat()
-    return _text(value)
+    return as_text(value)
 
 
 def normalise_leads(records: list[dict], timezone: str = "Europe/Moscow") -> Batch:
@@ -148,45 +152,46 @@ def normalise_leads(records: list[dict], timezone: str = "Europe/Moscow") -> Bat
     tz = ZoneInfo(timezone or "Europe/Moscow")
     b = new_batch()
     for r in records:
-        lid = _int(r.get("id"))
+        lid = as_int(r.get("id"))
         if lid is None:
             continue
         b["raw_leads"].append({
-            "id": lid, "name": _text(r.get("name")), "price": _int(r.get("price")),
+            "id": lid, "name": as_text(r.get("name")), "price": as_int(r.get("price")),
             "price_minor": _float(r.get("price_with_minor_units")),
-            "responsible_user_id": _int(r.get("responsible_user_id")), "group_id": _int(r.get("group_id")),
-            "status_id": _int(r.get("status_id")), "pipeline_id": _int(r.get("pipeline_id")),
-            "loss_reason_id": _int(r.get("loss_reason_id")), "source_id": _int(r.get("source_id")),
-            "created_by": _int(r.get("created_by")), "updated_by": _int(r.get("updated_by")),
-            "created_at": _int(r.get("created_at")), "updated_at": _int(r.get("updated_at")),
-            "closed_at": _int(r.get("closed_at")), "is_deleted": bool(r.get("is_deleted")),
-            "deleted_at": _int(r.get("updated_at")) if r.get("is_deleted") else None,
+            "responsible_user_id": as_int(r.get("responsible_user_id")),
+            "group_id": as_int(r.get("group_id")),
+            "status_id": as_int(r.get("status_id")), "pipeline_id": as_int(r.get("pipeline_id")),
+            "loss_reason_id": as_int(r.get("loss_reason_id")), "source_id": as_int(r.get("source_id")),
+            "created_by": as_int(r.get("created_by")), "updated_by": as_int(r.get("updated_by")),
+            "created_at": as_int(r.get("created_at")), "updated_at": as_int(r.get("updated_at")),
+            "closed_at": as_int(r.get("closed_at")), "is_deleted": bool(r.get("is_deleted")),
+            "deleted_at": as_int(r.get("updated_at")) if r.get("is_deleted") else None,
         })
         b["_lead_ids"].append({"lead_id": lid})
         for cf in r.get("custom_fields_values") or []:
             if not isinstance(cf, dict):
                 continue
-            ftype = _text(cf.get("field_type"))
+            ftype = as_text(cf.get("field_type"))
             for idx, v in enumerate(cf.get("values") or []):
                 v = v if isinstance(v, dict) else {"value": v}
                 b["raw_lead_field_values"].append({
-                    "lead_id": lid, "field_id": _int(cf.get("field_id")), "value_idx": idx,
-                    "field_name": _text(cf.get("field_name")), "field_code": _text(cf.get("field_code")),
+                    "lead_id": lid, "field_id": as_int(cf.get("field_id")), "value_idx": idx,
+                    "field_name": as_text(cf.get("field_name")), "field_code": as_text(cf.get("field_code")),
                     "field_type": ftype, "value": _field_value(ftype, v.get("value"), tz),
-                    "enum_id": _int(v.get("enum_id")),
+                    "enum_id": as_int(v.get("enum_id")),
                 })
-        for t in _embedded(r, "tags"):
-            b["raw_lead_tags"].append({"lead_id": lid, "tag_id": _int(t.get("id")), "name": _text(t.get("name"))})
-        for c in _embedded(r, "contacts"):
-            b["raw_lead_contacts"].append({"lead_id": lid, "contact_id": _int(c.get("id")),
+        for t in embedded_list(r, "tags"):
+            b["raw_lead_tags"].append({"lead_id": lid, "tag_id": as_int(t.get("id")), "name": as_text(t.get("name"))})
+        for c in embedded_list(r, "contacts"):
+            b["raw_lead_contacts"].append({"lead_id": lid, "contact_id": as_int(c.get("id")),
                                            "is_main": bool(c.get("is_main"))})
-        for c in _embedded(r, "companies"):
-            b["raw_lead_companies"].append({"lead_id": lid, "company_id": _int(c.get("id"))})
-        for lr in _embedded(r, "loss_reason"):
+        for c in embedded_list(r, "companies"):
+            b["raw_lead_companies"].append({"lead_id": lid, "company_id": as_int(c.get("id"))})
+        for lr in embedded_list(r, "loss_reason"):
             b["raw_loss_reasons"].extend(normalise_loss_reasons([lr])["raw_loss_reasons"])
         src = (r.get("_embedded") or {}).get("source")
-        if isinstance(src, dict) and _int(src.get("id")) is not None:
-            b["raw_sources"].append({"id": _int(src.get("id")), "name": _text(src.get("name"))})
+        if isinstance(src, dict) and as_int(src.get("id")) is not None:
+            b["raw_sources"].append({"id": as_int(src.get("id")), "name": as_text(src.get("name"))})
     return b
 
 
@@ -203,9 +208,9 @@ def normalise_contacts(records: list[dict]) -> Batch:
     b = new_batch()
     for r in records:
         b["raw_contacts"].append({
-            "id": _int(r.get("id")), "name": _text(r.get("name")),
-            "responsible_user_id": _int(r.get("responsible_user_id")),
-            "created_at": _int(r.get("created_at")), "updated_at": _int(r.get("updated_at")),
+            "id": as_int(r.get("id")), "name": as_text(r.get("name")),
+            "responsible_user_id": as_int(r.get("responsible_user_id")),
+            "created_at": as_int(r.get("created_at")), "updated_at": as_int(r.get("updated_at")),
             "phone_count": _count_values(r, "PHONE"), "email_count": _count_values(r, "EMAIL"),
             "is_deleted": bool(r.get("is_deleted")),
         })
@@ -217,8 +222,8 @@ def normalise_companies(records: list[dict]) -> Batch:
     b = new_batch()
     for r in records:
         b["raw_companies"].append({
-            "id": _int(r.get("id")), "name": _text(r.get("name")),
-            "created_at": _int(r.get("created_at")), "updated_at": _int(r.get("updated_at")),
+            "id": as_int(r.get("id")), "name": as_text(r.get("name")),
+            "created_at": as_int(r.get("created_at")), "updated_at": as_int(r.get("updated_at")),
             "is_deleted": bool(r.get("is_deleted")),
         })
     return b
@@ -228,7 +233,7 @@ def _lead_status(values: Any) -> tuple[int | None, int | None]:
     for v in values or []:
         if isinstance(v, dict) and isinstance(v.get("lead_status"), dict):
             s = v["lead_status"]
-            return _int(s.get("pipeline_id")), _int(s.get("id"))
+            return as_int(s.get("pipeline_id")), as_int(s.get("id"))
     return None, None
 
 
@@ -237,19 +242,19 @@ def normalise_events(records: list[dict]) -> Batch:
     b = new_batch()
     for e in records:
         etype = e.get("type")
-        lead_id = _int(e.get("entity_id"))
+        lead_id = as_int(e.get("entity_id"))
         if e.get("entity_type") not in (None, "lead") or lead_id is None:
             continue
         if etype == "lead_status_changed":
             pb, sb = _lead_status(e.get("value_before"))
             pa, sa = _lead_status(e.get("value_after"))
             b["raw_lead_status_events"].append({
-                "id": _text(e.get("id")), "lead_id": lead_id, "created_at": _int(e.get("created_at")),
-                "created_by": _int(e.get("created_by")), "pipeline_before": pb, "status_before": sb,
+                "id": as_text(e.get("id")), "lead_id": lead_id, "created_at": as_int(e.get("created_at")),
+                "created_by": as_int(e.get("created_by")), "pipeline_before": pb, "status_before": sb,
                 "pipeline_after": pa, "status_after": sa,
             })
         elif etype == "lead_deleted":
-            b["_deleted_leads"].append({"lead_id": lead_id, "deleted_at": _int(e.get("created_at"))})
+            b["_deleted_leads"].append({"lead_id": lead_id, "deleted_at": as_int(e.get("created_at"))})
         elif etype == "lead_restored":
             b["_restored_leads"].append({"lead_id": lead_id})
     return b

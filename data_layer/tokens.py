@@ -20,14 +20,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
-from data_layer.client import REVOKED_SENTENCE, AmoError, AuthError, problem_detail
-
-if TYPE_CHECKING:
-    from data_layer.config import AmoConfig
+from data_layer.errors import REVOKED_SENTENCE, AmoError, AuthError, problem_detail
 
 REFRESH_AHEAD = 300.0  # seconds before expiry when a token is refreshed pre-emptively
 
@@ -150,12 +147,32 @@ class TokenStore:
                 return False
 
 
+class OAuthSettings(Protocol):
+    """The integration's OAuth values OAuthTokens reads (data_layer.config.AmoConfig has them).
+
+    A protocol rather than AmoConfig itself: data_layer.config reads the token file through this
+    module, so importing config here would close an import circle.
+    """
+
+    @property
+    def client_id(self) -> str | None: ...
+
+    @property
+    def client_secret(self) -> str | None: ...
+
+    @property
+    def redirect_uri(self) -> str | None: ...
+
+    @property
+    def auth_code(self) -> str | None: ...
+
+
 class OAuthTokens:
     """Access tokens for one integration: code exchange, refresh ahead of expiry and once on 401."""
 
     can_refresh = True
 
-    def __init__(self, store: TokenStore, config: AmoConfig,
+    def __init__(self, store: TokenStore, config: OAuthSettings,
                  post: Callable[[dict[str, str]], httpx.Response]) -> None:
         self.store = store
         self.config = config

@@ -10,23 +10,25 @@ import pytest
 from emulator import Emulator, make_records
 
 from data_layer.client import (
-    BLOCKED_SENTENCE,
     AmoClient,
+    RateLimiter,
+    StaticToken,
+    has_next,
+    max_in_window,
+    query_string,
+    retry_after,
+)
+from data_layer.errors import (
+    BLOCKED_SENTENCE,
     AmoError,
     AuthError,
     BadResponse,
     Blocked,
     PaymentRequired,
     RateLimited,
-    RateLimiter,
     RequestError,
     ServerError,
-    StaticToken,
     TransportError,
-    has_next,
-    max_in_window,
-    query_string,
-    retry_after,
 )
 
 HTML = {"content-type": "text/html"}

@@ -13,7 +13,8 @@ from emulator.harness import assert_same, build_expected, config_for, dump, star
 
 from data_layer import ratelimit
 from data_layer.client import ACCOUNT_THROTTLED_SENTENCE, open_client
-from data_layer.config import ConfigError, load_config
+from data_layer.config import load_config
+from data_layer.errors import ConfigError
 from data_layer.ratelimit import THROTTLE_LIMIT, RateLimiter, SharedLimiter, budget_path, max_in_window
 
 pytestmark = pytest.mark.timeout(240)

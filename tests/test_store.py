@@ -241,10 +241,10 @@ def test_a_database_of_version_0006_gets_the_lead_quality_counts(tmp_db: Path) -
 
 
 def test_the_derived_table_list_is_what_derived_sql_creates(tmp_db: Path) -> None:
-    """A --replace-demo empties every derived table (sync.DEMO_TABLES): the list must not miss a new one."""
+    """A --replace-demo empties every derived table (bookkeeping.DEMO_TABLES): the list must not miss a new one."""
     with store.connect(tmp_db, read_only=True) as con:
         facts = {r[0] for r in con.execute("select table_name from information_schema.tables "
                                            "where table_name like 'fact\\_%' escape '\\'").fetchall()}
     assert facts == set(store.DERIVED_TABLES) and "fact_field_fill" in facts
-    from data_layer import sync
-    assert set(store.DERIVED_TABLES) <= set(sync.DEMO_TABLES)
+    from data_layer.sync import bookkeeping
+    assert set(store.DERIVED_TABLES) <= set(bookkeeping.DEMO_TABLES)

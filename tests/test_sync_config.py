@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from data_layer import store
-from data_layer.client import ConfigError
 from data_layer.config import (
     SETTINGS_KEY,
     AmoConfig,
@@ -18,6 +17,7 @@ from data_layer.config import (
     normalise_base_url,
     save_connection,
 )
+from data_layer.errors import ConfigError
 
 SECRETS = """
 [amocrm]

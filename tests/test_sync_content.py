@@ -10,7 +10,7 @@ from emulator import Emulator, make_records
 from emulator.harness import assert_same, build_expected, config_for, dump
 
 from data_layer import store, sync
-from data_layer.client import ConfigError
+from data_layer.errors import ConfigError
 
 
 def _sync(emu: Emulator, tmp: Path, db: Path, **kwargs: object) -> sync.SyncResult:

@@ -9,7 +9,7 @@ from emulator import FAULT_KINDS, Emulator, make_records
 from emulator.harness import assert_same, build_expected, config_for, dump, run_cli
 
 from data_layer import store, sync
-from data_layer.client import BLOCKED_SENTENCE
+from data_layer.errors import BLOCKED_SENTENCE
 
 pytestmark = pytest.mark.timeout(240)
 

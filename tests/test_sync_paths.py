@@ -10,7 +10,7 @@ from emulator import Emulator, make_records
 from emulator.harness import config_for, run_cli
 
 from data_layer import store, sync
-from data_layer.client import ConfigError
+from data_layer.errors import ConfigError
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A run's edges (data_layer.sync_run): early requests, the one-connection start and the one-transaction end."""
+"""A run's edges (data_layer.sync.fetcher, .bookkeeping): early requests, the one-connection start and the one-transaction end."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from emulator import Emulator, make_records
 from emulator.harness import config_for
 
 from data_layer import store, sync
-from data_layer.sync import Item, PageWalk
-from data_layer.sync_run import AccountSource, OpenFetcher
+from data_layer.sync.fetcher import OpenFetcher
+from data_layer.sync.sources import AccountSource, Item, PageWalk
 
 
 class _NoClient:

@@ -14,8 +14,9 @@ import pytest
 from emulator import Emulator, make_records
 from emulator.harness import oauth_config
 
-from data_layer.client import REVOKED_SENTENCE, AmoClient, AuthError, open_client
+from data_layer.client import AmoClient, open_client
 from data_layer.config import describe
+from data_layer.errors import REVOKED_SENTENCE, AuthError
 from data_layer.tokens import TokenStore
 
 
