@@ -227,8 +227,8 @@ def test_a_viewer_write_is_refused_and_audited(gated_db: Path, monkeypatch: pyte
     run = data.act if name in NOT_DB else data.write
     with pytest.raises(data.WriteRefused, match="просмотр|viewer"):
         run(fn, *args, **kwargs)
-    module = fn.__module__
-    assert refusals(gated_db, before) == [("v@acme.ru", f"{module}.{fn.__name__}", auth.write_action(fn))]
+    assert refusals(gated_db, before) == [("v@acme.ru", data.write_name(fn), auth.write_action(fn))]
+    assert data.write_name(fn).count(".") == 2, "the package's name, not its job module's"
     with store.connect(gated_db, read_only=True) as con:
         assert ADMIN_SCENARIO in set(userdata.list_scenarios(con)["name"]), "the shared scenario is still there"
 

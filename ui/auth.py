@@ -200,8 +200,8 @@ def can(action: str) -> bool:
 
 
 def write_action(fn: Callable[..., object]) -> str:
-    """The action a write function needs (WRITE_NEEDS, else edit)."""
-    return WRITE_NEEDS.get(f"{fn.__module__}.{fn.__name__}", "edit")
+    """The action a write function needs (WRITE_NEEDS by its stable name, ui.data.write_name; else edit)."""
+    return WRITE_NEEDS.get(data.write_name(fn), "edit")
 
 
 def allowed(what: str | Callable[..., object]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -326,6 +327,15 @@ def guard(fn: Callable[..., Any], action: str | None = None) -> None:
     raise WriteRefused(auth.refusal(person, needed))
 
 
+def write_name(fn: Callable[..., Any]) -> str:
+    """A write's stable dotted name: its package's when the package exports it (data_layer.userdata.set_setting,
+    wherever in the package it lives), else its module's (data_layer.config.save_connection)."""
+    package = fn.__module__.rpartition(".")[0]
+    if package and getattr(sys.modules.get(package), fn.__name__, None) is fn:
+        return f"{package}.{fn.__name__}"
+    return f"{fn.__module__}.{fn.__name__}"
+
+
 def _audit_refusal(who: str, role: str, needed: str, fn: Callable[..., Any]) -> None:
     """One audit_log row: action "refused", who, the function and the action it needed."""
     path = db_path()
@@ -334,7 +344,7 @@ def _audit_refusal(who: str, role: str, needed: str, fn: Callable[..., Any]) -> 
     _release_reader()
     try:
         with store.connect(path) as con:
-            userdata.audit(con, "refused", f"{fn.__module__}.{fn.__name__}", needed, after={"role": role}, who=who)
+            userdata.audit(con, "refused", write_name(fn), needed, after={"role": role}, who=who)
     except store.StoreError:  # the refusal stands even when its row cannot be written (file busy, or damaged)
         return
     store.bump_version(path)  # the change log on the settings page shows it

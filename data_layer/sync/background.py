@@ -46,12 +46,6 @@ def start_background_sync(db_path: str | Path, full: bool = False,
     return proc
 
 
-# ui.auth.WRITE_NEEDS and the audit log name a write by "<module>.<function>": this one keeps the name it had
-# before data_layer.sync became a package (and that the package still exports it under), so the role it needs
-# and the refusals already logged stay the same.
-start_background_sync.__module__ = "data_layer.sync"
-
-
 def _alive(pid: Any) -> bool:
     """Whether a process runs; a zombie (finished, not yet reaped by the app that started it) does not."""
     try:

@@ -12,7 +12,7 @@ import pandas as pd
 from data_layer.userdata.errors import Problem, UserDataError, collect
 from data_layer.userdata.parse import is_blank, to_amount, to_category, to_date, to_month
 from data_layer.userdata.partners import partner_keys, partner_names, resolve_partner
-from data_layer.userdata.transaction import atomic, audit, write_function
+from data_layer.userdata.transaction import atomic, audit
 
 LEDGER_COLUMNS = ["partner_id", "partner", "month", "category", "amount", "note"]
 
@@ -83,7 +83,6 @@ _UPSERT_REPLACE = _UPSERT.replace("{amount}", "excluded.amount")
 _UPSERT_ADD = _UPSERT.replace("{amount}", "cost_ledger.amount + excluded.amount")
 
 
-@write_function
 def insert_ledger(con: duckdb.DuckDBPyConnection, clean: pd.DataFrame, add: bool) -> int:
     """Write already validated rows (`validate_ledger`'s columns); return how many. Run it inside `atomic`.
 
@@ -103,7 +102,6 @@ def insert_ledger(con: duckdb.DuckDBPyConnection, clean: pd.DataFrame, add: bool
     return len(frame)
 
 
-@write_function
 def upsert_ledger(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, add: bool = False) -> int:
     """Validate rows, then write them: each replaces the same partner x month x category (or adds to it)."""
     clean = validate_ledger(con, rows)
@@ -111,7 +109,6 @@ def upsert_ledger(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, add: bool 
         return insert_ledger(con, clean, add)
 
 
-@write_function
 def replace_ledger(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
                    partner_ids: Iterable[int] | None = None, month_from: date | None = None,
                    month_to: date | None = None) -> int:
@@ -136,7 +133,6 @@ def replace_ledger(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
         return insert_ledger(con, clean, add=False)
 
 
-@write_function
 def delete_ledger(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[int, date | str, str]]) -> int:
     """Delete ledger rows by (partner_id, month, category); return rows deleted."""
     params = [(int(pid), to_month(month), to_category(category)) for pid, month, category in keys]

@@ -13,7 +13,7 @@ import pandas as pd
 from data_layer import store
 from data_layer.userdata.errors import Problem, UserDataError, collect, fail
 from data_layer.userdata.parse import MAX_NAME, is_blank, norm_name, nulls_as_none, to_date, to_model
-from data_layer.userdata.transaction import atomic, audit, write_function
+from data_layer.userdata.transaction import atomic, audit
 
 PARTNER_COLUMNS = ["partner_id", "name", "model", "model_source", "aliases", "manager", "start_date", "active"]
 
@@ -150,7 +150,6 @@ def _insert_partner(con: duckdb.DuckDBPyConnection, v: Mapping[str, Any]) -> int
     return int(row[0])
 
 
-@write_function
 def add_partner(con: duckdb.DuckDBPyConnection, name: str, model: str | None = None,
                 aliases: Iterable[str] | str = (), manager: str | None = None,
                 start_date: date | str | None = None, active: bool = True) -> int:
@@ -207,7 +206,6 @@ def _write_partner(con: duckdb.DuckDBPyConnection, partner_id: int, values: dict
     audit(con, "update", "partner", partner_id, {c: old[c] for c in cols}, {c: values[c] for c in cols})
 
 
-@write_function
 def update_partner(con: duckdb.DuckDBPyConnection, partner_id: int, **changes: Any) -> None:
     """Change a partner's name, model, aliases, manager, start_date or active flag.
 
@@ -239,7 +237,6 @@ def _same(a: object, b: object) -> bool:
     return bool(a == b)
 
 
-@write_function
 def save_partners(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame) -> int:
     """Apply an edited partners table (rows with partner_id update, rows without add); return rows changed.
 

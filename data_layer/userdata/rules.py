@@ -21,7 +21,7 @@ from data_layer.userdata.parse import (
     to_model,
 )
 from data_layer.userdata.partners import partner_keys, partner_names, resolve_partner
-from data_layer.userdata.transaction import atomic, audit, write_function
+from data_layer.userdata.transaction import atomic, audit
 
 KINDS = ("percent_revenue", "fixed_per_deal", "fixed_per_qualified_lead")
 RULE_COLUMNS = ["rule_id", "model", "partner_id", "partner", "kind", "rate", "tiers", "valid_from", "valid_to",
@@ -197,7 +197,6 @@ def validate_rules(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame) -> pd.Da
     return pd.DataFrame([r for _, r in good], columns=cols)
 
 
-@write_function
 def insert_rules(con: duckdb.DuckDBPyConnection, clean: pd.DataFrame) -> list[int]:
     """Insert validated rules (`validate_rules`' columns, rule_id kept where given); return their rule_ids.
 
@@ -219,7 +218,6 @@ def insert_rules(con: duckdb.DuckDBPyConnection, clean: pd.DataFrame) -> list[in
     return ids
 
 
-@write_function
 def replace_rules(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame) -> int:
     """Make commission_rules equal to the edited table (rule_id kept where given); return the rule count."""
     clean = validate_rules(con, rules)
@@ -241,7 +239,6 @@ def _advance_rule_sequence(con: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
-@write_function
 def add_rule(con: duckdb.DuckDBPyConnection, kind: str, rate: float | None = None, model: str | None = None,
              partner_id: int | None = None, tiers: object = None, valid_from: date | str | None = None,
              valid_to: date | str | None = None, tier_kind: str | None = None) -> int:
@@ -257,7 +254,6 @@ def add_rule(con: duckdb.DuckDBPyConnection, kind: str, rate: float | None = Non
         return rule_id
 
 
-@write_function
 def update_rule(con: duckdb.DuckDBPyConnection, rule_id: int, **changes: Any) -> None:
     """Change fields of one rule (model, partner_id, kind, rate, tiers, valid_from, valid_to, tier_kind)."""
     current = list_rules(con)
@@ -273,7 +269,6 @@ def update_rule(con: duckdb.DuckDBPyConnection, rule_id: int, **changes: Any) ->
     replace_rules(con, current)
 
 
-@write_function
 def delete_rule(con: duckdb.DuckDBPyConnection, rule_id: int) -> bool:
     """Delete one rule; True when it existed."""
     found = con.execute("select count(*) from commission_rules where rule_id = ?", [rule_id]).fetchone()[0]

@@ -17,7 +17,7 @@ from data_layer.userdata.parse import MAX_NAME, is_blank, to_date, to_month
 from data_layer.userdata.partners import partner_names
 from data_layer.userdata.rules import RULE_COLUMNS, insert_rules, validate_rules
 from data_layer.userdata.settings import check_margin, set_margin
-from data_layer.userdata.transaction import atomic, audit, write_function
+from data_layer.userdata.transaction import atomic, audit
 
 
 @dataclass
@@ -90,7 +90,6 @@ def _check_scenario_name(name: object) -> str:
     return text
 
 
-@write_function
 def save_scenario(con: duckdb.DuckDBPyConnection, name: str, inputs: ScenarioInputs,
                   overwrite: bool = False) -> int:
     """Save the scenario under a name; return its scenario_id."""
@@ -128,7 +127,6 @@ def load_scenario(con: duckdb.DuckDBPyConnection, name: str) -> ScenarioInputs:
     return inputs
 
 
-@write_function
 def delete_scenario(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Delete a saved scenario; True when it existed."""
     found = con.execute("select count(*) from scenarios where name = ?", [name]).fetchone()[0]
@@ -139,7 +137,6 @@ def delete_scenario(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found)
 
 
-@write_function
 def apply_scenario(con: duckdb.DuckDBPyConnection, inputs: ScenarioInputs) -> dict[str, int]:
     """Write a scenario into the real tables in one transaction: ledger rows replace the same keys,
     rules replace all rules, margin replaces the margin setting. Returns what changed."""

@@ -10,7 +10,7 @@ import duckdb
 
 from data_layer.userdata.errors import Problem, UserDataError, fail
 from data_layer.userdata.parse import MODELS, finite_number, is_blank
-from data_layer.userdata.transaction import audit, write_function
+from data_layer.userdata.transaction import audit
 
 
 def get_setting(con: duckdb.DuckDBPyConnection, key: str, default: Any = None) -> Any:
@@ -19,7 +19,6 @@ def get_setting(con: duckdb.DuckDBPyConnection, key: str, default: Any = None) -
     return json.loads(row[0]) if row else default
 
 
-@write_function
 def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:
     """Store a setting as JSON (None deletes it)."""
     if is_blank(key):
@@ -68,7 +67,6 @@ def get_margin(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return check_margin(get_setting(con, "margin"))
 
 
-@write_function
 def set_margin(con: duckdb.DuckDBPyConnection, margin: Mapping[str, Any] | None) -> None:
     """Validate and store the margin setting (None or all-empty clears it)."""
     clean = check_margin(margin)

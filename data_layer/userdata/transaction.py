@@ -1,19 +1,14 @@
-"""How user data is written: inside one transaction (`atomic`), with an audit row naming who (`audit`, `ACTOR`),
-under the package's name (`write_function`)."""
+"""How user data is written: inside one transaction (`atomic`), with an audit row naming who (`audit`, `ACTOR`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TypeVar
 
 import duckdb
 import pandas as pd
-
-PACKAGE = "data_layer.userdata"
-F = TypeVar("F", bound=Callable[..., object])
 
 # Who is acting in this thread (the dashboard sets the signed-in person per run; CLIs leave the default).
 ACTOR: ContextVar[str | None] = ContextVar("partner_roi_actor", default=None)
@@ -50,11 +45,3 @@ def audit(con: duckdb.DuckDBPyConnection, action: str, entity: str, key: object 
 
     con.execute("insert into audit_log (who, action, entity, entity_key, before, after) values (?, ?, ?, ?, ?, ?)",
                 [who, action, entity, None if key is None else str(key), dump(before), dump(after)])
-
-
-def write_function(fn: F) -> F:
-    """Mark fn as a write of the package: it keeps the dotted name data_layer.userdata.<name>."""
-    # ui.auth.WRITE_NEEDS keys a write by module.name ("data_layer.userdata.set_setting" needs an admin) and
-    # ui.data writes that name into audit_log when it refuses one: living in a submodule must change neither.
-    fn.__module__ = PACKAGE
-    return fn
