@@ -17,7 +17,8 @@ from data_layer.numbers import NUMBER_FORMATS
 from data_layer.userdata import CATEGORIES, MODELS, UserDataError
 from metrics import engine, lookups
 from metrics.filters import Filters
-from ui import auth, charts, confirm, fmt, layout, payouts_panel
+from presentation import fmt
+from ui import auth, charts, confirm, layout, payouts_panel
 from ui.data import query, write
 from ui.filters import current, period_label
 from ui.i18n import lang, model_label, t, tr

@@ -9,7 +9,8 @@ import streamlit as st
 from data_layer.userdata import MAX_NAME, UserDataError
 from metrics import forecast as fc
 from metrics import lookups, pipeline_forecast, planning
-from ui import auth, charts, fmt, layout
+from presentation import fmt
+from ui import auth, charts, layout
 from ui.data import query, write
 from ui.filters import bind_param, current, language_sensitive, mirror_param, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr

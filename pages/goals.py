@@ -16,7 +16,8 @@ from data_layer.numbers import NumberTextError, parse_number
 from metrics import goals, lookups
 from metrics.record_month import record_month
 from metrics.registry import METRICS
-from ui import auth, confirm, fmt
+from presentation import fmt
+from ui import auth, confirm
 from ui.data import query, write
 from ui.goals_panel import (
     bar_value,

@@ -9,7 +9,8 @@ import streamlit as st
 
 from metrics import engine, lookups, maturity, page_frames
 from metrics.filters import Filters
-from ui import charts, fmt, goals_panel, layout, payback_panel
+from presentation import fmt
+from ui import charts, goals_panel, layout, payback_panel
 from ui.data import prefetch, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr

@@ -9,7 +9,8 @@ import streamlit as st
 
 from metrics import changes, lookups, maturity, page_frames
 from metrics.filters import Filters
-from ui import charts, first_screen, fmt, goals_panel, layout
+from presentation import fmt
+from ui import charts, first_screen, goals_panel, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import compare_label, comparison, current, period_label
 from ui.i18n import band_label, lang, metric_label, t, tr

@@ -9,7 +9,8 @@ import streamlit as st
 
 from metrics import engine, lookups, page_frames, pooling
 from metrics.filters import Filters
-from ui import charts, fmt, goals_panel, layout, payback_panel, tables
+from presentation import fmt
+from ui import charts, goals_panel, layout, payback_panel, tables
 from ui import leaderboard as board
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (

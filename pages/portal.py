@@ -10,8 +10,9 @@ import streamlit as st
 
 from data_layer import userdata
 from metrics.filters import Filters
+from presentation import fmt
 from reports import statement
-from ui import auth, data, filters, fmt
+from ui import auth, data, filters
 from ui.i18n import labeler, lang, tr
 
 PRESETS = ("this_month", "last_month", "this_quarter", "last_12m")

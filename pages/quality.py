@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from metrics import costs, engine
-from ui import charts, fmt, layout
+from presentation import fmt
+from ui import charts, layout
 from ui.data import query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import labeler, lang, metric_help, metric_label, metric_labeler, model_label, t, tr

@@ -15,9 +15,9 @@ import streamlit as st
 
 from metrics import lookups
 from metrics.filters import Filters
+from presentation import fmt
 from reports import cells, csvout, exports, statement, weekly
 from reports.table import Table
-from ui import fmt
 from ui.data import query
 from ui.filters import compare_mode, current, period_label, today
 from ui.i18n import lang, t, tr

@@ -9,7 +9,8 @@ import streamlit as st
 
 from data_layer import admin, config, mapping, sync, userdata
 from metrics import glossary, lookups
-from ui import auth, data, fmt
+from presentation import fmt
+from ui import auth, data
 from ui.i18n import labeler, lang, tr
 
 TEXT = {

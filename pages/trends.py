@@ -10,7 +10,8 @@ import streamlit as st
 
 from metrics import changes, engine, lookups, maturity, page_frames, registry
 from metrics.filters import Filters
-from ui import chart_lines, charts, fmt, layout
+from presentation import fmt
+from ui import chart_lines, charts, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr

@@ -6,10 +6,10 @@ from typing import Any
 
 import pandas as pd
 
+from presentation import fmt
 from reports.pdf import ReportPDF
 from reports.table import Table
 from reports.text import say
-from ui import fmt
 
 NUMERIC: tuple[str, ...] = ("int", "money", "pct", "number", "days")
 

@@ -13,9 +13,9 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
+from presentation import fmt
 from reports.pdf import FONT_DIR
 from reports.text import band_label, few_word, say
-from ui import fmt
 from ui.charts import ANOMALY_COLOR, BAND_COLORS, BANDS, MODEL_COLORS, PALETTE, stage_of
 
 __all__ = ["BAND_COLORS", "MODEL_COLORS", "PALETTE", "model_roi", "revenue_costs", "roi_bars", "to_png",

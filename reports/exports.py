@@ -19,10 +19,10 @@ import pandas as pd
 
 from metrics import engine, lookups, page_frames, pooling
 from metrics.filters import Filters
+from presentation import fmt
 from reports import csvout, header, xlsx
 from reports.table import Kind, Table
 from reports.text import band_label, category_label, metric_label, model_label, sample_mark, say
-from ui import fmt
 from ui.filters import comparison_of
 from ui.freshness import account_tz
 

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from metrics.filters import Filters
+from presentation import fmt
 from reports.text import model_label, say
 from ui import filters as ui_filters
-from ui import fmt
 from ui.freshness import account_tz, freshness_line, moment_text
 from ui.i18n import tr
 

@@ -18,13 +18,13 @@ import pandas as pd
 
 from metrics import engine, lookups
 from metrics.filters import FilterError, Filters
+from presentation import fmt
 from reports import header, xlsx
 from reports.cells import cell_text
 from reports.header import period_text
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import model_label, say
-from ui import fmt
 
 StatementFormat = Literal["pdf", "xlsx"]
 SUMMARY: tuple[tuple[str, str, Kind], ...] = (

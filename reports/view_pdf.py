@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from presentation import fmt
 from reports import charts
 from reports.cells import pct_span, pdf_table
 from reports.exports import ViewData, header_lines, tables
@@ -16,7 +17,6 @@ from reports.header import period_text
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import model_label, say
-from ui import fmt
 
 # Rates printed with their 95 % interval in the next column (as the leaderboard shows them): column -> (low, high).
 INTERVALS = {"conversion": ("conversion_low", "conversion_high"), "roi": ("roi_low", "roi_high"),

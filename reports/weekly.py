@@ -26,13 +26,13 @@ from metrics.weekly import (
     week_filters,
     week_maturing,
 )
+from presentation import fmt
 from reports import charts, header, xlsx
 from reports.cells import cell_text, pdf_table
 from reports.header import period_text
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import band_label, few_word, metric_label, model_label, say
-from ui import fmt
 
 # The pack's names (metrics.weekly) that the report's callers — the CLI, the reports page, tests — reach through here.
 __all__ = [

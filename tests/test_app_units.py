@@ -12,7 +12,8 @@ import pytest
 from metrics import changes
 from metrics.filters import Filters
 from pages import models, overview, partners, quality, trends
-from ui import charts, filters, fmt, layout
+from presentation import fmt
+from ui import charts, filters, layout
 
 NOW = date(2026, 5, 14)
 

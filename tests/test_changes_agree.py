@@ -11,7 +11,7 @@ from app_helpers import frame_with, new_app, run_ok
 from data_layer import store
 from metrics import weekly
 from metrics.weekly import WeeklyPack
-from ui import fmt
+from presentation import fmt
 
 pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
 BAND_COLUMN = "Обычный коридор"  # the trends page's anomaly table

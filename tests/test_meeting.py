@@ -15,9 +15,9 @@ from test_page_text import ARTEFACTS, page_texts
 from data_layer import store
 from metrics import decisions, goals
 from metrics.filters import Filters
+from presentation import fmt
 from reports import cells
 from reports import weekly as report
-from ui import fmt
 from ui.i18n import band_label, metric_label
 from ui.meeting import STEPS
 from ui.meeting_actions import MAX_DECISIONS

@@ -1,4 +1,4 @@
-"""CRM names rendered through Markdown stay literal text: no link, no bold, no emoji (ui.fmt.plain)."""
+"""CRM names rendered through Markdown stay literal text: no link, no bold, no emoji (presentation.fmt.plain)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from app_helpers import new_app, run_ok
 
 from data_layer import store
-from ui import auth, fmt
+from presentation import fmt
+from ui import auth
 
 pytest_plugins = ("conftest_app",)
 

@@ -15,10 +15,10 @@ from test_reports_support import EVIL_NAMES, PERIOD, demo_db, evil_db
 from data_layer import store
 from metrics.engine import kpis
 from metrics.filters import Filters
+from presentation import fmt
 from reports import csvout, exports, header
 from reports.safe import neutralise
 from reports.text import metric_label
-from ui import fmt
 
 F = Filters(*PERIOD)
 

@@ -14,9 +14,9 @@ from data_layer import store
 from metrics import lookups
 from metrics.engine import kpis
 from metrics.filters import Filters
+from presentation import fmt
 from reports import statement
 from reports.__main__ import main
-from ui import fmt
 
 # A filter naming other partners, models and pipelines: the statement must ignore all of it.
 NOISY = Filters(*PERIOD, partners=(2, 3, 4), models=("sales",))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from data_layer.numbers import NumberTextError, parse_number, parse_typed
 from data_layer.userdata import MESSAGES, Problem
-from ui import fmt
+from presentation import fmt
 
 # Kopeck amounts from 0 to just under 10^12 (a cost the UI might show), as Decimals.
 amounts = st.integers(min_value=0, max_value=10**14 - 1).map(lambda k: Decimal(k).scaleb(-2))

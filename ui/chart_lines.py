@@ -12,7 +12,8 @@ import altair as alt
 import pandas as pd
 
 from metrics.changes import TrendLine
-from ui import charts, fmt
+from presentation import fmt
+from ui import charts
 from ui.charts import ANOMALY_COLOR, STAGE_DASH, STAGES, money_axis, pct_axis, stage_of, text_col, when
 from ui.i18n import lang
 

@@ -16,7 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui import fmt
+from presentation import fmt
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, model_label, t, tr
 

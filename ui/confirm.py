@@ -13,7 +13,7 @@ import streamlit as st
 
 from data_layer.costs_limits import ConfirmationNeeded
 from data_layer.userdata import Problem, UserDataError
-from ui import fmt
+from presentation import fmt
 from ui.i18n import lang, tr
 
 TEXT = {

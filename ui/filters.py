@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics.filters import Filters
-from ui import fmt
+from presentation import fmt
 from ui.i18n import lang, model_label, tr
 
 PRESETS = ("this_month", "last_month", "this_quarter", "last_12m", "custom")

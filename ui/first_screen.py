@@ -8,7 +8,8 @@ import streamlit as st
 
 from metrics import engine, pooling, verdict
 from metrics.filters import Filters
-from ui import charts, fmt, layout, tables
+from presentation import fmt
+from ui import charts, layout, tables
 from ui.data import kpi_frame, query
 from ui.i18n import band_label, lang, model_label, t, tr
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from ui import fmt
+from presentation import fmt
 
 DEFAULT_TZ = "Europe/Moscow"
 TEXT = {

@@ -9,7 +9,7 @@ import streamlit as st
 
 from metrics import goals, lookups
 from metrics.registry import METRICS
-from ui import fmt
+from presentation import fmt
 from ui.data import query
 from ui.i18n import lang, metric_label, model_label, tr
 

@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from data_layer import store
-from ui import data, fmt, freshness
+from presentation import fmt
+from ui import data, freshness
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 

@@ -14,7 +14,7 @@ from datetime import date
 import streamlit as st
 
 from metrics.weekly import WeeklyPack, week_maturing
-from ui import fmt
+from presentation import fmt
 from ui.filters import is_meeting, period_label
 from ui.i18n import lang, tr
 from ui.meeting_actions import anomalies, decisions, goals_off_track

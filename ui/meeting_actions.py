@@ -8,7 +8,8 @@ import streamlit as st
 from metrics import changes
 from metrics.decisions import decisions as decisions_of
 from metrics.weekly import ANOMALY_METRICS, BAND_DAYS, WeeklyPack
-from ui import charts, fmt, goals_panel, present
+from presentation import fmt
+from ui import charts, goals_panel, present
 from ui.i18n import band_label, lang, metric_label, model_label, tr
 from ui.meeting_changes import MAX_ROWS, more_rows
 from ui.meeting_charts import goal_bars, weekly_line

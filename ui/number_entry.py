@@ -15,7 +15,7 @@ import pandas as pd
 from data_layer import userdata
 from data_layer.numbers import NumberTextError, parse_typed
 from data_layer.userdata import Problem, UserDataError
-from ui import fmt
+from presentation import fmt
 from ui.i18n import lang, tr
 
 TEXT = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import charts, fmt
+from presentation import fmt
+from ui import charts
 from ui.i18n import lang, model_label, tr
 
 TEXT = {

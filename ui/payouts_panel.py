@@ -15,7 +15,8 @@ import streamlit as st
 from data_layer import payouts, plausibility
 from metrics import lookups
 from metrics.filters import Filters
-from ui import auth, confirm, fmt
+from presentation import fmt
+from ui import auth, confirm
 from ui.data import query, write
 from ui.filters import today as account_today
 from ui.i18n import lang, model_label, tr

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui import fmt
+from presentation import fmt
 from ui.charts import BAND_COLORS
 from ui.filters import is_meeting
 
@@ -69,7 +69,7 @@ def table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | Non
           colors: Mapping[str, Callable[[Any], str]] | None = None, right: Sequence[str] = (),
           wrap: Sequence[str] = (), big: bool | None = None) -> None:
     """A short table with every row shown and no inner scroll (st.table), large in meeting mode; text cells are
-    Markdown, so CRM names must come escaped (ui.fmt.plain)."""
+    Markdown, so CRM names must come escaped (presentation.fmt.plain)."""
     st.table(styler(frame, formats, colors, right, wrap, big), hide_index=True, border="horizontal")
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from data_layer import userdata
 from data_layer.userdata import KINDS, MODELS
-from ui import fmt
+from presentation import fmt
 from ui.i18n import lang, model_label, tr
 from ui.number_entry import EntryError, percent_text, read_amount, read_percent
 from ui.tiers_editor import PERCENT, edit_tiers

@@ -1,10 +1,10 @@
 """Table columns for st.dataframe in one place: how money, percentages, counts, intervals and names look and fit.
 
 A page lists its columns as `Col`s (frame column, kind, optional header, help, pinning); `styled` formats the
-frame's cells the locale's way through ui.fmt (numbers stay numbers, so a click on a header still sorts them),
-`column_config` right-aligns the numbers and sizes every column to its longest text, and `show` draws the table
-in a given column order. Widths come from the texts, not from the first rows Streamlit's grid measures, so a long
-name further down is not clipped.
+frame's cells the locale's way through presentation.fmt (numbers stay numbers, so a click on a header still sorts
+them), `column_config` right-aligns the numbers and sizes every column to its longest text, and `show` draws the
+table in a given column order. Widths come from the texts, not from the first rows Streamlit's grid measures, so
+a long name further down is not clipped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from ui import fmt
+from presentation import fmt
 
 Kind = Literal["text", "name", "count", "money", "pct", "interval", "days"]
 NUMERIC: frozenset[str] = frozenset({"count", "money", "pct", "days"})

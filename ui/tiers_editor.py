@@ -18,7 +18,7 @@ import streamlit as st
 
 from data_layer import userdata
 from data_layer.userdata import TIER_KINDS, UserDataError
-from ui import fmt
+from presentation import fmt
 from ui.i18n import lang, model_label, tr
 from ui.number_entry import EntryError, amount_text, percent_text, read_amount, read_percent
 

@@ -17,7 +17,8 @@ from data_layer.userdata import ScenarioInputs
 from metrics import engine
 from metrics.costs import Scenario
 from metrics.filters import Filters
-from ui import charts, fmt
+from presentation import fmt
+from ui import charts
 from ui.data import query
 from ui.i18n import lang, tr
 from ui.whatif_results import percent_rate_now

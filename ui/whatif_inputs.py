@@ -15,7 +15,7 @@ import streamlit as st
 from data_layer import userdata
 from data_layer.userdata import CATEGORIES, MODELS, ScenarioInputs
 from metrics.filters import Filters
-from ui import fmt
+from presentation import fmt
 from ui.i18n import lang, model_label, t, tr
 from ui.number_entry import EntryError, amount_text, percent_text, read_percent, typed_amount
 from ui.rules_editor import rules_table

@@ -16,7 +16,8 @@ from data_layer.userdata import ScenarioInputs, UserDataError
 from metrics import engine
 from metrics.costs import Scenario
 from metrics.filters import Filters
-from ui import auth, fmt
+from presentation import fmt
+from ui import auth
 from ui.data import query, write
 from ui.i18n import lang, metric_label, model_label, tr
 from ui.whatif_results import value_text

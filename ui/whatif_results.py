@@ -15,7 +15,8 @@ import streamlit as st
 from metrics import engine
 from metrics.costs import Scenario
 from metrics.filters import Filters
-from ui import charts, fmt, layout
+from presentation import fmt
+from ui import charts, layout
 from ui.data import query
 from ui.i18n import lang, metric_label, model_label, tr
 from ui.whatif_state import reset_button

@@ -16,7 +16,8 @@ import streamlit as st
 from data_layer import userdata
 from data_layer.userdata import ScenarioInputs
 from metrics.costs import Scenario
-from ui import auth, data, fmt, layout
+from presentation import fmt
+from ui import auth, data, layout
 from ui.i18n import tr
 
 TEXT = {"ru": {"reset": "Сбросить", "reset.help": "Вернуть все значения к факту: ставки, затраты, правила, маржу."},
