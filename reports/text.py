@@ -1,10 +1,13 @@
-"""Words of the reports in RU and EN; metric labels come from the metric registry (then ui's shared table)."""
+"""Words of the reports in RU and EN; metric labels come from the metric registry (then presentation.i18n's
+shared table)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pandas as pd
+
+from presentation.i18n import COMMON, registry_entry, registry_text
 
 TEXT: dict[str, dict[str, str]] = {
     "ru": {
@@ -128,30 +131,16 @@ def say(lang: str, key: str, **kwargs: Any) -> str:
 
 
 def _common(lang: str) -> dict[str, str]:
-    from ui.i18n import COMMON  # the shared table of model, band, category and metric words
-
-    return COMMON["en" if lang == "en" else "ru"]
+    return COMMON["en" if lang == "en" else "ru"]  # the shared table of model, band, category and metric words
 
 
 def _registry_label(name: str, lang: str) -> str | None:
-    try:
-        from metrics import registry
-    except ImportError:
-        return None
-    entry = getattr(registry, "METRICS", {}).get(name)
-    if entry is None:
-        return None
-    for attr in (f"label_{lang}", "label"):
-        value = entry.get(attr) if isinstance(entry, dict) else getattr(entry, attr, None)
-        if isinstance(value, dict):
-            value = value.get(lang) or value.get("ru")
-        if isinstance(value, str) and value:
-            return value
-    return None
+    entry = registry_entry(name)
+    return registry_text(entry, "label", lang) if entry is not None else None
 
 
 def metric_label(name: str, lang: str) -> str:
-    """Label of a metric: the registry's, else ui's shared table, else the report table, else the name."""
+    """Label of a metric: the registry's, else the shared table, else the report table, else the name."""
     return (_registry_label(name, lang) or _common(lang).get(f"metric.{name}")
             or TEXT["en" if lang == "en" else "ru"].get(f"col.{name}") or name)
 
@@ -162,7 +151,7 @@ def model_label(model: str | None, lang: str) -> str:
 
 
 def few_word(lang: str) -> str:
-    """The dashboard's "мало лидов" mark (ui.i18n's shared word)."""
+    """The dashboard's "мало лидов" mark (presentation.i18n's shared word)."""
     return _common(lang)["too_few"]
 
 

@@ -1,72 +1,17 @@
-"""Russian by default, English on switch. Each page keeps its own TEXT table; shared words live here."""
+"""Russian by default, English on switch: the session's language and the word look-ups that read it.
+
+Each page keeps its own TEXT table; the shared words (COMMON) and the look-ups that take the language as an argument
+live in presentation.i18n, which these call with the session's language.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import streamlit as st
 
-Lang = Literal["ru", "en"]
-LANGS: tuple[Lang, ...] = ("ru", "en")
-
-# Words every page needs. Page-specific strings live in the page module as TEXT = {"ru": {...}, "en": {...}}.
-COMMON: dict[str, dict[str, str]] = {
-    "ru": {
-        "model.referral": "Реферальная", "model.sales": "Продажи (реселлеры)", "model.service": "Сервисная",
-        "model.direct": "Прямые продажи", "model.unassigned": "Модель не задана",
-        "band.excellent": "очень эффективна", "band.profitable": "прибыльна, есть резерв",
-        "band.marginal": "на грани окупаемости", "band.loss": "убыточна", "band.n/a": "нет затрат",
-        "too_few": "мало лидов", "no_leads": "нет лидов",
-        "no_leads.help": "За период нет ни одного лида, а затраты есть: они не окупаются (ROI −100 %).",
-        "empty": "Нет лидов для выбранных фильтров — расширьте период или снимите фильтры.",
-        "category.commission": "Комиссия", "category.bonus": "Бонусы", "category.marketing": "Маркетинг",
-        "category.training": "Обучение", "category.support": "Поддержка", "category.other": "Прочее",
-        "category.computed_commission": "Комиссия по правилам",
-        "page.overview": "Обзор", "page.partners": "Партнёры", "page.models": "Модели партнёрства",
-        "page.trends": "Тренды и мониторинг", "page.quality": "Качество лидов", "page.costs": "Затраты и комиссии",
-        "page.what_if": "Что если", "page.forecast": "Прогноз и план", "page.reports": "Отчёты",
-        "page.settings": "Настройки и синхронизация", "page.goals": "Цели программы",
-        "page.portal": "Кабинет партнёра", "page.meeting": "Встреча",
-        "metric.leads": "Лиды", "metric.qualified_leads": "Квалифицированные лиды", "metric.won_deals": "Сделки",
-        "metric.conversion": "Конверсия", "metric.lead_to_qualified": "Лид → квалифицирован",
-        "metric.qualified_to_won": "Квалифицирован → сделка", "metric.revenue": "Выручка",
-        "metric.avg_check": "Средний чек", "metric.revenue_share": "Доля выручки", "metric.costs": "Затраты",
-        "metric.income": "Доход", "metric.profit": "Прибыль", "metric.roi": "ROI", "metric.roi_band": "Оценка ROI",
-        "metric.new_clients": "Новые клиенты", "metric.cpa": "CPA", "metric.ltv": "LTV",
-        "metric.purchases_per_client": "Покупок на клиента", "metric.time_to_close_days": "Срок сделки, дней",
-        "metric.quality_score": "Качество лида", "metric.junk_share": "Доля мусора",
-        "young.maturing": "созревает: сделки ещё закрываются", "young.incomplete": "текущий месяц не закончен",
-        "young.projection": "Прогноз при созревании",
-    },
-    "en": {
-        "model.referral": "Referral", "model.sales": "Sales (resellers)", "model.service": "Service",
-        "model.direct": "Direct sales", "model.unassigned": "Model not set",
-        "band.excellent": "highly effective", "band.profitable": "profitable, room to grow",
-        "band.marginal": "break-even", "band.loss": "loss-making", "band.n/a": "no costs",
-        "too_few": "too few leads", "no_leads": "no leads",
-        "no_leads.help": "No lead at all in the period while there are costs: they earn nothing back (ROI −100 %).",
-        "empty": "No leads match these filters — widen the period or clear filters.",
-        "category.commission": "Commission", "category.bonus": "Bonuses", "category.marketing": "Marketing",
-        "category.training": "Training", "category.support": "Support", "category.other": "Other",
-        "category.computed_commission": "Commission by rules",
-        "page.overview": "Overview", "page.partners": "Partners", "page.models": "Partnership models",
-        "page.trends": "Trends & monitoring", "page.quality": "Lead quality", "page.costs": "Costs & commissions",
-        "page.what_if": "What-if", "page.forecast": "Forecast & plan", "page.reports": "Reports",
-        "page.settings": "Settings & sync", "page.goals": "Program goals",
-        "page.portal": "Partner portal", "page.meeting": "Meeting",
-        "metric.leads": "Leads", "metric.qualified_leads": "Qualified leads", "metric.won_deals": "Won deals",
-        "metric.conversion": "Conversion", "metric.lead_to_qualified": "Lead → qualified",
-        "metric.qualified_to_won": "Qualified → won", "metric.revenue": "Revenue",
-        "metric.avg_check": "Average check", "metric.revenue_share": "Revenue share", "metric.costs": "Costs",
-        "metric.income": "Income", "metric.profit": "Profit", "metric.roi": "ROI", "metric.roi_band": "ROI band",
-        "metric.new_clients": "New clients", "metric.cpa": "CPA", "metric.ltv": "LTV",
-        "metric.purchases_per_client": "Purchases per client", "metric.time_to_close_days": "Days to close",
-        "metric.quality_score": "Lead quality", "metric.junk_share": "Junk share",
-        "young.maturing": "maturing: deals are still closing", "young.incomplete": "current month not over",
-        "young.projection": "Projection at maturity",
-    },
-}
+from presentation import i18n as words
+from presentation.i18n import LANGS, Lang
 
 
 def lang() -> Lang:
@@ -80,20 +25,23 @@ def set_lang(code: str) -> None:
     st.session_state["ui.lang"] = "en" if code == "en" else "ru"
 
 
+def code_of(code: str | None) -> Lang:
+    """The language a look-up uses: code when it is one (ru, en), else the current UI language."""
+    return code if code in LANGS else lang()
+
+
 def tr(table: dict[str, dict[str, str]], key: str, *, _lang: str | None = None, **kwargs: object) -> str:
     """Look a key up in a page's TEXT table (then COMMON) for the current language (or _lang); format with kwargs.
 
     Widgets' format_func must pass _lang captured while rendering: Streamlit (and AppTest) may call
     format_func outside the script run, where the session's language is not readable.
     """
-    code = _lang if _lang in LANGS else lang()
-    text = table.get(code, {}).get(key) or COMMON[code].get(key) or table.get("ru", {}).get(key) or key
-    return text.format(**kwargs) if kwargs else text
+    return words.lookup(table, key, code_of(_lang), **kwargs)
 
 
 def t(key: str, *, _lang: str | None = None, **kwargs: object) -> str:
     """Look a shared word up in COMMON."""
-    return tr({}, key, _lang=_lang, **kwargs)
+    return words.word(key, code_of(_lang), **kwargs)
 
 
 def labeler(table: dict[str, dict[str, str]], prefix: str) -> Callable[[object], str]:
@@ -110,42 +58,19 @@ def metric_labeler() -> Callable[[str], str]:
 
 def model_label(model: str | None, _lang: str | None = None) -> str:
     """Name of a partnership model in the current language (referral, sales, service, direct, unassigned)."""
-    return t(f"model.{model or 'unassigned'}", _lang=_lang)
+    return words.model_label(model, code_of(_lang))
 
 
 def band_label(band: str | None, _lang: str | None = None) -> str:
     """ROI band label in the current language (excellent, profitable, marginal, loss, n/a)."""
-    return t(f"band.{band or 'n/a'}", _lang=_lang)
+    return words.band_label(band, code_of(_lang))
 
 
 def metric_label(name: str, _lang: str | None = None) -> str:
     """Label of a metric: the metric registry's when it has one, else the shared table."""
-    try:
-        from metrics import registry  # optional until the registry lands; labels fall back to COMMON
-    except ImportError:
-        registry = None
-    entry = getattr(registry, "METRICS", {}).get(name) if registry else None
-    label = _registry_text(entry, "label", _lang) if entry is not None else None
-    return label or t(f"metric.{name}", _lang=_lang)
+    return words.metric_label(name, code_of(_lang))
 
 
 def metric_help(name: str) -> str | None:
     """One-line description of a metric from the registry, in the current language (None if unknown)."""
-    try:
-        from metrics import registry
-    except ImportError:
-        return None
-    entry = getattr(registry, "METRICS", {}).get(name)
-    return _registry_text(entry, "description") if entry is not None else None
-
-
-def _registry_text(entry: object, field: str, _lang: str | None = None) -> str | None:
-    """Read label/description from a registry entry shaped as an object or dict, per language."""
-    code = _lang if _lang in LANGS else lang()
-    for attr in (f"{field}_{code}", field):
-        value = entry.get(attr) if isinstance(entry, dict) else getattr(entry, attr, None)
-        if isinstance(value, dict):
-            value = value.get(code) or value.get("ru")
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return words.metric_help(name, lang())

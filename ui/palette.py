@@ -12,7 +12,8 @@ from typing import Any
 
 import altair as alt
 
-from ui.i18n import LANGS, band_label, model_label
+from presentation.i18n import LANGS
+from ui.i18n import band_label, model_label
 
 # The series palette (colour-blind friendly order; the first two are revenue and costs).
 PALETTE = ["#1f6feb", "#e36209", "#1a7f37", "#8250df", "#bf3989", "#0598bc", "#9a6700", "#57606a"]
