@@ -9,7 +9,7 @@ import streamlit as st
 from data_layer.userdata import MAX_NAME, UserDataError
 from metrics import forecast as fc
 from metrics import lookups, pipeline_forecast, planning
-from presentation import fmt
+from presentation import fmt, palette
 from ui import auth, charts, layout
 from ui.data import query, write
 from ui.filters import bind_param, current, language_sensitive, mirror_param, period_label
@@ -246,7 +246,7 @@ def _axis(metric: str, title: str) -> alt.Axis:
 
 def forecast_chart(long: pd.DataFrame, metric: str, title: str) -> alt.LayerChart:
     """Actuals (solid), forecast (dashed) and its 80 % / 95 % bands."""
-    color = charts.PALETTE[0]
+    color = palette.PALETTE[0]
     base = alt.Chart().encode(x=alt.X("period:T", title=None, axis=alt.Axis(labelAngle=0)))  # data: on the layer
     tips = [alt.Tooltip("period_txt:N", title=" "), alt.Tooltip("value_txt:N", title=title),
             alt.Tooltip("band_txt:N", title=" ")]

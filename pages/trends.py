@@ -10,7 +10,7 @@ import streamlit as st
 
 from metrics import changes, engine, lookups, maturity, page_frames, registry
 from metrics.filters import Filters
-from presentation import fmt
+from presentation import fmt, palette
 from ui import chart_lines, charts, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
@@ -222,7 +222,7 @@ def _chart(flagged: pd.DataFrame, lines: dict[str, changes.TrendLine | None], by
            currency: str, grain: str) -> None:
     """The metric over time: each series in its stable colour, young periods drawn apart, its trend line."""
     stages = {s: tr(TEXT, f"stage.{s}") for s in ("mature", "maturing", "incomplete", "projection")}
-    colors = charts.series_scale(by, dict(zip(flagged["key"], flagged["series"].astype(str), strict=False)))
+    colors = palette.series_scale(by, dict(zip(flagged["key"], flagged["series"].astype(str), strict=False)))
     rows = flagged[["period", "series", "value", "is_anomaly", "maturing", "incomplete", "proj", "proj_low",
                     "proj_high"]]
     chart = chart_lines.over_time(rows, "series", KIND.get(metric, "num"), metric_label(metric), currency,

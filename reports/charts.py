@@ -1,8 +1,8 @@
 """Static charts for PDFs: Altair specs rendered to PNG by vl-convert (no browser), bundled font, RU/EN locale.
 
-Colours are the dashboard's (ui.charts: one palette, one colour per model, one per ROI band), and the charts mark
-what the screens mark: an unfinished or maturing period's bars pale with the projection at maturity, a partner
-with too few leads pale and named so, the models' ROI with its 95 % interval.
+Colours are the dashboard's (presentation.palette: one palette, one colour per model, one per ROI band), and the
+charts mark what the screens mark: an unfinished or maturing period's bars pale with the projection at maturity, a
+partner with too few leads pale and named so, the models' ROI with its 95 % interval.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pandas as pd
 import vl_convert as vlc
 
 from presentation import fmt
+from presentation.palette import ANOMALY_COLOR, BAND_COLORS, BANDS, MODEL_COLORS, PALETTE
 from reports.pdf import FONT_DIR
 from reports.text import band_label, few_word, say
-from ui.charts import ANOMALY_COLOR, BAND_COLORS, BANDS, MODEL_COLORS, PALETTE, stage_of
+from ui.charts import stage_of
 
-__all__ = ["BAND_COLORS", "MODEL_COLORS", "PALETTE", "model_roi", "revenue_costs", "roi_bars", "to_png",
-           "weekly_line"]
+__all__ = ["model_roi", "revenue_costs", "roi_bars", "to_png", "weekly_line"]
 
 FONT = "DejaVu Sans"
 WIDTH = 720

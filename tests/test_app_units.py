@@ -12,7 +12,7 @@ import pytest
 from metrics import changes
 from metrics.filters import Filters
 from pages import models, overview, partners, quality, trends
-from presentation import fmt
+from presentation import fmt, palette
 from ui import charts, filters, layout
 
 NOW = date(2026, 5, 14)
@@ -157,8 +157,8 @@ def test_every_model_has_strengths_and_weaknesses() -> None:
 
 
 def test_one_palette_for_models_and_bands() -> None:
-    assert set(charts.BAND_COLORS) == set(charts.BANDS)
-    assert charts.MODEL_COLORS["referral"] == charts.PALETTE[0]
+    assert set(palette.BAND_COLORS) == set(palette.BANDS)
+    assert palette.MODEL_COLORS["referral"] == palette.PALETTE[0]
 
 
 @pytest.mark.parametrize("code", ["ru", "en"])

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from browser_util import browser, require_chromium, streamlit_server, wait_ready
 
-from ui import palette
-from ui.i18n import model_label
+from presentation import palette
+from presentation.i18n import model_label
 
 pytest_plugins = ("conftest_app",)  # fixture app_db: one demo database per session
 

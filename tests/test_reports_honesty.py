@@ -20,8 +20,8 @@ from test_reports_support import PERIOD, WEEK_ENDING, demo_db
 from data_layer import store, userdata
 from metrics.engine import kpis
 from metrics.filters import Filters
+from presentation import palette
 from reports import charts, exports, statement, weekly
-from ui import charts as ui_charts
 from ui import layout
 from ui.freshness import freshness_line
 
@@ -217,8 +217,8 @@ def test_charts_use_the_dashboard_s_model_and_band_colours(data: exports.ViewDat
     models = data.models.assign(label=data.models["model"])
     spec = charts.model_roi(models, "label", "ROI").to_dict()
     scale = spec["layer"][0]["encoding"]["color"]["scale"]
-    assert scale["range"] == [ui_charts.MODEL_COLORS[m] for m in scale["domain"]]
+    assert scale["range"] == [palette.MODEL_COLORS[m] for m in scale["domain"]]
     partners = data.partners[data.partners["partner_id"].notna()].assign(label=lambda d: d["partner"])
     bands = charts.roi_bars(partners, "label", "ROI", "ru").to_dict()["encoding"]["color"]["scale"]["range"]
-    assert bands == [ui_charts.BAND_COLORS[b] for b in ui_charts.BANDS]
-    assert charts.PALETTE is ui_charts.PALETTE and charts.BAND_COLORS is ui_charts.BAND_COLORS
+    assert bands == [palette.BAND_COLORS[b] for b in palette.BANDS]
+    assert charts.PALETTE is palette.PALETTE and charts.BAND_COLORS is palette.BAND_COLORS

@@ -13,8 +13,9 @@ import pandas as pd
 
 from metrics.changes import TrendLine
 from presentation import fmt
+from presentation.palette import ANOMALY_COLOR
 from ui import charts
-from ui.charts import ANOMALY_COLOR, STAGE_DASH, STAGES, money_axis, pct_axis, stage_of, text_col, when
+from ui.charts import STAGE_DASH, STAGES, money_axis, pct_axis, stage_of, text_col, when
 from ui.i18n import lang
 
 TREND_WIDTH = 9  # px: the trend line is a broad translucent band under the points, not one more thin line
@@ -30,9 +31,9 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
     df: period (date), series_col, value, is_anomaly (optional); with `stages` (labels of "mature", "maturing",
     "incomplete", "projection"), also maturing / incomplete flags and proj, proj_low, proj_high: young periods are
     drawn dashed (maturing) or dotted (incomplete) with hollow points, and a maturing period's projection at maturity
-    as a diamond with its 80 % interval. colors: the series' colour scale (charts.model_scale / partner_scale);
-    trends: each series' trend line (changes.trend_line), drawn as a broad translucent band through its window,
-    its tooltip saying trend_labels[direction] and the change.
+    as a diamond with its 80 % interval. colors: the series' colour scale (presentation.palette.model_scale /
+    partner_scale); trends: each series' trend line (changes.trend_line), drawn as a broad translucent band through
+    its window, its tooltip saying trend_labels[direction] and the change.
     """
     rows = df.copy()
     rows["period"] = pd.to_datetime(rows["period"])

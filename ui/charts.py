@@ -17,28 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from presentation import fmt
+from presentation.palette import MODELS, PALETTE, band_scale, model_scale
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, model_label, t, tr
-
-# re-exported: pages and reports/* take the shared colours from here (charts.model_color, charts.model_scale)
-from ui.palette import (  # noqa: F401
-    ANOMALY_COLOR,
-    BAND_COLORS,
-    BANDS,
-    MODEL_COLORS,
-    MODELS,
-    PALETTE,
-    PARTNER_PALETTE,
-    SCENARIO_COLORS,
-    TOTAL_COLOR,
-    band_scale,
-    model_color,
-    model_key,
-    model_scale,
-    partner_colors,
-    partner_scale,
-    series_scale,
-)
 
 _RU_NUMBER = {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", "\u00a0₽"],
               "percent": "\u00a0%", "minus": "\u2212"}
@@ -229,7 +210,7 @@ def roi_bars(df: pd.DataFrame, label_col: str, title: str) -> alt.Chart:
     return alt.Chart(rows).mark_bar().encode(
         y=alt.Y(f"{label_col}:N", sort="-x", title=None),
         x=alt.X("roi:Q", axis=pct_axis(title)),
-        color=alt.Color("band_label:N", title=None, scale=band_scale(),
+        color=alt.Color("band_label:N", title=None, scale=band_scale(lang()),
                         # one column: two ran past the right edge of a half-page chart at 1440 px
                         legend=alt.Legend(orient="bottom", columns=1, labelLimit=260)),
         opacity=when("datum._dim", 0.35, 1.0, alt.OpacityValue),

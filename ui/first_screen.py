@@ -8,7 +8,7 @@ import streamlit as st
 
 from metrics import engine, pooling, verdict
 from metrics.filters import Filters
-from presentation import fmt
+from presentation import fmt, palette
 from ui import charts, layout, tables
 from ui.data import kpi_frame, query
 from ui.i18n import band_label, lang, model_label, t, tr
@@ -93,7 +93,7 @@ def _model_rows(now: pd.DataFrame, before: pd.DataFrame, currency: str) -> pd.Da
 def model_chart(rows: pd.DataFrame) -> alt.LayerChart:
     """Horizontal ROI bars in the model colours with their 95 % intervals and a label (ROI and its change)."""
     order = list(rows["label"])
-    colors = [charts.model_color(m) for m in rows["model"]]
+    colors = [palette.model_color(m) for m in rows["model"]]
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
     tips = [alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title="ROI"),
             alt.Tooltip("interval:N", title="95 %"), alt.Tooltip("band:N", title=" ")]

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from ui import charts, layout, tables
+from presentation import palette
+from ui import layout, tables
 from ui.i18n import band_label, lang, metric_help, metric_label, model_label, t, tr
 
 CONV_DIGITS, ROI_DIGITS = 1, 0  # decimals of conversion and of ROI, their intervals alike
@@ -178,7 +179,7 @@ def column_order(rows: pd.DataFrame, metric: str, by_lower: bool, everything: bo
 
 def _colours(styler: pd.io.formats.style.Styler) -> pd.io.formats.style.Styler:
     """ROI bands and the best / worst marks in their colours."""
-    band_colors = {band_label(b): c for b, c in charts.BAND_COLORS.items()}
+    band_colors = {band_label(b): c for b, c in palette.BAND_COLORS.items()}
     flag_colors = {tr(TEXT, "highlight.best"): "#1a7f37", tr(TEXT, "highlight.worst"): "#cf222e"}
     return (styler.map(lambda v: f"color: {band_colors.get(v, '#1b1f24')}; font-weight: 600",
                        subset=[metric_label("roi_band")])

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics.weekly import BAND_DAYS, WeeklyPack
-from presentation import fmt
+from presentation import fmt, palette
 from ui import charts, layout, present
 from ui.i18n import band_label, lang, metric_help, metric_label, model_label, t, tr
 from ui.meeting_charts import change_bars, roi_moves
@@ -156,7 +156,7 @@ def bands(pack: WeeklyPack) -> None:
         tr(TEXT, "col.roi_now"): pd.to_numeric(shown["roi_now"], errors="coerce"),
         tr(TEXT, "col.sample"): _few(shown["too_few"]),
     })
-    colour_of = {band_label(k): v for k, v in charts.BAND_COLORS.items()}
+    colour_of = {band_label(k): v for k, v in palette.BAND_COLORS.items()}
     pct = lambda v: fmt.pct(v, code)  # noqa: E731 — a cell formatter
     left, right = present.beside([2, 1])
     with left:

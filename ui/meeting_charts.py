@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from ui.charts import ANOMALY_COLOR, BAND_COLORS, PALETTE
+from presentation.palette import ANOMALY_COLOR, BAND_COLORS, PALETTE
 from ui.present import BAD, GOOD, MUTED
 
 LABEL_LIMIT = 320  # px of a partner name on a chart's axis before Vega cuts it with "…"

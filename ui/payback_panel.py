@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from presentation import fmt
+from presentation import fmt, palette
 from ui import charts
 from ui.i18n import lang, model_label, tr
 
@@ -81,7 +81,7 @@ def render(curve: pd.DataFrame, months: pd.DataFrame, model: str, currency: str,
     code = lang()
     lines = curve.assign(cohort_txt=[fmt.month(c, code) for c in curve["cohort"]])
     labels = {k: tr(TEXT, k) for k in ("x", "y", "cohort", "zero")}
-    color = charts.model_color(model)  # the model's colour on every chart
+    color = palette.model_color(model)  # the model's colour on every chart
     charts.show(charts.payback_curves(lines, color, labels, currency), key=f"{key}.chart_payback", height=300)
     st.dataframe(table(months, currency), hide_index=True, key=f"{key}.payback", placeholder=fmt.DASH,
                  height=35 * (len(months) + 1) + 3)

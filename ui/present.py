@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from presentation import fmt
-from ui.charts import BAND_COLORS
+from presentation.palette import BAND_COLORS
 from ui.filters import is_meeting
 
 GOOD, BAD, MUTED = BAND_COLORS["excellent"], BAND_COLORS["loss"], "#57606a"

@@ -17,7 +17,7 @@ from data_layer.userdata import ScenarioInputs
 from metrics import engine
 from metrics.costs import Scenario
 from metrics.filters import Filters
-from presentation import fmt
+from presentation import fmt, palette
 from ui import charts
 from ui.data import query
 from ui.i18n import lang, tr
@@ -84,7 +84,7 @@ def sensitivity_chart(rows: pd.DataFrame, breakeven: dict[int, float | None]) ->
     x = alt.X("rate:Q", title=tr(TEXT, "sens.rate"), axis=alt.Axis(format="%"))
     lines = alt.Chart(data).mark_line().encode(
         x=x, y=alt.Y("roi:Q", title=tr(TEXT, "sens.roi"), axis=alt.Axis(format="%")),
-        color=alt.Color("partner:N", title=None, scale=charts.partner_scale(  # each partner's own colour
+        color=alt.Color("partner:N", title=None, scale=palette.partner_scale(  # each partner's own colour
             dict(zip(data["partner_id"], data["partner"], strict=False)))),
         tooltip=[alt.Tooltip("partner:N", title=" "), alt.Tooltip("rate_txt:N", title=tr(TEXT, "sens.rate")),
                  alt.Tooltip("roi_txt:N", title="ROI")])

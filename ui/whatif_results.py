@@ -15,7 +15,7 @@ import streamlit as st
 from metrics import engine
 from metrics.costs import Scenario
 from metrics.filters import Filters
-from presentation import fmt
+from presentation import fmt, palette
 from ui import charts, layout
 from ui.data import query
 from ui.i18n import lang, metric_label, model_label, tr
@@ -196,7 +196,7 @@ def roi_chart(actual: pd.DataFrame, scen: pd.DataFrame, label_col: str) -> alt.C
         x=alt.X("roi:Q", title=tr(TEXT, "chart"), axis=alt.Axis(format="%")),
         # actual grey, scenario purple: neither is a model's colour, though the rows may be models
         color=alt.Color("series:N", title=None, sort=domain, scale=alt.Scale(domain=domain,
-                                                                              range=charts.SCENARIO_COLORS)),
+                                                                              range=palette.SCENARIO_COLORS)),
         tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("series:N", title=" "),
                  alt.Tooltip("roi_txt:N", title="ROI")],
     )

@@ -1,5 +1,6 @@
 """The colours every chart and export shares: one per partnership model (direct sales and "no model" included), one
-per ROI band, a stable one per partner, and the series palette. ui.charts re-exports them (charts.model_color, ...).
+per ROI band, a stable one per partner, and the series palette. ui (its charts, tables and pages) and reports.charts
+take them from here.
 
 A model keeps its colour whatever the chart, page, language or filter: scales are built from the model, never from
 the order the series happen to arrive in (Vega-Lite's default scheme colours by that order).
@@ -12,8 +13,7 @@ from typing import Any
 
 import altair as alt
 
-from presentation.i18n import LANGS
-from ui.i18n import band_label, model_label
+from presentation.i18n import LANGS, band_label, model_label
 
 # The series palette (colour-blind friendly order; the first two are revenue and costs).
 PALETTE = ["#1f6feb", "#e36209", "#1a7f37", "#8250df", "#bf3989", "#0598bc", "#9a6700", "#57606a"]
@@ -55,8 +55,8 @@ def model_scale(labels_by_key: Mapping[str, str] | Iterable[str]) -> alt.Scale:
     return alt.Scale(domain=[labels[m] for m in order], range=[MODEL_COLORS[m] for m in order])
 
 
-def band_scale(code: str | None = None) -> alt.Scale:
-    """The colour scale of ROI bands, labels in language `code` (default the page's), in the bands' order."""
+def band_scale(code: str) -> alt.Scale:
+    """The colour scale of ROI bands, labels in language `code`, in the bands' order."""
     return alt.Scale(domain=[band_label(b, code) for b in BANDS], range=[BAND_COLORS[b] for b in BANDS])
 
 
