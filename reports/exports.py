@@ -20,11 +20,11 @@ import pandas as pd
 from metrics import engine, lookups, page_frames, pooling
 from metrics.filters import Filters
 from presentation import fmt
+from presentation.freshness import account_tz
 from reports import csvout, header, xlsx
 from reports.table import Kind, Table
 from reports.text import band_label, category_label, metric_label, model_label, sample_mark, say
 from ui.filters import comparison_of
-from ui.freshness import account_tz
 
 Format = Literal["csv", "xlsx", "pdf"]
 TABLES = ("kpis", "partners", "models", "costs", "monthly")

@@ -2,7 +2,8 @@
 
 ``lines`` writes it for the view export, the weekly pack and the partner statement; the PDF prints it as its
 key-value block, the XLSX as its cover sheet, the CSV as its first section and the weekly e-mail in its body.
-Times are the account's (``ui.freshness``: the very line the dashboard shows under its title), not the server's.
+Times are the account's (``presentation.freshness``: the very line the dashboard shows under its title), not the
+server's.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 from metrics.filters import Filters
 from presentation import fmt
+from presentation.freshness import account_tz, freshness_line, moment_text
 from reports.text import model_label, say
 from ui import filters as ui_filters
-from ui.freshness import account_tz, freshness_line, moment_text
 from ui.i18n import tr
 
 MAX_NAMES = 6

@@ -21,9 +21,9 @@ from data_layer import store, userdata
 from metrics.engine import kpis
 from metrics.filters import Filters
 from presentation import palette
+from presentation.freshness import freshness_line
 from reports import charts, exports, statement, weekly
 from ui import layout
-from ui.freshness import freshness_line
 
 F = Filters(*PERIOD)
 TZ = "Asia/Yekaterinburg"          # UTC+5: two hours ahead of Moscow, so a Moscow or UTC clock shows up

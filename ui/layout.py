@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from data_layer import store
-from presentation import fmt
-from ui import data, freshness
+from presentation import fmt, freshness
+from ui import data
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
@@ -233,8 +233,8 @@ def empty(message: str | None = None) -> None:
 
 
 def freshness_line(info: dict | None) -> str:
-    """One line: where the data comes from, when it was last synced, the account time zone (ui.freshness: the
-    exports' headers print the same line)."""
+    """One line: where the data comes from, when it was last synced, the account time zone (presentation.freshness:
+    the exports' headers print the same line)."""
     return freshness.freshness_line(info, lang())
 
 
