@@ -15,9 +15,9 @@ import vl_convert as vlc
 
 from presentation import fmt
 from presentation.palette import ANOMALY_COLOR, BAND_COLORS, BANDS, MODEL_COLORS, PALETTE
+from presentation.stages import stage_of
 from reports.pdf import FONT_DIR
 from reports.text import band_label, few_word, say
-from ui.charts import stage_of
 
 __all__ = ["model_roi", "revenue_costs", "roi_bars", "to_png", "weekly_line"]
 

@@ -21,10 +21,10 @@ from metrics import engine, lookups, page_frames, pooling
 from metrics.filters import Filters
 from presentation import fmt
 from presentation.freshness import account_tz
+from presentation.periods import comparison_of
 from reports import csvout, header, xlsx
 from reports.table import Kind, Table
 from reports.text import band_label, category_label, metric_label, model_label, sample_mark, say
-from ui.filters import comparison_of
 
 Format = Literal["csv", "xlsx", "pdf"]
 TABLES = ("kpis", "partners", "models", "costs", "monthly")

@@ -12,19 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from metrics.filters import Filters
-from presentation import fmt
+from presentation import fmt, periods
 from presentation.freshness import account_tz, freshness_line, moment_text
+from presentation.i18n import lookup
 from reports.text import model_label, say
-from ui import filters as ui_filters
-from ui.i18n import tr
 
 MAX_NAMES = 6
 Lines = list[tuple[str, str]]
-
-
-def period_text(f: Filters, lang: str) -> str:
-    """The period as text: 1 янв. 2025 г. – 31 мар. 2025 г."""
-    return f"{fmt.day(f.date_from, lang)} – {fmt.day(f.date_to, lang)}"
 
 
 def _listing(items: list[str], lang: str) -> str:
@@ -55,10 +49,10 @@ def view_line(f: Filters, lang: str) -> tuple[str, str]:
 
 def comparison_line(f: Filters, compare: str, lang: str) -> tuple[str, str]:
     """What the period is compared with, as the sidebar says it, and the comparison period's dates."""
-    before = ui_filters.comparison_of(f, compare)  # the sidebar's rule for the comparison period
-    mode = compare if compare in ui_filters.COMPARES else "previous"
-    return (tr(ui_filters.TEXT, "compare", _lang=lang),
-            f"{tr(ui_filters.TEXT, f'compare.{mode}', _lang=lang)} ({period_text(before, lang)})")
+    before = periods.comparison_of(f, compare)  # the sidebar's rule for the comparison period
+    mode = compare if compare in periods.COMPARES else "previous"
+    return (lookup(periods.TEXT, "compare", lang),
+            f"{lookup(periods.TEXT, f'compare.{mode}', lang)} ({periods.period_text(before, lang)})")
 
 
 def generated_text(when: datetime, fresh: dict[str, Any], lang: str) -> str:
@@ -71,7 +65,7 @@ def lines(f: Filters, fresh: dict[str, Any], generated_at: datetime, lang: str, 
           pipeline_names: dict[int, str] | None = None, narrowing: bool = True) -> Lines:
     """The export header: period (or its own text), comparison, filters (narrowing=False: the deal view only, for a
     file that must not name other partners), data freshness and generation time — both in the account's zone."""
-    out: Lines = [(say(lang, "period"), period or period_text(f, lang))]
+    out: Lines = [(say(lang, "period"), period or periods.period_text(f, lang))]
     if compare is not None:
         out.append(comparison_line(f, compare, lang))
     if narrowing:

@@ -19,9 +19,9 @@ import pandas as pd
 from metrics import engine, lookups
 from metrics.filters import FilterError, Filters
 from presentation import fmt
+from presentation.periods import period_text
 from reports import header, xlsx
 from reports.cells import cell_text
-from reports.header import period_text
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import model_label, say

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 
 from presentation import fmt
+from presentation.periods import period_text
 from reports import charts
 from reports.cells import pct_span, pdf_table
 from reports.exports import ViewData, header_lines, tables
-from reports.header import period_text
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import model_label, say

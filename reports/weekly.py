@@ -27,9 +27,9 @@ from metrics.weekly import (
     week_maturing,
 )
 from presentation import fmt
+from presentation.periods import period_text
 from reports import charts, header, xlsx
 from reports.cells import cell_text, pdf_table
-from reports.header import period_text
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import band_label, few_word, metric_label, model_label, say

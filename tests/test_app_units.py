@@ -12,7 +12,7 @@ import pytest
 from metrics import changes
 from metrics.filters import Filters
 from pages import models, overview, partners, quality, trends
-from presentation import fmt, palette
+from presentation import fmt, freshness, palette, periods
 from ui import charts, filters, layout
 
 NOW = date(2026, 5, 14)
@@ -36,9 +36,9 @@ def test_last_month_in_january_is_december() -> None:
 
 def test_comparison_periods() -> None:
     f = Filters(date(2024, 2, 1), date(2024, 2, 29), models=("sales",))
-    prev = filters.comparison_of(f, "previous")
+    prev = periods.comparison_of(f, "previous")
     assert (prev.date_from, prev.date_to) == (date(2024, 1, 3), date(2024, 1, 31))
-    year = filters.comparison_of(f, "year")
+    year = periods.comparison_of(f, "year")
     assert (year.date_from, year.date_to) == (date(2023, 2, 1), date(2023, 2, 28))
     assert year.models == ("sales",)
 
@@ -142,7 +142,7 @@ def test_quality_rows_with_too_few_leads_go_last() -> None:
 
 # ---------- texts ----------
 
-@pytest.mark.parametrize("module", [overview, partners, models, trends, quality, filters, layout])
+@pytest.mark.parametrize("module", [overview, partners, models, trends, quality, filters, layout, periods, freshness])
 def test_every_text_exists_in_both_languages(module) -> None:
     ru, en = module.TEXT["ru"], module.TEXT["en"]
     assert set(ru) == set(en)

@@ -15,8 +15,8 @@ from test_reports_support import EVIL_NAMES, PERIOD, demo_db, evil_db
 from data_layer import store
 from metrics.engine import kpis
 from metrics.filters import Filters
-from presentation import fmt
-from reports import csvout, exports, header
+from presentation import fmt, periods
+from reports import csvout, exports
 from reports.safe import neutralise
 from reports.text import metric_label
 
@@ -133,7 +133,7 @@ def test_every_table_exports(data: exports.ViewData, table: str) -> None:
 def test_pdf_text_has_numbers_period_and_cyrillic(data: exports.ViewData, expected: dict[str, pd.DataFrame]) -> None:
     text = pdf_text(exports.render(data, "pdf", "ru"))
     total = expected["total"].iloc[0]
-    assert "Эффективность партнёров" in text and header.period_text(F, "ru").replace("\u00a0", " ") in text
+    assert "Эффективность партнёров" in text and periods.period_text(F, "ru").replace("\u00a0", " ") in text
     assert fmt.money(total["revenue"], "ru").replace("\u00a0", " ") in text
     assert fmt.pct(total["roi"], "ru").replace("\u00a0", " ") in text
     assert "Демо-данные" in text and "Сформировано" in text

@@ -14,8 +14,9 @@ import pandas as pd
 from metrics.changes import TrendLine
 from presentation import fmt
 from presentation.palette import ANOMALY_COLOR
+from presentation.stages import STAGES, stage_of
 from ui import charts
-from ui.charts import STAGE_DASH, STAGES, money_axis, pct_axis, stage_of, text_col, when
+from ui.charts import STAGE_DASH, money_axis, pct_axis, text_col, when
 from ui.i18n import lang
 
 TREND_WIDTH = 9  # px: the trend line is a broad translucent band under the points, not one more thin line

@@ -18,6 +18,7 @@ import streamlit as st
 
 from presentation import fmt
 from presentation.palette import MODELS, PALETTE, band_scale, model_scale
+from presentation.stages import stage_of
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, model_label, t, tr
 
@@ -262,8 +263,7 @@ def funnel(df: pd.DataFrame, stage_col: str, count_col: str, title: str) -> alt.
                      data=rows)
 
 
-STAGES = ("mature", "maturing", "incomplete")
-STAGE_DASH = {"mature": [1, 0], "maturing": [6, 4], "incomplete": [2, 3]}
+STAGE_DASH = {"mature": [1, 0], "maturing": [6, 4], "incomplete": [2, 3]}  # a line's dash per presentation.stages
 
 
 TEXT = {
@@ -280,14 +280,6 @@ def young_caption(rows: pd.DataFrame) -> None:
     """Under a revenue_vs_costs chart: what its pale bars and ticks mean, when some period is young."""
     if any(s != "mature" for s in stage_of(rows)):
         st.caption(tr(TEXT, "young.bars"))
-
-
-def stage_of(rows: pd.DataFrame) -> list[str]:
-    """Each row's stage: incomplete (the period is not over), maturing (its deals are still closing) or mature."""
-    flag = {c: rows[c].fillna(False).astype(bool).tolist() if c in rows.columns else [False] * len(rows)
-            for c in ("maturing", "incomplete")}
-    return ["incomplete" if i else "maturing" if m else "mature"
-            for m, i in zip(flag["maturing"], flag["incomplete"], strict=True)]
 
 
 def cost_categories(df: pd.DataFrame, category_col: str, amount_col: str, title: str,

@@ -12,9 +12,8 @@ so switching pages (which empties the address bar) never resets a filter.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,12 +22,11 @@ import pandas as pd
 import streamlit as st
 
 from metrics.filters import Filters
-from presentation import fmt
+from presentation import periods
 from ui.i18n import lang, model_label, tr
 
 PRESETS = ("this_month", "last_month", "this_quarter", "last_12m", "custom")
 DEFAULT_PRESET = "last_12m"
-COMPARES = ("previous", "year")
 VIEWS = ("cohort", "close")
 MODEL_CHOICES = ("referral", "sales", "service", "direct")
 
@@ -45,8 +43,7 @@ TEXT = {
         "header": "Фильтры", "period": "Период", "dates": "Даты (часовой пояс аккаунта: {tz})",
         "preset.this_month": "Этот месяц", "preset.last_month": "Прошлый месяц",
         "preset.this_quarter": "Этот квартал", "preset.last_12m": "Последние 12 месяцев",
-        "preset.custom": "Свой период", "compare": "Сравнивать с",
-        "compare.previous": "предыдущим периодом той же длины", "compare.year": "тем же периодом год назад",
+        "preset.custom": "Свой период",
         "partners": "Партнёры", "models": "Модели", "pipelines": "Воронки", "sources": "Источник лида",
         "all": "все", "view": "Сделки считать", "view.cohort": "по дате создания лида",
         "view.close": "по дате закрытия",
@@ -61,8 +58,7 @@ TEXT = {
         "header": "Filters", "period": "Period", "dates": "Dates (account time zone: {tz})",
         "preset.this_month": "This month", "preset.last_month": "Last month",
         "preset.this_quarter": "This quarter", "preset.last_12m": "Last 12 months",
-        "preset.custom": "Custom", "compare": "Compare with",
-        "compare.previous": "previous period of equal length", "compare.year": "same period last year",
+        "preset.custom": "Custom",
         "partners": "Partners", "models": "Models", "pipelines": "Pipelines", "sources": "Lead source",
         "all": "all", "view": "Count deals", "view.cohort": "by lead creation date",
         "view.close": "by close date",
@@ -116,19 +112,6 @@ def preset_range(preset: str, now: date) -> tuple[date, date]:
     return _month_start(now, 11), now  # last_12m: twelve monthly buckets, the current one partial
 
 
-def shift_year(d: date, years: int = -1) -> date:
-    """The same calendar date a number of years away (29 February becomes 28 February)."""
-    year = d.year + years
-    return d.replace(year=year, day=min(d.day, calendar.monthrange(year, d.month)[1]))
-
-
-def comparison_of(f: Filters, mode: str) -> Filters:
-    """The comparison period: previous period of equal length (default) or the same dates a year earlier."""
-    if mode == "year":
-        return replace(f, date_from=shift_year(f.date_from), date_to=shift_year(f.date_to))
-    return f.previous()
-
-
 # ---------- URL <-> session state ----------
 
 def _url_list(param: str) -> list[str]:
@@ -176,7 +159,7 @@ def load_url_once(now: date) -> None:
     else:
         state[K_DATES] = preset_range(state[K_PERIOD], now)
     compare = st.query_params.get("compare", "previous")
-    state[K_COMPARE] = compare if compare in COMPARES else "previous"
+    state[K_COMPARE] = compare if compare in periods.COMPARES else "previous"
     state[K_PARTNERS] = _ints(_url_list("partner"))
     state[K_MODELS] = [m for m in _url_list("model") if m in (*MODEL_CHOICES, "unassigned")]
     state[K_PIPELINES] = _ints(_url_list("pipeline"))
@@ -318,7 +301,8 @@ def sidebar(choices: Choices) -> Filters:
         st.date_input(tr(TEXT, "dates", tz=choices.timezone), key=K_DATES, min_value=lo_bound,
                       max_value=max(now, s[K_DATES][1]), format="DD.MM.YYYY" if lang() == "ru" else "YYYY-MM-DD",
                       on_change=_on_dates_change)
-        st.selectbox(tr(TEXT, "compare"), COMPARES, key=K_COMPARE, format_func=lambda m, c=code: tr(TEXT, f"compare.{m}", _lang=c))
+        st.selectbox(tr(periods.TEXT, "compare"), periods.COMPARES, key=K_COMPARE,
+                     format_func=lambda m, c=code: tr(periods.TEXT, f"compare.{m}", _lang=c))
         st.multiselect(tr(TEXT, "partners"), list(partner_names), key=K_PARTNERS,
                        format_func=lambda pid: str(partner_names.get(pid, pid)), placeholder=tr(TEXT, "all"))
         st.multiselect(tr(TEXT, "models"), models, key=K_MODELS, format_func=lambda m, c=code: model_label(m, c),
@@ -365,12 +349,12 @@ def current() -> Filters:
 def compare_mode() -> str:
     """previous | year."""
     mode = st.session_state.get(K_COMPARE, "previous")
-    return mode if mode in COMPARES else "previous"
+    return mode if mode in periods.COMPARES else "previous"
 
 
 def comparison() -> Filters:
     """The comparison period for the current filters."""
-    return comparison_of(current(), compare_mode())
+    return periods.comparison_of(current(), compare_mode())
 
 
 def choices() -> Choices | None:
@@ -380,8 +364,7 @@ def choices() -> Choices | None:
 
 def period_label(f: Filters) -> str:
     """The period as text: 1 янв. 2025 г. – 31 мар. 2025 г."""
-    code = lang()
-    return f"{fmt.day(f.date_from, code)} – {fmt.day(f.date_to, code)}"
+    return periods.period_text(f, lang())
 
 
 def compare_label() -> str:
