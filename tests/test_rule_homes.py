@@ -13,7 +13,8 @@ from metrics import macros, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 SQL_FILES = [p for p in (*ROOT.glob("metrics/sql/*.sql"), *ROOT.glob("data_layer/*.sql")) if p != store.MACROS_SQL]
-PY_FILES = [p for d in ("metrics", "data_layer", "ui", "pages", "reports") for p in (ROOT / d).rglob("*.py")]
+PY_FILES = [p for d in ("metrics", "data_layer", "presentation", "ui", "pages", "reports")
+            for p in (ROOT / d).rglob("*.py")]
 
 
 @pytest.mark.parametrize(("roi", "band"), [(None, "n/a"), (float("nan"), "n/a"), (-0.01, "loss"), (0.0, "marginal"),

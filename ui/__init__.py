@@ -1,1 +1,1 @@
-"""Streamlit helpers shared by the pages: i18n, formatting, filters, charts, cached data access."""
+"""Streamlit helpers shared by the pages: the session's language, filters, charts, cached data access."""
