@@ -67,7 +67,6 @@ COMMON: dict[str, dict[str, str]] = {
 }
 
 
-
 def lookup(table: dict[str, dict[str, str]], key: str, lang: str, **kwargs: object) -> str:
     """Look a key up in a page's TEXT table (then COMMON, then the table's Russian) in lang (en, else ru); format
     with kwargs."""
