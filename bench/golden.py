@@ -28,8 +28,9 @@ import pandas as pd
 
 from bench.metrics_bench import PAGES, VARIANTS, Scope, default_scope
 from data_layer import store
-from metrics import engine, forecast, page_frames, payback, weekly
+from metrics import engine, forecast, page_frames, payback
 from metrics.costs import Scenario
+from programme import weekly
 
 DEFAULT_DBS = (Path("cache/partner_roi.duckdb"), Path("bench/data/demo_1000000.duckdb"))
 TOLERANCE = 1e-9

@@ -8,7 +8,8 @@ import streamlit as st
 
 from data_layer.userdata import MAX_NAME, UserDataError
 from metrics import forecast as fc
-from metrics import lookups, pipeline_forecast, planning
+from metrics import lookups, pipeline_forecast
+from programme import planning
 from ui import auth, charts, fmt, layout
 from ui.data import query, write
 from ui.filters import bind_param, current, language_sensitive, mirror_param, period_label

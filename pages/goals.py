@@ -1,7 +1,7 @@
 """Program goals: every goal's progress (actual, projected, status) and the editor to add or delete goals.
 
 Render only: reads through ui.data.query, writes through ui.data.write; goal errors come back from
-metrics.goals as sentences in the UI language.
+programme.goals as sentences in the UI language.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import streamlit as st
 
 from data_layer import plausibility
 from data_layer.numbers import NumberTextError, parse_number
-from metrics import goals, lookups
-from metrics.record_month import record_month
+from metrics import lookups
 from metrics.registry import METRICS
+from programme import goals
+from programme.record_month import record_month
 from ui import auth, confirm, fmt
 from ui.data import query, write
 from ui.goals_panel import (

@@ -222,7 +222,7 @@ def test_movers_and_band_changes_leave_maturing_partners_out(young: Path) -> Non
 
 def test_the_weekly_report_gives_a_maturing_week_no_verdict() -> None:
     from metrics.changes import latest_anomalies
-    from metrics.weekly import ANOMALY_METRICS
+    from programme.weekly import ANOMALY_METRICS
 
     def anomalies_frame(rows: pd.DataFrame, label: str) -> pd.DataFrame:
         return latest_anomalies(rows, label, ANOMALY_METRICS)

@@ -14,11 +14,11 @@ import pytest
 from app_helpers import APP, ROOT, new_app, run_ok
 from streamlit.testing.v1 import AppTest
 
-from data_layer import admin, config, costs_io, payouts, plausibility, store, sync, userdata
+from data_layer import admin, config, costs_io, plausibility, store, sync, userdata
 from data_layer.userdata import ScenarioInputs
-from metrics import goals, planning
 from pages import settings as settings_page
 from pages import what_if as what_if_page
+from programme import goals, payouts, planning
 from ui import auth, data
 
 pytest_plugins = ("conftest_app",)

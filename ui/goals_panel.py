@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from metrics import goals, lookups
+from metrics import lookups
 from metrics.registry import METRICS
+from programme import goals
 from ui import fmt
 from ui.data import query
 from ui.i18n import lang, metric_label, model_label, tr
