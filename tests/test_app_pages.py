@@ -412,3 +412,26 @@ def test_a_rerun_opens_the_database_once(app_env: Path, monkeypatch: pytest.Monk
     at = run_ok(new_app())
     assert metric_values(at)["Лиды"]
     assert opened == [True], opened
+
+
+def test_the_leaderboard_opens_on_how_many_partners_earn_their_cost(app_env: Path) -> None:
+    """Four cards before the table, counted by the first screen's rule (metrics.verdict) over the table's rows."""
+    from data_layer import store
+    from metrics import pooling, verdict
+    from metrics.filters import Filters
+
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/partners.py"))
+    cards = metric_values(at)
+    board = frame_with(at, "Партнёр", "Выручка")
+    dates = at.sidebar.date_input(key="filters.dates").value
+    with store.connect(app_env, read_only=True) as con:
+        rows = pooling.leaderboard(con, Filters(*dates), lite=True)
+    partners = rows[rows["partner_id"].notna()]
+    counts = verdict.verdict(partners).value_counts()
+    assert cards["Партнёров за период"] == str(len(partners))
+    assert len(board) == len(rows), "the table lists the same rows the cards count (and direct sales)"
+    assert cards["Окупают затраты"] == str(counts.get(verdict.EARNS, 0))
+    assert cards["Убыточны"] == str(counts.get(verdict.LOSES, 0))
+    assert cards["Пока неясно"] == str(counts.get(verdict.UNCLEAR, 0))
+    assert int(cards["Окупают затраты"]) > 0 and int(cards["Убыточны"]) > 0, "the demo has both kinds"
