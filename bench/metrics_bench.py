@@ -168,7 +168,7 @@ def _partner_frames(s: Scope) -> tuple[page_frames.Request, ...]:
 def _one_partner(con: duckdb.DuckDBPyConnection, s: Scope) -> list[Any]:
     """One partner's page: its KPI frames with the funnel, lead quality and deal list beside them."""
     mine = _partner_f(s)
-    return engine.together(con, (("kpis_many", (_partner_frames(s),), ()),
+    return engine.together(con, (engine.Call.of(engine.kpis_many, _partner_frames(s)),
                                  *page_frames.partner_extras(mine, s.partner_id)))
 
 

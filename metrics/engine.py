@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -516,9 +517,8 @@ def kpis_with_roi(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner
     """(grouped(f, by, lite), roi_interval(f, by)), computed side by side (together): the partners leaderboard
     (lite unless it shows a client metric)."""
     # the ROI intervals (the longer, with their bootstrap) first: they run on con, the KPI rows on its cursor
-    intervals, rows = together(con, (
-        ("roi_interval", (f,), (("by", by), ("n_boot", n_boot), ("seed", seed), ("scenario", scenario))),
-        ("grouped", (f,), (("by", by), ("scenario", scenario), ("lite", lite)))))
+    intervals, rows = together(con, (Call.of(roi_interval, f, by=by, n_boot=n_boot, seed=seed, scenario=scenario),
+                                     Call.of(grouped, f, by=by, scenario=scenario, lite=lite)))
     return rows, intervals
 
 
@@ -609,34 +609,77 @@ def roi_band(roi: float | None) -> str:
 
 # ---------- several queries side by side ----------
 
-# A query runs mostly on one core (its pipelines are small and follow each other); a page's independent queries
-# run side by side on two connections of the same database, the caller's and a cursor of it kept for the next
-# page (the cursor binds its own cost inputs once). Only these engine functions may be named in a call.
-TOGETHER = frozenset({"kpis_many", "kpis", "grouped", "roi_interval", "deals", "funnel", "quality",
-                      "partner_vs_direct", "payback"})
-
-
 def payback(con: duckdb.DuckDBPyConnection, f: Filters, model: str | None = None,
             partner_id: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """metrics.payback.payback (cohort curves, payback months), named here so a page runs it beside its others."""
     from metrics import payback as cohorts  # imported here: metrics.payback builds on this module
     return cohorts.payback(con, f, model=model, partner_id=partner_id)
+
+
+def qualified_name(fn: Callable[..., Any]) -> str:
+    """module.qualname of a function: how a call names it (a wrapper made with functools.wraps names the same)."""
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+# A query runs mostly on one core (its pipelines are small and follow each other); a page's independent queries
+# run side by side on two connections of the same database, the caller's and a cursor of it kept for the next
+# page (the cursor binds its own cost inputs once). Only these engine functions may be called.
+TOGETHER = frozenset(qualified_name(fn) for fn in (kpis_many, kpis, grouped, roi_interval, deals, funnel, quality,
+                                                   partner_vs_direct, payback))
+
+
+@dataclass(frozen=True)
+class Call:
+    """One engine computation to run later: fn(con, *args, **dict(kwargs)); frozen and hashable, so a cache can key
+    on it (key()).
+
+    kwargs are (name, value) pairs, kept sorted by name: the same call written with its keywords in another order is
+    equal to it.
+    """
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "args", tuple(self.args))
+        object.__setattr__(self, "kwargs", tuple(sorted(self.kwargs, key=lambda item: item[0])))
+
+    @classmethod
+    def of(cls, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Call:
+        """The call fn(con, *args, **kwargs), written as it would be made."""
+        return cls(fn, args, tuple(kwargs.items()))
+
+    @property
+    def name(self) -> str:
+        """The function's qualified name (module.qualname)."""
+        return qualified_name(self.fn)
+
+    def key(self) -> tuple[Any, ...]:
+        """(qualified name, args, kwargs): what a cache keys the call on, the same in every process (a function
+        object hashes by its address; its name does not change between runs)."""
+        return (self.name, self.args, self.kwargs)
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> Any:
+        """The call's result on con."""
+        return self.fn(con, *self.args, **dict(self.kwargs))
+
+
 _LANE: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
 _LANE_NAME = "partner-roi-lane"
 _LANE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_LANE_NAME)
 
-Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]  # (engine function name, args, kwargs items)
-
 
 def together(con: duckdb.DuckDBPyConnection, calls: tuple[Call, ...]) -> list[Any]:
-    """Run engine calls (name, args, kwargs items) on con and a second connection at once; results in order.
+    """Run engine calls on con and a second connection at once; results in order.
 
     Each call takes the connection that comes free first, so the first (the largest, by convention) runs on con
     while the others follow one another beside it.
     """
-    unknown = sorted({name for name, _, _ in calls} - set(TOGETHER))
+    unknown = sorted({c.fn.__name__ for c in calls if c.name not in TOGETHER})
     if unknown:
-        raise ValueError(f"together() runs only {', '.join(sorted(TOGETHER))}; not {', '.join(unknown)}")
+        known = sorted(name.rsplit(".", 1)[-1] for name in TOGETHER)
+        raise ValueError(f"together() runs only {', '.join(known)}; not {', '.join(unknown)}")
     pending = iter(enumerate(calls))
     lock = threading.Lock()
 
@@ -647,8 +690,8 @@ def together(con: duckdb.DuckDBPyConnection, calls: tuple[Call, ...]) -> list[An
                 item = next(pending, None)
             if item is None:
                 return done
-            i, (name, args, kwargs) = item
-            done[i] = globals()[name](c, *args, **dict(kwargs))  # looked up now: tests may replace them
+            i, call = item
+            done[i] = call.run(c)
 
     if len(calls) < 2 or threading.current_thread().name.startswith(_LANE_NAME):
         results = lane(con)  # one call, or called from the pool's thread: waiting on the pool would deadlock
@@ -668,4 +711,3 @@ def _lane_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     if cursor is None:
         cursor = _LANE[con] = con.cursor()
     return cursor
-

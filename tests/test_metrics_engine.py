@@ -575,11 +575,12 @@ def test_calls_run_together_give_what_they_give_one_by_one(spread: Path) -> None
     pid = partner_ids(spread)["A"]
     f = Filters(date(2024, 1, 1), date(2024, 4, 30))
     mine = replace(f, partners=(pid,))
-    calls = (("kpis_many", (((mine, "none"), (mine.previous(), "none")),), ()), ("deals", (mine, pid), ()),
-             ("funnel", (mine,), ()), ("quality", (mine,), (("by", "none"),)), ("partner_vs_direct", (f,), ()))
+    calls = (engine.Call.of(engine.kpis_many, ((mine, "none"), (mine.previous(), "none"))),
+             engine.Call.of(engine.deals, mine, pid), engine.Call.of(engine.funnel, mine),
+             engine.Call.of(engine.quality, mine, by="none"), engine.Call.of(engine.partner_vs_direct, f))
     with store.connect(spread, read_only=True) as con:
         got = engine.together(con, calls)
-        alone = [getattr(engine, name)(con, *args, **dict(kw)) for name, args, kw in calls]
+        alone = [c.fn(con, *c.args, **dict(c.kwargs)) for c in calls]
         assert engine._lane_cursor(con) is engine._lane_cursor(con), "the second connection is kept for the next"
     for a, b in zip(got[0], alone[0], strict=True):
         pd.testing.assert_frame_equal(a, b)
@@ -589,12 +590,15 @@ def test_calls_run_together_give_what_they_give_one_by_one(spread: Path) -> None
 
 
 def test_together_runs_only_engine_queries_and_reports_a_failure(spread: Path) -> None:
+    def write(con) -> None:
+        con.execute("create table t (x int)")
+
     f = Filters(date(2024, 1, 1), date(2024, 4, 30))
     with store.connect(spread, read_only=True) as con:
         with pytest.raises(ValueError, match="together\\(\\) runs only .*not write"):
-            engine.together(con, (("kpis", (f,), ()), ("write", (), ())))
+            engine.together(con, (engine.Call.of(engine.kpis, f), engine.Call.of(write)))
         with pytest.raises(FilterError):  # a bad grouping in the call the cursor runs
-            engine.together(con, (("kpis", (f,), ()), ("kpis", (f,), (("by", "colour"),))))
+            engine.together(con, (engine.Call.of(engine.kpis, f), engine.Call.of(engine.kpis, f, by="colour")))
         assert int(engine.kpis(con, f)["leads"].iloc[0]) > 0, "the connection stays usable"
 
 
@@ -604,7 +608,7 @@ def test_together_called_inside_a_lane_runs_its_calls_in_turn(spread: Path, monk
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=engine._LANE_NAME)
     monkeypatch.setattr(engine, "_LANE_POOL", pool)
     with store.connect(spread, read_only=True) as con:
-        inside = pool.submit(engine.together, con, (("kpis", (f,), ()), ("quality", (f,), ())))
+        inside = pool.submit(engine.together, con, (engine.Call.of(engine.kpis, f), engine.Call.of(engine.quality, f)))
         try:
             kpi_rows, quality_rows = inside.result(timeout=60)
         finally:  # a deadlock would leave the inner call queued: cancelling it frees the thread

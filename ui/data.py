@@ -192,7 +192,7 @@ def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConne
     return contextlib.nullcontext(held["con"])
 
 
-@st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
+@st.cache_data(show_spinner=False, max_entries=512, ttl=3600, hash_funcs={engine.Call: engine.Call.key})
 def _cached(path: str, stamp: str, fn_name: str, _fn: Callable[..., Any], args: tuple, kwargs_items: tuple) -> Any:
     try:
         with _reader(path) as con:
@@ -243,7 +243,7 @@ def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None, alongside: 
     query(engine.kpis / engine.grouped, ...) calls then read them while the data version holds. The page's other
     queries named in `alongside` (engine.together calls) run beside it and are served to query() likewise."""
     path, stamp = str(db_path()), version()
-    mine: engine.Call = ("kpis_many", (tuple(requests),), (("scenario", scenario),))
+    mine = engine.Call.of(engine.kpis_many, tuple(requests), scenario=scenario)
     frames = prefetch((mine, *alongside))[0]
     _remember(PREFETCH_KEY, path, stamp,
               {_request_key(path, stamp, r, scenario): df for r, df in zip(requests, frames, strict=True)})
@@ -260,8 +260,8 @@ def _remember(key: str, path: str, stamp: str, entries: dict[tuple, Any]) -> Non
 CALLS_KEY = "_call_prefetch"
 
 
-def _call_key(path: str, stamp: str, name: str, args: tuple, kwargs_items: tuple) -> tuple[Any, ...]:
-    return (path, stamp, name, args, tuple(sorted(kwargs_items)))
+def _call_key(path: str, stamp: str, call: engine.Call) -> tuple[Any, ...]:
+    return (path, stamp, *call.key())
 
 
 def prefetch(calls: tuple[engine.Call, ...]) -> list[Any]:
@@ -269,7 +269,7 @@ def prefetch(calls: tuple[engine.Call, ...]) -> list[Any]:
     path, stamp = str(db_path()), version()
     results = _cached(path, stamp, "metrics.engine.together", engine.together, (tuple(calls),), ())
     _remember(CALLS_KEY, path, stamp,
-              {_call_key(path, stamp, name, args, kw): r for (name, args, kw), r in zip(calls, results, strict=True)})
+              {_call_key(path, stamp, call): r for call, r in zip(calls, results, strict=True)})
     return results
 
 
@@ -282,9 +282,9 @@ def kpi_frame(f: Filters, by: str | tuple[str, ...] = "none", lite: bool = False
 
 
 def _prefetched(path: str, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
-    if fn.__name__ in engine.TOGETHER and getattr(engine, fn.__name__) is fn:
-        hit = (st.session_state.get(CALLS_KEY) or {}).get(_call_key(path, version(), fn.__name__, args,
-                                                                     tuple(kwargs.items())))
+    if engine.qualified_name(fn) in engine.TOGETHER:
+        hit = (st.session_state.get(CALLS_KEY) or {}).get(_call_key(path, version(), engine.Call.of(fn, *args,
+                                                                                                     **kwargs)))
         if hit is not None:
             return hit.copy() if isinstance(hit, pd.DataFrame) else hit
     if fn not in (engine.kpis, engine.grouped):
