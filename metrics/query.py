@@ -100,6 +100,7 @@ def frame_dims(by: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def narrowing(f: Filters) -> tuple[Any, ...]:
+    """f's partner, model, pipeline and source filters: frames with the same narrowing share one query."""
     return (f.partners, f.models, f.pipelines, f.sources)
 
 
