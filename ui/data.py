@@ -207,11 +207,14 @@ def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConne
 # Every result a page reads is one st.cache_data entry keyed by (database file, data version, call); a call is keyed
 # by its function's qualified name and its arguments (engine.Call.key), which carry the filters and the what-if
 # scenario. Entries are shared by every session (eight sessions asking for the same numbers at once compute them
-# once) and are not found again once the data version changes; they are dropped after an hour or beyond 512.
+# once) and are not found again once the data version changes; they are dropped after an hour or beyond
+# MAX_ENTRIES. A page's batch fills one entry per result (the overview twelve), where it used to fill one with
+# all of them: 4096 hold about as many pages as the 512 batch entries did.
+MAX_ENTRIES = 4096
 _COMPUTE = object()  # _result's "run the call": no result handed in
 
 
-@st.cache_data(show_spinner=False, max_entries=512, ttl=3600, hash_funcs={engine.Call: engine.Call.key})
+@st.cache_data(show_spinner=False, max_entries=MAX_ENTRIES, ttl=3600, hash_funcs={engine.Call: engine.Call.key})
 def _result(path: str, stamp: str, call: engine.Call, _given: Any = _COMPUTE) -> Any:
     """call's result on path at data version stamp: computed now, or _given when a batch computed it (prefetch)."""
     if _given is not _COMPUTE:
@@ -279,7 +282,7 @@ def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None, alongside: 
 def _side_by_side(con: duckdb.DuckDBPyConnection, path: str, stamp: str, calls: tuple[engine.Call, ...]) -> None:
     """Run calls together on con and store each result under its own call (the batch's own entry holds nothing)."""
     for call, result in zip(calls, engine.together(con, calls), strict=True):
-        if call.name == engine.qualified_name(engine.kpis_many):  # one batched query: each of its frames under the frame's own call
+        if call.name == engine.qualified_name(engine.kpis_many):  # one query of frames: each under its own call
             requests, scenario = call.args[0], dict(call.kwargs).get("scenario")
             for request, rows in zip(requests, result, strict=True):
                 lite = len(request) > 2 and request[2] == engine.LITE
