@@ -211,10 +211,14 @@ def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConne
 # MAX_ENTRIES. A page's batch fills one entry per result (the overview twelve), where it used to fill one with
 # all of them: 4096 hold about as many pages as the 512 batch entries did.
 MAX_ENTRIES = 4096
+# How a key's parts are hashed: a call by its key (a function object has no stable hash of its own); filters by
+# their repr, which states every field (dates, tuples of ids and names, the view) at a fraction of the cost of
+# hashing the dataclass field by field (a rerun hashes a dozen keys). A scenario is hashed by its content.
+HASHED_AS = {engine.Call: engine.Call.key, Filters: repr}
 _COMPUTE = object()  # _result's "run the call": no result handed in
 
 
-@st.cache_data(show_spinner=False, max_entries=MAX_ENTRIES, ttl=3600, hash_funcs={engine.Call: engine.Call.key})
+@st.cache_data(show_spinner=False, max_entries=MAX_ENTRIES, ttl=3600, hash_funcs=HASHED_AS)
 def _result(path: str, stamp: str, call: engine.Call, _given: Any = _COMPUTE) -> Any:
     """call's result on path at data version stamp: computed now, or _given when a batch computed it (prefetch)."""
     if _given is not _COMPUTE:
