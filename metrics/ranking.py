@@ -6,7 +6,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import macros, query, shape, stats
+from metrics import macros, pooling, query, shape, stats
 from metrics.costs import Scenario
 from metrics.filters import FilterError, Filters
 from metrics.registry import METRICS
@@ -24,7 +24,6 @@ def rank(df: pd.DataFrame, metric: str, by_lower_bound: bool = False, higher_is_
         getattr(METRICS.get(metric), "higher_is_better", True)
     col = metric
     if by_lower_bound:
-        from metrics import pooling  # imported here: pooling builds on the engine, which gathers this module
         df, col = pooling.bound_column(df, metric, better_high)
         if col not in df.columns:
             raise FilterError(f"No interval column {col} to rank by: use roi_interval() or conversion.")

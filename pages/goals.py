@@ -1,6 +1,6 @@
 """Program goals: every goal's progress (actual, projected, status) and the editor to add or delete goals.
 
-Render only: reads through ui.data.query, writes through ui.data.write; goal errors come back from
+Render only: reads through ui.data.query, writes through ui.writes.write; goal errors come back from
 programme.goals as sentences in the UI language.
 """
 
@@ -18,7 +18,7 @@ from metrics.registry import METRICS
 from programme import goals
 from programme.record_month import record_month
 from ui import auth, confirm, fmt
-from ui.data import query, write
+from ui.data import query
 from ui.goals_panel import (
     bar_value,
     detail_text,
@@ -30,6 +30,7 @@ from ui.goals_panel import (
     value_text,
 )
 from ui.i18n import lang, metric_label, model_label, tr
+from ui.writes import write
 
 TEXT = {
     "ru": {

@@ -7,8 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups, page_frames, pooling, verdict
+from metrics import engine, lookups, page_frames, verdict
 from metrics.filters import Filters
+from metrics.leaderboard import partner_rows
 from ui import charts, fmt, goals_panel, layout, payback_panel, tables
 from ui import leaderboard as board
 from ui.data import kpi_frame, prefetch_kpis, query
@@ -166,7 +167,7 @@ def leaderboard(f: Filters) -> None:
     # KPI rows and ROI intervals side by side (engine.together), then the pooled estimates (metrics.pooling), cached
     # as one result; the client metrics (CPA, LTV, days to close) only when sorted by one
     lite = st.session_state.get(K_SORT) not in engine.CLIENT_METRICS
-    rows = query(pooling.leaderboard, f, lite=lite)
+    rows = query(partner_rows, f, lite=lite)
     if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return

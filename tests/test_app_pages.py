@@ -287,7 +287,7 @@ def test_leaderboard_computes_client_metrics_only_when_sorted_by_one(app_env: Pa
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "kpis_with_roi", spy)
-    st.cache_data.clear()  # the leaderboard's rows are cached as one result (metrics.pooling.leaderboard)
+    st.cache_data.clear()  # the leaderboard's rows are cached as one result (metrics.leaderboard.partner_rows)
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/partners.py"))
     assert asked == [True]
@@ -421,7 +421,7 @@ def test_a_rerun_opens_the_database_once(app_env: Path, monkeypatch: pytest.Monk
 def test_the_leaderboard_opens_on_how_many_partners_earn_their_cost(app_env: Path) -> None:
     """Four cards before the table, counted by the first screen's rule (metrics.verdict) over the table's rows."""
     from data_layer import store
-    from metrics import pooling, verdict
+    from metrics import leaderboard, verdict
     from metrics.filters import Filters
 
     at = run_ok(new_app())
@@ -430,7 +430,7 @@ def test_the_leaderboard_opens_on_how_many_partners_earn_their_cost(app_env: Pat
     board = frame_with(at, "Партнёр", "Выручка")
     dates = at.sidebar.date_input(key="filters.dates").value
     with store.connect(app_env, read_only=True) as con:
-        rows = pooling.leaderboard(con, Filters(*dates), lite=True)
+        rows = leaderboard.partner_rows(con, Filters(*dates), lite=True)
     partners = rows[rows["partner_id"].notna()]
     counts = verdict.verdict(partners).value_counts()
     assert cards["Партнёров за период"] == str(len(partners))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from data_layer import store, userdata
+from data_layer import store
 from metrics import engine
 from metrics.filters import Filters
 
@@ -48,7 +47,7 @@ def version() -> str:
 def _schema_checked(path: str, stamp: str) -> list[str]:
     """Migrations applied to bring the file up to date (checked once per file and data version)."""
     # e.g. 0004 builds the derived fact tables the metric queries read, from the lead_facts already there
-    _release_reader()
+    release_reader()
     return store.upgrade(path)
 
 
@@ -133,11 +132,11 @@ def rerun_reader() -> Iterator[None]:
     try:
         yield
     finally:
-        _release_reader()
+        release_reader()
         _RERUN.reset(token)
 
 
-def _release_reader() -> None:
+def release_reader() -> None:
     """Close this rerun's shared connection (before a write: DuckDB allows one configuration per file)."""
     held = _RERUN.get()
     if held and held.get("cm") is not None:
@@ -196,7 +195,7 @@ def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConne
     if held is None:
         return _open_read(path)
     if held.get("path") != path or held.get("con") is None:
-        _release_reader()
+        release_reader()
         _keep_open(path)
         cm = _open_read(path)
         held.update(path=path, cm=cm, con=cm.__enter__())
@@ -229,7 +228,7 @@ def _result(path: str, stamp: str, call: engine.Call, _given: Any = _COMPUTE) ->
             return call.run(con)
     finally:
         if store.write_wanted(path):  # a writer waits: let go of the file between queries, not at the rerun's end
-            _release_reader()
+            release_reader()
             _close_kept(path, idle_only=True)
 
 
@@ -294,64 +293,3 @@ def _side_by_side(con: duckdb.DuckDBPyConnection, path: str, stamp: str, calls: 
                 _result(path, stamp, _frame(request[0], request[1], lite, scenario), _given=rows)
         else:
             _result(path, stamp, _frame_call(call) or call, _given=result)
-
-
-def write(fn: Callable[..., T], *args: Any, action: str | None = None, **kwargs: Any) -> T:
-    """Run fn(con, *args, **kwargs) in one write transaction, then bump the data version.
-
-    Refused (WriteRefused, audited) unless this session's person may do `action` (default: ui.auth.write_action)."""
-    guard(fn, action)
-    path = db_path()
-    _release_reader()
-    with store.connect(path) as con, userdata.atomic(con):
-        result = fn(con, *args, **kwargs)
-    store.bump_version(path)
-    return result
-
-
-# ---------------------------------------------------------------- who may write (every write path asks here)
-
-class WriteRefused(PermissionError):
-    """This session's person may not make this change; the message is the sentence to show."""
-
-
-def guard(fn: Callable[..., Any], action: str | None = None) -> None:
-    """Refuse a write the session's principal may not do (ui.auth), and record the refusal in the audit log."""
-    from ui import auth  # ui.auth imports this module
-
-    needed = action or auth.write_action(fn)
-    person = auth.principal()
-    if person.can(needed):
-        return
-    _audit_refusal(person.actor, person.role, needed, fn)
-    raise WriteRefused(auth.refusal(person, needed))
-
-
-def write_name(fn: Callable[..., Any]) -> str:
-    """A write's stable dotted name: its package's when the package exports it (data_layer.userdata.set_setting,
-    wherever in the package it lives), else its module's (data_layer.config.save_connection)."""
-    package = fn.__module__.rpartition(".")[0]
-    if package and getattr(sys.modules.get(package), fn.__name__, None) is fn:
-        return f"{package}.{fn.__name__}"
-    return f"{fn.__module__}.{fn.__name__}"
-
-
-def _audit_refusal(who: str, role: str, needed: str, fn: Callable[..., Any]) -> None:
-    """One audit_log row: action "refused", who, the function and the action it needed."""
-    path = db_path()
-    if not path.exists():
-        return
-    _release_reader()
-    try:
-        with store.connect(path) as con:
-            userdata.audit(con, "refused", write_name(fn), needed, after={"role": role}, who=who)
-    except store.StoreError:  # the refusal stands even when its row cannot be written (file busy, or damaged)
-        return
-    store.bump_version(path)  # the change log on the settings page shows it
-
-
-def act(fn: Callable[..., T], *args: Any, action: str | None = None, **kwargs: Any) -> T:
-    """Run fn(*args, **kwargs), a write outside a database transaction (credentials, a background sync), after
-    the same check as write()."""
-    guard(fn, action)
-    return fn(*args, **kwargs)

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from data_layer import store
-from ui import data, fmt, freshness
+from ui import data, fmt, freshness, writes
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
@@ -258,7 +258,7 @@ def error_sentence(exc: BaseException) -> str:
     """What went wrong and what to do next, for a marketing lead (never a traceback)."""
     if isinstance(exc, store.DamagedDatabase):
         return exc.text(lang())
-    if isinstance(exc, data.WriteRefused):
+    if isinstance(exc, writes.WriteRefused):
         return str(exc)
     if store.is_damage(exc, data.db_path()):  # met mid-query on the rerun's shared connection
         return store.DamagedDatabase(data.db_path()).text(lang())

@@ -1,6 +1,6 @@
 """Partner payouts on the costs page: owed vs paid per partner, accrual of a month, approve / pay / reverse a line.
 
-Render only: reads through ui.data.query, every action through ui.data.write (one transaction, then the data
+Render only: reads through ui.data.query, every action through ui.writes.write (one transaction, then the data
 version is bumped); illegal actions come back from programme.payouts as sentences in the UI language.
 """
 
@@ -17,9 +17,10 @@ from metrics import lookups
 from metrics.filters import Filters
 from programme import payouts
 from ui import auth, confirm, fmt
-from ui.data import query, write
+from ui.data import query
 from ui.filters import today as account_today
 from ui.i18n import lang, model_label, tr
+from ui.writes import write
 
 TEXT = {
     "ru": {
