@@ -5,8 +5,8 @@ Run ``python -m bench.feel_bench`` (part of ``make bench``). Headless Chromium (
 are taken inside the page against its navigation start (performance.now), so Playwright's own round trips are
 not in them:
 
-* first number — the frame in which the first ``[data-testid='stMetricValue']`` is on screen (overview, models;
-  the partners page has no st.metric: its leaderboard's first cell, see FIRST_NUMBER); page ready — script
+* first number — the frame in which the first ``[data-testid='stMetricValue']`` is on screen (overview, models,
+  and the partners page's verdict counts above its leaderboard); page ready — script
   state ``notRunning``, no stale element, no skeleton; also the overview opened a second time in the same
   browser context (a returning browser: its cache warm, the session new);
 * filter → redrawn — from the pointer press on the option of the sidebar widget (``.st-key-filters-period`` /
@@ -46,10 +46,9 @@ RESULTS = Path(__file__).with_name("results-feel.json")
 MINIMAL_FILTER_APP = Path(__file__).with_name("minimal_filter_app.py")
 DEMO_DB = ROOT / "cache" / "partner_roi.duckdb"
 PAGES = ("/", "/partners", "/models")
-# What "the first number on screen" is per page: the first KPI card, except on the partners page, which opens
-# on its leaderboard (no st.metric): there the leaderboard's first cell holding a digit (the row number: the grid
-# puts its visible cells in the page together, so it stands for the revenue beside it), the grid on screen.
-FIRST_NUMBER = {"/partners": "[data-testid='stDataFrame'] [role='gridcell']"}
+# What "the first number on screen" is per page when it is not the first KPI card (every page opens on st.metric
+# cards now: the partners page on its verdict counts).
+FIRST_NUMBER: dict[str, str] = {}
 # (name, widget key class, option to pick, seconds of looking before it):
 # the first change comes after reading the page (longer than ui.data.KEEP_SECONDS, so the file is reopened),
 # the others while clicking through.

@@ -28,8 +28,9 @@ import pandas as pd
 
 from bench.metrics_bench import PAGES, VARIANTS, Scope, default_scope
 from data_layer import store
-from metrics import engine, forecast, page_frames, payback, weekly
+from metrics import engine, forecast, page_frames, payback
 from metrics.costs import Scenario
+from programme import weekly
 
 DEFAULT_DBS = (Path("cache/partner_roi.duckdb"), Path("bench/data/demo_1000000.duckdb"))
 TOLERANCE = 1e-9
@@ -180,6 +181,19 @@ def _missing(v: Any) -> bool:
         return False
 
 
+def plain(value: Any) -> Any:
+    """value with every dataclass turned into a dict of its fields plus its class's bare name, so a capture does
+    not depend on the module a class lives in (a restructuring moves them)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__,
+                **{f.name: plain(getattr(value, f.name)) for f in fields(value) if f.name not in VOLATILE}}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value) if isinstance(value, list) else tuple(plain(v) for v in value)
+    return value
+
+
 def _copy(db: Path, tmp: Path) -> Path:
     # A copy, so a capture never writes (or takes the lock of) the served database.
     out = tmp / db.name
@@ -201,7 +215,7 @@ def run(mode: str, out: Path, dbs: list[Path]) -> int:
             folder = out / _key(db.stem)
             folder.mkdir(parents=True, exist_ok=True)
             for name, fn in cases():
-                got = fn(con, scope)
+                got = plain(fn(con, scope))
                 path = folder / f"{_key(name)}.pkl"
                 if mode == "capture":
                     path.write_bytes(pickle.dumps(got))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from data_layer import store
-from metrics import engine, page_frames
+from metrics import engine, page_frames, query
 from metrics.costs import MetricSettings, load_settings
 from metrics.filters import Filters
 
@@ -168,7 +168,7 @@ def _partner_frames(s: Scope) -> tuple[page_frames.Request, ...]:
 def _one_partner(con: duckdb.DuckDBPyConnection, s: Scope) -> list[Any]:
     """One partner's page: its KPI frames with the funnel, lead quality and deal list beside them."""
     mine = _partner_f(s)
-    return engine.together(con, (("kpis_many", (_partner_frames(s),), ()),
+    return engine.together(con, (engine.Call.of(engine.kpis_many, _partner_frames(s)),
                                  *page_frames.partner_extras(mine, s.partner_id)))
 
 
@@ -426,12 +426,12 @@ def _pd_quality(fr: Frames, f: Filters) -> pd.DataFrame:
     """Lead quality of the period's leads (one group): shares and score, as engine.quality(by="none")."""
     df = fr.facts
     leads = df[_mask(df, f) & df["created_date"].between(pd.Timestamp(f.date_from), pd.Timestamp(f.date_to))]
-    junk = {engine._norm(x) for x in fr.settings.junk_reasons}
+    junk = {query.norm_name(x) for x in fr.settings.junk_reasons}
     lost_reason = leads["loss_reason"].where(leads["is_lost"].fillna(False).astype(bool))
     shares = {"phone_share": leads["has_phone"].fillna(False).astype(float).mean(),
               "email_share": leads["has_email"].fillna(False).astype(float).mean(),
               "qualified_share": leads["is_qualified"].fillna(False).astype(float).mean(),
-              "junk_share": lost_reason.map(lambda r: isinstance(r, str) and engine._norm(r) in junk).mean()}
+              "junk_share": lost_reason.map(lambda r: isinstance(r, str) and query.norm_name(r) in junk).mean()}
     score = sum(fr.settings.weight(k) * shares[f"{k}_share"] for k in ("phone", "email", "qualified"))
     return pd.DataFrame([{"leads": len(leads), "quality_score": score, **shares}])
 

@@ -1,6 +1,6 @@
 """Settings-page writes that change how leads are read: mapping, qualification stages, calculation settings.
 
-Each function runs inside the caller's transaction (ui.data.write) and rebuilds lead_facts there, so the
+Each function runs inside the caller's transaction (ui.writes.write) and rebuilds lead_facts there, so the
 dashboard never sees a new setting with old derived rows.
 """
 

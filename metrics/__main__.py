@@ -19,7 +19,7 @@ import pandas as pd
 
 from data_layer import store
 from data_layer.textguard import neutralise
-from metrics import commissions_cli, engine, payback_cli, pooling
+from metrics import commissions_cli, engine, leaderboard, payback_cli, pooling
 from metrics.filters import ALL_MODELS, FilterError, Filters
 
 BY = ("none", "partner", "model", "month", "week", "quarter", "pipeline", "source")
@@ -157,7 +157,7 @@ def run_kpis(args: argparse.Namespace) -> str:
                         models=tuple(args.model), pipelines=tuple(args.pipeline), sources=tuple(args.source),
                         view=args.view)
             # by partner: with ROI intervals and the pooled estimates, as the leaderboard shows them
-            df = pooling.leaderboard(con, f) if args.by == "partner" else engine.kpis(con, f, by=args.by)
+            df = leaderboard.partner_rows(con, f) if args.by == "partner" else engine.kpis(con, f, by=args.by)
             kinds = tier_kinds(engine.commission_details(con, f), args.by) if args.by in TIER_KIND_BY else None
     except store.StoreError as exc:
         raise CliError(str(exc)) from None

@@ -165,7 +165,7 @@ API = """\
 | `rank(df, metric, by_lower_bound=False)` | df + `rank`, `highlight` (best / worst); too_few rows and direct never ranked |
 | `roi_interval(con, f, by="partner", n_boot=1000, seed=0)` | keys, `units`, `roi`, `roi_low`, `roi_high`, `method` |
 | `kpis_with_roi(con, f, by="partner", n_boot=1000, seed=0)` | `(kpis(f, by), roi_interval(f, by))` computed side by side (`together`): the partners leaderboard |
-| `together(con, calls)` | results of several calls `(name, args, kwargs items)` of kpis_many, kpis, deals, funnel, quality, partner_vs_direct, run on `con` and a cursor of it at once (a page's independent queries on two cores) |
+| `together(con, calls)` | results of several `Call.of(fn, *args, **kwargs)` (a frozen `Call(fn, args, kwargs)` holding the function) of kpis_many, kpis, grouped, roi_interval, deals, funnel, quality, partner_vs_direct, payback, run on `con` and a cursor of it at once (a page's independent queries on two cores) |
 | `revenue_total(con, f)` | revenue of the won deals in scope |
 | `breakeven_commission_rate(con, f, partner_id)` / `roi_sensitivity(con, f, partner_ids, rates)` | % of revenue at which ROI = 0 / ROI per partner and rate |
 

@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import fetch, sql
+from metrics import fetch, query, sql
 from metrics.costs import _raw_settings, _read_only
 from metrics.young import YoungLeads, norm
 
@@ -140,7 +140,7 @@ def _timezone(con: duckdb.DuckDBPyConnection) -> str:
 
 # ---------- annotating KPI frames ----------
 
-Runner = Callable[..., pd.DataFrame]  # engine.scope_run
+Runner = Callable[..., pd.DataFrame]  # query.scope_run
 # Each frame's shortfall per row (None: not a young cohort frame), given frames, their KPI rows, the data version's
 # curve info and young leads: young_shortfalls, or direct_shortfalls (one maturity query, the reference)
 Shortfalls = Callable[..., list[np.ndarray | None]]
@@ -172,9 +172,7 @@ def direct_shortfalls(con: duckdb.DuckDBPyConnection, frames: list[tuple[Any, tu
                       parts: list[pd.DataFrame], info: CurveInfo, young: YoungLeads | None) -> list[np.ndarray | None]:
     """The same from one maturity query over the frames' scopes (maturity.sql): the reference the tests compare
     young_shortfalls with."""
-    from metrics.engine import scope_run  # engine imports this module
-
-    found = _found(frames, info, scope_run, con)
+    found = _found(frames, info, query.scope_run, con)
     return [_shortfall(part, dims, found[i]) if i in found else np.zeros(len(part)) if f.view == "cohort" else None
             for i, ((f, dims), part) in enumerate(zip(frames, parts, strict=True))]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from metrics.engine import CLIENT_METRICS, LITE
+from metrics import engine
+from metrics.engine import CLIENT_METRICS, LITE, Call
 from metrics.filters import Filters
 
 Request = tuple  # (filters, grouping) or (filters, grouping, LITE): see engine.kpis_many
@@ -44,9 +45,9 @@ def overview(f: Filters, before: Filters) -> tuple[Request, ...]:
             (f, "partner", LITE), (as_of, "partner", LITE), (f, "model", LITE), (before, "model", LITE))
 
 
-def overview_extras(f: Filters) -> tuple[tuple[str, tuple, tuple], ...]:
+def overview_extras(f: Filters) -> tuple[Call, ...]:
     """The first screen's ROI intervals (by partner: pooled verdicts; by model), run beside the KPI frames."""
-    return (("roi_interval", (f,), (("by", "partner"),)), ("roi_interval", (f,), (("by", "model"),)))
+    return (Call.of(engine.roi_interval, f, by="partner"), Call.of(engine.roi_interval, f, by="model"))
 
 
 def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:
@@ -55,14 +56,14 @@ def partner(mine: Filters, before: Filters) -> tuple[Request, ...]:
     return ((mine, "none", LITE), (before, "none", LITE), (mine, trend_unit(mine), LITE))
 
 
-def partner_extras(mine: Filters, pid: int) -> tuple[tuple, ...]:
+def partner_extras(mine: Filters, pid: int) -> tuple[Call, ...]:
     """One partner's page beside its KPI frames (engine.together calls): funnel, lead quality, deal list."""
-    return (("funnel", (mine,), ()), ("quality", (mine,), (("by", "none"),)), ("deals", (mine, pid), ()))
+    return (Call.of(engine.funnel, mine), Call.of(engine.quality, mine, by="none"), Call.of(engine.deals, mine, pid))
 
 
-def models(f: Filters) -> tuple[tuple, ...]:
+def models(f: Filters) -> tuple[Call, ...]:
     """The model comparison page (engine.together calls): KPIs by model, partners vs direct."""
-    return (("kpis", (f,), (("by", "model"),)), ("partner_vs_direct", (f,), ()))
+    return (Call.of(engine.kpis, f, by="model"), Call.of(engine.partner_vs_direct, f))
 
 
 def trends(f: Filters, grain: str, by: str, metric: str) -> tuple[Request, ...]:

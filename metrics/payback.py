@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import engine, sql
+from metrics import query, sql
 from metrics.filters import FilterError, Filters
 
 COHORTS = 12  # cohorts shown: the last 12 months of the period
@@ -84,7 +84,7 @@ def curves(con: duckdb.DuckDBPyConnection, f: Filters, model: str | None = None,
     scoped = cohort_filters(narrowed, as_of, cohorts) if as_of else None
     if scoped is None:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in CURVE_COLUMNS})
-    raw = engine.scope_run(con, "payback", [(scoped, dims)], as_of_month=_month(as_of))
+    raw = query.scope_run(con, "payback", [(scoped, dims)], as_of_month=_month(as_of))
     out = raw.rename(columns={"k_period": "cohort", "k_model": "model"})
     if partner_id is not None:  # one partner: its own model names the series
         out["model"] = con.execute(sql.load("payback_partner_model"), [int(partner_id)]).fetchone()[0]

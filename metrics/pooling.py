@@ -37,9 +37,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from metrics import engine
-from metrics.filters import Filters
-
 Z95 = 1.959963984540054
 K_FLOOR = 0.5  # a prior worth less than half a lead pools nothing visible; below it the fit is noise
 MIN_OWN_FIT = 5  # partners a model needs for its own k (else the k of all partners)
@@ -243,12 +240,6 @@ def with_roi(rows: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     found = [bounds.get(int(p), (np.nan, np.nan)) if pd.notna(p) else (np.nan, np.nan) for p in rows["partner_id"]]
     return rows.assign(roi_low=np.array([b[0] for b in found], dtype="float64"),
                        roi_high=np.array([b[1] for b in found], dtype="float64"))
-
-
-def leaderboard(con: Any, f: Filters, lite: bool = False, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """The partners leaderboard's rows: KPIs by partner with ROI intervals and the pooled estimates."""
-    rows, intervals = engine.kpis_with_roi(con, f, by="partner", n_boot=n_boot, seed=seed, lite=lite)
-    return add_pooled(with_roi(rows, intervals))
 
 
 def bound_column(df: pd.DataFrame, metric: str, higher_is_better: bool) -> tuple[pd.DataFrame, str]:

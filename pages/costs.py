@@ -1,6 +1,6 @@
 """Costs & commissions: the cost ledger (edit, import, export), partners, commission rules, computed commissions.
 
-Render only: reads go through ui.data.query, every save through ui.data.write (one transaction, then the data
+Render only: reads go through ui.data.query, every save through ui.writes.write (one transaction, then the data
 version is bumped). Validation errors come back from data_layer.userdata as sentences in the UI language.
 """
 
@@ -19,12 +19,13 @@ from metrics import engine, lookups
 from metrics.filters import Filters
 from presentation import fmt
 from ui import auth, charts, confirm, layout, payouts_panel
-from ui.data import query, write
+from ui.data import query
 from ui.filters import current, period_label
 from ui.i18n import lang, model_label, t, tr
 from ui.number_entry import amount_text, typed_amounts
 from ui.rules_editor import rules_table
 from ui.tiers_editor import tiers_text
+from ui.writes import write
 
 TEXT = {
     "ru": {

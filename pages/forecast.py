@@ -8,12 +8,14 @@ import streamlit as st
 
 from data_layer.userdata import MAX_NAME, UserDataError
 from metrics import forecast as fc
-from metrics import lookups, pipeline_forecast, planning
+from metrics import lookups, pipeline_forecast
 from presentation import fmt, palette
+from programme import planning
 from ui import auth, charts, layout
-from ui.data import query, write
+from ui.data import query
 from ui.filters import bind_param, current, language_sensitive, mirror_param, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
+from ui.writes import write
 
 K_METRIC, K_GRAIN, K_HORIZON, K_BY = "forecast.metric", "forecast.grain", "forecast.horizon", "forecast.by"
 K_FULL, K_SECTION = "forecast.full_history", "forecast.section"

@@ -1,7 +1,7 @@
 """Program goals: every goal's progress (actual, projected, status) and the editor to add or delete goals.
 
-Render only: reads through ui.data.query, writes through ui.data.write; goal errors come back from
-metrics.goals as sentences in the UI language.
+Render only: reads through ui.data.query, writes through ui.writes.write; goal errors come back from
+programme.goals as sentences in the UI language.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import streamlit as st
 
 from data_layer import plausibility
 from data_layer.numbers import NumberTextError, parse_number
-from metrics import goals, lookups
-from metrics.record_month import record_month
+from metrics import lookups
 from metrics.registry import METRICS
 from presentation import fmt
+from programme import goals
+from programme.record_month import record_month
 from ui import auth, confirm
-from ui.data import query, write
+from ui.data import query
 from ui.goals_panel import (
     bar_value,
     detail_text,
@@ -30,6 +31,7 @@ from ui.goals_panel import (
     value_text,
 )
 from ui.i18n import lang, metric_label, model_label, tr
+from ui.writes import write
 
 TEXT = {
     "ru": {

@@ -1,6 +1,6 @@
 """Meeting: the weekly review on a shared screen, six screens of the weekly pack with previous / next navigation.
 
-The numbers are the weekly e-mail's (metrics.weekly.build_weekly for the same week, the sidebar's narrowing and the
+The numbers are the weekly e-mail's (programme.weekly.build_weekly for the same week, the sidebar's narrowing and the
 close-date view, as the reports page builds it); ui.meeting draws the screens.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from metrics import lookups
-from metrics.weekly import build_weekly, default_week
+from programme.weekly import build_weekly, default_week
 from ui import meeting
 from ui.data import query
 from ui.filters import current, today

@@ -7,8 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from metrics import engine, lookups, page_frames, pooling
+from metrics import engine, lookups, page_frames, verdict
 from metrics.filters import Filters
+from metrics.leaderboard import partner_rows
 from presentation import fmt
 from ui import charts, goals_panel, layout, payback_panel, tables
 from ui import leaderboard as board
@@ -55,6 +56,10 @@ TEXT = {
         "col.created": "Создана", "col.closed": "Закрыта", "col.amount": "Сумма", "col.commission": "Комиссия",
         "deals.caption": "Лидов за период: {leads} · выиграно сделок: {won} — они перечислены ниже.",
         "empty_partner": "У партнёра нет лидов за этот период — выберите другой период.",
+        "count.all": "Партнёров за период", "count.earns": "Окупают затраты", "count.loses": "Убыточны",
+        "count.unclear": "Пока неясно",
+        "count.help": "По 95 % интервалу ROI, как на первом экране: окупает — нижняя граница выше нуля, убыточен — "
+                      "верхняя ниже нуля, неясно — интервал включает ноль (данных пока мало).",
         "maturing": "Период ещё созревает у {n} партнёров: по их лидам сделки продолжают закрываться (закрыто "
                     "около {share} от ожидаемого), поэтому их выручка, конверсия и ROI пока ниже итоговых — "
                     "прогноз при созревании на странице «Тренды».",
@@ -80,6 +85,10 @@ TEXT = {
         "col.created": "Created", "col.closed": "Closed", "col.amount": "Amount", "col.commission": "Commission",
         "deals.caption": "Leads in the period: {leads} · won deals: {won} — listed below.",
         "empty_partner": "The partner has no leads in this period — choose another period.",
+        "count.all": "Partners in the period", "count.earns": "Earn their cost", "count.loses": "Lose money",
+        "count.unclear": "Not clear yet",
+        "count.help": "By the 95 % ROI interval, as on the first screen: earns — its lower bound is above zero, "
+                      "loses — its upper bound is below zero, not clear — the interval holds zero (too little data).",
         "maturing": "The period is still maturing for {n} partners: their leads' deals are still closing (about "
                     "{share} of the expected deals closed so far), so their revenue, conversion and ROI are still "
                     "below their final values — the projection at maturity is on the Trends page.",
@@ -140,6 +149,18 @@ def _open_from_table() -> None:
         st.session_state[K_SELECTED] = int(order[rows[0]])
 
 
+def _verdict_counts(rows: pd.DataFrame) -> None:
+    """The answer before the table: how many partners earn their cost, lose money or cannot be told yet
+    (metrics.verdict, the first screen's rule)."""
+    partners = rows[rows["partner_id"].notna()]
+    verdicts = verdict.verdict(partners).value_counts()
+    code = lang()
+    cards = (("count.all", len(partners)), ("count.earns", verdicts.get(verdict.EARNS, 0)),
+             ("count.loses", verdicts.get(verdict.LOSES, 0)), ("count.unclear", verdicts.get(verdict.UNCLEAR, 0)))
+    for col, (key, n) in zip(st.columns(len(cards)), cards, strict=True):
+        col.metric(tr(TEXT, key), fmt.num(int(n), code), help=None if key == "count.all" else tr(TEXT, "count.help"))
+
+
 def leaderboard(f: Filters) -> None:
     """The ranked list of partners with intervals, badges and two charts."""
     currency = _currency()
@@ -147,10 +168,11 @@ def leaderboard(f: Filters) -> None:
     # KPI rows and ROI intervals side by side (engine.together), then the pooled estimates (metrics.pooling), cached
     # as one result; the client metrics (CPA, LTV, days to close) only when sorted by one
     lite = st.session_state.get(K_SORT) not in engine.CLIENT_METRICS
-    rows = query(pooling.leaderboard, f, lite=lite)
+    rows = query(partner_rows, f, lite=lite)
     if rows.empty or int(rows["leads"].sum()) + int(rows["won_deals"].sum()) == 0:
         layout.empty()
         return
+    _verdict_counts(rows)
     c1, c2, c3 = st.columns([1, 1.45, 0.75], vertical_alignment="bottom")
     with c1:
         if st.session_state.get(K_SORT) not in SORTABLE:

@@ -10,7 +10,7 @@ import streamlit as st
 from data_layer import admin, config, mapping, sync, userdata
 from metrics import glossary, lookups
 from presentation import fmt
-from ui import auth, data
+from ui import auth, data, writes
 from ui.i18n import labeler, lang, tr
 
 TEXT = {
@@ -135,7 +135,7 @@ def connection_section() -> None:
             creds = {"token": token} if auth == "long_lived" else {
                 "client_id": client_id, "client_secret": client_secret,
                 "redirect_uri": redirect_uri, "auth_code": auth_code}
-            data.act(config.save_connection, db, base_url, **creds)
+            writes.act(config.save_connection, db, base_url, **creds)
             st.session_state["settings._saved"] = True
             st.rerun()
     c1, c2 = st.columns(2)
@@ -146,7 +146,7 @@ def connection_section() -> None:
             ok, message = False, str(exc)
         (st.success if ok else st.error)(fmt.plain(message))  # the account name
     if c2.button(tr(TEXT, "forget"), key="settings.forget"):
-        data.act(config.forget_credentials, db)
+        writes.act(config.forget_credentials, db)
         st.success(tr(TEXT, "forgot"))
 
 
@@ -180,7 +180,7 @@ def sync_section(source: str | None) -> None:
     if c3.button(tr(TEXT, "sync.now"), type="primary", key="settings.sync_now"):
         try:
             config.load_config(data.db_path()).check()
-            data.act(sync.start_background_sync, data.db_path(), full=full, replace_demo=replace)
+            writes.act(sync.start_background_sync, data.db_path(), full=full, replace_demo=replace)
             st.success(tr(TEXT, "sync.started"))
         except ValueError as exc:  # ConfigError is a ValueError: a sentence saying what to set
             st.error(str(exc))
@@ -243,7 +243,7 @@ def mapping_section(current: dict) -> None:
         hide_index=True, key="settings.preview", height=min(36 * (len(shown) + 1) + 4, 360), placeholder=fmt.DASH)
     if st.button(tr(TEXT, "apply"), key="settings.apply_mapping"):
         try:
-            n = data.write(admin.save_mapping, proposal, qualification)
+            n = writes.write(admin.save_mapping, proposal, qualification)
             st.success(tr(TEXT, "applied", n=n))
         except admin.SettingsError as exc:
             st.error(str(exc))
@@ -273,7 +273,7 @@ def calculation_section(current: dict) -> None:
                   for col, m in zip(cols, MODEL_NAMES, strict=True)}
         if st.form_submit_button(tr(TEXT, "calc.save"), key="settings.calc_save"):
             try:
-                data.write(admin.save_calculation, int(min_leads), list(junk), weights, {
+                writes.write(admin.save_calculation, int(min_leads), list(junk), weights, {
                     "account": None if account is None else account / 100,
                     "models": {m: v / 100 for m, v in models.items() if v is not None}})
                 st.success(tr(TEXT, "calc.saved"))
@@ -330,7 +330,7 @@ def access_section() -> None:
         except ValueError:
             st.error(tr(TEXT, "access.bad"))
             return
-        data.write(userdata.set_setting, "roles", auth.merge_rules(value) or None)
+        writes.write(userdata.set_setting, "roles", auth.merge_rules(value) or None)
         st.success(tr(TEXT, "access.saved"))
 
 

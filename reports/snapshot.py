@@ -21,10 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_layer import payouts, store
+from data_layer import store
 from metrics import engine, lookups
 from metrics.filters import FilterError, Filters
-from metrics.goals import account_today
+from programme import payouts
+from programme.goals import account_today
 from reports import xlsx
 from reports.safe import neutralise
 from reports.table import Table

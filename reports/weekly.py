@@ -2,7 +2,7 @@
 goals off track.
 
 The pack itself (weeks, windows, the mover / band / anomaly rules, maturing periods left out) is computed by
-metrics.weekly, which the meeting screens (pages/meeting.py) read too, so the e-mail and the meeting never disagree;
+programme.weekly, which the meeting screens (pages/meeting.py) read too, so the e-mail and the meeting never disagree;
 its names are re-exported here for the report's callers. This module only renders it.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 from metrics import changes
 from metrics.changes import TOP_MOVERS, change
 from metrics.changes import number as _num
-from metrics.weekly import (
+from programme.weekly import (
     ANOMALY_METRICS,
     SERIES_WEEKS,
     WeeklyPack,
@@ -34,7 +34,7 @@ from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import band_label, few_word, metric_label, model_label, say
 
-# The pack's names (metrics.weekly) that the report's callers — the CLI, the reports page, tests — reach through here.
+# The pack's names (programme.weekly) that the report's callers — the CLI, the reports page, tests — reach through here.
 __all__ = [
     "SERIES_WEEKS", "TOP_MOVERS", "WeeklyPack", "build_weekly", "change",
     "default_week", "last_sunday", "week_filters", "week_maturing",

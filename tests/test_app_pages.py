@@ -56,6 +56,7 @@ def test_a_page_gets_its_kpi_frames_from_one_batched_query(app_env: Path, page: 
     batches: list[int] = []
     real = engine.kpis_many
 
+    @functools.wraps(real)  # a stand-in for the engine function carries its name (engine.together runs only those)
     def counting(con, requests, scenario=None):
         batches.append(len(requests))
         return real(con, requests, scenario)
@@ -83,6 +84,7 @@ def test_overview_computes_no_client_metric(app_env: Path, monkeypatch: pytest.M
     asked: list[tuple] = []
     real = engine.kpis_many
 
+    @functools.wraps(real)
     def recording(con, requests, scenario=None):
         asked.extend(requests)
         return real(con, requests, scenario)
@@ -217,7 +219,7 @@ def test_a_partner_page_runs_its_queries_side_by_side_once(app_env: Path, monkey
     real_together = engine.together
 
     def counting_together(con, batch):
-        batches.append(tuple(name for name, _, _ in batch))
+        batches.append(tuple(call.fn.__name__ for call in batch))
         return real_together(con, batch)
 
     def counted(real):
@@ -230,6 +232,7 @@ def test_a_partner_page_runs_its_queries_side_by_side_once(app_env: Path, monkey
     frames: list[tuple] = []
     real_many = engine.kpis_many
 
+    @functools.wraps(real_many)
     def recording_many(con, requests, scenario=None):
         frames.append(requests)
         return real_many(con, requests, scenario)
@@ -284,7 +287,7 @@ def test_leaderboard_computes_client_metrics_only_when_sorted_by_one(app_env: Pa
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "kpis_with_roi", spy)
-    st.cache_data.clear()  # the leaderboard's rows are cached as one result (metrics.pooling.leaderboard)
+    st.cache_data.clear()  # the leaderboard's rows are cached as one result (metrics.leaderboard.partner_rows)
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/partners.py"))
     assert asked == [True]
@@ -360,7 +363,8 @@ def test_a_failing_page_shows_a_sentence_not_a_traceback(app_env: Path, monkeypa
         raise RuntimeError("boom")
 
     monkeypatch.setattr(engine, "kpis", broken)
-    monkeypatch.setattr(engine, "kpis_many", lambda con, requests, scenario=None: broken(con, None))
+    broken_many = functools.wraps(engine.kpis_many)(lambda con, requests, scenario=None: broken(con, None))
+    monkeypatch.setattr(engine, "kpis_many", broken_many)
     st.cache_data.clear()  # the page's KPI frames may be cached by an earlier test
     at = new_app()
     at.run()
@@ -412,3 +416,26 @@ def test_a_rerun_opens_the_database_once(app_env: Path, monkeypatch: pytest.Monk
     at = run_ok(new_app())
     assert metric_values(at)["Лиды"]
     assert opened == [True], opened
+
+
+def test_the_leaderboard_opens_on_how_many_partners_earn_their_cost(app_env: Path) -> None:
+    """Four cards before the table, counted by the first screen's rule (metrics.verdict) over the table's rows."""
+    from data_layer import store
+    from metrics import leaderboard, verdict
+    from metrics.filters import Filters
+
+    at = run_ok(new_app())
+    run_ok(at.switch_page("pages/partners.py"))
+    cards = metric_values(at)
+    board = frame_with(at, "Партнёр", "Выручка")
+    dates = at.sidebar.date_input(key="filters.dates").value
+    with store.connect(app_env, read_only=True) as con:
+        rows = leaderboard.partner_rows(con, Filters(*dates), lite=True)
+    partners = rows[rows["partner_id"].notna()]
+    counts = verdict.verdict(partners).value_counts()
+    assert cards["Партнёров за период"] == str(len(partners))
+    assert len(board) == len(rows), "the table lists the same rows the cards count (and direct sales)"
+    assert cards["Окупают затраты"] == str(counts.get(verdict.EARNS, 0))
+    assert cards["Убыточны"] == str(counts.get(verdict.LOSES, 0))
+    assert cards["Пока неясно"] == str(counts.get(verdict.UNCLEAR, 0))
+    assert int(cards["Окупают затраты"]) > 0 and int(cards["Убыточны"]) > 0, "the demo has both kinds"

@@ -11,8 +11,8 @@ import pytest
 from browser_util import ARTIFACTS, browser, require_chromium, streamlit_server, wait_ready
 
 from data_layer import store
-from metrics import goals, weekly
 from metrics.filters import Filters
+from programme import goals, weekly
 
 pytest_plugins = ("conftest_app",)
 pytestmark = pytest.mark.browser

@@ -9,9 +9,9 @@ import pytest
 from app_helpers import frame_with, new_app, run_ok
 
 from data_layer import store
-from metrics import weekly
-from metrics.weekly import WeeklyPack
 from presentation import fmt
+from programme import weekly
+from programme.weekly import WeeklyPack
 
 pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
 BAND_COLUMN = "Обычный коридор"  # the trends page's anomaly table

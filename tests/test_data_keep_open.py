@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from data_layer import store
-from ui import data
+from ui import data, writes
 
 
 def _count_partners(con) -> int:
@@ -67,7 +67,7 @@ def test_a_write_in_this_process_closes_it_first(db: Path, monkeypatch: pytest.M
     monkeypatch.setattr(data, "KEEP_SECONDS", 300)
     _rerun(db)
     assert _kept(db)
-    data.write(lambda con: con.execute("insert into partners (partner_id, name) values (1, 'Альфа')"))
+    writes.write(lambda con: con.execute("insert into partners (partner_id, name) values (1, 'Альфа')"))
     assert not _kept(db)
     assert _rerun(db) == 1
 

@@ -11,7 +11,7 @@ import pytest
 from app_helpers import new_app, run_ok
 
 from data_layer import store
-from metrics import pooling, verdict
+from metrics import leaderboard, verdict
 from metrics.filters import Filters
 
 pytest_plugins = ("conftest_app",)
@@ -57,7 +57,7 @@ def test_first_screen_names_the_earners_and_losers_the_rule_gives(app_env: Path,
     at = run_ok(new_app({"period": "custom", "from": "2026-01-01", "to": "2026-12-07"}))
     f = Filters(date_from=date(2026, 1, 1), date_to=date(2026, 12, 7))
     with store.connect(app_db, read_only=True) as con:
-        rows = pooling.leaderboard(con, f, lite=True)
+        rows = leaderboard.partner_rows(con, f, lite=True)
     rows = rows[rows["partner_id"].notna()]
     kinds = verdict.verdict(rows)
     text = _md(at)

@@ -13,8 +13,8 @@ import pytest
 from data_layer import store
 from metrics import engine, lookups
 from metrics import forecast as fc
-from metrics import planning as pl
 from metrics.filters import Filters
+from programme import planning as pl
 
 pytest_plugins = ("conftest_app",)  # fixture app_db: the session's demo database (data end today)
 

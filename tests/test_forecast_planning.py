@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from data_layer import store, userdata
-from metrics import planning as pl
+from programme import planning as pl
 
 
 def monthly(groups: dict[str, tuple[float, float, float, float]], months: int = 12,

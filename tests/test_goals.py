@@ -11,7 +11,7 @@ import pytest
 from test_metrics_data import WON, Account
 
 from data_layer import store
-from metrics import goals as G
+from programme import goals as G
 
 APRIL = (date(2024, 4, 1), date(2024, 4, 30))
 APR10 = date(2024, 4, 10)

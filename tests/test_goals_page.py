@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from test_metrics_data import WON, Account
 
 from data_layer import store
-from metrics import goals as G
+from programme import goals as G
 from ui.auth import Principal
 from ui.filters import today
 

@@ -13,7 +13,7 @@ import pytest
 from test_metrics_data import WON, Account
 
 from data_layer import store
-from metrics import changes, engine, maturity
+from metrics import changes, engine, maturity, query
 from metrics.__main__ import main
 from metrics.filters import Filters
 
@@ -222,7 +222,7 @@ def test_movers_and_band_changes_leave_maturing_partners_out(young: Path) -> Non
 
 def test_the_weekly_report_gives_a_maturing_week_no_verdict() -> None:
     from metrics.changes import latest_anomalies
-    from metrics.weekly import ANOMALY_METRICS
+    from programme.weekly import ANOMALY_METRICS
 
     def anomalies_frame(rows: pd.DataFrame, label: str) -> pd.DataFrame:
         return latest_anomalies(rows, label, ANOMALY_METRICS)
@@ -298,8 +298,8 @@ def test_a_repeat_on_the_same_data_version_runs_no_maturity_query(mixed: Path, m
     ran: list[str] = []
     real = maturity.sql.load
     monkeypatch.setattr(maturity.sql, "load", lambda name: ran.append(name) or real(name))
-    real_scope_run = engine.scope_run
-    monkeypatch.setattr(engine, "scope_run", lambda con, name, *a, **k: ran.append(name) or real_scope_run(
+    real_scope_run = query.scope_run
+    monkeypatch.setattr(query, "scope_run", lambda con, name, *a, **k: ran.append(name) or real_scope_run(
         con, name, *a, **k))
     again = call(mixed, engine.kpis_many, requests)  # a new connection, as a rerun opens
     assert "maturity" not in ran and "maturity_young" not in ran and "close_curve" not in ran

@@ -13,9 +13,9 @@ from app_helpers import metric_values, new_app, run_ok
 from test_page_text import ARTEFACTS, page_texts
 
 from data_layer import store
-from metrics import decisions, goals
 from metrics.filters import Filters
 from presentation import fmt
+from programme import decisions, goals
 from reports import cells
 from reports import weekly as report
 from ui.i18n import band_label, metric_label

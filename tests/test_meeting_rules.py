@@ -1,4 +1,4 @@
-"""The weekly review's shared facts (metrics.weekly, metrics.decisions): the decisions' rules, the close view's
+"""The weekly review's shared facts (programme.weekly, programme.decisions): the decisions' rules, the close view's
 conversion, maturing partners left out, the week a meeting opens on, and reports.weekly reading the same module."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from data_layer import store
-from metrics import changes, decisions, weekly
+from metrics import changes
 from metrics.filters import Filters
+from programme import decisions, weekly
 from reports import weekly as report
 
 pytest_plugins = ("conftest_app",)
@@ -100,7 +101,7 @@ def test_the_week_a_meeting_opens_on(today: date, data_max: date | None, week: d
 
 
 def test_the_report_renders_the_metrics_pack() -> None:
-    """One implementation: the report module's pack, rules and week arithmetic are metrics.weekly's objects."""
+    """One implementation: the report module's pack, rules and week arithmetic are programme.weekly's objects."""
     for name in ("WeeklyPack", "build_weekly", "last_sunday", "week_filters", "week_maturing",
                  "default_week", "change"):
         assert getattr(report, name) is getattr(weekly, name), name

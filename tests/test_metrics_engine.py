@@ -12,7 +12,7 @@ import pytest
 from test_metrics_data import LOST, STAGES, WON, Account, partner_ids, ts
 
 from data_layer import store
-from metrics import engine, sql
+from metrics import batch, engine, query, sql
 from metrics.filters import FilterError, Filters
 
 COVERED = {
@@ -492,14 +492,14 @@ def test_frames_of_equal_dates_share_one_pass_over_the_data() -> None:
     f = Filters(date(2024, 3, 1), date(2024, 4, 30))
     frames = [(f, ()), (f, ("month",)), (f, ("partner",)), (f, ("week",)), (f.previous(), ()),
               (replace(f, view="close"), ("partner",))]
-    scopes = [engine._scope(i, fr, dims, lite=i > 0) for i, (fr, dims) in enumerate(frames)]
-    fams = engine._families(scopes, share=True)
+    scopes = [query._scope(i, fr, dims, lite=i > 0) for i, (fr, dims) in enumerate(frames)]
+    fams = query._families(scopes, share=True)
     # the cohort scopes without a week read the previous period (family 0) and the period (family 1)
     assert [s["fams"] for s in scopes] == [[1], [1], [1], [2], [0], [3]]
-    assert engine._fam_dims(fams[1]) == ("partner", "month") and fams[1]["g_clients"] and fams[1]["g_pm"]
-    assert engine._fam_dims(fams[0]) == () and not fams[0]["g_clients"]
-    assert engine._fam_dims(fams[2]) == ("week",) and not fams[2]["g_clients"]
-    alone = engine._families([engine._scope(i, fr, dims) for i, (fr, dims) in enumerate(frames)], share=False)
+    assert query._fam_dims(fams[1]) == ("partner", "month") and fams[1]["g_clients"] and fams[1]["g_pm"]
+    assert query._fam_dims(fams[0]) == () and not fams[0]["g_clients"]
+    assert query._fam_dims(fams[2]) == ("week",) and not fams[2]["g_clients"]
+    alone = query._families([query._scope(i, fr, dims) for i, (fr, dims) in enumerate(frames)], share=False)
     assert [fam["sid"] for fam in alone] == list(range(len(frames)))
 
 
@@ -508,8 +508,8 @@ def test_overlapping_frames_read_each_day_once() -> None:
     f = Filters(date(2024, 3, 1), date(2024, 4, 30))
     week_ago = replace(f, date_to=date(2024, 4, 23))
     frames = [(f, ()), (f, ("partner",)), (week_ago, ("partner",))]
-    scopes = [engine._scope(i, fr, dims, lite=i > 0) for i, (fr, dims) in enumerate(frames)]
-    fams = engine._families(scopes, share=True)
+    scopes = [query._scope(i, fr, dims, lite=i > 0) for i, (fr, dims) in enumerate(frames)]
+    fams = query._families(scopes, share=True)
     assert [(fam["date_from"], fam["date_to"]) for fam in fams] == [
         (date(2024, 3, 1), date(2024, 4, 23)), (date(2024, 4, 24), date(2024, 4, 30))]
     assert [s["fams"] for s in scopes] == [[0, 1], [0, 1], [0]]
@@ -575,12 +575,13 @@ def test_calls_run_together_give_what_they_give_one_by_one(spread: Path) -> None
     pid = partner_ids(spread)["A"]
     f = Filters(date(2024, 1, 1), date(2024, 4, 30))
     mine = replace(f, partners=(pid,))
-    calls = (("kpis_many", (((mine, "none"), (mine.previous(), "none")),), ()), ("deals", (mine, pid), ()),
-             ("funnel", (mine,), ()), ("quality", (mine,), (("by", "none"),)), ("partner_vs_direct", (f,), ()))
+    calls = (engine.Call.of(engine.kpis_many, ((mine, "none"), (mine.previous(), "none"))),
+             engine.Call.of(engine.deals, mine, pid), engine.Call.of(engine.funnel, mine),
+             engine.Call.of(engine.quality, mine, by="none"), engine.Call.of(engine.partner_vs_direct, f))
     with store.connect(spread, read_only=True) as con:
         got = engine.together(con, calls)
-        alone = [getattr(engine, name)(con, *args, **dict(kw)) for name, args, kw in calls]
-        assert engine._lane_cursor(con) is engine._lane_cursor(con), "the second connection is kept for the next"
+        alone = [c.fn(con, *c.args, **dict(c.kwargs)) for c in calls]
+        assert batch._lane_cursor(con) is batch._lane_cursor(con), "the second connection is kept for the next"
     for a, b in zip(got[0], alone[0], strict=True):
         pd.testing.assert_frame_equal(a, b)
     for a, b in zip(got[1:], alone[1:], strict=True):
@@ -589,22 +590,25 @@ def test_calls_run_together_give_what_they_give_one_by_one(spread: Path) -> None
 
 
 def test_together_runs_only_engine_queries_and_reports_a_failure(spread: Path) -> None:
+    def write(con) -> None:
+        con.execute("create table t (x int)")
+
     f = Filters(date(2024, 1, 1), date(2024, 4, 30))
     with store.connect(spread, read_only=True) as con:
         with pytest.raises(ValueError, match="together\\(\\) runs only .*not write"):
-            engine.together(con, (("kpis", (f,), ()), ("write", (), ())))
+            engine.together(con, (engine.Call.of(engine.kpis, f), engine.Call.of(write)))
         with pytest.raises(FilterError):  # a bad grouping in the call the cursor runs
-            engine.together(con, (("kpis", (f,), ()), ("kpis", (f,), (("by", "colour"),))))
+            engine.together(con, (engine.Call.of(engine.kpis, f), engine.Call.of(engine.kpis, f, by="colour")))
         assert int(engine.kpis(con, f)["leads"].iloc[0]) > 0, "the connection stays usable"
 
 
 def test_together_called_inside_a_lane_runs_its_calls_in_turn(spread: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A call running on the pool's only thread that itself runs calls together must not wait on that pool."""
     f = Filters(date(2024, 1, 1), date(2024, 4, 30))
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=engine._LANE_NAME)
-    monkeypatch.setattr(engine, "_LANE_POOL", pool)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=batch._LANE_NAME)
+    monkeypatch.setattr(batch, "_LANE_POOL", pool)
     with store.connect(spread, read_only=True) as con:
-        inside = pool.submit(engine.together, con, (("kpis", (f,), ()), ("quality", (f,), ())))
+        inside = pool.submit(engine.together, con, (engine.Call.of(engine.kpis, f), engine.Call.of(engine.quality, f)))
         try:
             kpi_rows, quality_rows = inside.result(timeout=60)
         finally:  # a deadlock would leave the inner call queued: cancelling it frees the thread

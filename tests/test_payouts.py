@@ -10,9 +10,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from data_layer import payouts as P
 from data_layer import store
 from metrics.filters import Filters
+from programme import payouts as P
 
 MAY = date(2024, 5, 1)
 JUNE = date(2024, 6, 1)

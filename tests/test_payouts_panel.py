@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_metrics_data import WON, Account
 
-from data_layer import payouts as P
 from data_layer import store
+from programme import payouts as P
 from ui import payouts_panel
 from ui.auth import Principal
 from ui.filters import today

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_layer import payouts as P
 from data_layer import store
+from programme import payouts as P
 
 MONTHS = (date(2024, 5, 1), date(2024, 6, 1))
 PARTNERS = (1, 2)

@@ -13,7 +13,7 @@ from test_app_costs import ALPHA, BETA, app, edits, errors, last_month
 from test_app_costs import db as db  # Alpha 300 and Beta 400 in the last month, revenue 4 000
 
 from data_layer import store, userdata
-from metrics import goals as G
+from programme import goals as G
 from ui.filters import today
 
 GOALS = str(Path(__file__).resolve().parents[1] / "pages" / "goals.py")

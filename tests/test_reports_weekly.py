@@ -16,10 +16,10 @@ from test_reports_support import WEEK_ENDING, demo_db
 
 from data_layer import store
 from metrics import changes
-from metrics import weekly as pack_rules
 from metrics.engine import kpis
 from metrics.filters import Filters
-from metrics.weekly import ANOMALY_METRICS
+from programme import weekly as pack_rules
+from programme.weekly import ANOMALY_METRICS
 from reports import weekly
 from reports.__main__ import main
 

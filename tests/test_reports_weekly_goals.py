@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 
 from data_layer import store
-from metrics import goals
+from programme import goals
 from reports import weekly
 
 pytest_plugins = ("conftest_app",)

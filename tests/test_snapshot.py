@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from test_metrics_data import WON, Account
 
-from data_layer import payouts as P
 from data_layer import store
+from programme import payouts as P
 from reports import snapshot
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "snapshot-schema.md"

@@ -359,9 +359,9 @@ WRITES = ("add_partner", "update_partner", "save_partners", "insert_ledger", "up
 
 
 def test_writes_keep_their_package_name() -> None:
-    """ui.auth.WRITE_NEEDS and the audit log's refused rows name a write data_layer.userdata.<name> (ui.data.write_name),
+    """ui.auth.WRITE_NEEDS and the audit log's refused rows name a write data_layer.userdata.<name> (ui.auth.write_name),
     wherever in the package the function lives."""
-    from ui.data import write_name
+    from ui.auth import write_name
 
     for name in WRITES:
         fn = getattr(userdata, name)

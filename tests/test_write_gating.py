@@ -1,4 +1,4 @@
-"""Every write is role-gated in one place (ui.data.write / ui.data.act): a viewer or a partner finds no enabled
+"""Every write is role-gated in one place (ui.writes.write / ui.writes.act): a viewer or a partner finds no enabled
 widget that writes on any page, and a write called anyway is refused with a sentence and an audit row."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pytest
 from app_helpers import APP, ROOT, new_app, run_ok
 from streamlit.testing.v1 import AppTest
 
-from data_layer import admin, config, costs_io, payouts, plausibility, store, sync, userdata
+from data_layer import admin, config, costs_io, plausibility, store, sync, userdata
 from data_layer.userdata import ScenarioInputs
-from metrics import goals, planning
 from pages import settings as settings_page
 from pages import what_if as what_if_page
-from ui import auth, data
+from programme import goals, payouts, planning
+from ui import auth, data, writes
 
 pytest_plugins = ("conftest_app",)
 
@@ -167,7 +167,7 @@ def test_a_partner_finds_no_widget_that_writes(gated_db: Path, monkeypatch: pyte
 # ---------------------------------------------------------------- the write paths themselves
 
 LEDGER = pd.DataFrame(columns=["partner", "month", "category", "amount"])
-# Each function pages hand to ui.data.write / ui.data.act, with arguments (never reached when refused).
+# Each function pages hand to ui.writes.write / ui.writes.act, with arguments (never reached when refused).
 WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "userdata.replace_ledger": (userdata.replace_ledger, (LEDGER,), {}),
     "plausibility.save_ledger": (plausibility.save_ledger, (LEDGER,), {}),
@@ -192,7 +192,7 @@ WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "config.forget_credentials": (config.forget_credentials, (Path("x.duckdb"),), {}),
     "sync.start_background_sync": (sync.start_background_sync, (Path("x.duckdb"),), {}),
 }
-NOT_DB = {"config.save_connection", "config.forget_credentials", "sync.start_background_sync"}  # ui.data.act
+NOT_DB = {"config.save_connection", "config.forget_credentials", "sync.start_background_sync"}  # ui.writes.act
 
 
 def used_write_paths() -> set[str]:
@@ -224,27 +224,27 @@ def test_a_viewer_write_is_refused_and_audited(gated_db: Path, monkeypatch: pyte
     monkeypatch.setattr(auth, "principal", lambda: VIEWER)
     fn, args, kwargs = WRITE_CALLS[name]
     before = last_event(gated_db)
-    run = data.act if name in NOT_DB else data.write
-    with pytest.raises(data.WriteRefused, match="просмотр|viewer"):
+    run = writes.act if name in NOT_DB else writes.write
+    with pytest.raises(writes.WriteRefused, match="просмотр|viewer"):
         run(fn, *args, **kwargs)
-    assert refusals(gated_db, before) == [("v@acme.ru", data.write_name(fn), auth.write_action(fn))]
-    assert data.write_name(fn).count(".") == 2, "the package's name, not its job module's"
+    assert refusals(gated_db, before) == [("v@acme.ru", auth.write_name(fn), auth.write_action(fn))]
+    assert auth.write_name(fn).count(".") == 2, "the package's name, not its job module's"
     with store.connect(gated_db, read_only=True) as con:
         assert ADMIN_SCENARIO in set(userdata.list_scenarios(con)["name"]), "the shared scenario is still there"
 
 
 def test_a_partner_write_is_refused_too(gated_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "principal", lambda: auth.Principal("p@x.ru", "P", "partner", partner="Альфа"))
-    with pytest.raises(data.WriteRefused):
-        data.write(userdata.delete_scenario, ADMIN_SCENARIO)
+    with pytest.raises(writes.WriteRefused):
+        writes.write(userdata.delete_scenario, ADMIN_SCENARIO)
 
 
 def test_an_editor_deletes_but_may_not_set_roles(gated_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "principal", lambda: EDITOR)
     before = last_event(gated_db)
-    assert data.write(userdata.delete_scenario, ADMIN_SCENARIO)
-    with pytest.raises(data.WriteRefused, match="администратор"):
-        data.write(userdata.set_setting, "roles", {"admin": ["e@acme.ru"]})
+    assert writes.write(userdata.delete_scenario, ADMIN_SCENARIO)
+    with pytest.raises(writes.WriteRefused, match="администратор"):
+        writes.write(userdata.set_setting, "roles", {"admin": ["e@acme.ru"]})
     assert refusals(gated_db, before) == [("e@acme.ru", "data_layer.userdata.set_setting", "admin")]
 
 

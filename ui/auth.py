@@ -12,6 +12,7 @@ from the ``roles`` setting that admins edit on the settings page.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from ui.i18n import tr
 RANK = {"viewer": 1, "editor": 2, "admin": 3}
 NEEDS = {"view": "viewer", "what_if": "viewer", "edit": "editor", "sync": "editor", "apply": "editor",
          "admin": "admin"}
-# The action each write function needs (ui.data.write / ui.data.act check it, writing widgets are disabled by it);
+# The action each write function needs (ui.writes.write / ui.writes.act check it, writing widgets are disabled by it);
 # any function not listed is an edit. What-if: viewers play with the inputs in their own session, but saving or
 # deleting a shared scenario (or a forecast plan) is an edit and writing one into the ledger is "apply".
 WRITE_NEEDS = {
@@ -199,9 +200,18 @@ def can(action: str) -> bool:
     return principal().can(action)
 
 
+def write_name(fn: Callable[..., Any]) -> str:
+    """A write's stable dotted name: its package's when the package exports it (data_layer.userdata.set_setting,
+    wherever in the package it lives), else its module's (data_layer.config.save_connection)."""
+    package = fn.__module__.rpartition(".")[0]
+    if package and getattr(sys.modules.get(package), fn.__name__, None) is fn:
+        return f"{package}.{fn.__name__}"
+    return f"{fn.__module__}.{fn.__name__}"
+
+
 def write_action(fn: Callable[..., object]) -> str:
-    """The action a write function needs (WRITE_NEEDS by its stable name, ui.data.write_name; else edit)."""
-    return WRITE_NEEDS.get(data.write_name(fn), "edit")
+    """The action a write function needs (WRITE_NEEDS by its stable name, write_name; else edit)."""
+    return WRITE_NEEDS.get(write_name(fn), "edit")
 
 
 def allowed(what: str | Callable[..., object]) -> bool:

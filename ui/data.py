@@ -1,11 +1,20 @@
-"""Cached, read-only access to the database for pages: results keyed by arguments and data version."""
+"""Cached, read-only access to the database for pages: results keyed by data version and call.
+
+One cache holds results: _result, an st.cache_data entry per (database file, data version, call), a call being its
+function's qualified name with its arguments (engine.Call.key), the filters and the what-if scenario among them.
+query(), kpi_frame() and a page's prefetch (its calls computed side by side, each result stored under its own call)
+all read and fill it; a KPI frame has one call however a page asks for it (_frame).
+
+Two other things are kept, for other jobs: _schema_checked (st.cache_resource) remembers that a file was brought up
+to the current schema at a data version — a migration done once, not a result; and the read-only connections (one
+per rerun, _RERUN; one idle per file between reruns for a few seconds, _KEPT) — connections, never results.
+"""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +26,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from data_layer import store, userdata
+from data_layer import store
 from metrics import engine
 from metrics.filters import Filters
 
@@ -38,7 +47,7 @@ def version() -> str:
 def _schema_checked(path: str, stamp: str) -> list[str]:
     """Migrations applied to bring the file up to date (checked once per file and data version)."""
     # e.g. 0004 builds the derived fact tables the metric queries read, from the lead_facts already there
-    _release_reader()
+    release_reader()
     return store.upgrade(path)
 
 
@@ -123,11 +132,11 @@ def rerun_reader() -> Iterator[None]:
     try:
         yield
     finally:
-        _release_reader()
+        release_reader()
         _RERUN.reset(token)
 
 
-def _release_reader() -> None:
+def release_reader() -> None:
     """Close this rerun's shared connection (before a write: DuckDB allows one configuration per file)."""
     held = _RERUN.get()
     if held and held.get("cm") is not None:
@@ -186,21 +195,40 @@ def _reader(path: str) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConne
     if held is None:
         return _open_read(path)
     if held.get("path") != path or held.get("con") is None:
-        _release_reader()
+        release_reader()
         _keep_open(path)
         cm = _open_read(path)
         held.update(path=path, cm=cm, con=cm.__enter__())
     return contextlib.nullcontext(held["con"])
 
 
-@st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
-def _cached(path: str, stamp: str, fn_name: str, _fn: Callable[..., Any], args: tuple, kwargs_items: tuple) -> Any:
+# ---------------------------------------------------------------- the one results cache
+
+# Every result a page reads is one st.cache_data entry keyed by (database file, data version, call); a call is keyed
+# by its function's qualified name and its arguments (engine.Call.key), which carry the filters and the what-if
+# scenario. Entries are shared by every session (eight sessions asking for the same numbers at once compute them
+# once) and are not found again once the data version changes; they are dropped after an hour or beyond
+# MAX_ENTRIES. A page's batch fills one entry per result (the overview twelve), where it used to fill one with
+# all of them: 4096 hold about as many pages as the 512 batch entries did.
+MAX_ENTRIES = 4096
+# How a key's parts are hashed: a call by its key (a function object has no stable hash of its own); filters by
+# their repr, which states every field (dates, tuples of ids and names, the view) at a fraction of the cost of
+# hashing the dataclass field by field (a rerun hashes a dozen keys). A scenario is hashed by its content.
+HASHED_AS = {engine.Call: engine.Call.key, Filters: repr}
+_COMPUTE = object()  # _result's "run the call": no result handed in
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_ENTRIES, ttl=3600, hash_funcs=HASHED_AS)
+def _result(path: str, stamp: str, call: engine.Call, _given: Any = _COMPUTE) -> Any:
+    """call's result on path at data version stamp: computed now, or _given when a batch computed it (prefetch)."""
+    if _given is not _COMPUTE:
+        return _given
     try:
         with _reader(path) as con:
-            return _fn(con, *args, **dict(kwargs_items))
+            return call.run(con)
     finally:
         if store.write_wanted(path):  # a writer waits: let go of the file between queries, not at the rerun's end
-            _release_reader()
+            release_reader()
             _close_kept(path, idle_only=True)
 
 
@@ -208,150 +236,60 @@ def query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run fn(con, *args, **kwargs) on a short read-only connection; cached until the data changes.
 
     Arguments must be hashable (Filters is a frozen dataclass). The function's qualified name is part of
-    the key, so two functions never share results. KPI frames this rerun prefetched are served from there.
+    the key, so two functions never share results. What a page's prefetch computed is found there.
     """
-    path = str(db_path())
-    hit = _prefetched(path, fn, args, kwargs)
-    if hit is not None:
-        return hit
-    name = f"{fn.__module__}.{fn.__qualname__}"
-    return _cached(path, version(), name, fn, args, tuple(sorted(kwargs.items())))
-
-
-# KPI frames a page asked for together (metrics.page_frames): one batched query, cached as one entry, then
-# served to the page's query(engine.kpis / engine.grouped, f, by=...) calls for this session and data version.
-PREFETCH_KEY = "_kpi_prefetch"
-
-
-def _frame_key(args: tuple, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(filters, dims, lite, scenario) of a kpis / grouped call, else None."""
-    if not args or set(kwargs) - {"by", "scenario"} or len(args) > 2:
-        return None
-    by = kwargs.get("by", args[1] if len(args) > 1 else "none")
-    try:
-        return (args[0], engine.frame_dims(by), False, kwargs.get("scenario"))
-    except ValueError:
-        return None
-
-
-def _request_key(path: str, stamp: str, request: tuple, scenario: Any = None) -> tuple[Any, ...]:
-    lite = len(request) > 2 and request[2] == engine.LITE
-    return (path, stamp, request[0], engine.frame_dims(request[1]), lite, scenario)
-
-
-def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None, alongside: tuple[engine.Call, ...] = ()) -> None:
-    """Compute these KPI frames (under a what-if scenario, if given) in one query; this session's kpi_frame and
-    query(engine.kpis / engine.grouped, ...) calls then read them while the data version holds. The page's other
-    queries named in `alongside` (engine.together calls) run beside it and are served to query() likewise."""
-    path, stamp = str(db_path()), version()
-    mine: engine.Call = ("kpis_many", (tuple(requests),), (("scenario", scenario),))
-    frames = prefetch((mine, *alongside))[0]
-    _remember(PREFETCH_KEY, path, stamp,
-              {_request_key(path, stamp, r, scenario): df for r, df in zip(requests, frames, strict=True)})
-
-
-def _remember(key: str, path: str, stamp: str, entries: dict[tuple, Any]) -> None:
-    """Add entries to this session's results under key, dropping those of another file or data version."""
-    kept = {k: v for k, v in (st.session_state.get(key) or {}).items() if k[:2] == (path, stamp)}
-    st.session_state[key] = {**kept, **entries}
-
-
-# Results of engine calls a page ran together (engine.together: two connections at once), served to its
-# query(fn, *args, **kwargs) calls of the same function and arguments for this session and data version.
-CALLS_KEY = "_call_prefetch"
-
-
-def _call_key(path: str, stamp: str, name: str, args: tuple, kwargs_items: tuple) -> tuple[Any, ...]:
-    return (path, stamp, name, args, tuple(sorted(kwargs_items)))
-
-
-def prefetch(calls: tuple[engine.Call, ...]) -> list[Any]:
-    """Run these engine calls side by side as one cache entry (engine.together); return their results."""
-    path, stamp = str(db_path()), version()
-    results = _cached(path, stamp, "metrics.engine.together", engine.together, (tuple(calls),), ())
-    _remember(CALLS_KEY, path, stamp,
-              {_call_key(path, stamp, name, args, kw): r for (name, args, kw), r in zip(calls, results, strict=True)})
-    return results
+    call = engine.Call.of(fn, *args, **kwargs)
+    return _result(str(db_path()), version(), _frame_call(call) or call)
 
 
 def kpi_frame(f: Filters, by: str | tuple[str, ...] = "none", lite: bool = False) -> pd.DataFrame:
     """KPI rows of one frame: the prefetched one, else computed (lite: without client metrics)."""
-    request = (f, by, engine.LITE) if lite else (f, by)
-    frames = st.session_state.get(PREFETCH_KEY) or {}
-    hit = frames.get(_request_key(str(db_path()), version(), request))
-    return hit.copy() if hit is not None else query(engine.kpis_many, (request,))[0]
+    return _result(str(db_path()), version(), _frame(f, by, lite))
 
 
-def _prefetched(path: str, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
-    if fn.__name__ in engine.TOGETHER and getattr(engine, fn.__name__) is fn:
-        hit = (st.session_state.get(CALLS_KEY) or {}).get(_call_key(path, version(), fn.__name__, args,
-                                                                     tuple(kwargs.items())))
-        if hit is not None:
-            return hit.copy() if isinstance(hit, pd.DataFrame) else hit
-    if fn not in (engine.kpis, engine.grouped):
+def _frame(f: Filters, by: str | tuple[str, ...], lite: bool = False, scenario: Any = None) -> engine.Call:
+    """The call a KPI frame is stored under, however a page asks for it: engine.grouped(f, dims, lite, scenario)."""
+    return engine.Call.of(engine.grouped, f, engine.frame_dims(by), lite=lite, scenario=scenario)
+
+
+def _frame_call(call: engine.Call) -> engine.Call | None:
+    """The frame call of an engine.kpis / engine.grouped call for one frame (by and scenario given by position or
+    name), so it finds the frame a page prefetched; None for any other call."""
+    if call.name not in (engine.qualified_name(engine.kpis), engine.qualified_name(engine.grouped)):
         return None
-    key = _frame_key(args, kwargs)
-    frames = st.session_state.get(PREFETCH_KEY) or {}
-    hit = frames.get((path, version(), *key)) if key is not None else None
-    return hit.copy() if hit is not None else None
-
-
-def write(fn: Callable[..., T], *args: Any, action: str | None = None, **kwargs: Any) -> T:
-    """Run fn(con, *args, **kwargs) in one write transaction, then bump the data version.
-
-    Refused (WriteRefused, audited) unless this session's person may do `action` (default: ui.auth.write_action)."""
-    guard(fn, action)
-    path = db_path()
-    _release_reader()
-    with store.connect(path) as con, userdata.atomic(con):
-        result = fn(con, *args, **kwargs)
-    store.bump_version(path)
-    return result
-
-
-# ---------------------------------------------------------------- who may write (every write path asks here)
-
-class WriteRefused(PermissionError):
-    """This session's person may not make this change; the message is the sentence to show."""
-
-
-def guard(fn: Callable[..., Any], action: str | None = None) -> None:
-    """Refuse a write the session's principal may not do (ui.auth), and record the refusal in the audit log."""
-    from ui import auth  # ui.auth imports this module
-
-    needed = action or auth.write_action(fn)
-    person = auth.principal()
-    if person.can(needed):
-        return
-    _audit_refusal(person.actor, person.role, needed, fn)
-    raise WriteRefused(auth.refusal(person, needed))
-
-
-def write_name(fn: Callable[..., Any]) -> str:
-    """A write's stable dotted name: its package's when the package exports it (data_layer.userdata.set_setting,
-    wherever in the package it lives), else its module's (data_layer.config.save_connection)."""
-    package = fn.__module__.rpartition(".")[0]
-    if package and getattr(sys.modules.get(package), fn.__name__, None) is fn:
-        return f"{package}.{fn.__name__}"
-    return f"{fn.__module__}.{fn.__name__}"
-
-
-def _audit_refusal(who: str, role: str, needed: str, fn: Callable[..., Any]) -> None:
-    """One audit_log row: action "refused", who, the function and the action it needed."""
-    path = db_path()
-    if not path.exists():
-        return
-    _release_reader()
+    kwargs = dict(call.kwargs)
+    if not call.args or len(call.args) > 2 or set(kwargs) - {"by", "scenario"}:
+        return None
+    by = kwargs.get("by", call.args[1] if len(call.args) > 1 else "none")
+    if call.name == engine.qualified_name(engine.kpis) and by not in engine.BY_CHOICES:
+        return None  # kpis refuses it: the call itself says why
     try:
-        with store.connect(path) as con:
-            userdata.audit(con, "refused", write_name(fn), needed, after={"role": role}, who=who)
-    except store.StoreError:  # the refusal stands even when its row cannot be written (file busy, or damaged)
-        return
-    store.bump_version(path)  # the change log on the settings page shows it
+        return _frame(call.args[0], by, False, kwargs.get("scenario"))
+    except ValueError:
+        return None
 
 
-def act(fn: Callable[..., T], *args: Any, action: str | None = None, **kwargs: Any) -> T:
-    """Run fn(*args, **kwargs), a write outside a database transaction (credentials, a background sync), after
-    the same check as write()."""
-    guard(fn, action)
-    return fn(*args, **kwargs)
+def prefetch(calls: tuple[engine.Call, ...]) -> None:
+    """Compute a page's calls side by side (engine.together: two connections at once) and store each result under
+    its own call, where the page's query() and kpi_frame() find it; a batch runs once per data version."""
+    path, stamp = str(db_path()), version()
+    _result(path, stamp, engine.Call.of(_side_by_side, path, stamp, tuple(calls)))
+
+
+def prefetch_kpis(requests: tuple[tuple, ...], scenario: Any = None, alongside: tuple[engine.Call, ...] = ()) -> None:
+    """Compute these KPI frames (metrics.page_frames; under a what-if scenario, if given) in one query, with the
+    page's other calls in `alongside` beside it (prefetch); kpi_frame and query(engine.kpis / engine.grouped, ...)
+    then find each frame."""
+    prefetch((engine.Call.of(engine.kpis_many, tuple(requests), scenario=scenario), *alongside))
+
+
+def _side_by_side(con: duckdb.DuckDBPyConnection, path: str, stamp: str, calls: tuple[engine.Call, ...]) -> None:
+    """Run calls together on con and store each result under its own call (the batch's own entry holds nothing)."""
+    for call, result in zip(calls, engine.together(con, calls), strict=True):
+        if call.name == engine.qualified_name(engine.kpis_many):  # one query of frames: each under its own call
+            requests, scenario = call.args[0], dict(call.kwargs).get("scenario")
+            for request, rows in zip(requests, result, strict=True):
+                lite = len(request) > 2 and request[2] == engine.LITE
+                _result(path, stamp, _frame(request[0], request[1], lite, scenario), _given=rows)
+        else:
+            _result(path, stamp, _frame_call(call) or call, _given=result)

@@ -7,9 +7,10 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from metrics import goals, lookups
+from metrics import lookups
 from metrics.registry import METRICS
 from presentation import fmt
+from programme import goals
 from ui.data import query
 from ui.i18n import lang, metric_label, model_label, tr
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from data_layer import store
 from presentation import fmt, freshness
-from ui import data
+from ui import data, writes
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
@@ -259,7 +259,7 @@ def error_sentence(exc: BaseException) -> str:
     """What went wrong and what to do next, for a marketing lead (never a traceback)."""
     if isinstance(exc, store.DamagedDatabase):
         return exc.text(lang())
-    if isinstance(exc, data.WriteRefused):
+    if isinstance(exc, writes.WriteRefused):
         return str(exc)
     if store.is_damage(exc, data.db_path()):  # met mid-query on the rerun's shared connection
         return store.DamagedDatabase(data.db_path()).text(lang())

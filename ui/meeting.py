@@ -1,4 +1,4 @@
-"""The weekly meeting flow: six screens read off one weekly pack (metrics.weekly), with previous / next navigation.
+"""The weekly meeting flow: six screens read off one weekly pack (programme.weekly), with previous / next navigation.
 
 The screen number and the week are widgets bound to the URL (``?step=3&week=2026-11-29``, Streamlit's
 ``bind="query-params"``), so a link reopens the same screen of the same week; ← and → (or the buttons) step through.
@@ -13,8 +13,8 @@ from datetime import date
 
 import streamlit as st
 
-from metrics.weekly import WeeklyPack, week_maturing
 from presentation import fmt
+from programme.weekly import WeeklyPack, week_maturing
 from ui.filters import is_meeting, period_label
 from ui.i18n import lang, tr
 from ui.meeting_actions import anomalies, decisions, goals_off_track

@@ -1,4 +1,4 @@
-"""Meeting screens 4–6: anomalies of the week, goals off track, and the decisions they call for (metrics.decisions)."""
+"""Meeting screens 4–6: anomalies of the week, goals off track, and the decisions they call for (programme.decisions)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from metrics import changes
-from metrics.decisions import decisions as decisions_of
-from metrics.weekly import ANOMALY_METRICS, BAND_DAYS, WeeklyPack
 from presentation import fmt
+from programme.decisions import decisions as decisions_of
+from programme.weekly import ANOMALY_METRICS, BAND_DAYS, WeeklyPack
 from ui import charts, goals_panel, present
 from ui.i18n import band_label, lang, metric_label, model_label, tr
 from ui.meeting_changes import MAX_ROWS, more_rows

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from metrics.weekly import BAND_DAYS, WeeklyPack
 from presentation import fmt, palette
+from programme.weekly import BAND_DAYS, WeeklyPack
 from ui import charts, layout, present
 from ui.i18n import band_label, lang, metric_help, metric_label, model_label, t, tr
 from ui.meeting_charts import change_bars, roi_moves

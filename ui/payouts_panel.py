@@ -1,7 +1,7 @@
 """Partner payouts on the costs page: owed vs paid per partner, accrual of a month, approve / pay / reverse a line.
 
-Render only: reads through ui.data.query, every action through ui.data.write (one transaction, then the data
-version is bumped); illegal actions come back from data_layer.payouts as sentences in the UI language.
+Render only: reads through ui.data.query, every action through ui.writes.write (one transaction, then the data
+version is bumped); illegal actions come back from programme.payouts as sentences in the UI language.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from data_layer import payouts, plausibility
+from data_layer import plausibility
 from metrics import lookups
 from metrics.filters import Filters
 from presentation import fmt
+from programme import payouts
 from ui import auth, confirm
-from ui.data import query, write
+from ui.data import query
 from ui.filters import today as account_today
 from ui.i18n import lang, model_label, tr
+from ui.writes import write
 
 TEXT = {
     "ru": {

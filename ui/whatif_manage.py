@@ -18,10 +18,11 @@ from metrics.costs import Scenario
 from metrics.filters import Filters
 from presentation import fmt
 from ui import auth
-from ui.data import query, write
+from ui.data import query
 from ui.i18n import lang, metric_label, model_label, tr
 from ui.whatif_results import value_text
 from ui.whatif_state import NAME, flash, name, scenario_of, set_base, show_problems, unchanged
+from ui.writes import write
 
 TEXT = {
     "ru": {

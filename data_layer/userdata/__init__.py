@@ -2,7 +2,7 @@
 
 Every function takes a DuckDB connection and does one small unit of work. Writes validate everything first
 and raise `UserDataError` (a ValueError) listing every problem as a sentence in Russian and English; nothing
-is written when validation fails. Callers own the transaction (``ui.data.write`` or the CLI); functions that
+is written when validation fails. Callers own the transaction (``ui.writes.write`` or the CLI); functions that
 write several statements wrap them in `atomic`, which starts a transaction only when none is open.
 
 Import from here (``from data_layer.userdata import ...``); the modules behind it:

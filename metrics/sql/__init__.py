@@ -86,7 +86,7 @@ def _roll_keys(groupings: tuple[tuple[str, ...], ...]) -> str:
 def scope_slots(groupings: tuple[tuple[str, ...], ...], detailed: bool,
                 scope_groupings: tuple[tuple[str, ...], ...] | None = None) -> tuple[tuple[str, str], ...]:
     """Whitelisted slot texts of a scope-based query whose families group by `groupings` (one dims tuple each;
-    a family is one scope unless scopes share data, see metrics.engine._families) and whose scopes group by
+    a family is one scope unless scopes share data, see metrics.query._families) and whose scopes group by
     `scope_groupings` (default: the same); detailed: lead counts per pipeline and source too."""
     n = len(groupings)
     chosen: dict[str, str] = {}

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from data_layer.userdata import atomic, audit
+from metrics import engine  # the engine owns commission rules
 from metrics.filters import Filters
 
 AUTO_REF = "recalculation"   # reference of a 'reverse' event written by accrue(), not by a person
@@ -305,8 +306,6 @@ group by p.partner_id
 
 def computed_commission(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
     """Commission by rules per partner for deals closed (and leads created) in the month: partner_id, amount."""
-    from metrics import engine  # the engine owns commission rules
-
     start = month_start(month)
     details = engine.commission_details(con, Filters(start, month_end(start), view="close"))
     frame = details.dropna(subset=["partner_id"])[["partner_id", "amount"]]

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from metrics import engine, lookups
-from metrics.goals import goal_filters
+from programme.goals import goal_filters
 
 
 @dataclass(frozen=True)

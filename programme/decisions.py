@@ -1,4 +1,4 @@
-"""What the weekly review should decide, read off the weekly pack's facts (metrics.weekly), each with its trigger.
+"""What the weekly review should decide, read off the weekly pack's facts (programme.weekly), each with its trigger.
 
 Four kinds, in this order: ``loss`` — a partner with enough leads whose ROI over the pack's 28 days is in the loss
 band; ``band_down`` — a well-measured partner whose ROI band fell between the two 28-day windows (not already a
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.weekly import WeeklyPack
+from programme.weekly import WeeklyPack
 
 COLUMNS = ["kind", "partner_id", "subject", "model", "scope", "metric", "unit", "value", "reference", "leads",
            "amount", "z", "band_before", "band_now", "op", "target", "date_to"]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from data_layer import userdata
 from metrics import forecast as fc
+from metrics import lookups
 from metrics.filters import Filters
 
 LOOKBACK_MONTHS = 12
@@ -90,7 +91,7 @@ def basis(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "model",
     """The last `lookback_months` complete months up to the period end, grouped by model or partner."""
     if by not in ("model", "partner"):
         raise ValueError(f"Unknown grouping {by!r}: use model or partner.")
-    lo, hi = fc.lookups.data_range(con)
+    lo, hi = lookups.data_range(con)
     anchor = min(f.date_to, hi) if hi else f.date_to
     q_start, q_end = next_quarter(anchor)
     window = fc.complete_periods(lo, anchor, "month") if lo else None

@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from metrics import goals, lookups, maturity
+from metrics import lookups, maturity
 from metrics.changes import Kind, bands_frame, change, latest_anomalies, movers_frame, number
 from metrics.engine import grouped, kpis
 from metrics.filters import Filters, View
+from programme import goals
 
 SERIES_WEEKS = 12
 BAND_DAYS = 28
@@ -53,7 +54,7 @@ class WeeklyPack:
     pipeline_names: dict[int, str] = field(default_factory=dict)
     freshness: dict[str, Any] = field(default_factory=dict)
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
-    goals: pd.DataFrame = field(default_factory=pd.DataFrame)  # goals off track (metrics.goals.goals_off_track)
+    goals: pd.DataFrame = field(default_factory=pd.DataFrame)  # goals off track (programme.goals.goals_off_track)
     goals_set: int = 0             # goals the programme has at all (0: "none set yet", not "all on track")
     partners: pd.DataFrame = field(default_factory=pd.DataFrame)  # partner KPIs, the 28 days ending this week
 
