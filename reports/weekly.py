@@ -16,6 +16,8 @@ import pandas as pd
 from metrics import changes
 from metrics.changes import TOP_MOVERS, change
 from metrics.changes import number as _num
+from presentation import fmt
+from presentation.periods import period_text
 from programme.weekly import (
     ANOMALY_METRICS,
     SERIES_WEEKS,
@@ -26,8 +28,6 @@ from programme.weekly import (
     week_filters,
     week_maturing,
 )
-from presentation import fmt
-from presentation.periods import period_text
 from reports import charts, header, xlsx
 from reports.cells import cell_text, pdf_table
 from reports.pdf import ReportPDF
