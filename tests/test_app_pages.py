@@ -278,15 +278,15 @@ def test_leaderboard_sorts_by_any_metric_and_by_lower_bound(app_env: Path) -> No
 def test_leaderboard_computes_client_metrics_only_when_sorted_by_one(app_env: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # the default sort (revenue) needs no CPA / LTV / days to close: the KPI query skips that work (lite)
-    from metrics import engine
+    from metrics import leaderboard
     asked: list[bool] = []
-    real = engine.kpis_with_roi
+    real = leaderboard.kpis_with_roi
 
     def spy(*args, **kwargs):
         asked.append(kwargs.get("lite", False))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "kpis_with_roi", spy)
+    monkeypatch.setattr(leaderboard, "kpis_with_roi", spy)  # where the leaderboard's rows look it up
     st.cache_data.clear()  # the leaderboard's rows are cached as one result (metrics.leaderboard.partner_rows)
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/partners.py"))
