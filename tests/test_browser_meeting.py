@@ -11,6 +11,7 @@ import pytest
 from browser_util import ARTIFACTS, browser, require_chromium, streamlit_server, wait_ready
 
 from data_layer import store
+from metrics import changes
 from metrics.filters import Filters
 from programme import goals, weekly
 
@@ -34,7 +35,7 @@ def _busy_week(db: Path) -> date:
         for back in range(30):
             week = end - timedelta(days=7 * back)
             pack = weekly.build_weekly(con, week, Filters(week, week), "close")
-            if len(pack.anomalies) and len(pack.bands) >= 3 and len(pack.movers) == weekly.TOP_MOVERS:
+            if len(pack.anomalies) and len(pack.bands) >= 3 and len(pack.movers) == changes.TOP_MOVERS:
                 return week
     raise AssertionError("no demo week fills every screen")
 
