@@ -7,7 +7,6 @@ the very same macros on a small in-memory DuckDB, so there is no second copy of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from functools import lru_cache
 
 import duckdb
@@ -40,11 +39,6 @@ def _band(roi: float | None) -> str:
 def roi_band(roi: float | None) -> str:
     """ROI band of one value (macro roi_band): excellent, profitable, marginal, loss or n/a."""
     return _band(_value(roi))
-
-
-def roi_bands(values: Iterable[float | None]) -> list[str]:
-    """ROI band of each value, in order."""
-    return [roi_band(v) for v in values]
 
 
 @lru_cache(maxsize=4096)
