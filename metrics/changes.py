@@ -183,8 +183,9 @@ def movers_frame(now: pd.DataFrame, before: pd.DataFrame, top: int = TOP_MOVERS)
     a = now[now["partner_id"].notna()][cols]
     b = before[before["partner_id"].notna()][["partner_id", "partner", "leads", "revenue"]]
     both = a.merge(b, on="partner_id", how="outer", suffixes=("_now", "_before"))
-    both = both.rename(columns={"partner_now": "partner"}).assign(
-        partner=lambda d: d["partner"].combine_first(d.pop("partner_before")))
+    # a partner with revenue only last week takes its name from that week
+    both = both.rename(columns={"partner_now": "partner"})
+    both["partner"] = both["partner"].combine_first(both.pop("partner_before"))
     if both.empty:
         return pd.DataFrame(columns=[*cols, "leads_now", "leads_before", "revenue_now", "revenue_before",
                                      "change", "change_pct", "leads_change"])
