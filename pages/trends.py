@@ -11,6 +11,7 @@ import streamlit as st
 from metrics import changes, engine, lookups, maturity, page_frames, registry
 from metrics.filters import Filters
 from presentation import fmt, palette
+from presentation.rules import anomaly_rule
 from ui import chart_lines, charts, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
@@ -26,8 +27,7 @@ TOP_PARTNERS = 5
 
 TEXT = {
     "ru": {
-        "caption": "Период: {now} · Точка обведена красным, если значение вышло за устойчивый коридор "
-                   "(медиана ± 3 MAD) предыдущих {w} периодов.",
+        "caption": "Период: {now} · Красным обведены аномалии. {rule}",
         "metric": "Показатель", "grain": "Шаг", "grain.month": "Месяц", "grain.week": "Неделя",
         "by": "Разрез", "by.total": "Всего", "by.model": "По моделям", "by.partner": "По партнёрам",
         "partners": "Партнёры на графике", "partners.help": "По умолчанию — пять партнёров с наибольшей выручкой.",
@@ -65,8 +65,7 @@ TEXT = {
         "act.time_to_close_days": "Сделки идут дольше — найдите этап, где они застревают, и разгрузите менеджеров.",
     },
     "en": {
-        "caption": "Period: {now} · A point is circled in red when it leaves the robust band (median ± 3 MAD) "
-                   "of the previous {w} periods.",
+        "caption": "Period: {now} · Anomalies are circled in red. {rule}",
         "metric": "Metric", "grain": "Step", "grain.month": "Month", "grain.week": "Week",
         "by": "Split", "by.total": "Total", "by.model": "By model", "by.partner": "By partner",
         "partners": "Partners on the chart", "partners.help": "By default the five partners with the most revenue.",
@@ -249,7 +248,7 @@ def render() -> None:
     f = current()
     currency = query(lookups.freshness).get("currency") or "RUB"
     st.title(t("page.trends"), anchor=False)
-    st.caption(tr(TEXT, "caption", now=period_label(f), w=changes.WINDOW))
+    st.caption(tr(TEXT, "caption", now=period_label(f), rule=anomaly_rule(lang())))
     c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
     with c1:
         if st.session_state.get(K_METRIC) not in METRICS:

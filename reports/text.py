@@ -21,7 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
         "t.monthly": "По месяцам", "t.deals": "Лиды и сделки", "t.summary": "Итоги", "t.deltas": "Неделя к неделе",
         "t.movers": "Главные изменения", "t.bands": "Смена оценки ROI", "t.anomalies": "Аномалии", "t.goals": "Цели, которые отстают",
         "col.target": "Цель", "col.pace": "Темп к концу периода", "col.until": "Срок", "t.series": "По неделям",
-        "col.metric": "Показатель", "col.value": "Значение", "col.unit": "Ед.", "col.partner": "Партнёр",
+        "col.metric": "Показатель", "col.z": "Отклонение, σ", "col.value": "Значение", "col.unit": "Ед.", "col.partner": "Партнёр",
         "col.model": "Модель", "col.period": "Месяц", "col.category": "Категория", "col.amount": "Сумма",
         "col.too_few": "Мало лидов", "col.lead_id": "№ сделки", "col.lead_name": "Сделка",
         "col.created_date": "Создана", "col.closed_date": "Закрыта", "col.deal_amount": "Сумма сделки",
@@ -54,8 +54,7 @@ TEXT: dict[str, dict[str, str]] = {
         "w.week": "Неделя {period} (сравнение с {previous})",
         "w.bands_note": "Оценка ROI за 4 недели, кончая этой и прошлой неделей. «Мало лидов» — меньше "
                         "порога в одном из окон: смена оценки может быть шумом.",
-        "w.anomaly_note": "Аномалия: значение недели отличается от медианы предыдущих {n} недель больше чем "
-                          "на {k} робастных отклонения (MAD).",
+        "w.anomaly_note": "{rule}",
         "w.none": "Нет.", "w.subject": "Partner ROI: недельный отчёт за {period}",
         "w.body": "Недельный отчёт Partner ROI за {period} — во вложении (PDF и Excel).\n\n{lines}\n",
         "w.leads_line": "Лиды: {now} ({delta} к прошлой неделе)",
@@ -76,7 +75,7 @@ TEXT: dict[str, dict[str, str]] = {
         "t.monthly": "Monthly", "t.deals": "Leads and deals", "t.summary": "Summary", "t.deltas": "Week over week",
         "t.movers": "Top movers", "t.bands": "ROI band changes", "t.anomalies": "Anomalies", "t.goals": "Goals off track",
         "col.target": "Target", "col.pace": "Pace to period end", "col.until": "Due", "t.series": "Weekly series",
-        "col.metric": "Metric", "col.value": "Value", "col.unit": "Unit", "col.partner": "Partner",
+        "col.metric": "Metric", "col.z": "Deviation, σ", "col.value": "Value", "col.unit": "Unit", "col.partner": "Partner",
         "col.model": "Model", "col.period": "Month", "col.category": "Category", "col.amount": "Amount",
         "col.too_few": "Too few leads", "col.lead_id": "Deal #", "col.lead_name": "Deal",
         "col.created_date": "Created", "col.closed_date": "Closed", "col.deal_amount": "Deal amount",
@@ -109,8 +108,7 @@ TEXT: dict[str, dict[str, str]] = {
         "w.week": "Week {period} (compared with {previous})",
         "w.bands_note": "ROI band over the 4 weeks ending this week and over the 4 weeks ending last week. "
                         "\"Too few leads\" in either window means the change may be noise.",
-        "w.anomaly_note": "Anomaly: the week's value differs from the median of the previous {n} weeks by more "
-                          "than {k} robust deviations (MAD).",
+        "w.anomaly_note": "{rule}",
         "w.none": "None.", "w.subject": "Partner ROI: weekly report for {period}",
         "w.body": "The Partner ROI weekly report for {period} is attached (PDF and Excel).\n\n{lines}\n",
         "w.leads_line": "Leads: {now} ({delta} vs last week)",

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import changes
 from metrics.changes import TOP_MOVERS, change
 from metrics.changes import number as _num
 from presentation import fmt
 from presentation.periods import period_text
+from presentation.rules import anomaly_rule
 from programme.weekly import (
     ANOMALY_METRICS,
     SERIES_WEEKS,
@@ -118,7 +118,7 @@ def anomalies_table(pack: WeeklyPack, lang: str) -> Table:
     })
     labels = {"series": say(lang, "col.series"), "metric": say(lang, "col.metric"),
               "actual": say(lang, "col.actual"), "expected": say(lang, "col.expected"),
-              "z": "z (MAD)", "direction": say(lang, "col.direction")}
+              "z": say(lang, "col.z"), "direction": say(lang, "col.direction")}
     kinds: dict[str, Kind] = {"actual": "mixed", "expected": "mixed", "z": "number"}
     return Table("anomalies", say(lang, "t.anomalies"), frame, kinds, labels,
                  fmt.currency_symbol(pack.currency, lang), list(a["kind"]))
@@ -207,8 +207,7 @@ def weekly_pdf(pack: WeeklyPack, lang: str = "ru") -> bytes:
             doc.add_page()
         pdf_table(doc, table, lang, pack.currency)
         note = {"bands": say(lang, "w.bands_note"),
-                "anomalies": say(lang, "w.anomaly_note", n=changes.WINDOW, k=str(changes.K).replace(
-                    ".", "," if lang == "ru" else "."))}.get(table.key)
+                "anomalies": say(lang, "w.anomaly_note", rule=anomaly_rule(lang, "week"))}.get(table.key)
         if note:
             doc.para(note, size=8, muted=True)
     return doc.render()

@@ -265,11 +265,11 @@ def test_leaderboard_sorts_by_any_metric_and_by_lower_bound(app_env: Path) -> No
     at.selectbox(key="partners.sort_by").set_value("conversion")
     at.toggle(key="partners.by_lower").set_value(True)
     run_ok(at)
-    frame = frame_with(at, "Место", "Выборка")
+    frame = frame_with(at, "Место", "Отметка")
     ranked = frame[frame["Место"].notna()]
     places = [int(v) for v in ranked["Место"]]
     assert places[0] == 1 and places == sorted(places), "best first (ties share a place)"
-    flags = frame["Выборка"].tolist()
+    flags = frame["Отметка"].tolist()
     few_at = [i for i, f in enumerate(flags) if f == "мало лидов"]
     assert all(i >= len(ranked) for i in few_at), "partners with too few leads are never ranked"
     assert flags[-1] == "база сравнения", "direct sales last, as the baseline"

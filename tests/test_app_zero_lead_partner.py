@@ -44,9 +44,9 @@ def test_the_partner_page_shows_its_costs_and_roi_with_the_no_leads_mark(zero_le
 def test_the_leaderboard_row_says_no_leads(zero_lead_db: Path) -> None:
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/partners.py"))
-    frame = frame_with(at, "Партнёр", "Выборка")
+    frame = frame_with(at, "Партнёр", "Отметка")
     row = frame[frame["Партнёр"] == "Новый без лидов"]
-    assert len(row) == 1 and row["Выборка"].iloc[0] == "нет лидов"
+    assert len(row) == 1 and row["Отметка"].iloc[0] == "нет лидов"
 
 
 def test_the_leaderboard_in_the_close_view_shows_the_win_rate_of_closed_leads(app_env: Path) -> None:

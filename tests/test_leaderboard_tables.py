@@ -30,7 +30,7 @@ def leaderboard(at):
     """The leaderboard's dataframe element (the one with rank and sample columns)."""
     for element in at.dataframe:
         frame = getattr(element.value, "data", element.value)
-        if {"Место", "Выборка"} <= set(frame.columns):
+        if {"Место", "Отметка"} <= set(frame.columns):
             return element
     raise AssertionError("no leaderboard")
 
@@ -94,7 +94,7 @@ def test_the_sort_column_comes_right_after_the_name(app, metric: str, by_lower: 
     assert "Затраты" in order and "ROI" in order
     frame = getattr(table.value, "data", table.value)
     row = frame[frame["Партнёр"] == "Без лидов"].iloc[0]
-    assert row["Затраты"] == 150000 and row["ROI"] == -1 and row["Выборка"] == "нет лидов"
+    assert row["Затраты"] == 150000 and row["ROI"] == -1 and row["Отметка"] == "нет лидов"
 
 
 @pytest.mark.parametrize("metric", ["revenue", "profit", "ltv"])

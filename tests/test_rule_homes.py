@@ -55,3 +55,22 @@ def test_the_macros_exist_in_a_fresh_database(tmp_db: Path) -> None:
         names = {r[0] for r in con.execute("select function_name from duckdb_functions() "
                                            "where function_type = 'macro'").fetchall()}
     assert {"roi_band", "wilson_low", "wilson_high", "norm_name"} <= names
+
+
+def test_anomaly_rule_words_follow_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sentence every page and report shows is built from metrics.changes' constants: change one, it follows."""
+    from metrics import changes
+    from presentation.rules import anomaly_rule
+
+    assert "± 3 " in anomaly_rule("ru") and "6 предыдущих недель" in anomaly_rule("ru", "week")
+    monkeypatch.setattr(changes, "K", 4.0)
+    monkeypatch.setattr(changes, "WINDOW", 8)
+    assert "± 4 " in anomaly_rule("ru") and "8 months" in anomaly_rule("en", "month")
+
+
+def test_anomaly_rule_words_have_one_home() -> None:
+    """No page, panel or report writes the anomaly rule's band (its MAD) in its own words."""
+    homes = {ROOT / "presentation" / "rules.py", ROOT / "metrics" / "changes.py"}
+    offenders = [str(p.relative_to(ROOT)) for folder in ("pages", "ui", "reports", "presentation")
+                 for p in (ROOT / folder).rglob("*.py") if p not in homes and "MAD" in p.read_text(encoding="utf-8")]
+    assert offenders == []

@@ -22,7 +22,7 @@ ASCENDING = {"cpa", "time_to_close_days"}  # lower is better
 
 TEXT = {
     "ru": {
-        "col.rank": "Место", "col.rank.short": "№", "col.partner": "Партнёр", "col.model": "Модель", "col.flag": "Выборка",
+        "col.rank": "Место", "col.rank.short": "№", "col.partner": "Партнёр", "col.model": "Модель", "col.flag": "Отметка",
         "baseline": "база сравнения", "highlight.best": "лучший", "highlight.worst": "худший",
         "col.roi_interval": "ROI, 95 %", "col.conv_pooled_interval": "Конверсия с учётом выборки, 95 %",
         "col.roi_pooled_interval": "ROI с учётом выборки, 95 %",
@@ -33,14 +33,15 @@ TEXT = {
         "col.partner.help": "Щёлкните строку, чтобы открыть страницу партнёра. Слишком длинное название сокращено "
                             "«…» — полностью оно в заголовке его страницы.",
         "col.flag.help": "«мало лидов» — показатели шумные, место не присваивается; «нет лидов» — затраты есть, "
-                         "а лидов нет (ROI −100 %); «база сравнения» — прямые продажи.",
+                         "а лидов нет (ROI −100 %); «база сравнения» — прямые продажи; «лучший» и «худший» — первый и последний "
+                         "из ранжированных по выбранному показателю.",
         "col.interval.help": "95 % интервал: где с вероятностью 95 % лежит истинное значение при таком числе лидов.",
         "pooled": "«С учётом размера выборки» (столбцы со звёздочкой: ROI\\*, Конверсия\\*) — показатель партнёра, "
                   "подтянутый к средней по его модели тем сильнее, чем меньше у него лидов; рядом — его собственное "
                   "значение. Ранжирование по нижней границе идёт по этой оценке.",
     },
     "en": {
-        "col.rank": "Rank", "col.rank.short": "#", "col.partner": "Partner", "col.model": "Model", "col.flag": "Sample",
+        "col.rank": "Rank", "col.rank.short": "#", "col.partner": "Partner", "col.model": "Model", "col.flag": "Note",
         "baseline": "baseline", "highlight.best": "best", "highlight.worst": "worst",
         "col.roi_interval": "ROI, 95 %", "col.conv_pooled_interval": "Conversion adjusted for sample size, 95 %",
         "col.roi_pooled_interval": "ROI adjusted for sample size, 95 %",
@@ -50,7 +51,8 @@ TEXT = {
         "col.partner.help": "Click a row to open the partner's page. A name too long to fit is shortened with “…” — "
                             "the full name heads the partner's page.",
         "col.flag.help": "“too few leads”: noisy figures, no rank; “no leads”: costs but no lead (ROI −100 %); "
-                         "“baseline”: direct sales.",
+                         "“baseline”: direct sales; “best” and “worst”: the first and the last of those ranked by the chosen "
+                         "metric.",
         "col.interval.help": "95 % interval: where the true value lies with 95 % probability given this many leads.",
         "pooled": "“Adjusted for sample size” (the starred columns: ROI\\*, Conversion\\*): the partner's figure "
                   "pulled toward its model's average, the more so the fewer leads it has; its own value is beside "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from metrics import changes
 from presentation import fmt
+from presentation.rules import anomaly_rule
 from programme.decisions import decisions as decisions_of
 from programme.weekly import ANOMALY_METRICS, BAND_DAYS, WeeklyPack
 from ui import charts, goals_panel, present
@@ -22,8 +22,7 @@ TEXT = {
         "col.z": "Отклонение", "col.direction": "Куда", "up": "↑ выше обычного", "down": "↓ ниже обычного",
         "total": "Вся программа",
         "anomalies.none": "Аномалий нет: все показатели недели в обычных пределах.",
-        "anomalies.note": "Неделя против медианы {n} предыдущих недель; аномалия — отклонение больше {k} устойчивых "
-                          "σ (1,4826 × MAD). Красная точка — аномальная неделя; созревающие недели не оцениваются.",
+        "anomalies.note": "{rule} Красная точка — аномальная неделя.",
         "col.goal": "Чья цель", "col.target": "Цель", "col.now": "Сейчас", "col.pace": "Прогноз", "col.until": "До",
         "goals.none": "Все цели идут по плану — отстающих нет.",
         "goals.unset": "Целей пока нет: задайте их на странице «Цели программы», и здесь появятся отстающие.",
@@ -47,8 +46,7 @@ TEXT = {
         "col.z": "Deviation", "col.direction": "Direction", "up": "↑ above usual", "down": "↓ below usual",
         "total": "Whole program",
         "anomalies.none": "No anomalies: every figure of the week is within its usual range.",
-        "anomalies.note": "The week against the median of the {n} weeks before; an anomaly deviates by more than {k} "
-                          "robust σ (1.4826 × MAD). A red dot is an anomalous week; maturing weeks are not judged.",
+        "anomalies.note": "{rule} A red dot is an anomalous week.",
         "col.goal": "Whose goal", "col.target": "Goal", "col.now": "Now", "col.pace": "Projected", "col.until": "Until",
         "goals.none": "Every goal is on track — none is behind.",
         "goals.unset": "No goals yet: set them on the “Program goals” page and the ones behind will show here.",
@@ -112,7 +110,7 @@ def anomalies(pack: WeeklyPack) -> None:
                       right=[tr(TEXT, "col.actual"), tr(TEXT, "col.expected")], wrap=[tr(TEXT, "col.where")])
         more_rows(len(a))
     _series_charts(pack)
-    st.caption(tr(TEXT, "anomalies.note", n=changes.WINDOW, k=fmt.num(changes.K, lang(), 0)))
+    st.caption(tr(TEXT, "anomalies.note", rule=anomaly_rule(lang(), "week")))
 
 
 def _series_charts(pack: WeeklyPack) -> None:
