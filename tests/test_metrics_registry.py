@@ -15,13 +15,25 @@ def test_every_metric_has_labels_descriptions_and_a_unit() -> None:
 
 
 def test_docs_are_generated_from_the_registry() -> None:
-    assert glossary.DOC_PATH.read_text(encoding="utf-8") == glossary.render_markdown(), \
+    text = glossary.render_markdown()  # once: it scans tests/ for the covering tests
+    assert glossary.DOC_PATH.read_text(encoding="utf-8") == text, \
         "docs/metrics.md is stale: run `python -m metrics.glossary`"
     for name in METRICS:
-        assert f"`{name}`" in glossary.render_markdown()
+        assert f"`{name}`" in text
 
 
 def test_glossary_rows_in_both_languages() -> None:
     ru, en = glossary.rows("ru"), glossary.rows("en")
     assert [r["name"] for r in ru] == list(METRICS) == [r["name"] for r in en]
     assert ru[0]["label"] == "Лиды" and en[0]["label"] == "Leads"
+
+
+def test_the_glossary_links_each_metric_to_a_file_that_exists() -> None:
+    import re
+
+    text = glossary.render_markdown()
+    links = re.findall(r"\]\((\.\./[^)]+)\)", text)
+    assert len(links) >= 2 * len(METRICS), "a computed-in link in the table and in the tests section"
+    for link in set(links):
+        assert (glossary.DOC_PATH.parent / link).resolve().is_file(), link
+    assert "[`kpis.sql#rated`](../metrics/sql/kpis.sql)" in text
