@@ -3,6 +3,8 @@ computed and which tests cover it: tests/test_metric_coverage.py)."""
 
 from __future__ import annotations
 
+import re
+
 from metrics import glossary
 from metrics.registry import METRICS, UNITS
 
@@ -29,8 +31,6 @@ def test_glossary_rows_in_both_languages() -> None:
 
 
 def test_the_glossary_links_each_metric_to_a_file_that_exists() -> None:
-    import re
-
     text = glossary.render_markdown()
     links = re.findall(r"\]\((\.\./[^)]+)\)", text)
     assert len(links) >= 2 * len(METRICS), "a computed-in link in the table and in the tests section"
