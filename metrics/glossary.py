@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from metrics.registry import METRICS, Metric
+from metrics import covers
+from metrics.registry import FINAL_SELECT, METRICS, Metric, Where
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 UNIT_NAMES = {
@@ -14,6 +15,11 @@ UNIT_NAMES = {
            "label": "метка"},
     "en": {"count": "count", "fraction": "fraction", "money": "money", "days": "days", "score": "score 0–100",
            "label": "label"},
+}
+# How the in-app glossary says where a metric is computed (the column's title is presentation.i18n's).
+WHERE_WORDS = {
+    "ru": {"sql": "блок", "py": "функция", FINAL_SELECT: "итоговый select"},
+    "en": {"sql": "block", "py": "function", FINAL_SELECT: "closing select"},
 }
 
 # Choices the spec leaves open, stated once for users (RU) and maintainers (EN).
@@ -174,24 +180,52 @@ rules or the margin for one call; the SQL reads both through the same bound rela
 """
 
 
+def where_text(where: Where, lang: str = "ru") -> str:
+    """Where a metric is computed, in words: `metrics/sql/kpis.sql, block rated`."""
+    words = WHERE_WORDS["en" if lang == "en" else "ru"]
+    if where.block == FINAL_SELECT and where.kind == "sql":
+        return f"{where.path}, {words[FINAL_SELECT]}"
+    return f"{where.path}, {words[where.kind]} {where.block}"
+
+
 def rows(lang: str = "ru") -> list[dict[str, str]]:
-    """Glossary rows in a language: name, label, description, unit, formula."""
+    """Glossary rows in a language: name, label, description, unit, formula, where (the block that computes it)."""
     lang = lang if lang in UNIT_NAMES else "ru"
     return [{"name": m.name, "label": getattr(m, f"label_{lang}"), "description": getattr(m, f"description_{lang}"),
-             "unit": UNIT_NAMES[lang][m.unit], "formula": m.formula} for m in METRICS.values()]
+             "unit": UNIT_NAMES[lang][m.unit], "formula": m.formula, "where": where_text(m.where, lang)}
+            for m in METRICS.values()]
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _where_link(where: Where) -> str:
+    """A link from docs/ to the file that computes a metric, named file#CTE (SQL) or module::function."""
+    return f"[`{where}`](../{where.path})"
+
+
 def _table(entries: list[Metric]) -> list[str]:
-    lines = ["| metric | label (RU / EN) | unit | formula | what it tells (RU / EN) |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| metric | label (RU / EN) | unit | formula | computed in | what it tells (RU / EN) |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for m in entries:
         lines.append(f"| `{m.name}` | {_cell(m.label_ru)} / {_cell(m.label_en)} | {m.unit} | {_cell(m.formula)} | "
-                     f"{_cell(m.description_ru)}<br>{_cell(m.description_en)} |")
+                     f"{_where_link(m.where)} | {_cell(m.description_ru)}<br>{_cell(m.description_en)} |")
     return lines
+
+
+def tests_section(found: dict[str, list[str]] | None = None) -> str:
+    """Each metric's covering tests (their `@pytest.mark.covers` marks, scanned from tests/)."""
+    found = covers.scan() if found is None else found
+    lines = ["## Where each metric is computed and tested", "",
+             "`computed in` above names the SQL file and CTE (`#select`: the file's closing select) or the Python",
+             "function whose code gives the metric's final value. The tests below check the metric's value; each",
+             "carries `@pytest.mark.covers(\"<metric>\")`, and `tests/test_metric_coverage.py` fails when a metric has",
+             "none.", ""]
+    for m in METRICS.values():
+        tests = ", ".join(f"`{t}`" for t in found.get(m.name, [])) or "none"
+        lines.append(f"* `{m.name}` — {_where_link(m.where)}: {tests}")
+    return "\n".join([*lines, ""])
 
 
 class _FixedWidth(argparse.HelpFormatter):
@@ -221,7 +255,8 @@ def render_markdown() -> str:
     head = ["# Metrics glossary", "",
             "Generated from `metrics/registry.py` by `python -m metrics.glossary` — do not edit by hand.",
             "Definitions follow the product contract (metrics-spec); the API is `metrics.engine`.", ""]
-    return "\n".join([*head, *_table(list(METRICS.values())), "", CHOICES, MATURITY, API, cli_section()])
+    return "\n".join([*head, *_table(list(METRICS.values())), "", tests_section(), CHOICES, MATURITY, API,
+                      cli_section()])
 
 
 def write(path: Path = DOC_PATH) -> Path:

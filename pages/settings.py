@@ -281,6 +281,16 @@ def calculation_section(current: dict) -> None:
                 st.error(str(exc))
 
 
+GLOSSARY_COLUMNS = ("name", "label", "description", "unit", "formula", "where")  # metrics.glossary.rows' keys
+
+
+def glossary_section() -> None:
+    """The metric glossary: what each metric tells, its formula and where it is computed."""
+    st.dataframe(pd.DataFrame(glossary.rows(lang()), columns=list(GLOSSARY_COLUMNS)), hide_index=True,
+                 key="settings.glossary", placeholder=fmt.DASH,
+                 column_config={c: st.column_config.TextColumn(tr(TEXT, f"glossary.{c}")) for c in GLOSSARY_COLUMNS})
+
+
 def render() -> None:
     """The whole settings page."""
     info = data.query(admin.calculation_settings)
@@ -290,8 +300,7 @@ def render() -> None:
         "conn": lambda: _gated("admin", connection_section),
         "mapping": lambda: _gated("edit", mapping_section, info),
         "calc": lambda: _gated("edit", calculation_section, info),
-        "glossary": lambda: st.dataframe(pd.DataFrame(glossary.rows(lang())), hide_index=True,
-                                         key="settings.glossary", placeholder=fmt.DASH),
+        "glossary": glossary_section,
         "audit": lambda: st.dataframe(data.query(admin.audit_log), hide_index=True, key="settings.audit",
                                       placeholder=fmt.DASH),
         "access": lambda: _gated("admin", access_section),

@@ -36,6 +36,8 @@ COMMON: dict[str, dict[str, str]] = {
         "metric.quality_score": "Качество лида", "metric.junk_share": "Доля мусора",
         "young.maturing": "созревает: сделки ещё закрываются", "young.incomplete": "текущий месяц не закончен",
         "young.projection": "Прогноз при созревании",
+        "glossary.name": "Показатель", "glossary.label": "Название", "glossary.description": "Что показывает",
+        "glossary.unit": "Единица", "glossary.formula": "Формула", "glossary.where": "Где считается",
     },
     "en": {
         "model.referral": "Referral", "model.sales": "Sales (resellers)", "model.service": "Service",
@@ -63,6 +65,8 @@ COMMON: dict[str, dict[str, str]] = {
         "metric.quality_score": "Lead quality", "metric.junk_share": "Junk share",
         "young.maturing": "maturing: deals are still closing", "young.incomplete": "current month not over",
         "young.projection": "Projection at maturity",
+        "glossary.name": "Metric", "glossary.label": "Label", "glossary.description": "What it tells",
+        "glossary.unit": "Unit", "glossary.formula": "Formula", "glossary.where": "Where computed",
     },
 }
 

@@ -70,6 +70,8 @@ def test_settings_page_renders_every_section(settings_db: Path, lang: str) -> No
     assert at.number_input(key="settings.min_leads").value == 30
     open_tab(at, "glossary", lang)
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) > 10, "the glossary, alone"
+    where = at.dataframe[0].value.set_index("name").loc["roi", "where"]
+    assert where == ("metrics/sql/kpis.sql, block rated" if lang == "en" else "metrics/sql/kpis.sql, блок rated")
     open_tab(at, "audit", lang)
     assert len(at.dataframe) == 1, "the change log, alone"
     open_tab(at, "access", lang)

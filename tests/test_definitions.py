@@ -44,6 +44,7 @@ def closing(tmp_db: Path) -> Path:
     return acc.build(tmp_db)
 
 
+@pytest.mark.covers("win_rate_closed", "win_rate_closed_low", "win_rate_closed_high")
 def test_close_view_shows_the_win_rate_of_the_leads_closed_in_the_period(closing: Path) -> None:
     a = row(kpis(closing, CLOSE_MARCH, by="partner"), partner="A")
     assert (a["won_deals"], a["won_closed"], a["lost_closed"]) == (2, 2, 3)
@@ -59,6 +60,7 @@ def test_close_view_shows_the_win_rate_of_the_leads_closed_in_the_period(closing
     assert (b_only["won_closed"], b_only["lost_closed"], b_only["win_rate_closed"]) == (1, 1, 0.5)
 
 
+@pytest.mark.covers("win_rate_closed")
 def test_win_rate_closed_by_month_and_in_a_batch_as_alone(closing: Path) -> None:
     april = Filters(date(2024, 3, 1), date(2024, 4, 30), view="close")
     by_month = kpis(closing, april, by="month")
@@ -71,6 +73,7 @@ def test_win_rate_closed_by_month_and_in_a_batch_as_alone(closing: Path) -> None
     assert batch[0]["win_rate_closed"].iloc[0] == pytest.approx(4 / 9)
 
 
+@pytest.mark.covers("conversion", "win_rate_closed")
 def test_cohort_view_has_no_closed_win_rate(closing: Path) -> None:
     a = row(kpis(closing, by="partner"), partner="A")
     assert a["conversion"] == pytest.approx(2 / 9)  # March leads: 2 won of 9
@@ -91,6 +94,7 @@ def _not_main(acc: Account) -> None:
         c["is_main"] = False
 
 
+@pytest.mark.covers("new_clients", "purchases_per_client")
 def test_a_company_buying_through_two_non_main_contacts_is_one_client(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -103,6 +107,7 @@ def test_a_company_buying_through_two_non_main_contacts_is_one_client(tmp_db: Pa
     assert (a["won_deals"], a["new_clients"], a["purchases_per_client"]) == (2, 1, 2)
 
 
+@pytest.mark.covers("new_clients")
 def test_a_main_contact_comes_first_then_the_company_then_another_contact(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -121,6 +126,7 @@ def test_a_main_contact_comes_first_then_the_company_then_another_contact(tmp_db
 
 # ---------- LTV to date ----------
 
+@pytest.mark.covers("won_deals", "new_clients", "cpa", "purchases_per_client", "ltv")
 def test_ltv_counts_every_deal_of_the_clients_to_date(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -171,6 +177,7 @@ def _tiered(path: Path, kind: str | None, prices: tuple[float, ...] = (150_000, 
     return path
 
 
+@pytest.mark.covers("costs_commission")
 @pytest.mark.parametrize(("kind", "commission", "rate"), [
     (None, 100_000 * 0.05 + 100_000 * 0.10 + 50_000 * 0.15, 22_500 / 250_000),  # the default: marginal
     ("marginal", 22_500, 0.09),
@@ -184,11 +191,13 @@ def test_tier_kinds_on_a_month_in_three_bands(tmp_db: Path, kind: str | None, co
     assert (details["amount"], details["effective_rate"]) == (pytest.approx(commission), pytest.approx(rate))
 
 
+@pytest.mark.covers("costs_commission")
 def test_whole_tiers_at_a_band_bound_keep_that_band(tmp_db: Path) -> None:
     _tiered(tmp_db, "whole", prices=(120_000, 80_000))  # exactly 200 000: still the 10 % band
     assert row(kpis(tmp_db, by="partner"), partner="A")["costs_commission"] == pytest.approx(20_000)
 
 
+@pytest.mark.covers("costs_commission")
 def test_a_scenario_carries_the_tier_kind(tmp_db: Path) -> None:
     _tiered(tmp_db, None)
     with store.connect(tmp_db, read_only=True) as con:

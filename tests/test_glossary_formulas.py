@@ -54,6 +54,7 @@ def _checkable(columns: set[str]) -> dict[str, str]:
     return out
 
 
+@pytest.mark.covers("lead_to_qualified", "avg_check", "profit", "roi", "cpa")
 def test_every_expression_formula_gives_the_engine_s_column(frames: list[pd.DataFrame]) -> None:
     checked = _checkable(set(frames[0].columns))
     assert MUST_CHECK <= set(checked), f"formulas no longer checkable: {MUST_CHECK - set(checked)}"
@@ -68,6 +69,7 @@ def test_every_expression_formula_gives_the_engine_s_column(frames: list[pd.Data
             assert np.allclose(got, want, rtol=1e-9, atol=1e-6, equal_nan=True), (name, expr)
 
 
+@pytest.mark.covers("roi_band")
 def test_the_band_rule_in_the_glossary_is_the_engine_s(frames: list[pd.DataFrame]) -> None:
     rules = re.findall(r"(\w+) ([≥<]) (-?[\d.]+)", METRICS["roi_band"].formula)
     assert [r[0] for r in rules] == ["excellent", "profitable", "marginal", "loss"]
@@ -84,6 +86,7 @@ def test_the_band_rule_in_the_glossary_is_the_engine_s(frames: list[pd.DataFrame
         assert [band(r) for r in frame["roi"]] == list(frame["roi_band"])
 
 
+@pytest.mark.covers("too_few")
 def test_the_too_few_rule_in_the_glossary_is_the_engine_s(frames: list[pd.DataFrame]) -> None:
     limit = int(re.search(r"default (\d+)", METRICS["too_few"].formula).group(1))
     partners = frames[0][frames[0]["partner_id"].notna()]

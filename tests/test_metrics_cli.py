@@ -12,8 +12,6 @@ from test_metrics_data import WON, Account
 
 from metrics.__main__ import main
 
-COVERED = {"roi_band"}
-
 
 @pytest.fixture
 def cli_db(tmp_db: Path) -> Path:
@@ -32,6 +30,7 @@ def args(db: Path, *extra: str) -> list[str]:
     return ["kpis", "--db", str(db), "--from", "2024-03-01", "--to", "2024-04-30", *extra]
 
 
+@pytest.mark.covers("leads", "won_deals", "revenue", "costs", "roi", "conversion", "roi_band", "cpa", "ltv")
 def test_json_by_partner(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args(cli_db, "--by", "partner", "--format", "json")) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -16,9 +16,6 @@ from metrics import costs, engine
 from metrics.costs import Scenario, bound_ledger, bound_rules, check_tiers
 from metrics.filters import FilterError, Filters
 
-COVERED = {"costs", "costs_ledger", "costs_commission", "profit", "roi", "breakeven_commission_rate"}
-
-
 # ---------- ledger ----------
 
 @pytest.fixture
@@ -32,6 +29,7 @@ def ledger_db(tmp_db: Path) -> Path:
     return acc.build(tmp_db)
 
 
+@pytest.mark.covers("costs", "costs_ledger")
 @pytest.mark.parametrize(("start", "end", "expected"), [
     ("2024-03-01", "2024-03-31", 3410),                    # a whole month takes the whole amount
     ("2024-03-10", "2024-03-20", 3410 * 11 / 31),          # eleven of 31 days
@@ -44,6 +42,7 @@ def test_ledger_spreads_a_month_evenly_over_its_days(ledger_db: Path, start: str
     assert r["costs"] == pytest.approx(expected) and r["costs_ledger"] == pytest.approx(expected)
 
 
+@pytest.mark.covers("costs_ledger")
 def test_costs_by_category_long_format(ledger_db: Path) -> None:
     long = call(ledger_db, engine.costs_by_category, MARCH, by="partner")
     assert list(long.columns) == ["partner_id", "partner", "model", "category", "amount"]
@@ -52,6 +51,7 @@ def test_costs_by_category_long_format(ledger_db: Path) -> None:
                        "computed_commission": 0}
 
 
+@pytest.mark.covers("costs")
 def test_weekly_buckets_split_the_ledger_by_days(ledger_db: Path) -> None:
     weeks = kpis(ledger_db, MARCH, by="week")
     assert weeks["costs"].sum() == pytest.approx(3410)
@@ -59,6 +59,7 @@ def test_weekly_buckets_split_the_ledger_by_days(ledger_db: Path) -> None:
     assert first["costs"] == pytest.approx(3410 * 3 / 31)
 
 
+@pytest.mark.covers("costs")
 def test_ledger_follows_leads_across_pipelines(tmp_db: Path) -> None:
     acc = Account(pipelines=[pipeline_record(1), pipeline_record(2, offset=100)])
     acc.partner("A", "referral")
@@ -89,6 +90,7 @@ def _rules_db(path: Path, *rules: dict, deals: list[tuple] | None = None) -> Pat
     return acc.build(path)
 
 
+@pytest.mark.covers("costs_commission", "roi")
 def test_percent_of_revenue_rule(tmp_db: Path) -> None:
     _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales"},
               deals=[("A", "2024-03-05", None, 1000, 1), ("B", "2024-03-06", None, 500, 1)])
@@ -97,6 +99,7 @@ def test_percent_of_revenue_rule(tmp_db: Path) -> None:
     assert row(df, partner="A")["roi"] == pytest.approx(9.0)
 
 
+@pytest.mark.covers("costs_commission")
 def test_tiers_apply_progressively_per_calendar_month(tmp_db: Path) -> None:
     tiers = [{"up_to": 1_000_000, "rate": 0.10}, {"up_to": None, "rate": 0.15}]
     _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales", "tiers": tiers},
@@ -114,6 +117,7 @@ def test_tiers_apply_progressively_per_calendar_month(tmp_db: Path) -> None:
     assert d["effective_rate"] == pytest.approx(215_000 / 1_900_000)
 
 
+@pytest.mark.covers("costs_commission")
 def test_tier_rates_follow_rebuilt_facts_on_an_open_connection(tmp_db: Path) -> None:
     # The tiers' monthly rates are bound with the rule structure: facts rebuilt under the same writing
     # connection (as a sync does) must give the new month's base, not the rate bound before.
@@ -131,6 +135,7 @@ def test_tier_rates_follow_rebuilt_facts_on_an_open_connection(tmp_db: Path) -> 
     assert details["base"] == 1_500_000 and details["effective_rate"] == pytest.approx(175_000 / 1_500_000)
 
 
+@pytest.mark.covers("costs_commission")
 def test_fixed_per_deal_is_dated_by_close_and_respects_validity(tmp_db: Path) -> None:
     _rules_db(tmp_db, {"kind": "fixed_per_deal", "rate": 1000, "model": "sales", "valid_from": "2024-03-15"},
               deals=[("A", "2024-03-01", "2024-03-10", 10, 1), ("A", "2024-03-02", "2024-03-16", 10, 1),
@@ -140,6 +145,7 @@ def test_fixed_per_deal_is_dated_by_close_and_respects_validity(tmp_db: Path) ->
     assert row(close, partner="A")["costs_commission"] == 1000
 
 
+@pytest.mark.covers("costs_commission", "costs")
 def test_fixed_per_qualified_lead_is_dated_by_creation(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -152,6 +158,7 @@ def test_fixed_per_qualified_lead_is_dated_by_creation(tmp_db: Path) -> None:
     assert a["costs_commission"] == 600 and a["costs"] == 600
 
 
+@pytest.mark.covers("costs_commission")
 def test_partner_rules_replace_model_rules(tmp_db: Path) -> None:
     _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales"},
               {"kind": "fixed_per_deal", "rate": 7, "partner": "A"},
@@ -163,6 +170,7 @@ def test_partner_rules_replace_model_rules(tmp_db: Path) -> None:
     assert list(det["rule_scope"]) == ["partner", "model"]
 
 
+@pytest.mark.covers("costs_commission")
 def test_a_dated_override_replaces_model_rules_only_while_in_force(tmp_db: Path) -> None:
     _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales"},
               {"kind": "percent_revenue", "rate": 0.2, "partner": "A", "valid_from": "2024-03-15"},
@@ -170,12 +178,14 @@ def test_a_dated_override_replaces_model_rules_only_while_in_force(tmp_db: Path)
     assert row(kpis(tmp_db, by="partner"), partner="A")["costs_commission"] == pytest.approx(100 + 200)
 
 
+@pytest.mark.covers("costs_commission", "roi")
 def test_no_rule_no_commission(tmp_db: Path) -> None:
     _rules_db(tmp_db, deals=[("A", "2024-03-05", None, 1000, 1)])
     a = row(kpis(tmp_db, by="partner"), partner="A")
     assert a["costs_commission"] == 0 and pd.isna(a["roi"])
 
 
+@pytest.mark.covers("costs")
 def test_commissions_follow_the_month_of_their_events(tmp_db: Path) -> None:
     _rules_db(tmp_db, {"kind": "fixed_per_deal", "rate": 10, "model": "sales"},
               deals=[("A", "2024-03-05", None, 1, 1), ("A", "2024-04-05", None, 1, 1)])
@@ -185,6 +195,7 @@ def test_commissions_follow_the_month_of_their_events(tmp_db: Path) -> None:
 
 # ---------- scenarios ----------
 
+@pytest.mark.covers("costs", "income")
 def test_scenario_recomputes_like_actuals(tmp_db: Path) -> None:
     _rules_db(tmp_db, {"kind": "percent_revenue", "rate": 0.1, "model": "sales"},
               deals=[("A", "2024-03-05", None, 1000, 1)])
@@ -212,6 +223,7 @@ def test_scenario_inputs_are_checked(tmp_db: Path) -> None:
         check_tiers(json.dumps([{"up_to": 5}]))
 
 
+@pytest.mark.covers("breakeven_commission_rate")
 def test_breakeven_rate_and_sensitivity(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "sales")

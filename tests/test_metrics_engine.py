@@ -15,13 +15,6 @@ from data_layer import store
 from metrics import batch, engine, query, sql
 from metrics.filters import FilterError, Filters
 
-COVERED = {
-    "leads", "qualified_leads", "won_deals", "conversion", "conversion_low", "conversion_high",
-    "lead_to_qualified", "qualified_to_won", "revenue", "avg_check", "revenue_share", "costs", "costs_ledger",
-    "income", "profit", "roi", "roi_band", "new_clients", "cpa", "ltv", "purchases_per_client",
-    "time_to_close_days", "too_few", "quality_score", "phone_share", "email_share", "junk_share",
-    "funnel_share", "step_share", "win_rate", "win_rate_closed", "win_rate_closed_low", "win_rate_closed_high",
-}
 MARCH = Filters(date(2024, 3, 1), date(2024, 3, 31))
 
 
@@ -70,6 +63,8 @@ EXPECTED = [  # partner, model, leads, won, conversion, avg_check, revenue, roi,
 ]
 
 
+@pytest.mark.covers("leads", "won_deals", "conversion", "avg_check", "revenue", "roi", "roi_band", "cpa",
+                    "ltv")
 def test_worked_examples_hold_exactly(worked: Path) -> None:
     df = kpis(worked, by="partner")
     got = [(r["partner"], r["model"], r["leads"], r["won_deals"], r["conversion"], r["avg_check"], r["revenue"],
@@ -79,6 +74,8 @@ def test_worked_examples_hold_exactly(worked: Path) -> None:
         assert g[4:8] + g[9:] == pytest.approx(e[4:8] + e[9:], abs=1e-9)
 
 
+@pytest.mark.covers("leads", "won_deals", "revenue", "costs", "roi", "purchases_per_client", "new_clients",
+                    "too_few")
 def test_worked_examples_by_model_and_total(worked: Path) -> None:
     by_model = kpis(worked, by="model")
     assert list(by_model["model"]) == ["referral", "sales", "service"]
@@ -90,6 +87,7 @@ def test_worked_examples_by_model_and_total(worked: Path) -> None:
     assert not total["too_few"]
 
 
+@pytest.mark.covers("conversion_low", "conversion_high", "too_few")
 def test_wilson_interval_and_too_few(worked: Path) -> None:
     df = kpis(worked, by="partner")
     b = row(df, partner="B")
@@ -117,6 +115,8 @@ def test_ranking_skips_too_few_and_direct(worked: Path) -> None:
 
 # ---------- empty and one-sided data ----------
 
+@pytest.mark.covers("leads", "won_deals", "revenue", "costs", "conversion", "conversion_low", "roi",
+                    "roi_band", "too_few")
 def test_no_leads_gives_one_empty_row(tmp_db: Path) -> None:
     Account().build(tmp_db)
     df = kpis(tmp_db)
@@ -128,6 +128,7 @@ def test_no_leads_gives_one_empty_row(tmp_db: Path) -> None:
     assert kpis(tmp_db, by="partner").empty
 
 
+@pytest.mark.covers("roi", "roi_band", "cpa", "ltv", "profit")
 def test_no_costs_roi_null_band_na(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -138,6 +139,7 @@ def test_no_costs_roi_null_band_na(tmp_db: Path) -> None:
     assert r["profit"] == 1000
 
 
+@pytest.mark.covers("leads", "won_deals", "costs", "roi", "roi_band")
 def test_costs_without_leads_appear(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -153,6 +155,7 @@ def test_costs_without_leads_appear(tmp_db: Path) -> None:
 
 # ---------- scope: deletions, time zone, pipelines, views ----------
 
+@pytest.mark.covers("leads", "won_deals", "revenue")
 def test_deleted_leads_never_count(tmp_db: Path) -> None:
     acc = Account()
     acc.lead("2024-03-05", status=WON, price=100)
@@ -165,6 +168,7 @@ def test_deleted_leads_never_count(tmp_db: Path) -> None:
     assert (r["leads"], r["won_deals"], r["revenue"]) == (1, 1, 100)
 
 
+@pytest.mark.covers("leads")
 def test_period_edges_use_the_account_time_zone(tmp_db: Path) -> None:
     acc = Account(tz="Europe/Moscow")
     acc.lead(ts("2024-03-31", 23, 30), status="new")   # 20:30 UTC on 31 March: March
@@ -176,6 +180,7 @@ def test_period_edges_use_the_account_time_zone(tmp_db: Path) -> None:
     assert april["leads"] == 1
 
 
+@pytest.mark.covers("leads", "won_deals", "revenue", "qualified_leads", "revenue_share")
 def test_two_pipelines_share_won_and_lost(tmp_db: Path) -> None:
     from test_metrics_data import pipeline_record
     acc = Account(pipelines=[pipeline_record(1), pipeline_record(2, offset=100)])
@@ -193,6 +198,8 @@ def test_two_pipelines_share_won_and_lost(tmp_db: Path) -> None:
     assert only2["revenue_share"] == 1.0  # same pipelines in the denominator
 
 
+@pytest.mark.covers("leads", "won_deals", "revenue", "avg_check", "costs", "conversion", "win_rate_closed",
+                    "win_rate_closed_low", "win_rate_closed_high", "time_to_close_days")
 def test_close_date_view(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -212,6 +219,7 @@ def test_close_date_view(tmp_db: Path) -> None:
     assert close["time_to_close_days"] == pytest.approx(24.0, abs=0.05)
 
 
+@pytest.mark.covers("revenue", "revenue_share")
 def test_revenue_share_uses_all_leads_of_the_period(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -231,6 +239,7 @@ def test_revenue_share_uses_all_leads_of_the_period(tmp_db: Path) -> None:
     assert call(tmp_db, engine.revenue_total, MARCH) == 1000
 
 
+@pytest.mark.covers("leads", "qualified_leads", "won_deals", "lead_to_qualified", "qualified_to_won")
 def test_qualified_via_stage_history_or_current_stage(tmp_db: Path) -> None:
     acc = Account()
     back = acc.lead("2024-03-05", status="new")[0]            # reached qualified, moved back to new
@@ -249,6 +258,7 @@ def test_qualified_via_stage_history_or_current_stage(tmp_db: Path) -> None:
     assert r["lead_to_qualified"] == pytest.approx(4 / 6) and r["qualified_to_won"] == pytest.approx(1 / 4)
 
 
+@pytest.mark.covers("won_deals", "new_clients", "purchases_per_client", "cpa", "ltv")
 def test_repeat_purchases_count_every_deal_of_the_client(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -265,6 +275,7 @@ def test_repeat_purchases_count_every_deal_of_the_client(tmp_db: Path) -> None:
     assert r["cpa"] == 50 and r["ltv"] == pytest.approx((400 + 600 + 300 + 999 + 200) / 2 - 50)
 
 
+@pytest.mark.covers("time_to_close_days")
 def test_time_to_close_is_the_median(tmp_db: Path) -> None:
     acc = Account()
     for days in (1, 2, 10):
@@ -273,6 +284,7 @@ def test_time_to_close_is_the_median(tmp_db: Path) -> None:
     assert kpis(tmp_db).iloc[0]["time_to_close_days"] == pytest.approx(2.0)
 
 
+@pytest.mark.covers("income", "roi")
 def test_margin_setting_changes_income_and_basis(tmp_db: Path) -> None:
     acc = Account(settings={"margin": {"account": 0.5, "models": {"referral": 0.4}}})
     acc.partner("A", "referral")
@@ -286,6 +298,7 @@ def test_margin_setting_changes_income_and_basis(tmp_db: Path) -> None:
     assert (d["income"], d["income_basis"]) == (500, "margin")
 
 
+@pytest.mark.covers("leads", "revenue")
 def test_groupings_by_time_source_and_filters(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -305,6 +318,7 @@ def test_groupings_by_time_source_and_filters(tmp_db: Path) -> None:
 
 # ---------- quality, funnel, partner vs direct, deltas, deals ----------
 
+@pytest.mark.covers("quality_score", "phone_share", "email_share", "junk_share")
 def test_quality_score_components_and_junk(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -331,6 +345,7 @@ def test_quality_score_components_and_junk(tmp_db: Path) -> None:
         pd.testing.assert_frame_equal(by_day, by_lead)
 
 
+@pytest.mark.covers("funnel_share", "step_share")
 def test_funnel_counts_leads_that_reached_each_stage(tmp_db: Path) -> None:
     acc = Account()
     lost = acc.lead("2024-03-05", status=LOST)[0]
@@ -367,6 +382,7 @@ def test_funnel_filtered_by_partner_and_by_source(tmp_db: Path) -> None:
     assert reached["A+vk"] == {"Неразобранное": 2, "Новый": 2, "Квалифицирован": 2, "КП": 0, "Успешно": 0}
 
 
+@pytest.mark.covers("win_rate")
 def test_partner_vs_direct_differences(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")
@@ -413,6 +429,7 @@ def test_deals_lists_a_partners_leads_with_commission(tmp_db: Path) -> None:
     assert list(call(tmp_db, engine.deals, MARCH, None)["amount"]) == [50.0]
 
 
+@pytest.mark.covers("purchases_per_client", "ltv")
 def test_derived_tables_follow_every_rebuild(tmp_db: Path) -> None:
     """Regression: the won-deals table behind lifetime metrics is rebuilt with lead_facts after a write."""
     acc = Account()

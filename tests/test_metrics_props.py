@@ -16,8 +16,6 @@ from data_layer import store
 from metrics import engine
 from metrics.filters import Filters
 
-COVERED = {"leads", "qualified_leads", "won_deals", "revenue", "costs", "income", "profit", "roi", "conversion",
-           "conversion_low", "conversion_high", "costs_ledger", "costs_commission"}
 ADDITIVE = ("leads", "qualified_leads", "won_deals", "revenue", "costs", "costs_ledger", "costs_commission",
             "income", "profit")
 PARTNERS = (("A", "referral"), ("B", "sales"), ("C", "service"), ("D", None))
@@ -85,6 +83,7 @@ def check_ratios(df: pd.DataFrame) -> None:
             assert pd.isna(r["roi"]) and r["roi_band"] == "n/a"
 
 
+@pytest.mark.covers("profit", "roi")
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(lead_st, max_size=25), st.lists(cost_st, max_size=6, unique_by=lambda c: c[:3]), st.lists(rule_st, max_size=3),
        st.sampled_from([None, 0.4]), st.sampled_from(["cohort", "close"]))

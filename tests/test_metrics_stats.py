@@ -11,13 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_metrics_data import WON, Account
 from test_metrics_engine import call, kpis, row
-from test_payback import COVERED as PAYBACK_COVERED
-from test_pooling import COVERED as POOLING_COVERED
 
 from metrics import engine, stats
-
-# the partially pooled estimates and the payback month are tested in test_pooling.py and test_payback.py
-COVERED = {"roi_low", "roi_high", "conversion_low", "conversion_high"} | POOLING_COVERED | PAYBACK_COVERED
 
 
 def test_wilson_known_values() -> None:
@@ -35,6 +30,7 @@ def test_wilson_contains_the_point_estimate(n: int, data: st.DataObject) -> None
     assert 0 <= lo <= x / n <= hi <= 1
 
 
+@pytest.mark.covers("roi_low", "roi_high")
 def test_bootstrap_is_seeded_and_brackets_roi() -> None:
     xs = np.array([500.0] * 10)
     sample = stats.RoiSample(n=50, fixed=2000.0, xs=xs, ys=np.zeros(10))
@@ -46,6 +42,7 @@ def test_bootstrap_is_seeded_and_brackets_roi() -> None:
     assert stats.roi_bootstrap(no_costs)[2] == "no costs"
 
 
+@pytest.mark.covers("roi_low", "roi_high")
 def test_large_samples_use_the_normal_draw_with_the_same_centre() -> None:
     rng = np.random.default_rng(1)
     xs = rng.gamma(2.0, 500.0, size=3000)
@@ -55,6 +52,7 @@ def test_large_samples_use_the_normal_draw_with_the_same_centre() -> None:
     assert method == "bootstrap-normal" and lo < roi < hi and hi - lo < 0.5
 
 
+@pytest.mark.covers("roi_low", "roi_high")
 def test_roi_interval_rows(tmp_db: Path) -> None:
     acc = Account()
     acc.partner("A", "referral")

@@ -16,7 +16,6 @@ from metrics import engine, payback
 from metrics.__main__ import main
 from metrics.filters import FilterError, Filters
 
-COVERED = {"payback_month"}
 YEAR = Filters(date(2024, 1, 1), date(2024, 12, 31))
 
 
@@ -48,6 +47,7 @@ def _by_cohort(months: pd.DataFrame) -> dict[str, tuple[str, object]]:
             for c, s, m in zip(months["cohort"], months["status"], months["payback_month"], strict=True)}
 
 
+@pytest.mark.covers("payback_month")
 def test_worked_examples_pay_back_in_month_3_and_7(cohort_db: Path) -> None:
     with store.connect(cohort_db, read_only=True) as con:
         pid = partner_ids(cohort_db)["P"]
@@ -63,6 +63,7 @@ def test_worked_examples_pay_back_in_month_3_and_7(cohort_db: Path) -> None:
     assert set(curve["model"]) == {"referral"}
 
 
+@pytest.mark.covers("payback_month")
 def test_a_cohort_younger_than_its_payback_is_too_young_an_old_one_not_yet(cohort_db: Path) -> None:
     with store.connect(cohort_db, read_only=True) as con:
         months = payback.payback(con, YEAR, model="referral")[1].set_index("cohort")
@@ -73,6 +74,7 @@ def test_a_cohort_younger_than_its_payback_is_too_young_an_old_one_not_yet(cohor
     assert pd.isna(old["payback_month"])
 
 
+@pytest.mark.covers("payback_month")
 def test_statuses_follow_the_rule() -> None:
     def series(cohort: str, age: int, cumulative: list[float], costs: list[float]) -> pd.DataFrame:
         return pd.DataFrame({"model": "sales", "cohort": date.fromisoformat(cohort), "m": range(age + 1),
@@ -118,6 +120,7 @@ def test_one_model_or_one_partner_and_never_direct(cohort_db: Path) -> None:
     assert later[0].empty and later[1].empty, "a period after the data's as-of day has no cohorts"
 
 
+@pytest.mark.covers("payback_month")
 def test_cli_payback(cohort_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["payback", "--help"])

@@ -19,8 +19,6 @@ from metrics import engine, leaderboard, pooling, stats
 from metrics.__main__ import main
 from metrics.filters import Filters
 
-COVERED = {"conversion_pooled", "conversion_pooled_low", "conversion_pooled_high", "roi_pooled", "roi_pooled_low",
-           "roi_pooled_high", "pool_weight"}
 MODELS = ("referral", "sales", "service")
 EPS = 1e-9
 
@@ -70,6 +68,7 @@ def _partners(drawn: list[dict]) -> list[dict]:
     return out
 
 
+@pytest.mark.covers("conversion_pooled", "conversion_pooled_low", "conversion_pooled_high", "pool_weight")
 @settings(max_examples=150, deadline=None)
 @given(st.lists(partner_st, min_size=2, max_size=12))
 def test_pooled_conversion_lies_between_raw_and_the_model_mean(drawn: list[dict]) -> None:
@@ -105,6 +104,7 @@ def _roi_mean(df: pd.DataFrame, i: int) -> float:
     return float(df.loc[i, "roi"])
 
 
+@pytest.mark.covers("roi_pooled", "roi_pooled_low", "roi_pooled_high")
 @settings(max_examples=150, deadline=None)
 @given(st.lists(partner_st, min_size=2, max_size=12))
 def test_pooled_roi_lies_between_raw_and_the_model_roi(drawn: list[dict]) -> None:
@@ -120,6 +120,7 @@ def test_pooled_roi_lies_between_raw_and_the_model_roi(drawn: list[dict]) -> Non
         assert 0 < out.loc[i, "roi_pool_weight"] <= 1
 
 
+@pytest.mark.covers("conversion_pooled", "conversion_pooled_low", "conversion_pooled_high", "pool_weight")
 @settings(max_examples=150, deadline=None)
 @given(wins=st.integers(0, 50), extra=st.integers(0, 50), mean=st.floats(0.01, 0.99), k=st.floats(0.5, 500),
        factors=st.lists(st.integers(1, 100), min_size=2, max_size=5))
@@ -139,6 +140,7 @@ def test_the_posterior_moves_toward_the_raw_value_as_leads_grow(wins: int, extra
     assert all(b >= a - EPS for a, b in zip(weights, weights[1:], strict=False))
 
 
+@pytest.mark.covers("conversion_pooled")
 @settings(max_examples=120, deadline=None)
 @given(factor=st.integers(2, 40), others=st.lists(st.tuples(st.integers(30, 300), st.floats(0.1, 0.3)),
                                                     min_size=2, max_size=6))
@@ -190,6 +192,7 @@ def small_and_big(tmp_db: Path) -> Path:
     return acc.build(tmp_db)
 
 
+@pytest.mark.covers("roi", "roi_low", "roi_high", "roi_pooled", "roi_pooled_low", "roi_pooled_high")
 def test_the_issue_case_through_the_engine(small_and_big: Path) -> None:
     f = Filters(date(2024, 3, 1), date(2024, 3, 31))
     with store.connect(small_and_big, read_only=True) as con:
@@ -219,6 +222,7 @@ def test_cli_kpis_by_partner_carries_the_pooled_columns(small_and_big: Path,
     assert rows["Big"]["pool_weight"] > rows["Tiny"]["pool_weight"]
 
 
+@pytest.mark.covers("conversion_pooled", "conversion_pooled_low", "pool_weight")
 def test_degenerate_fits_fall_back() -> None:
     """One partner alone: not pooled. A lone partner of a model: pulled toward all partners. No spread beyond
     chance: the prior is capped at the mean leads per partner."""
