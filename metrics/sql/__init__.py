@@ -148,6 +148,18 @@ def scope_keys(groupings: tuple[tuple[str, ...], ...],
                      "period": _use(timed, m)}}
 
 
+def full_inputs(name: str) -> dict[str, Any]:
+    """Template inputs under which query `name` takes every optional part it has (both deal views, the split, the
+    lost leads, the client metrics, ...): the text that references every relation the query may read."""
+    text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
+    every: dict[str, Any] = plain_inputs()
+    if "_scope.sql" in text or "g_partner" in text:  # a scope-based query (maturity.sql has its own scopes)
+        every.update(scope_keys(((),), ((),)), detailed=True, deal_views=DEAL_VIEWS, narrowed=True,
+                     lost_leads=True, clients=True)
+    every.update({flag: True for flag in ("won_only", "by_lead") if flag in text})
+    return every
+
+
 @cache
 def param_names(text: str) -> frozenset[str]:
     """Names of the `$` parameters a query text uses (comments ignored)."""
