@@ -6,8 +6,9 @@
     python -m bench.sql_ab compare A.pkl B.pkl    # runs A and B alternately, prints medians and B/A
 
 `capture` runs bench.metrics_bench's pages once on the 1M-lead database and records every query text with its
-parameters (the engine's `run`); `compare` replays both captures on one connection, alternating which goes
-first, so both see the same machine load. Only the SQL is timed (no pandas post-processing).
+parameters (metrics.query.recording: what the engine executes); `compare` replays both captures on one
+connection, alternating which goes first, so both see the same machine load. Only the SQL is timed (no pandas
+post-processing).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from data_layer import store
-from metrics import engine, sql
+from metrics import query
 from metrics.costs import bind_cost_inputs
 
 Capture = dict[str, list[tuple[str, dict[str, Any]]]]
@@ -32,23 +33,12 @@ def capture(out: Path, n_leads: int = 1_000_000) -> Capture:
     from bench.metrics_bench import PAGES, db_path, default_scope
 
     got: Capture = {}
-    page_now = [""]
-    real_run = engine.run
-
-    def recording_run(con, name, values, slot_items=()):  # same signature as engine.run
-        text = sql.render(name, slot_items or sql.slots())
-        got.setdefault(page_now[0], []).append((text, sql.params(text, values)))
-        return real_run(con, name, values, slot_items)
-
-    engine.run = recording_run
-    try:
-        with store.connect(db_path(n_leads), read_only=True) as con:
-            scope = default_scope(con)
-            for page, fn in PAGES.items():
-                page_now[0] = page
+    with store.connect(db_path(n_leads), read_only=True) as con:
+        scope = default_scope(con)
+        for page, fn in PAGES.items():
+            with query.recording() as ran:
                 fn(con, scope)
-    finally:
-        engine.run = real_run
+            got[page] = [(q.text, q.params) for q in ran]
     out.write_bytes(pickle.dumps(got))
     return got
 

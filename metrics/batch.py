@@ -3,6 +3,7 @@ connections at once; kpis_with_roi is the partners leaderboard's pair."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import weakref
 from collections.abc import Callable
@@ -112,7 +113,8 @@ def together(con: duckdb.DuckDBPyConnection, calls: tuple[Call, ...]) -> list[An
     if len(calls) < 2 or threading.current_thread().name.startswith(_LANE_NAME):
         results = lane(con)  # one call, or called from the pool's thread: waiting on the pool would deadlock
     else:
-        beside = _LANE_POOL.submit(lane, _lane_cursor(con))
+        # in the caller's context, so what it set there (metrics.query.recording) holds beside it too
+        beside = _LANE_POOL.submit(contextvars.copy_context().run, lane, _lane_cursor(con))
         try:
             results = lane(con)
         finally:  # never leave the cursor running when the caller goes on (it may close con)

@@ -1,9 +1,16 @@
 """Cost inputs of the metrics: settings, the ledger and commission rules, and what-if scenarios.
 
-The KPI SQL never reads ``cost_ledger`` or ``commission_rules`` directly: it reads the relations
-``m_ledger`` and ``m_rules`` that :func:`bind_cost_inputs` (re)binds on the connection before every
-query, either as views over the tables (actuals) or over a scenario's DataFrames (what-if). Both go
-through the same typed view, so a scenario is recomputed exactly the way actuals are.
+The KPI SQL never reads ``cost_ledger`` or ``commission_rules`` directly: it reads named relations that
+:func:`bind_cost_inputs` (re)binds on the connection before every query (temp views and registered tables, so a
+read-only connection can hold them; docs/sql.md and ``python -m metrics.sql inputs`` describe each):
+
+* ``m_ledger_src`` / ``m_rules_src``: views over the tables (bind_*_actual.sql) or over a scenario's DataFrames,
+  registered as ``m_ledger_df`` / ``m_rules_df`` (bind_*_scenario.sql);
+* ``m_ledger`` / ``m_rules``: the typed views every cost query reads (bind_ledger.sql, bind_rules.sql);
+* ``m_rule_spans`` / ``m_tier_rates``: the results of rule_spans.sql / tier_rates.sql over ``m_rules``, registered
+  as Arrow tables and cached per fingerprint of their inputs (:func:`bind_rule_structure`).
+
+Actuals and a scenario go through the same typed views, so a scenario is recomputed exactly the way actuals are.
 """
 
 from __future__ import annotations

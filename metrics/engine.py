@@ -39,7 +39,6 @@ from metrics.kpi_frames import (
 from metrics.payback import payback
 from metrics.query import (
     BY_CHOICES,
-    CONSTANT,
     KEY_COLUMNS,
     MODEL_ORDER,
     TIME_UNITS,
@@ -63,7 +62,7 @@ from metrics.views import (
 )
 
 __all__ = [
-    "BY_CHOICES", "CLIENT_METRICS", "CLOSE_COLUMNS", "COMMISSION_CATEGORY", "CONSTANT", "COST_COLUMNS",
+    "BY_CHOICES", "CLIENT_METRICS", "CLOSE_COLUMNS", "COMMISSION_CATEGORY", "COST_COLUMNS",
     "DELTA_METRICS", "KEY_COLUMNS", "KPI_COLUMNS", "LEDGER_CATEGORIES", "LITE", "MODEL_ORDER", "PVD_COLUMNS",
     "ROI_UNIT_COLUMNS", "SCOPE_KEY_COLUMNS", "TIME_UNITS", "TOGETHER", "Call", "FilterError", "Filters", "Frame",
     "breakeven_commission_rate", "commission_details", "costs_by_category", "costs_long", "deals", "deltas",

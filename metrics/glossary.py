@@ -107,8 +107,9 @@ CHOICES = """\
   `fact_lost_days`, `fact_lead_stage`, `fact_stage_days`) and the user tables; `lead_facts` itself only where a
   filter or grouping needs the leads one by one (a source filter, lead lists). The commission-rule structure and
   the tiers' monthly rates are computed once per fingerprint of their inputs (`rule_inputs_key.sql`) and bound as
-  small tables. Group keys are whitelisted template slots so each grouping plans with plain columns; values are
-  always bound parameters. See docs/architecture.md.
+  small tables. Group keys are the whitelisted expressions of `_keys.sql` (the queries are Jinja2 templates whose choices are
+  visible `{% if %}` blocks) so each grouping plans with plain columns; values are always bound parameters. See
+  docs/architecture.md and docs/sql.md (`python -m metrics.sql show` prints what a page runs).
 """
 
 

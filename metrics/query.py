@@ -3,6 +3,10 @@ every frame sharing its narrowing; frames of equal dates read the data once, see
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -67,20 +71,58 @@ def norm_name(name: str) -> str:
     return name.replace("Ё", "Е").replace("ё", "е").strip().lower()
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One query as it runs: its name, template inputs, rendered text and the parameters that text binds."""
+
+    name: str
+    inputs: Mapping[str, Any]
+    text: str
+    params: dict[str, Any]
+
+
+def prepare(name: str, values: dict[str, Any], inputs: Mapping[str, Any] | None = None) -> Prepared:
+    """Query `name` rendered for its template inputs (default: ungrouped rows), with the parameters it uses."""
+    inputs = {**sql.plain_inputs(), **(inputs or {})}
+    text = sql.render(name, inputs)
+    return Prepared(name, inputs, text, sql.params(text, values))
+
+
+# The queries run in this context while recording() is active: `python -m metrics.sql show` runs a page's
+# engine call and prints what it ran (a context variable, so concurrent sessions never see each other's).
+_RECORDED: ContextVar[list[Prepared] | None] = ContextVar("recorded_queries", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[Prepared]]:
+    """Collect every query executed through this module meanwhile (in this context), in order."""
+    got: list[Prepared] = []
+    token = _RECORDED.set(got)
+    try:
+        yield got
+    finally:
+        _RECORDED.reset(token)
+
+
+def execute(con: duckdb.DuckDBPyConnection, q: Prepared) -> pd.DataFrame:
+    """Run a prepared query, as a DataFrame."""
+    recorded = _RECORDED.get()
+    if recorded is not None:
+        recorded.append(q)
+    return fetch.frame(con.execute(q.text, q.params))
+
+
 def run(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, Any],
-        slot_items: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
-    """Execute named query `name` (slots filled) with the parameters it uses, as a DataFrame."""
-    text = sql.render(name, slot_items or sql.slots())
-    return fetch.frame(con.execute(text, sql.params(text, values)))
+        inputs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Execute named query `name` (rendered for its template inputs) with the parameters it uses."""
+    return execute(con, prepare(name, values, inputs))
 
 
 # A frame is one (filters, grouping) of a page. Frames that share the partner / model / pipeline / source
 # filters are computed by one query (one scope each, see _scope.sql): a query's fixed cost (planning, some
 # hundred small operators) is paid once per page instead of once per number block.
 Frame = tuple[Filters, tuple[str, ...]]
-# Text of a boolean slot (funnel.sql's {{by_lead}}, deals.sql's {{won_only}}): a constant, so DuckDB drops the
-# branch of the other case before planning its scans
-CONSTANT = {True: "true", False: "false"}
+GROUP_FLAGS = {"partner": "g_partner", "model": "g_model", "pipeline": "g_pipeline", "source": "g_source"}
 
 
 def _scope(sid: int, f: Filters, dims: tuple[str, ...], lite: bool = False) -> dict[str, Any]:
@@ -105,28 +147,41 @@ def narrowing(f: Filters) -> tuple[Any, ...]:
 
 
 def scope_run(con: duckdb.DuckDBPyConnection, name: str, frames: list[Frame], scenario: Scenario | None = None,
-              costs: bool = True, lite: tuple[bool, ...] = (), slots: dict[str, str] | None = None,
+              costs: bool = True, lite: tuple[bool, ...] = (), inputs: Mapping[str, Any] | None = None,
               share: bool = False, **extra: Any) -> pd.DataFrame:
     """Run a scope-based query (one scope per frame, sid = position) for frames sharing their narrowing
-    (share: scopes of equal dates read the data once, see _families; only kpis rolls scopes up from them)."""
+    (share: scopes of equal dates read the data once, see _families; only kpis rolls scopes up from them;
+    inputs: the query's own template inputs, e.g. deals.sql's won_only)."""
+    settings = load_settings(con, scenario)
+    if costs:
+        bind_cost_inputs(con, scenario)
+    return execute(con, scope_query(name, frames, settings, lite, inputs, share, **extra))
+
+
+def scope_query(name: str, frames: list[Frame], settings: MetricSettings, lite: tuple[bool, ...] = (),
+                inputs: Mapping[str, Any] | None = None, share: bool = False, **extra: Any) -> Prepared:
+    """The prepared scope-based query of scope_run (no connection: the settings are given)."""
     base = frames[0][0]
     if any(narrowing(f) != narrowing(base) for f, _ in frames):
         raise ValueError("frames of one query must share partner, model, pipeline and source filters")
-    values = _prepare(con, base, scenario, costs)
+    values = query_params(base, settings)
     scopes = [_scope(i, f, dims, bool(lite and lite[i])) for i, (f, dims) in enumerate(frames)]
     fams = _families(scopes, share)
     split_filtering = bool(base.pipelines or base.sources)
     values.update(
         date_from=min(f.date_from for f, _ in frames), date_to=max(f.date_to for f, _ in frames),
         scopes=scopes, fams=fams, split_filtering=split_filtering, **extra)
-    detailed = any(s["g_split"] for s in scopes)
-    items = sql.scope_slots(tuple(_fam_dims(f) for f in fams), detailed, tuple(dims for _, dims in frames))
-    chosen = {**dict(items), "lost_part": sql.LOST_PART[any(f["close_view"] for f in fams)],
-              "client_part": sql.CLIENT_PART[any(s["g_clients"] for s in scopes)],
-              "scope_deals": sql.DEAL_VIEWS[tuple(sorted({f["close_view"] for f in fams}))],
-              "split_rel": sql.SPLIT_REL[detailed],  # pipeline / source filters make every scope split
-              "all_revenue": sql.ALL_REVENUE[bool(base.partners or base.models or base.sources)], **(slots or {})}
-    return run(con, name, values, tuple(sorted(chosen.items())))
+    chosen = {
+        **sql.scope_keys(tuple(_fam_dims(f) for f in fams), tuple(dims for _, dims in frames)),
+        "detailed": any(s["g_split"] for s in scopes),  # pipeline / source filters make every scope split
+        "deal_views": tuple(v for v, close in (("cohort", False), ("close", True))
+                            if any(f["close_view"] == close for f in fams)),
+        "narrowed": bool(base.partners or base.models or base.sources),
+        "lost_leads": any(f["close_view"] for f in fams),
+        "clients": any(s["g_clients"] for s in scopes),
+        **(inputs or {}),
+    }
+    return prepare(name, values, chosen)
 
 
 def _families(scopes: list[dict[str, Any]], share: bool) -> list[dict[str, Any]]:
@@ -181,14 +236,5 @@ def _segment(sid: int, lo: date, hi: date, covering: list[dict[str, Any]]) -> di
 
 def _fam_dims(fam: dict[str, Any]) -> tuple[str, ...]:
     """The grouping dimensions of a family entry (the union of its scopes')."""
-    dims = tuple(d for d, flag in sql.FLAG.items() if fam[flag])
+    dims = tuple(d for d, flag in GROUP_FLAGS.items() if fam[flag])
     return dims + ((fam["g_unit"],) if fam["g_unit"] else ())
-
-
-def _prepare(con: duckdb.DuckDBPyConnection, f: Filters, scenario: Scenario | None = None,
-             costs: bool = True) -> dict[str, Any]:
-    """Bind the cost inputs (unless costs=False); return the parameters of a query over f."""
-    settings = load_settings(con, scenario)
-    if costs:
-        bind_cost_inputs(con, scenario)
-    return query_params(f, settings)

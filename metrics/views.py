@@ -12,7 +12,7 @@ import pandas as pd
 from metrics import maturity, query, shape, sql, stats
 from metrics.costs import Scenario, load_settings
 from metrics.filters import FilterError, Filters
-from metrics.query import CONSTANT, MODEL_ORDER, TIME_UNITS
+from metrics.query import MODEL_ORDER, TIME_UNITS
 
 
 def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
@@ -29,7 +29,7 @@ def monthly(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "none",
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Per pipeline and stage: leads of the period that reached it (stage history), share and step share."""
     # a source filter needs the leads one by one (fact_stage_days has no source columns)
-    df = query.run(con, "funnel", query.query_params(f, load_settings(con)), (("by_lead", CONSTANT[bool(f.sources)]),))
+    df = query.run(con, "funnel", query.query_params(f, load_settings(con)), {"by_lead": bool(f.sources)})
     for col in ("reached", "leads"):
         df[col] = df[col].astype("int64")
     return df
@@ -41,7 +41,7 @@ def quality(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner") -> 
     values = query.query_params(f, load_settings(con))
     # the day counts have no pipeline or source columns: filtering or grouping by them reads the leads
     by_lead = bool(f.pipelines or f.sources) or "pipeline" in dims or "source" in dims
-    df = query.run(con, "quality", values, (*sql.slots(dims), ("by_lead", CONSTANT[by_lead])))
+    df = query.run(con, "quality", values, {**sql.plain_inputs(dims), "by_lead": by_lead})
     df["leads"] = df["leads"].astype("int64")
     return shape.sort_rows(shape.public_keys(df, dims))
 
@@ -74,8 +74,7 @@ def deals(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int | None, wo
     """A partner's won deals in scope (None = direct) with commission, newest first; won_only=False: all leads."""
     narrowed = replace(f, partners=(int(partner_id),), models=()) if partner_id is not None \
         else replace(f, partners=(), models=("direct",))
-    return query.scope_run(con, "deals", [(narrowed, ())], scenario,
-                     slots={"won_only": CONSTANT[won_only]})
+    return query.scope_run(con, "deals", [(narrowed, ())], scenario, inputs={"won_only": won_only})
 
 
 def commission_details(con: duckdb.DuckDBPyConnection, f: Filters,

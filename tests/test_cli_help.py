@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIS = ("data_layer", "metrics", "reports", "metrics.glossary", "data_layer sync", "data_layer costs import",
-        "data_layer demo", "metrics kpis")
+        "data_layer demo", "metrics kpis", "metrics.sql", "metrics.sql show")
 
 
 @pytest.mark.parametrize("command", CLIS)

@@ -549,8 +549,9 @@ def test_overlapping_frames_give_what_queries_of_their_own_give(spread: Path) ->
 
 def test_texts_without_the_unused_ctes_give_what_the_general_text_gives(spread: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The slots that leave a CTE out when no scope needs it (one deal view, no ledger split, revenue shares
-    without narrowing filters, no close-view lost leads, no client metrics) change the plan, never a number."""
+    """The template inputs that leave a CTE out when no scope needs it (one deal view, no ledger split, revenue
+    shares without narrowing filters, no close-view lost leads, no client metrics) change the plan, never a
+    number: every query rendered with all of them on gives the same frames."""
     f = Filters(date(2024, 3, 1), date(2024, 4, 30))
     pid = partner_ids(spread)["A"]
     cases = [((f, "partner"),), ((replace(f, view="close"), "partner"),), _frames(f),
@@ -558,17 +559,24 @@ def test_texts_without_the_unused_ctes_give_what_the_general_text_gives(spread: 
              ((f, "partner", engine.LITE), (f.previous(), "none", engine.LITE))]
     pruned = [call(spread, engine.kpis_many, requests) for requests in cases]
     roi = call(spread, engine.roi_interval, f, "partner")
-    both_views = sql.DEAL_VIEWS[(False, True)]
-    monkeypatch.setattr(sql, "DEAL_VIEWS", {views: both_views for views in sql.DEAL_VIEWS})
-    monkeypatch.setattr(sql, "SPLIT_REL", {True: "split", False: "split"})
-    monkeypatch.setattr(sql, "LOST_PART", {True: sql.LOST_PART[True], False: sql.LOST_PART[True]})
-    monkeypatch.setattr(sql, "CLIENT_PART", {True: sql.CLIENT_PART[True], False: sql.CLIENT_PART[True]})
+    real_render = sql.render
+
+    def rendered_with(forced: dict[str, object]):
+        def render(name: str, inputs: dict[str, object] | None = None) -> str:
+            inputs = dict(inputs or {})
+            if "deal_views" in inputs:  # a scope-based query
+                inputs.update(forced)
+            return real_render(name, inputs)
+        return render
+
+    every_part = {"deal_views": ("cohort", "close"), "detailed": True, "lost_leads": True, "clients": True}
+    monkeypatch.setattr(sql, "render", rendered_with(every_part))
     for requests, got in zip(cases, pruned, strict=True):
         for want, have in zip(call(spread, engine.kpis_many, requests), got, strict=True):
             pd.testing.assert_frame_equal(want, have)
     pd.testing.assert_frame_equal(call(spread, engine.roi_interval, f, "partner"), roi)
     # revenue shares from every won deal equal those of the deals in scope when no filter narrows them
-    monkeypatch.setattr(sql, "ALL_REVENUE", {True: "revenue_all", False: "revenue_all"})
+    monkeypatch.setattr(sql, "render", rendered_with({**every_part, "narrowed": True}))
     pd.testing.assert_frame_equal(call(spread, engine.kpis_many, cases[0])[0], pruned[0][0])
     assert pruned[0][0]["revenue_share"].notna().all()
 

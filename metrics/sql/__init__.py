@@ -1,145 +1,163 @@
-"""Named SQL queries kept as `.sql` files, with two kinds of trusted text substitution.
+"""Named SQL queries kept as `.sql` files: Jinja2 templates whose choices are visible in the SQL itself.
 
-* `-- include: <fragment>` lines pull in a shared CTE fragment (`_*.sql`) of this folder.
-* `{{slot}}` template slots are filled by :func:`slots` from a fixed whitelist of column expressions
-  (which group keys, which deal date) so DuckDB plans each grouping with plain columns.
+* `{% include "_fragment.sql" %}` pulls in a shared CTE fragment (`_*.sql`) of this folder.
+* `{% if %}` / `{% for %}` blocks pick the query's shape (which group keys, which CTEs are read) from *template
+  inputs*: booleans and names from fixed whitelists only, checked by :func:`check_inputs` (see ``INPUTS``).
+  The group-key expressions are the whitelist of `_keys.sql`. A missing input raises (StrictUndefined).
 
 No value ever goes into the text: every value is a bound `$name` parameter, and :func:`params` keeps
-exactly the parameters a query uses (DuckDB rejects extra ones).
+exactly the parameters a query uses (DuckDB rejects extra ones). docs/sql.md explains how to read a query;
+`python -m metrics.sql show NAME` prints one as a page runs it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 HERE = Path(__file__).parent
 TIME_UNITS = ("week", "month", "quarter")
-# First day of d's bucket; day arithmetic is several times cheaper per row than date_trunc on a DATE.
-PERIOD_START = {
-    "week": "(d - cast(isodow(d) - 1 as integer))",
-    "month": "(d - cast(day(d) - 1 as integer))",
-    "quarter": "cast(date_trunc('quarter', d) as date)",
-}
-_INCLUDE = re.compile(r"^\s*--\s*include:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
-_SLOT = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+KEY_DIMS = ("partner", "model", "pipeline", "source")  # the non-time group keys, in k_* column order
+USES = ("all", "some", "none")  # how many of a query's families (or scopes) group by a key
+PERIODS = ("none", *TIME_UNITS, "by_unit")  # by_unit: the families use different units (or some none)
+DEAL_VIEWS = ("cohort", "close")
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
-@cache
-def load(name: str) -> str:
-    """Text of query `name` with its fragments inlined (slots still open)."""
-    text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
-    return _INCLUDE.sub(lambda m: load(m.group(1)), text)
+class TemplateInputError(ValueError):
+    """A template input that is missing, unknown or outside its whitelist."""
 
 
-def slots(dims: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
-    """Whitelisted slot texts of a query over plain lead rows grouped by dims (partner, model, pipeline, source,
-    a time unit); the scope-based queries use :func:`scope_slots`."""
-    dims = set(dims)
-    unit = next((u for u in TIME_UNITS if u in dims), None)
-    chosen = {
-        "k_partner_id": "partner_id" if "partner" in dims else "cast(null as integer)",
-        # A partner's model follows from the partner: grouping by it too would only cost string hashing.
-        "k_model": "model" if "model" in dims else "cast(null as varchar)",
-        "model_from_partner": "true" if "partner" in dims and "model" not in dims else "false",
-        "k_pipeline_id": "pipeline_id" if "pipeline" in dims else "cast(null as bigint)",
-        "k_source": "coalesce(utm_source, source_name)" if "source" in dims else "cast(null as varchar)",
-        "k_period": PERIOD_START[unit] if unit else "cast(null as date)",
-    }
-    return tuple(sorted(chosen.items()))
+def _uses(value: Any, dims: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping) or set(value) != set(dims) or any(v not in USES for v in value.values()):
+        raise TemplateInputError(f"expected a mapping of {', '.join(dims)} to one of {', '.join(USES)}, "
+                                 f"got {value!r}")
+    return tuple((d, value[d]) for d in dims)
 
 
-# Group keys of the scope-based queries (_scope.sql). Each row carries its scope's g_* columns; a key is a plain
-# column when every scope of the query groups by it, a typed null when none does (DuckDB then hashes nothing for
-# it) and a CASE on the row's flag when only some do. `d` is the row's date (creation, or the deal date).
-SCOPE_KEYS = {
-    "k_partner_id": ("partner", "partner_id", "integer"),
-    "k_model": ("model", "model", "varchar"),
-    "k_pipeline_id": ("pipeline", "pipeline_id", "bigint"),
-    "k_source": ("source", "coalesce(utm_source, source_name)", "varchar"),
+def _choice(options: tuple[str, ...]) -> Any:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise TemplateInputError(f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+    return check
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TemplateInputError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _views(value: Any) -> tuple[str, ...]:
+    views = tuple(value) if isinstance(value, (tuple, list)) else ()
+    if not views or any(v not in DEAL_VIEWS for v in views) or len(set(views)) != len(views):
+        raise TemplateInputError(f"expected one or both of {', '.join(DEAL_VIEWS)}, got {value!r}")
+    return tuple(v for v in DEAL_VIEWS if v in views)
+
+
+# Every template input a query may take: name -> (check / normaliser, what it chooses).
+INPUTS: dict[str, tuple[Any, str]] = {
+    "keys": (lambda v: _uses(v, KEY_DIMS), "per key (partner, model, pipeline, source): do all, some or none of "
+             "the families group by it (_keys.sql: the column, a CASE on the row's g_* flag, a typed null)"),
+    "period": (_choice(PERIODS), "the families' period bucket: none, week, month, quarter, or by_unit (a CASE "
+               "on the row's g_unit)"),
+    "roll": (lambda v: _uses(v, (*KEY_DIMS, "period")), "per key and period: do all, some or none of the scopes "
+             "group by it (roll_keys: a scope's keys from its families' rows)"),
+    "detailed": (_flag, "a scope groups or filters by pipeline / source: the detailed lead-day table and the "
+                 "ledger split (`split`, else `no_split`)"),
+    "deal_views": (_views, "the views whose won deals the families read: cohort_deals, close_deals or both"),
+    "narrowed": (_flag, "partner / model / source filters narrow the deals: revenue shares from revenue_all, "
+                 "else revenue_in_scope"),
+    "lost_leads": (_flag, "a family is of the close view: lost_agg's lost leads closed in it"),
+    "clients": (_flag, "a scope computes the client metrics: close_agg and life_agg"),
+    "won_only": (_flag, "deals.sql: only the won deals in scope (else every lead of L)"),
+    "by_lead": (_flag, "funnel.sql / quality.sql: read the leads one by one (else the day counts)"),
 }
-SCOPE_KEY_TYPES = {**{slot: null_type for slot, (_, _, null_type) in SCOPE_KEYS.items()}, "k_period": "date"}
-FLAG = {"partner": "g_partner", "model": "g_model", "pipeline": "g_pipeline", "source": "g_source"}
 
 
-def _scope_key(users: int, n: int, expr: str, flag: str, null_type: str) -> str:
-    if users == 0:
-        return f"cast(null as {null_type})"
-    return expr if users == n else f"case when {flag} then {expr} end"
-
-
-def _roll_keys(groupings: tuple[tuple[str, ...], ...]) -> str:
-    """Select list of a scope's keys from its family's rows `p` (joined as `sc`): each key the scope groups by."""
-    n = len(groupings)
+def check_inputs(inputs: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The template inputs checked against their whitelists, as a sorted hashable tuple; raise
+    TemplateInputError naming the bad one."""
     out = []
-    for slot, (dim, _, null_type) in SCOPE_KEYS.items():
-        out.append(_scope_key(sum(dim in dims for dims in groupings), n, f"p.{slot}", f"sc.{FLAG[dim]}", null_type))
-    timed = sum(any(u in dims for u in TIME_UNITS) for dims in groupings)
-    out.append(_scope_key(timed, n, "p.k_period", "sc.g_unit is not null", "date"))
-    return ", ".join(f"{expr} as {slot}" for expr, slot in zip(out, [*SCOPE_KEYS, "k_period"], strict=True))
+    for name, value in inputs.items():
+        if name not in INPUTS:
+            raise TemplateInputError(f"Unknown template input {name!r}: the inputs are {', '.join(INPUTS)}.")
+        try:
+            out.append((name, INPUTS[name][0](value)))
+        except TemplateInputError as exc:
+            raise TemplateInputError(f"Template input {name!r}: {exc}.") from None
+    return tuple(sorted(out))
 
 
-def scope_slots(groupings: tuple[tuple[str, ...], ...], detailed: bool,
-                scope_groupings: tuple[tuple[str, ...], ...] | None = None) -> tuple[tuple[str, str], ...]:
-    """Whitelisted slot texts of a scope-based query whose families group by `groupings` (one dims tuple each;
-    a family is one scope unless scopes share data, see metrics.query._families) and whose scopes group by
-    `scope_groupings` (default: the same); detailed: lead counts per pipeline and source too."""
-    n = len(groupings)
-    chosen: dict[str, str] = {}
-    used = []
-    for slot, (dim, expr, null_type) in SCOPE_KEYS.items():
-        users = sum(dim in dims for dims in groupings)
-        chosen[slot] = _scope_key(users, n, expr, FLAG[dim], null_type)
-        used += [slot] if users else []
-    units = {next((u for u in TIME_UNITS if u in dims), None) for dims in groupings}
-    if units == {None}:
-        chosen["k_period"] = "cast(null as date)"
-    elif len(units) == 1:
-        chosen["k_period"] = PERIOD_START[next(iter(units))]
-    else:
-        chosen["k_period"] = ("case g_unit " + " ".join(f"when '{u}' then {PERIOD_START[u]}" for u in TIME_UNITS)
-                              + " end")
-    used += ["k_period"] if units != {None} else []
-    chosen.update({
-        "group_cols": ", ".join(["sid", *used]),
-        # every key column of rows that carry them all, an unused one as its typed null constant: GROUP BY ALL
-        # then groups by the used keys only (a null column of a CTE would be hashed like any other, ~2x the cost)
-        "key_cols": ", ".join(["sid", *(slot if slot in used else f"cast(null as {SCOPE_KEY_TYPES[slot]}) as {slot}"
-                                       for slot in SCOPE_KEY_TYPES)]),
-        "deal_date": "case when close_view then closed_date else created_date end",
-        "lead_days": "fact_lead_days" if detailed else "fact_lead_days_partner",
-        "roll_keys": _roll_keys(scope_groupings or groupings),
-    })
-    return tuple(sorted(chosen.items()))
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE), undefined=jinja2.StrictUndefined, autoescape=False,
+    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False)
 
 
-# Texts of the slots that name which CTEs a scope query reads (a CTE no slot names is not planned at all).
-DEAL_VIEWS = {  # scope_deals: the won deals of the views the query's families use
-    (False,): "select * from cohort_deals",
-    (True,): "select * from close_deals",
-    (False, True): "select * from cohort_deals union all select * from close_deals",
-}
-SPLIT_REL = {True: "split", False: "no_split"}  # split_rel: whether any scope splits its ledger costs
-ALL_REVENUE = {True: "revenue_all", False: "revenue_in_scope"}  # all_revenue: whether filters narrow the deals
-LOST_PART = {  # lost_part: whether a family is of the close view (else none reads lost leads)
-    True: "union all by name select * from lost_agg",
-    False: "union all by name select sid, cast(null as hugeint) as lost_closed from fams where false",
-}
-CLIENT_PART = {  # client_part: whether any scope computes the client metrics (else none reads clients)
-    True: "union all by name select * from close_agg union all by name select * from life_agg",
-    False: "union all by name select sid, cast(null as double) as time_to_close_days from scopes where false",
-}
+def _jinja_values(items: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """Checked inputs as the template sees them (mappings of uses as dicts)."""
+    return {name: dict(value) if name in ("keys", "roll") else value for name, value in items}
 
 
 @cache
-def render(name: str, slot_items: tuple[tuple[str, str], ...] = ()) -> str:
-    """Query `name` with its template slots filled from `slot_items` (a :func:`slots` result)."""
-    filled = dict(slot_items)
-    return _SLOT.sub(lambda m: filled[m.group(1)], load(name))
+def _render(name: str, items: tuple[tuple[str, Any], ...]) -> str:
+    try:
+        return _ENV.get_template(f"{name}.sql").render(_jinja_values(items))
+    except jinja2.UndefinedError as exc:
+        raise TemplateInputError(f"Query {name!r} needs a template input it was not given: {exc.message}.") from None
+
+
+def render(name: str, inputs: Mapping[str, Any] | None = None) -> str:
+    """Query `name` rendered for its template inputs (checked; see INPUTS)."""
+    return _render(name, check_inputs(inputs or {}))
+
+
+def load(name: str) -> str:
+    """Text of a query that takes no template inputs."""
+    return render(name)
+
+
+def plain_inputs(dims: Iterable[str] = ()) -> dict[str, Any]:
+    """Template inputs of a query over plain lead rows grouped by dims (partner, model, pipeline, source, a time
+    unit): every key is used by all rows or none."""
+    dims = set(dims)
+    return {"keys": {d: "all" if d in dims else "none" for d in KEY_DIMS},
+            "period": next((u for u in TIME_UNITS if u in dims), "none")}
+
+
+def _use(users: int, n: int) -> str:
+    return "none" if users == 0 else "all" if users == n else "some"
+
+
+def scope_keys(groupings: tuple[tuple[str, ...], ...],
+               scope_groupings: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    """The key inputs of a scope-based query whose families group by `groupings` (one dims tuple each) and whose
+    scopes group by `scope_groupings` (metrics.query._families)."""
+    n, m = len(groupings), len(scope_groupings)
+    units = {next((u for u in TIME_UNITS if u in dims), None) for dims in groupings}
+    period = "none" if units == {None} else next(iter(units)) if len(units) == 1 else "by_unit"
+    timed = sum(any(u in dims for u in TIME_UNITS) for dims in scope_groupings)
+    return {"keys": {d: _use(sum(d in dims for dims in groupings), n) for d in KEY_DIMS}, "period": period,
+            "roll": {**{d: _use(sum(d in dims for dims in scope_groupings), m) for d in KEY_DIMS},
+                     "period": _use(timed, m)}}
+
+
+def full_inputs(name: str) -> dict[str, Any]:
+    """Template inputs under which query `name` takes every optional part it has (both deal views, the split, the
+    lost leads, the client metrics, ...): the text that references every relation the query may read."""
+    text = (HERE / f"{name}.sql").read_text(encoding="utf-8")
+    every: dict[str, Any] = plain_inputs()
+    if "_scope.sql" in text or "g_partner" in text:  # a scope-based query (maturity.sql has its own scopes)
+        every.update(scope_keys(((),), ((),)), detailed=True, deal_views=DEAL_VIEWS, narrowed=True,
+                     lost_leads=True, clients=True)
+    every.update({flag: True for flag in ("won_only", "by_lead") if flag in text})
+    return every
 
 
 @cache
@@ -152,3 +170,19 @@ def param_names(text: str) -> frozenset[str]:
 def params(text: str, values: dict[str, Any]) -> dict[str, Any]:
     """The subset of `values` that query text binds; a missing one raises KeyError naming it."""
     return {key: values[key] for key in param_names(text)}
+
+
+def names() -> tuple[str, ...]:
+    """Every query of this folder (fragments, the `_*.sql` files, excluded)."""
+    return tuple(sorted(p.stem for p in HERE.glob("[a-z]*.sql")))
+
+
+def description(name: str) -> str:
+    """The header comment of query `name` (its leading `--` lines, name prefix dropped), as one line."""
+    lines = []
+    for line in (HERE / f"{name}.sql").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[2:].strip())
+    text = " ".join(lines)
+    return text.removeprefix(f"{name}:").strip()

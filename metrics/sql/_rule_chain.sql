@@ -1,4 +1,4 @@
--- fragment _rule_chain: the commission-rule structure (spliced in by `-- include: _rule_chain`); depends on the
+-- fragment _rule_chain: the commission-rule structure (spliced in by an include of _rule_chain.sql); depends on the
 -- rules bound as m_rules and on each partner's model only, never on filters, so metrics.costs computes it once
 -- per data version and rule set and binds it as m_rule_spans (and the tiers' rates, tier_rates.sql, as
 -- m_tier_rates). No parameters.

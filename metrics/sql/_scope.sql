@@ -1,10 +1,11 @@
--- fragment _scope: shared CTEs of the KPI queries (spliced in by `-- include: _scope`).
+-- fragment _scope: shared CTEs of the KPI queries (spliced in by an include of _scope.sql).
 -- One query computes one or more scopes at once (a page's frames: the period and its comparison period, the
 -- same period by month, ...): $scopes lists them, each with its dates, its view and how it groups; every row
--- below carries its scope's columns (sid, s_from, s_to, close_view, g_*), and the group keys are the slots
--- {{k_partner_id}}, {{k_model}}, {{k_pipeline_id}}, {{k_source}}, {{k_period}}: whitelisted expressions over
--- those columns (a key a scope does not group by is null; see metrics.sql.scope_slots). All scopes share the partner / model / pipeline /
--- source filters of _where.
+-- below carries its scope's columns (sid, s_from, s_to, close_view, g_*), and the group keys k_partner_id,
+-- k_model, k_pipeline_id, k_source, k_period are whitelisted expressions over those columns (_keys.sql: a key a
+-- scope does not group by is null). All scopes share the partner / model / pipeline / source filters of _where.
+-- Template inputs: detailed (lead_days from the detailed day table), deal_views (scope_deals) and those of
+-- _keys.sql for the fragments that follow.
 --   scopes:      one row per scope (g_clients: compute the client metrics, new clients, CPA, LTV and days to
 --                close; a "lite" frame leaves them null and skips that work; fams: its families).
 --   members:     one row per scope x family it rolls up from (fam), with the scope's columns.
@@ -16,10 +17,11 @@
 --   pm:          one row per partner: its current model (null = 'unassigned') and gross margin.
 --   lead_rows:   one row per scope x lead created in its period matching every filter (L of metrics-spec).
 --   lead_days:   the counts of those leads (leads, qualified_leads, won_leads) per scope x creation day d x
---                partner x model (x pipeline x source when {{lead_days}} is the detailed table).
+--                partner x model (x pipeline x source with the input detailed: fact_lead_days, else
+--                fact_lead_days_partner).
 --   scope_deals: one row per scope x won deal dated in its period (d = creation date in the cohort view, close
 --                date in the close view) matching the pipeline filter; from fact_won_deals (data_layer/derived.sql):
---                cohort_deals, close_deals or both, as the scope_deals slot says.
+--                cohort_deals, close_deals or both, as the input deal_views says.
 --   deal_rows:   those matching every filter (the won deals in scope).
 -- Parameters: $scopes and $fams (lists of scope structs, see metrics.engine._scope), $date_from / $date_to (the span of all
 --   scopes, for pruning), those of _where, $m_account, $m_referral, $m_sales, $m_service, $m_direct,
@@ -68,16 +70,16 @@ lead_rows as not materialized (
     from lead_facts l
     join fams s on l.created_date between s.s_from and s.s_to
     where l.created_date between $date_from and $date_to
-      -- include: _where
+      {% include "_where.sql" %}
 ),
 lead_days as not materialized (
     select l.created_date as d, l.partner_id, l.model, l.pipeline_id, l.utm_source, l.source_name, l.leads,
         l.qualified_leads, l.won_leads, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
         s.g_source, s.g_unit
-    from {{lead_days}} l
+    from {% if detailed %}fact_lead_days{% else %}fact_lead_days_partner{% endif %} l
     join fams s on l.created_date between s.s_from and s.s_to
     where l.created_date between $date_from and $date_to
-      -- include: _where
+      {% include "_where.sql" %}
 ),
 cohort_deals as not materialized (
     -- won deals of the cohort-view families, by creation date (each view its own CTE so each is a plain range join)
@@ -102,12 +104,18 @@ close_deals as not materialized (
       and (len($pipelines) = 0 or list_contains($pipelines, w.pipeline_id))
 ),
 scope_deals as not materialized (
-    -- the slot names the views the families use (metrics.sql.DEAL_VIEWS): an unused view's CTE is not planned
-    {{scope_deals}}
+    -- the won deals of the views the families use (input deal_views): an unused view's CTE is not planned
+{% if deal_views == ("cohort",) %}
+    select * from cohort_deals
+{% elif deal_views == ("close",) %}
+    select * from close_deals
+{% else %}
+    select * from cohort_deals union all select * from close_deals
+{% endif %}
 ),
 deal_rows as (
     select *
     from scope_deals
     where true
-      -- include: _where
+      {% include "_where.sql" %}
 )

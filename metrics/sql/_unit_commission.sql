@@ -3,7 +3,7 @@
 --   day_rates: one row per partner x event day x event kind (deal / qualified lead): the summed percent
 --              rate of the percent rules in force (tiers resolved to the month's effective rate) and the
 --              summed fixed amounts. A deal's commission = amount x pct + fixed; a qualified lead's = fixed.
--- Parameters and slots: those of _scope and _costs.
+-- Parameters and template inputs: those of _scope and _costs.
 day_rates as (
     select e.partner_id, e.rule_day, e.is_deal,
         sum(case when s.kind = 'percent_revenue' then coalesce(tr.eff_rate, s.rate) else 0.0 end) as pct,

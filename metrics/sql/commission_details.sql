@@ -1,11 +1,11 @@
 -- commission_details: one row per partner x commission rule that rewarded something in scope: the rule,
 -- its base (revenue for percent rules, count of deals / qualified leads for fixed rules), the effective
 -- rate and the amount; tier_kind (marginal / whole) says how a tiered rule's bands applied (null without tiers).
--- Parameters: those of _scope and _costs. Slots: grouping by partner.
+-- Parameters: those of _scope and _costs. Template inputs: those of _scope and _costs (grouping by partner).
 with
--- include: _scope
+{% include "_scope.sql" %}
 ,
--- include: _costs
+{% include "_costs.sql" %}
 ,
 per_rule as (
     select partner_id, rule_id, sum(n) as events, sum(revenue) as revenue, sum(amount) as amount,

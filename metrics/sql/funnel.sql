@@ -1,7 +1,7 @@
 -- funnel: one row per pipeline x stage (every stage but lost, by sort) with the leads of L in that pipeline
 -- that reached it (their furthest stage, current or in the stage history, is this one or later), the share of
 -- the pipeline's leads and the share of the previous stage's. Parameters: $date_from, $date_to, those of _where.
--- Slot: {{by_lead}} (a constant): false reads fact_stage_days (leads per day, partner, model, pipeline and furthest
+-- Template input: by_lead (written as a constant): false reads fact_stage_days (leads per day, partner, model, pipeline and furthest
 -- stage); true, which a source filter needs, reads the leads of lead_facts one by one with their furthest stage.
 with
 lead_stages as materialized (
@@ -11,15 +11,15 @@ lead_stages as materialized (
     from (
         select created_date, partner_id, model, pipeline_id, utm_source, source_name, max_sort, leads
         from fact_stage_days
-        where not {{by_lead}}
+        where not {{ "true" if by_lead else "false" }}
         union all
         select l.created_date, l.partner_id, l.model, l.pipeline_id, l.utm_source, l.source_name, s.max_sort, 1
         from lead_facts l
         left join fact_lead_stage s on s.lead_id = l.lead_id
-        where {{by_lead}}
+        where {{ "true" if by_lead else "false" }}
     )
     where created_date between $date_from and $date_to
-      -- include: _where
+      {% include "_where.sql" %}
     group by all
 ),
 stages as (

@@ -1,29 +1,30 @@
 -- kpis: one row per scope (sid) x group (keys k_partner_id, k_model, k_pipeline_id, k_source, k_period; a key
 -- the scope does not group by is null, all null = the whole scope) with counts, money, ratios, costs by
 -- category and flags. A scope with g_seed (ungrouped) always returns its all-null row.
--- Parameters: those of _scope and _costs, plus $min_leads (int). Slots: see _scope and _costs, and
--- {{roll_keys}} (a scope's keys from its family's rows p joined as sc: metrics.sql.scope_slots), all_revenue
--- (revenue_all when partner, model or source filters narrow the deals, so revenue shares need their own
--- denominator, else revenue_in_scope), client_part (close_agg's and life_agg's rows when a scope computes the
--- client metrics, else an empty days-to-close column) and lost_part (lost_agg's rows when a family is of the
--- close view: the win rate of the leads closed in the period). A CTE no slot names is not planned.
+-- Parameters: those of _scope and _costs, plus $min_leads (int). Template inputs: those of _scope and _costs,
+-- roll (roll_keys(): a scope's keys from its family's rows p joined as sc, _keys.sql), narrowed (revenue_all
+-- when partner, model or source filters narrow the deals, so revenue shares need their own denominator, else
+-- revenue_in_scope), clients (close_agg's and life_agg's rows when a scope computes the client metrics, else an
+-- empty days-to-close column) and lost_leads (lost_agg's rows when a family is of the close view: the win rate
+-- of the leads closed in the period). A CTE that no chosen branch names is not planned.
 -- Families read the data once (lead_agg, deal_agg, commissions at the union of their scopes' keys); `parts`
 -- rolls every scope up from its family's rows; client metrics and ledger costs are per scope.
+{% from "_keys.sql" import k_partner_id, k_model, k_pipeline_id, k_source, k_period, key_cols, group_cols, roll_keys with context %}
 with
--- include: _scope
+{% include "_scope.sql" %}
 ,
--- include: _costs
+{% include "_costs.sql" %}
 ,
 lead_agg as (
-    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period,
+    select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period,
         sum(leads) as leads, sum(qualified_leads) as qualified_leads, sum(won_leads) as cohort_won
     from lead_days
     group by all
 ),
 deal_keyed as (
-    select sid, g_clients, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period,
+    select sid, g_clients, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period,
         amount, close_days, client, client_deals, client_revenue,
         case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
             when 'service' then cast($m_service as double) when 'direct' then cast($m_direct as double)
@@ -31,7 +32,7 @@ deal_keyed as (
     from deal_rows
 ),
 deal_agg as (
-    select {{group_cols}},
+    select {{ group_cols }},
         count(*) as won_deals,
         sum(amount) as revenue,
         sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
@@ -46,20 +47,20 @@ deal_agg as (
 ),
 full_deals as (
     -- the deals of every full scope (client metrics) with that scope's own keys
-    select sc.sid, {{roll_keys}}, p.close_days, p.client, p.client_deals, p.client_revenue
+    select sc.sid, {{ roll_keys() }}, p.close_days, p.client, p.client_deals, p.client_revenue
     from deal_keyed p
     join members sc on sc.fam = p.sid and sc.g_clients
 ),
 close_agg as (
     -- median days to close, a client metric (full frames only: the median is the costly aggregate)
-    select {{group_cols}}, median(close_days) as time_to_close_days
+    select {{ group_cols }}, median(close_days) as time_to_close_days
     from full_deals
     group by all
 ),
 group_clients as (
     -- distinct clients with more than one won deal per group with their all-time won deals and revenue (only
     -- the grouped key columns: null keys come back through `union by name`)
-    select {{group_cols}}, client, any_value(client_deals) as deals, any_value(client_revenue) as revenue
+    select {{ group_cols }}, client, any_value(client_deals) as deals, any_value(client_revenue) as revenue
     from full_deals
     where client_deals > 1
     group by all
@@ -67,22 +68,22 @@ group_clients as (
 life_agg as (
     -- every won deal of those clients to date (the data's as-of date: fact_won_deals' all-time totals), any partner
     -- or direct, before or after the period end
-    select {{group_cols}}, count(*) as new_clients, sum(deals) as life_deals, sum(revenue) as life_revenue
+    select {{ group_cols }}, count(*) as new_clients, sum(deals) as life_deals, sum(revenue) as life_revenue
     from group_clients
     group by all
 ),
 lost_agg as (
     -- close-view families: lost leads closed in their days (fact_lost_close_days), beside the won deals closed
     -- then, for the win rate of the closed leads
-    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period, sum(lost) as lost_closed
+    select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period, sum(lost) as lost_closed
     from (
         select l.closed_date as d, l.partner_id, l.model, l.pipeline_id, l.utm_source, l.source_name, l.lost,
             s.sid, s.g_partner, s.g_model, s.g_pipeline, s.g_source, s.g_unit
         from fact_lost_close_days l
         join fams s on s.close_view and l.closed_date between s.s_from and s.s_to
         where l.closed_date between $date_from and $date_to
-          -- include: _where
+          {% include "_where.sql" %}
     )
     group by all
 ),
@@ -93,32 +94,40 @@ fam_parts as (
     from lead_agg
     union all by name
     select * from deal_agg
-    {{lost_part}}
+{% if lost_leads %}
+    union all by name select * from lost_agg
+{% else %}
+    union all by name select sid, cast(null as hugeint) as lost_closed from fams where false
+{% endif %}
     union all by name
-    select {{key_cols}}, sum(amount) as commission
+    select {{ key_cols }}, sum(amount) as commission
     from rule_hits
     group by all
 ),
 ledger_parts as (
-    select {{key_cols}}, category, sum(amount) as ledger
+    select {{ key_cols }}, category, sum(amount) as ledger
     from ledger_costs
     group by all
 ),
 parts as (
     -- every scope's rows: its family's rows and its ledger costs rolled up to its own keys, its client metrics
-    select sc.sid, {{roll_keys}}, p.* exclude (sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period)
+    select sc.sid, {{ roll_keys() }}, p.* exclude (sid, k_partner_id, k_model, k_pipeline_id, k_source, k_period)
     from fam_parts p
     join members sc on sc.fam = p.sid
     union all by name
-    select sc.sid, {{roll_keys}}, p.category, p.ledger
+    select sc.sid, {{ roll_keys() }}, p.category, p.ledger
     from ledger_parts p
     join scopes sc on sc.sid = p.sid
-    {{client_part}}
+{% if clients %}
+    union all by name select * from close_agg union all by name select * from life_agg
+{% else %}
+    union all by name select sid, cast(null as double) as time_to_close_days from scopes where false
+{% endif %}
     union all by name
     select sid, true as seed from scopes where g_seed
 ),
 grouped as (
-    select {{key_cols}},
+    select {{ key_cols }},
         coalesce(sum(leads), 0) as leads,
         coalesce(sum(qualified_leads), 0) as qualified_leads,
         coalesce(sum(cohort_won), 0) as cohort_won,
@@ -155,10 +164,10 @@ revenue_all as (
     -- (fact_revenue_days of data_layer/derived.sql)
     select sid, k_pipeline_id, k_period, sum(revenue) as revenue
     from (
-        select sc.sid, {{roll_keys}}, p.revenue
+        select sc.sid, {{ roll_keys() }}, p.revenue
         from (
             select sid, cast(null as integer) as k_partner_id, cast(null as varchar) as k_model,
-                {{k_pipeline_id}} as k_pipeline_id, cast(null as varchar) as k_source, {{k_period}} as k_period,
+                {{ k_pipeline_id }} as k_pipeline_id, cast(null as varchar) as k_source, {{ k_period }} as k_period,
                 sum(revenue) as revenue
             from (
                 select s.sid, s.g_pipeline, s.g_unit, r.d, r.pipeline_id, r.revenue
@@ -185,7 +194,7 @@ measured as (
         3.841458820694124 as z2  -- 1.959964² (95 %)
     from grouped g
     join scopes sc on sc.sid = g.sid
-    left join {{all_revenue}} a on a.sid = g.sid and a.k_pipeline_id is not distinct from g.k_pipeline_id
+    left join {% if narrowed %}revenue_all{% else %}revenue_in_scope{% endif %} a on a.sid = g.sid and a.k_pipeline_id is not distinct from g.k_pipeline_id
         and a.k_period is not distinct from g.k_period
     left join pm on pm.partner_id = g.k_partner_id
     left join margins m on m.model = case when sc.g_pm

@@ -6,7 +6,8 @@
 -- The pages read the same sums from maturity_young.sql (once per data version); this query is the tests' reference
 -- (metrics.maturity.direct_shortfalls).
 -- Parameters: $scopes (metrics.engine._scope structs), $date_from / $date_to (their span), those of _where,
--- $as_of. Slots: the kpis group keys (metrics.sql.scope_slots: over the row's g_* flags and its day d).
+-- $as_of. Template inputs: keys and period (_keys.sql: over the row's g_* flags and its day d).
+{% from "_keys.sql" import k_partner_id, k_model, k_pipeline_id, k_source, k_period with context %}
 with
 scopes as (
     select s.sid, s.date_from as s_from, s.date_to as s_to, s.g_partner, s.g_model, s.g_pipeline, s.g_source,
@@ -27,10 +28,10 @@ young as (
     from fact_lead_days l
     join scopes s on l.created_date between s.s_from and s.s_to
     where l.created_date between $date_from and $date_to
-      -- include: _where
+      {% include "_where.sql" %}
 )
-select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-    {{k_source}} as k_source, {{k_period}} as k_period,
+select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+    {{ k_source }} as k_source, {{ k_period }} as k_period,
     sum(leads * (1 - coalesce(c.c_share, o.c_share, 1))) as shortfall
 from young
 left join curve c on c.c_pipeline = young.pipeline_id and c.c_day = young.age

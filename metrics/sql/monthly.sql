@@ -1,19 +1,20 @@
 -- monthly: one row per group (keys as kpis, normally the month plus an optional second key) with the chart
 -- inputs only: leads, won deals, revenue, income, costs (ledger + computed commissions), profit and ROI.
--- A lighter cut of kpis (no clients, lifetime or medians). Parameters and slots: those of kpis.
+-- A lighter cut of kpis (no clients, lifetime or medians). Parameters and template inputs: those of kpis.
+{% from "_keys.sql" import k_partner_id, k_model, k_pipeline_id, k_source, k_period, key_cols with context %}
 with
--- include: _scope
+{% include "_scope.sql" %}
 ,
--- include: _costs
+{% include "_costs.sql" %}
 ,
 parts as (
-    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period, sum(leads) as leads
+    select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period, sum(leads) as leads
     from lead_days
     group by all
     union all by name
-    select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period,
+    select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period,
         count(*) as won_deals, sum(amount) as revenue,
         sum(amount * coalesce(case model when 'referral' then cast($m_referral as double)
             when 'sales' then cast($m_sales as double) when 'service' then cast($m_service as double)
@@ -22,16 +23,16 @@ parts as (
     from deal_rows
     group by all
     union all by name
-    select {{key_cols}}, sum(amount) as ledger
+    select {{ key_cols }}, sum(amount) as ledger
     from ledger_costs
     group by all
     union all by name
-    select {{key_cols}}, sum(amount) as commission
+    select {{ key_cols }}, sum(amount) as commission
     from rule_hits
     group by all
 ),
 grouped as (
-    select {{key_cols}},
+    select {{ key_cols }},
         coalesce(sum(leads), 0) as leads, coalesce(sum(won_deals), 0) as won_deals,
         coalesce(sum(revenue), 0.0) as revenue, coalesce(sum(income), 0.0) as income,
         coalesce(sum(ledger), 0.0) as costs_ledger, coalesce(sum(commission), 0.0) as costs_commission,

@@ -1,8 +1,8 @@
 -- partner_vs_direct: one row per segment — each model with leads or deals, 'partners' (all partner leads)
 -- and 'direct' — with leads, cohort won leads, won deals in scope, revenue and median days to close.
--- Parameters and slots: those of _scope (one scope).
+-- Parameters and template inputs: those of _scope (one scope).
 with
--- include: _scope
+{% include "_scope.sql" %}
 ,
 lead_seg as (
     select case when grouping(model) = 0 then model

@@ -5,14 +5,15 @@
 -- (at m = 0, the share of that month the scope covers), and cumulative income − costs.
 -- One scope, cohort view, grouped by month, and by model for several models at once (k_model; null when the
 -- scope does not group by it: one partner). Parameters: those of _scope and _costs, $as_of_month (date: first day
--- of the data's as-of month; later closes are not counted). Slots: those of _scope.
+-- of the data's as-of month; later closes are not counted). Template inputs: those of _scope and _costs.
+{% from "_keys.sql" import k_model, k_period with context %}
 with
--- include: _scope
+{% include "_scope.sql" %}
 ,
--- include: _costs
+{% include "_costs.sql" %}
 ,
 cohort_leads as (
-    select {{k_model}} as k_model, {{k_period}} as cohort, sum(leads) as leads, sum(won_leads) as won_leads
+    select {{ k_model }} as k_model, {{ k_period }} as cohort, sum(leads) as leads, sum(won_leads) as won_leads
     from lead_days
     group by all
 ),
@@ -21,7 +22,7 @@ flows as (
     select w.k_model, w.cohort, w.month, sum(w.amount * coalesce(mg.margin, 1.0)) as income, 0.0 as commission,
         0.0 as ledger
     from (
-        select {{k_model}} as k_model, {{k_period}} as cohort, closed_date - cast(day(closed_date) - 1 as integer)
+        select {{ k_model }} as k_model, {{ k_period }} as cohort, closed_date - cast(day(closed_date) - 1 as integer)
             as month, amount, model as deal_model
         from deal_rows
         where closed_date is not null

@@ -1,9 +1,10 @@
 -- quality: one row per group of leads of L with the mean lead-quality score and its components: shares with
 -- a phone, with an e-mail, qualified, and the junk share (lost with a reason from the junk list).
 -- Parameters: $date_from, $date_to, those of _where, $w_phone, $w_email, $w_qualified (score weights),
--- $junk (normalised junk reasons), $min_leads. Slots: group keys as kpis (k_period over creation date) and
--- {{by_lead}} (true: a pipeline or source filter or grouping reads the leads one by one; false: the day counts
+-- $junk (normalised junk reasons), $min_leads. Template inputs: keys and period (_keys.sql; k_period
+-- over creation date) and by_lead (true: a pipeline or source filter or grouping reads the leads one by one; false: the day counts
 -- of fact_lead_days_partner and fact_lost_days, data_layer/derived.sql, which have no pipeline or source).
+{% from "_keys.sql" import k_partner_id, k_model, k_pipeline_id, k_source, k_period, model_from_partner with context %}
 with
 junk_names as (
     -- loss reasons (as the CRM spells them) that the junk list names, compared normalised (ё = е, any case)
@@ -15,25 +16,25 @@ lead_set as (
         cast(is_qualified as integer) as qualified,
         cast(is_lost and loss_reason in (select name from junk_names) as integer) as junk
     from lead_facts
-    where {{by_lead}} and created_date between $date_from and $date_to
-      -- include: _where
+    where {{ "true" if by_lead else "false" }} and created_date between $date_from and $date_to
+      {% include "_where.sql" %}
     union all
     select partner_id, model, pipeline_id, utm_source, source_name, created_date, leads, with_phone, with_email,
         qualified_leads, 0
     from fact_lead_days_partner
-    where not {{by_lead}} and created_date between $date_from and $date_to
-      -- include: _where
+    where not {{ "true" if by_lead else "false" }} and created_date between $date_from and $date_to
+      {% include "_where.sql" %}
     union all
     select partner_id, model, pipeline_id, utm_source, source_name, created_date, 0, 0, 0, 0, leads
     from fact_lost_days
-    where not {{by_lead}} and created_date between $date_from and $date_to
+    where not {{ "true" if by_lead else "false" }} and created_date between $date_from and $date_to
       and loss_reason in (select name from junk_names)
-      -- include: _where
+      {% include "_where.sql" %}
 ),
 grouped as (
     -- shares as exact ratios of counts (what the mean of 0/1 flags gives)
-    select {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period,
+    select {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period,
         coalesce(sum(leads), 0) as leads,  -- no grouping and no lead: one row of 0 (as count(*) gives)
         sum(with_phone) / nullif(sum(leads), 0) as phone_share,
         sum(with_email) / nullif(sum(leads), 0) as email_share,
@@ -43,7 +44,7 @@ grouped as (
     group by all
 )
 select g.k_partner_id, pm.name as k_partner_name,
-    case when {{model_from_partner}} then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end as k_model,
+    case when {{ model_from_partner }} then case when g.k_partner_id is null then 'direct' else coalesce(pm.model, 'unassigned') end else g.k_model end as k_model,
     g.k_pipeline_id, p.name as k_pipeline_name,
     g.k_source, g.k_period, g.leads,
     $w_phone * g.phone_share + $w_email * g.email_share + $w_qualified * g.qualified_share as quality_score,

@@ -3,13 +3,14 @@
 -- commission y not 0) and, for groups with at most $max_exact of them, their x and y as lists: the deals by lead
 -- id, then the rewarded leads by partner and creation day. Parameters: those of _scope and _costs, $max_exact
 -- (int).
--- Slots: as kpis (a unit's period bucket is its deal date when it is a deal in scope, else its creation).
+-- Template inputs: as kpis (a unit's period bucket is its deal date when it is a deal in scope, else its creation).
+{% from "_keys.sql" import k_partner_id, k_model, k_pipeline_id, k_source, k_period, key_cols with context %}
 with
--- include: _scope
+{% include "_scope.sql" %}
 ,
--- include: _costs
+{% include "_costs.sql" %}
 ,
--- include: _unit_commission
+{% include "_unit_commission.sql" %}
 ,
 deal_units as not materialized (
     -- every won deal in scope (bucketed by its deal date) with its income x and commission y: its deal's rates,
@@ -21,8 +22,8 @@ deal_units as not materialized (
             else cast($m_unassigned as double) end, cast($m_account as double), 1.0) as x,
         coalesce(u.amount * dr.pct + dr.fixed, 0.0) + coalesce(case when u.rewarded_lead then lr.fixed end, 0.0) as y
     from (
-        select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-            {{k_source}} as k_source, {{k_period}} as k_period, lead_id, partner_id, model, amount,
+        select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+            {{ k_source }} as k_source, {{ k_period }} as k_period, lead_id, partner_id, model, amount,
             is_qualified and created_date between s_from and s_to as rewarded_lead,
             coalesce(closed_date, created_date) as rule_day, created_date
         from deal_rows
@@ -37,17 +38,17 @@ lead_unit_days as materialized (
     select q.sid, q.k_partner_id, q.k_model, q.k_pipeline_id, q.k_source, q.k_period, q.partner_id, q.d, q.c,
         lr.fixed as y
     from (
-        select {{key_cols}}, partner_id, d, sum(c) as c
+        select {{ key_cols }}, partner_id, d, sum(c) as c
         from (
-            select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model,
-                {{k_pipeline_id}} as k_pipeline_id, {{k_source}} as k_source, {{k_period}} as k_period,
+            select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model,
+                {{ k_pipeline_id }} as k_pipeline_id, {{ k_source }} as k_source, {{ k_period }} as k_period,
                 partner_id, d, sum(qualified_leads) as c
             from lead_days
             where partner_id is not null and qualified_leads > 0
             group by all
             union all
-            select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model,
-                {{k_pipeline_id}} as k_pipeline_id, {{k_source}} as k_source, {{k_period}} as k_period,
+            select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model,
+                {{ k_pipeline_id }} as k_pipeline_id, {{ k_source }} as k_source, {{ k_period }} as k_period,
                 partner_id, d, -count(*)
             from (select * replace (created_date as d) from deal_rows)
             where partner_id is not null and is_qualified and created_date between s_from and s_to
@@ -62,23 +63,23 @@ lead_unit_days as materialized (
 counts as (
     -- units per group: leads of L by creation day, moved to their deal date when that differs (close view),
     -- plus won deals in scope created outside the period
-    select {{key_cols}}, sum(n) as n
+    select {{ key_cols }}, sum(n) as n
     from (
-        select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period, sum(leads) as n
+        select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period, sum(leads) as n
         from lead_days
         group by all
         union all
-        select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period, count(*)
+        select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period, count(*)
         from deal_rows
-        where {{deal_date}} <> created_date
+        where case when close_view then closed_date else created_date end <> created_date
         group by all
         union all
-        select sid, {{k_partner_id}} as k_partner_id, {{k_model}} as k_model, {{k_pipeline_id}} as k_pipeline_id,
-        {{k_source}} as k_source, {{k_period}} as k_period, -count(*)
+        select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
+        {{ k_source }} as k_source, {{ k_period }} as k_period, -count(*)
         from (select * replace (created_date as d) from deal_rows)
-        where {{deal_date}} <> created_date and created_date between s_from and s_to
+        where case when close_view then closed_date else created_date end <> created_date and created_date between s_from and s_to
         group by all
     )
     group by all
@@ -91,15 +92,15 @@ deal_contrib as materialized (
     where x <> 0 or y <> 0
 ),
 agg as (
-    select {{key_cols}}, sum(k) as k, sum(sx) as sx,
+    select {{ key_cols }}, sum(k) as k, sum(sx) as sx,
         sum(sy) as sy, sum(sxx) as sxx, sum(syy) as syy, sum(sxy) as sxy
     from (
-        select {{key_cols}}, count(*) as k,
+        select {{ key_cols }}, count(*) as k,
             sum(x) as sx, sum(y) as sy, sum(x * x) as sxx, sum(y * y) as syy, sum(x * y) as sxy
         from deal_contrib
         group by all
         union all
-        select {{key_cols}}, sum(c), 0.0, sum(c * y), 0.0,
+        select {{ key_cols }}, sum(c), 0.0, sum(c * y), 0.0,
             sum(c * y * y), 0.0
         from lead_unit_days
         group by all
@@ -143,12 +144,12 @@ roi_parts as (
     union all by name
     select * from lists
     union all by name
-    select {{key_cols}}, sum(amount) as fixed
+    select {{ key_cols }}, sum(amount) as fixed
     from ledger_costs
     group by all
 ),
 roi_rows as (
-    select {{key_cols}},
+    select {{ key_cols }},
         coalesce(sum(n), 0) as n, coalesce(sum(k), 0) as k, coalesce(sum(fixed), 0.0) as fixed,
         coalesce(sum(sx), 0.0) as sx, coalesce(sum(sy), 0.0) as sy, coalesce(sum(sxx), 0.0) as sxx,
         coalesce(sum(syy), 0.0) as syy, coalesce(sum(sxy), 0.0) as sxy,

@@ -5,7 +5,7 @@
 -- Depends on the rules (m_rules, partners' models) and fact_partner_days only, never on filters, so metrics.costs
 -- computes it with the rule structure. No parameters.
 with
--- include: _rule_chain
+{% include "_rule_chain.sql" %}
 ,
 tier_base as (
     select e.partner_id, s.rule_id, cast(date_trunc('month', e.rule_day) as date) as month, sum(e.revenue) as base
