@@ -85,3 +85,42 @@ def test_there_is_no_import_circle() -> None:
         if start not in state:
             visit(start, [start])
     assert circles == KNOWN_CIRCLES, "import circles:\n" + "\n".join(" → ".join(c) for c in circles)
+
+
+# Methods that change the object they are called on.
+MUTATORS = {"update", "append", "extend", "insert", "setdefault", "pop", "popitem", "clear", "add", "remove",
+            "discard"}
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    """Names a module's top level binds to a product module or to something imported from one."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names if _layer(a.name) in RANK}
+        elif isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in RANK):
+            names |= {a.asname or a.name for a in node.names}
+    return names
+
+
+def test_no_module_changes_another_module_s_data_at_import() -> None:
+    bad = []
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = _imported_names(tree)
+        for node in tree.body:  # the top level only: what runs at import
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                    and isinstance(node.value.func, ast.Attribute) and node.value.func.attr in MUTATORS:
+                targets = [node.value.func.value]
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = [t for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                           if isinstance(t, (ast.Attribute, ast.Subscript))]
+            bad += [f"{name}:{node.lineno} changes {_root(t)}" for t in targets if _root(t) in imported]
+    assert bad == [], "modules that change another module's data when imported:\n" + "\n".join(bad)
