@@ -1,4 +1,5 @@
-"""Layers point one way and no module imports itself back: a walk over every import of the product's code."""
+"""The product's imports, walked: layers point one way, no module imports itself back, none changes another module's
+data when imported, none uses another module's private (`_name`) names (tests may)."""
 
 from __future__ import annotations
 
@@ -124,3 +125,42 @@ def test_no_module_changes_another_module_s_data_at_import() -> None:
                            if isinstance(t, (ast.Attribute, ast.Subscript))]
             bad += [f"{name}:{node.lineno} changes {_root(t)}" for t in targets if _root(t) in imported]
     assert bad == [], "modules that change another module's data when imported:\n" + "\n".join(bad)
+
+
+def _private_uses(path: Path, name: str, known: set[str]) -> list[str]:
+    """`from m import _x` and `m._x` where m is another product module (tests may use private names; code not)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    modules: dict[str, str] = {}  # local name -> product module it stands for
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in known:
+                    modules[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            for a in node.names:
+                if f"{base}.{a.name}" in known:
+                    modules[a.asname or a.name] = f"{base}.{a.name}"
+                elif base in known and base != name and a.name.startswith("_"):
+                    out.append(f"{name}:{node.lineno} imports {base}.{a.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            dotted, value = [node.attr], node.value
+            while isinstance(value, ast.Attribute):
+                dotted.insert(0, value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in modules:
+                target = ".".join([modules[value.id], *dotted[:-1]])
+                if target in known and target != name:
+                    out.append(f"{name}:{node.lineno} uses {target}.{node.attr}")
+    return out
+
+
+def test_no_module_uses_another_module_s_private_names() -> None:
+    modules = _modules()
+    bad = sorted(line for name, path in modules.items() for line in _private_uses(path, name, set(modules)))
+    assert bad == [], "private names used across modules (make them public or move the code):\n" + "\n".join(bad)
