@@ -32,7 +32,7 @@ from data_layer.costs_limits import (
     load_limits,
     month_window,
 )
-from data_layer.costs_read import EXTENSIONS, CostsFileError, read_rows
+from data_layer.costs_read import EXTENSIONS, CostsFileError, FileProblem, read_rows
 from data_layer.costs_read import MAX_BYTES as MAX_BYTES  # re-exported: the upload cap
 from data_layer.numbers import NUMBER_FORMATS, NumberFormat
 from data_layer.plausibility import cost_findings
@@ -227,7 +227,7 @@ def check_rows(rows: list[tuple[int, list[Any]]], keys: dict[str, int], create_p
     header_line, header_cells = rows[0]
     columns = _header(header_line, header_cells)
     if len(rows) == 1:
-        raise CostsFileError(Problem("file.no_rows", {}, header_line))
+        raise CostsFileError(FileProblem("file.no_rows", {}, header_line))
     problems: list[Problem] = []
     checked_rows: list[dict[str, Any]] = []
     for line, cells in rows[1:]:
@@ -353,7 +353,7 @@ def export_bytes(con: duckdb.DuckDBPyConnection, filename: str, excel: bool = Fa
     """Ledger export in the format the file name asks for (.csv or .xlsx)."""
     suffix = Path(filename).suffix.lower()
     if suffix not in EXTENSIONS:
-        raise CostsFileError(Problem("file.type", {"name": Path(filename).name}))
+        raise CostsFileError(FileProblem("file.type", {"name": Path(filename).name}))
     return export_xlsx(con) if suffix == ".xlsx" else export_csv(con, excel)
 
 

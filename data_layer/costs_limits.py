@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
-from data_layer.userdata import MESSAGES, UserDataError, fail, get_setting
+from data_layer.userdata import Problem, UserDataError, extended, get_setting
 
 MAX_LISTED = 20  # lines a refusal spells out; the rest are counted (3 000 bad lines must not be 3 000 sentences)
 SETTINGS = {  # setting key -> ImportLimits field
@@ -35,20 +35,27 @@ SETTINGS = {  # setting key -> ImportLimits field
     "costs_outlier_empty_ledger": "outlier_empty_ledger",
 }
 
-MESSAGES["ru"].update({
+# the limits' own sentences (the user data's table plus these; that table is never added to)
+_OWN: dict[str, dict[str, str]] = {"ru": {
     "month.window": "Месяц {value} вне правдоподобного диапазона {first} … {last} (первый лид счёта минус "
                     "{before} {before_word}, сегодня плюс {after} {after_word}) — проверьте год.",
     "list.more": "…и ещё {n} {lines}.",
     "confirm.head": "Значения далеко за пределами истории счёта: {n}. Ничего не записано — проверьте их "
                     "или подтвердите, что они верны.",
-})
-MESSAGES["en"].update({
+}, "en": {
     "month.window": "The month {value} is outside the plausible range {first} … {last} (the account's first lead "
                     "minus {before} years, today plus {after} years): check the year.",
     "list.more": "… and {n} more lines.",
     "confirm.head": "Values far outside the account's history: {n}. Nothing was written: check them or confirm "
                     "that they are right.",
-})
+}}
+MESSAGES = extended(_OWN)
+
+
+class LimitProblem(Problem):
+    """A value outside an import's limits (a month out of the window), worded from MESSAGES."""
+
+    MESSAGES: ClassVar[dict[str, dict[str, str]]] = MESSAGES
 
 
 @dataclass(frozen=True)
@@ -105,10 +112,10 @@ def check_month(month: date, window: tuple[date, date], line: int | None, limits
     """Raise when the month lies outside the plausible window."""
     first, last = window
     if not first <= month <= last:
-        raise fail("month.window", line, value=month.strftime("%Y-%m"), first=first.strftime("%Y-%m"),
-                   last=last.strftime("%Y-%m"), before=limits.years_before,
-                   before_word=years_ru(limits.years_before), after=limits.years_after,
-                   after_word=years_ru(limits.years_after))
+        raise UserDataError(LimitProblem("month.window", {
+            "value": month.strftime("%Y-%m"), "first": first.strftime("%Y-%m"), "last": last.strftime("%Y-%m"),
+            "before": limits.years_before, "before_word": years_ru(limits.years_before),
+            "after": limits.years_after, "after_word": years_ru(limits.years_after)}, line))
 
 
 # ---------------------------------------------------------------- long refusals and confirmations

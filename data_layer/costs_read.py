@@ -15,16 +15,17 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from data_layer.costs_limits import ImportLimits, ShortListError, count_text
-from data_layer.userdata import MESSAGES, Problem, is_blank
+from data_layer.userdata import Problem, extended, is_blank
 
 MAX_BYTES = 20 * 1024 * 1024  # the upload itself (compressed for XLSX)
 MAX_COLUMNS = 32  # cells right of this column are not read: a sheet "used" up to XFD would pad every row
 EXTENSIONS = (".csv", ".xlsx")
 
-MESSAGES["ru"].update({
+# a cost file's own sentences (the user data's table plus these; that table is never added to)
+_OWN: dict[str, dict[str, str]] = {"ru": {
     "file.type": "Файл «{name}» не CSV и не XLSX — сохраните таблицу как .csv (UTF-8) или .xlsx.",
     "file.empty": "Файл пустой — в нём должна быть строка заголовка partner,month,category,amount и "
                   "строки затрат.",
@@ -42,8 +43,7 @@ MESSAGES["ru"].update({
     "file.xlsx_row": "Лист XLSX не читается после строки {after} ({detail}): в следующей строке значение не "
                      "число и не текст — откройте файл в Excel и сохраните заново.",
     "file.csv": "Файл CSV не читается ({detail}) — проверьте кавычки в строке.",
-})
-MESSAGES["en"].update({
+}, "en": {
     "file.type": "The file “{name}” is neither CSV nor XLSX: save the table as .csv (UTF-8) or .xlsx.",
     "file.empty": "The file is empty: it needs the header partner,month,category,amount and cost rows.",
     "file.no_rows": "The file has only a header: add cost rows below it.",
@@ -60,7 +60,14 @@ MESSAGES["en"].update({
     "file.xlsx_row": "The XLSX sheet cannot be read after line {after} ({detail}): a value in the next line is "
                      "neither a number nor text. Open the file in Excel and save it again.",
     "file.csv": "The CSV file cannot be read ({detail}): check the quotes on that line.",
-})
+}}
+MESSAGES = extended(_OWN)
+
+
+class FileProblem(Problem):
+    """A problem of the cost file itself (type, size, encoding, a sheet that cannot be read), worded from MESSAGES."""
+
+    MESSAGES: ClassVar[dict[str, dict[str, str]]] = MESSAGES
 
 
 class CostsFileError(ShortListError):
@@ -72,9 +79,9 @@ class CostsFileError(ShortListError):
 def _decode(data: bytes) -> str:
     """UTF-8 text (BOM dropped); raise listing every line that is not UTF-8."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CostsFileError(Problem("file.utf16", {}, 1))
+        raise CostsFileError(FileProblem("file.utf16", {}, 1))
     if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
-        raise CostsFileError(Problem("file.binary", {}, 1))
+        raise CostsFileError(FileProblem("file.binary", {}, 1))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -83,7 +90,7 @@ def _decode(data: bytes) -> str:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
-                bad.append(Problem("file.encoding", {}, n))
+                bad.append(FileProblem("file.encoding", {}, n))
         raise CostsFileError(bad) from None
 
 
@@ -105,7 +112,7 @@ def csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
             yield start, cells
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise CostsFileError(Problem("file.csv", {"detail": str(exc)}, reader.line_num)) from None
+        raise CostsFileError(FileProblem("file.csv", {"detail": str(exc)}, reader.line_num)) from None
 
 
 # ---------------------------------------------------------------- XLSX
@@ -116,9 +123,9 @@ def check_unpacked_size(data: bytes, limits: ImportLimits) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             size = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CostsFileError(Problem("file.xlsx", {"detail": type(exc).__name__}, None)) from None
+        raise CostsFileError(FileProblem("file.xlsx", {"detail": type(exc).__name__}, None)) from None
     if size > limits.max_bytes:
-        raise CostsFileError(Problem("file.unpacked_too_big", {"size": count_text(round(size / 2**20)),
+        raise CostsFileError(FileProblem("file.unpacked_too_big", {"size": count_text(round(size / 2**20)),
                                                                "limit": _mb(limits.max_mb)}))
 
 
@@ -152,7 +159,7 @@ def xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[tuple[int, list[Any
     try:
         sheet = _first_sheet(data)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, AttributeError) as exc:
-        raise CostsFileError(Problem("file.xlsx", {"detail": type(exc).__name__}, None)) from None
+        raise CostsFileError(FileProblem("file.xlsx", {"detail": type(exc).__name__}, None)) from None
     try:
         rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
         n = 0
@@ -163,7 +170,7 @@ def xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[tuple[int, list[Any
                 return
             except (ValueError, TypeError, KeyError, OverflowError, zipfile.BadZipFile) as exc:
                 # openpyxl casts <v>NaN</v> with int() and fails mid-sheet; say where, never a traceback
-                raise CostsFileError(Problem("file.xlsx_row", {"after": n, "detail": type(exc).__name__})) from None
+                raise CostsFileError(FileProblem("file.xlsx_row", {"after": n, "detail": type(exc).__name__})) from None
             n += 1
             yield n, list(cells)
     finally:
@@ -181,23 +188,23 @@ def read_rows(data: bytes, filename: str, limits: ImportLimits | None = None) ->
     limits = limits or ImportLimits()
     suffix = Path(filename).suffix.lower()
     if suffix not in EXTENSIONS:
-        raise CostsFileError(Problem("file.type", {"name": Path(filename).name}))
+        raise CostsFileError(FileProblem("file.type", {"name": Path(filename).name}))
     if not data or not data.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise CostsFileError(Problem("file.empty"))
+        raise CostsFileError(FileProblem("file.empty"))
     # A CSV is its own uncompressed size; an XLSX upload is capped compressed here and unpacked later.
     cap = MAX_BYTES if suffix == ".xlsx" else min(MAX_BYTES, limits.max_bytes)
     if len(data) > cap:
-        raise CostsFileError(Problem("file.too_big", {"limit": _mb(round(cap / 2**20, 1))}))
+        raise CostsFileError(FileProblem("file.too_big", {"limit": _mb(round(cap / 2**20, 1))}))
     source = xlsx_rows(data, limits) if suffix == ".xlsx" else csv_rows(data)
     last_line = limits.max_rows + 1  # the header is line 1
     rows: list[tuple[int, list[Any]]] = []
     for line, cells in source:
         if line > last_line:
             source.close()
-            raise CostsFileError(Problem("file.too_many_rows", {"limit": count_text(limits.max_rows),
+            raise CostsFileError(FileProblem("file.too_many_rows", {"limit": count_text(limits.max_rows),
                                                                 "line": count_text(last_line)}))
         if not all(is_blank(c) for c in cells):
             rows.append((line, cells))
     if not rows:
-        raise CostsFileError(Problem("file.empty"))
+        raise CostsFileError(FileProblem("file.empty"))
     return rows

@@ -20,9 +20,9 @@ them. Writers: the cost import (`costs_io`; CLI ``--confirm-large``), `save_ledg
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pandas as pd
@@ -38,8 +38,8 @@ from data_layer.costs_limits import (
     years_ru,
 )
 from data_layer.userdata import (
-    MESSAGES,
     Problem,
+    extended,
     read_ledger,
     replace_ledger,
     replace_rules,
@@ -53,7 +53,8 @@ FIXED_FACTOR = 10.0     # a fixed commission of ten average deals per deal or le
 MIN_NAMED_RATIO = 2     # a comparison is named only when the value is at least twice the reference
 DAYS_PER_MONTH = 30.44  # a goal period's length in whole months, for the average per month of a total
 
-MESSAGES["ru"].update({
+# the findings' own sentences (the user data's table plus these; that table is never added to)
+_OWN: dict[str, dict[str, str]] = {"ru": {
     "amount.implausible": "Сумма {amount} — это {effects}. Проверьте, не лишние ли разряды; если сумма верна, "
                           "подтвердите её.",
     "amount.implausible_empty": "Сумма {amount} — это {effects}. Проверьте, не лишние ли разряды; если сумма "
@@ -80,8 +81,7 @@ MESSAGES["ru"].update({
                          "у этого охвата истории ещё нет",
     "vs.avg_deal": "в {ratio} {times} больше средней выигранной сделки ({value})",
     "and": " и ",
-})
-MESSAGES["en"].update({
+}, "en": {
     "amount.implausible": "The amount {amount} is {effects}. Check for extra digits; if it is right, confirm it.",
     "amount.implausible_empty": "The amount {amount} is {effects}. Check for extra digits; if it is right, "
                                 "confirm it.",
@@ -108,7 +108,8 @@ MESSAGES["en"].update({
                          "history yet",
     "vs.avg_deal": "{ratio} times the average won deal ({value})",
     "and": " and ",
-})
+}}
+MESSAGES = extended(_OWN)
 
 
 @dataclass(frozen=True)
@@ -128,13 +129,15 @@ class Finding(Problem):
     """A value far outside the account's history: a sentence whose {effects} are the comparisons it fails."""
 
     effects: tuple[tuple[str, Mapping[str, Any]], ...] = field(default=())
+    MESSAGES: ClassVar[dict[str, dict[str, str]]] = MESSAGES
 
     def text(self, lang: str = "en") -> str:
         """The sentence with its comparisons joined: «в 10 раз больше A, в 5 раз больше B и в 2 раза больше C»."""
-        table = MESSAGES.get(lang, MESSAGES["en"])
+        table = self.MESSAGES.get(lang, self.MESSAGES["en"])
         clauses = [table[code].format(**_worded(params, lang)) for code, params in self.effects]
         joined = ", ".join(clauses[:-1]) + table["and"] + clauses[-1] if len(clauses) > 1 else "".join(clauses)
-        return Problem(self.code, {**_worded(self.params, lang), "effects": joined}, self.line).text(lang)
+        worded = replace(self, params={**_worded(self.params, lang), "effects": joined}, effects=())
+        return Problem.text(worded, lang)  # the sentence itself, worded from this module's table
 
 
 def _worded(params: Mapping[str, Any], lang: str) -> dict[str, Any]:

@@ -120,7 +120,7 @@ _READ_ONLY: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, bool] = weakref
 _SETTINGS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+def is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether con was opened read-only (asked once per connection)."""
     known = _READ_ONLY.get(con)
     if known is None:
@@ -129,19 +129,19 @@ def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
     return known
 
 
-def _raw_settings(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def raw_settings(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The settings table as parsed JSON values (once per read-only connection)."""
     raw = _SETTINGS.get(con)
     if raw is None:
         raw = {k: _json(v, None) for k, v in con.execute(sql.load("settings")).fetchall()}
-        if _read_only(con):
+        if is_read_only(con):
             _SETTINGS[con] = raw
     return raw
 
 
 def load_settings(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = None) -> MetricSettings:
     """Read the metric settings (defaults per metrics-spec when absent); a scenario's margin wins."""
-    raw = _raw_settings(con)
+    raw = raw_settings(con)
     min_leads = raw.get("min_leads")
     min_leads = int(min_leads) if isinstance(min_leads, (int, float)) and min_leads >= 0 else DEFAULT_MIN_LEADS
     margin = scenario.margin if scenario is not None and scenario.margin is not None else raw.get("margin")
@@ -257,7 +257,7 @@ def _still_bound(con: duckdb.DuckDBPyConnection) -> bool:
     bound = _BOUND_ACTUAL.get(con)
     if bound is None:
         return False
-    if _read_only(con):
+    if is_read_only(con):
         return True
     try:
         return con.execute(sql.load("rule_inputs_key")).fetchone()[0] == bound

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from metrics import fetch, query, sql
-from metrics.costs import _raw_settings, _read_only
+from metrics.costs import is_read_only, raw_settings
 from metrics.young import YoungLeads, norm
 
 INTERVAL = 0.8  # the projection's interval: 10th to 90th percentile
@@ -68,7 +68,7 @@ def today(tz: str) -> date:
 
 def threshold(con: duckdb.DuckDBPyConnection) -> float:
     """The `maturity_threshold` setting (a fraction in (0, 1], default 0.9), read with the other metric settings."""
-    value = _raw_settings(con).get("maturity_threshold")
+    value = raw_settings(con).get("maturity_threshold")
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
     return float(value) if ok else DEFAULT_THRESHOLD
 
@@ -81,7 +81,7 @@ def bind_curve(con: duckdb.DuckDBPyConnection) -> CurveInfo:
 def _bound(con: duckdb.DuckDBPyConnection) -> tuple[CurveInfo, YoungLeads | None]:
     """(curve info, young leads) of this connection's data version, m_close_curve bound (both computed once)."""
     bound = _BOUND.get(con)
-    if bound is not None and _read_only(con):
+    if bound is not None and is_read_only(con):
         return bound[1]
     key = con.execute(sql.load("close_curve_key")).fetchone()[0]
     if bound is not None and bound[0] == key:
@@ -133,7 +133,7 @@ def _timezone(con: duckdb.DuckDBPyConnection) -> str:
     tz = _ZONES.get(con)
     if tz is None:
         tz = str(con.execute("select timezone from stg_account").fetchone()[0] or "Europe/Moscow")
-        if _read_only(con):
+        if is_read_only(con):
             _ZONES[con] = tz
     return tz
 

@@ -1,32 +1,30 @@
-"""Forecast & planning: metric forecasts with 80 %/95 % bands and a backtest, the open-deal pipeline, a budget plan."""
+"""Forecast & planning: metric forecasts with 80 %/95 % bands and a backtest, the open-deal pipeline, a budget plan.
+
+Render only. The forecast and pipeline sections are here; the chart is ui.forecast_chart, the budget plan
+ui.forecast_plan, the numbers and group names the sections share ui.forecast_format.
+"""
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from data_layer.userdata import MAX_NAME, UserDataError
 from metrics import forecast as fc
 from metrics import lookups, pipeline_forecast
-from presentation import fmt, palette
-from programme import planning
-from ui import auth, charts, layout
+from presentation import fmt
+from ui import charts, layout
 from ui.data import query
 from ui.filters import bind_param, current, language_sensitive, mirror_param, period_label
-from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
-from ui.writes import write
+from ui.forecast_chart import chart_frame, forecast_chart
+from ui.forecast_format import group_label, value_text
+from ui.forecast_plan import FLASH, K_PLAN_BY, K_PLAN_MODE, planning_section
+from ui.i18n import labeler, lang, metric_label, metric_labeler, t, tr
 
 K_METRIC, K_GRAIN, K_HORIZON, K_BY = "forecast.metric", "forecast.grain", "forecast.horizon", "forecast.by"
 K_FULL, K_SECTION = "forecast.full_history", "forecast.section"
 K_PIPE_BY = "forecast.pipeline_by"
-K_PLAN_BY, K_PLAN_MODE, K_PLAN_BUDGETS = "forecast.plan_by", "forecast.plan_mode", "forecast.plan_budgets"
-K_PLAN_TARGET, K_PLAN_TOTAL = "forecast.plan_target", "forecast.plan_total"
-K_PLAN_NAME, K_PLAN_OVERWRITE, K_PLAN_SAVE = "forecast.plan_name", "forecast.plan_overwrite", "forecast.plan_save"
-FLASH, K_GRAIN_SEEN = "forecast._flash", "forecast._grain_seen"
+K_GRAIN_SEEN = "forecast._grain_seen"
 DEFAULT_HORIZON = {"month": 6, "week": 12}
-MONEY = {"revenue", "costs", "income"}
-PLAN_MODES = ("budget", "revenue", "roi")
 
 TEXT = {
     "ru": {
@@ -47,7 +45,7 @@ TEXT = {
         "legend": "Сплошная линия — факт, пунктир — прогноз; тёмная полоса — 80 % интервал, светлая — 95 %.",
         "hidden": "Показаны {n} партнёров с наибольшим числом лидов; ещё {m} — выберите их в фильтре "
                   "«Партнёры», чтобы увидеть прогноз.",
-        "total": "Всего", "sum": "Итого за {h} {unit_short}", "roi_total": "ROI за {h} {unit_short}",
+        "sum": "Итого за {h} {unit_short}", "roi_total": "ROI за {h} {unit_short}",
         "unit_short.month": "мес.", "unit_short.week": "нед.",
         "interval": "80 %: {lo80} – {hi80} · 95 %: {lo95} – {hi95}",
         "backtest": "Проверка на истории: последние {k} периодов скрыты, модель обучена заново — "
@@ -72,23 +70,6 @@ TEXT = {
         "col.group": "Группа", "col.deals": "Сделок", "col.amount": "Сумма", "col.expected": "Ожидается",
         "col.p10": "P10", "col.p50": "P50", "col.p90": "P90", "col.stage": "Этап", "col.pipeline": "Воронка",
         "col.p_win": "Вероятность выигрыша", "col.history": "Закрытых с этапа",
-        "plan.title": "План бюджета на {quarter}",
-        "plan.by": "Планировать", "plan.mode": "Что задаём", "plan.mode.budget": "Бюджеты",
-        "plan.mode.revenue": "Цель по выручке", "plan.mode.roi": "Цель по ROI",
-        "plan.target.revenue": "Выручка за квартал, ₽", "plan.target.roi": "ROI не ниже, %",
-        "plan.total": "Общий бюджет квартала, ₽",
-        "plan.empty": "Нет групп с затратами и лидами за последние 12 месяцев — план строить не на чем.",
-        "plan.editor": "Бюджет на квартал по группам (по умолчанию — как в среднем за последние месяцы):",
-        "plan.rates": "Исходные показатели за {start} – {end}",
-        "plan.chance": "Вероятность достичь цели: {p}.",
-        "plan.dropped": "Не получают бюджета (ROI ниже цели): {names}.",
-        "plan.none": "Ни одна группа не достигает такого ROI — снизьте цель.",
-        "col.budget": "Бюджет", "col.leads": "Лиды", "col.won": "Сделки", "col.revenue": "Выручка",
-        "col.roi": "ROI", "col.cpl": "Цена лида", "col.conv": "Конверсия", "col.check": "Средний чек",
-        "col.run_rate": "Бюджет, как сейчас",
-        "plan.name": "Название сценария", "plan.overwrite": "Перезаписать план с тем же именем",
-        "plan.save": "Сохранить как сценарий", "plan.saved": "План «{name}» сохранён в сценарии.",
-        "plan.saved_list": "Сохранённые планы",
     },
     "en": {
         "caption": "Filters: {period} · History is every complete {unit} up to the period end; deals, revenue "
@@ -107,7 +88,7 @@ TEXT = {
         "legend": "Solid line: actuals; dashed: forecast; dark band: 80 % interval, light band: 95 %.",
         "hidden": "Showing the {n} partners with the most leads; {m} more — pick them in the Partners "
                   "filter to see their forecast.",
-        "total": "Total", "sum": "Total over {h} {unit_short}", "roi_total": "ROI over {h} {unit_short}",
+        "sum": "Total over {h} {unit_short}", "roi_total": "ROI over {h} {unit_short}",
         "unit_short.month": "mo", "unit_short.week": "wk",
         "interval": "80 %: {lo80} – {hi80} · 95 %: {lo95} – {hi95}",
         "backtest": "Backtest: the last {k} periods were hidden and the model refitted — mean error "
@@ -132,53 +113,10 @@ TEXT = {
         "col.group": "Group", "col.deals": "Deals", "col.amount": "Amount", "col.expected": "Expected",
         "col.p10": "P10", "col.p50": "P50", "col.p90": "P90", "col.stage": "Stage", "col.pipeline": "Pipeline",
         "col.p_win": "Win probability", "col.history": "Closed from stage",
-        "plan.title": "Budget plan for {quarter}",
-        "plan.by": "Plan by", "plan.mode": "Set", "plan.mode.budget": "Budgets",
-        "plan.mode.revenue": "Revenue target", "plan.mode.roi": "ROI target",
-        "plan.target.revenue": "Quarter revenue, ₽", "plan.target.roi": "ROI at least, %",
-        "plan.total": "Total quarter budget, ₽",
-        "plan.empty": "No group had both costs and leads in the last 12 months — nothing to plan from.",
-        "plan.editor": "Quarter budget per group (default: the recent monthly average):",
-        "plan.rates": "Basis: {start} – {end}",
-        "plan.chance": "Chance of reaching the target: {p}.",
-        "plan.dropped": "Get no budget (ROI below target): {names}.",
-        "plan.none": "No group reaches that ROI — lower the target.",
-        "col.budget": "Budget", "col.leads": "Leads", "col.won": "Deals", "col.revenue": "Revenue",
-        "col.roi": "ROI", "col.cpl": "Cost per lead", "col.conv": "Conversion", "col.check": "Average check",
-        "col.run_rate": "Budget at run rate",
-        "plan.name": "Scenario name", "plan.overwrite": "Overwrite a plan with the same name",
-        "plan.save": "Save as scenario", "plan.saved": "Plan “{name}” saved as a scenario.",
-        "plan.saved_list": "Saved plans",
     },
 }
 
 language_sensitive(K_SECTION, K_METRIC, K_GRAIN, K_BY, K_PIPE_BY, K_PLAN_BY, K_PLAN_MODE)
-
-
-# ---------- formatting ----------
-
-def _value(metric: str, v: object, currency: str) -> str:
-    """A forecast value: money, percent (ROI) or a count."""
-    code = lang()
-    x = None if v is None or pd.isna(v) else float(v)  # type: ignore[arg-type]
-    if metric in MONEY:
-        return fmt.money(x, code, currency)
-    if metric == "roi":
-        return fmt.pct(x, code)
-    return fmt.num(x, code, 1 if x is not None and abs(x) < 10 else 0)
-
-
-def _period(p: pd.Timestamp, grain: str) -> str:
-    code = lang()
-    return fmt.month(p.date(), code) if grain == "month" else fmt.day(p.date(), code)
-
-
-def _group_label(by: str, group: str, label: str) -> str:
-    if by == "total":
-        return tr(TEXT, "total")
-    if by == "model" or group == "direct":
-        return model_label(group)
-    return label
 
 
 # ---------- forecast section ----------
@@ -215,54 +153,6 @@ def _controls() -> tuple[str, str, int, str, bool]:
     return metric, grain, int(horizon), by, bool(full)
 
 
-def chart_frame(result: fc.ForecastResult, metric: str, grain: str, currency: str) -> pd.DataFrame:
-    """History and forecast rows with tooltip text; the forecast starts at the last actual point."""
-    long = fc.to_long(result)
-    hist = long[long["kind"] == "history"]
-    if len(hist):
-        joint = hist.iloc[[-1]].assign(kind="forecast")
-        for col in ("lo80", "hi80", "lo95", "hi95"):
-            joint[col] = joint["value"]
-        long = pd.concat([long, joint], ignore_index=True)
-    long["period"] = pd.to_datetime(long["period"])
-    long["period_txt"] = [_period(p, grain) for p in long["period"]]
-    long["value_txt"] = [_value(metric, v, currency) for v in long["value"]]
-    long["band_txt"] = [
-        "" if pd.isna(a) else f"80 %: {_value(metric, a, currency)} – {_value(metric, b, currency)}; "
-                              f"95 %: {_value(metric, c, currency)} – {_value(metric, d, currency)}"
-        for a, b, c, d in zip(long["lo80"], long["hi80"], long["lo95"], long["hi95"], strict=True)]
-    return long
-
-
-def _axis(metric: str, title: str) -> alt.Axis:
-    if metric == "roi":
-        return alt.Axis(title=title, format=".0%")
-    if metric in MONEY:
-        big, small = ("млн", "тыс") if lang() == "ru" else ("M", "K")
-        expr = (f"abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.1~f') + ' {big}' : "
-                f"abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.0f') + ' {small}' : "
-                "format(datum.value, ',.0f')")
-        return alt.Axis(title=title, labelExpr=expr)
-    return alt.Axis(title=title)
-
-
-def forecast_chart(long: pd.DataFrame, metric: str, title: str) -> alt.LayerChart:
-    """Actuals (solid), forecast (dashed) and its 80 % / 95 % bands."""
-    color = palette.PALETTE[0]
-    base = alt.Chart().encode(x=alt.X("period:T", title=None, axis=alt.Axis(labelAngle=0)))  # data: on the layer
-    tips = [alt.Tooltip("period_txt:N", title=" "), alt.Tooltip("value_txt:N", title=title),
-            alt.Tooltip("band_txt:N", title=" ")]
-    future = base.transform_filter("datum.kind == 'forecast'")
-    band95 = future.mark_area(opacity=0.15, color=color).encode(y=alt.Y("lo95:Q", axis=_axis(metric, title)),
-                                                                y2="hi95:Q")
-    band80 = future.mark_area(opacity=0.3, color=color).encode(y="lo80:Q", y2="hi80:Q")
-    ink = "#1b1f24"
-    past = base.transform_filter("datum.kind == 'history'").mark_line(
-        point=alt.OverlayMarkDef(color=ink), color=ink).encode(y="value:Q", tooltip=tips)
-    ahead = future.mark_line(point=alt.OverlayMarkDef(color=color), strokeDash=[6, 4], color=color).encode(
-        y="value:Q", tooltip=tips)
-    return alt.layer(band95, band80, past, ahead, data=long)
-
 
 def _trust(mape: float | None) -> str | None:
     if mape is None:
@@ -277,7 +167,7 @@ def _backtest_text(result: fc.ForecastResult, metric: str, currency: str) -> str
     code = lang()
     mape = tr(TEXT, "backtest.mape", mape=fmt.pct(bt.mape, code)) if bt.mape is not None else ""
     cover = (tr(TEXT, "backtest.cover", hit=round(bt.coverage * bt.k), k=bt.k) if bt.coverage is not None else "")
-    mae = fmt.pct(bt.mae, code) if metric == "roi" else _value(metric, bt.mae, currency)
+    mae = fmt.pct(bt.mae, code) if metric == "roi" else value_text(metric, bt.mae, currency)
     return tr(TEXT, "backtest", k=bt.k, mae=mae, mape=mape, cover=cover)
 
 
@@ -291,8 +181,8 @@ def _summary(result: fc.ForecastResult, metric: str, grain: str, horizon: int, c
     unit = tr(TEXT, f"unit_short.{grain}")
     label = tr(TEXT, "roi_total" if metric == "roi" else "sum", h=horizon, unit_short=unit)
     with st.container(key=f"{key}.total"):
-        st.metric(label, _value(metric, total["mean"], currency))
-    st.caption(tr(TEXT, "interval", **{k: _value(metric, total.get(k), currency)
+        st.metric(label, value_text(metric, total["mean"], currency))
+    st.caption(tr(TEXT, "interval", **{k: value_text(metric, total.get(k), currency)
                                        for k in ("lo80", "hi80", "lo95", "hi95")}))
     trust = _trust(result.backtest.mape if result.backtest else None)
     if trust:
@@ -310,7 +200,7 @@ def _summary(result: fc.ForecastResult, metric: str, grain: str, horizon: int, c
 
 def _group_block(g: fc.GroupForecast, fs: fc.ForecastSet, currency: str, index: int) -> None:
     """One group: chart on the left, numbers and trust on the right."""
-    name = _group_label(fs.by, g.group, g.label)
+    name = group_label(fs.by, g.group, g.label)
     if fs.by != "total":
         st.markdown(f"**{fmt.plain(name)}**")
     left, right = st.columns([3, 2], gap="medium")
@@ -370,7 +260,7 @@ def pipeline_section(f: object, currency: str) -> None:
     groups = pf.by_group
     money_cols = ("amount", "expected", "p10", "p50", "p90")
     st.dataframe(pd.DataFrame({
-        tr(TEXT, "col.group"): [_group_label(by, g, lbl) for g, lbl in zip(groups["group"], groups["label"], strict=True)],
+        tr(TEXT, "col.group"): [group_label(by, g, lbl) for g, lbl in zip(groups["group"], groups["label"], strict=True)],
         tr(TEXT, "col.deals"): [fmt.num(v, code) for v in groups["deals"]],
         **{tr(TEXT, f"col.{c}"): [fmt.money(v, code, currency) for v in groups[c]] for c in money_cols},
     }), hide_index=True, key="forecast.pipe_groups", placeholder=fmt.DASH)
@@ -385,131 +275,6 @@ def pipeline_section(f: object, currency: str) -> None:
         tr(TEXT, "col.history"): [fmt.num(v, code) for v in stages["history"]],
         tr(TEXT, "col.expected"): [fmt.money(v, code, currency) for v in stages["expected"]],
     }), hide_index=True, key="forecast.pipe_stages", placeholder=fmt.DASH)
-
-
-# ---------- planning section ----------
-
-def _plan_inputs(by: str, mode: str, rates: pd.DataFrame, currency: str) -> dict[str, object]:
-    """Budgets editor or target inputs; returns keyword arguments of planning.plan."""
-    plannable = rates[rates["plannable"]]
-    labels = [_group_label(by, g, lbl) for g, lbl in zip(plannable["group"], plannable["label"], strict=True)]
-    if mode == "roi":
-        target = st.number_input(tr(TEXT, "plan.target.roi"), value=100.0, step=10.0, key=K_PLAN_TARGET)
-        total = st.number_input(tr(TEXT, "plan.total"), min_value=0.0, step=100000.0, key=K_PLAN_TOTAL,
-                                value=float(round(plannable["run_rate"].sum(), -3)))
-        return {"target_kind": "roi", "target": float(target) / 100, "total_budget": float(total)}
-    if mode == "revenue":
-        default = float(round((plannable["run_rate"] * plannable["revenue_per_cost"].fillna(0)).sum(), -3))
-        target = st.number_input(tr(TEXT, "plan.target.revenue"), min_value=0.0, step=100000.0, value=default,
-                                 key=K_PLAN_TARGET)
-        return {"target_kind": "revenue", "target": float(target)}
-    st.caption(tr(TEXT, "plan.editor"))
-    frame = pd.DataFrame({"group": plannable["group"].tolist(), tr(TEXT, "col.group"): labels,
-                          tr(TEXT, "col.budget"): plannable["run_rate"].round(-2).tolist()})
-    edited = st.data_editor(frame, key=K_PLAN_BUDGETS, hide_index=True, num_rows="fixed", disabled=["group"],
-                            column_config={"group": None, tr(TEXT, "col.budget"): st.column_config.NumberColumn(
-                                min_value=0.0, step=10000.0, format="%.0f")})
-    budgets = tuple((str(g), float(v or 0.0)) for g, v in zip(edited["group"], edited[tr(TEXT, "col.budget")],
-                                                                strict=True))
-    return {"budgets": budgets}
-
-
-def _projection_table(result: planning.PlanResult, by: str, currency: str) -> pd.DataFrame:
-    code = lang()
-    rows = result.projection.table
-
-    def span(m: str, r: pd.Series, level: int) -> str:
-        return f"{_value(m, r[f'{m}_lo{level}'], currency)} – {_value(m, r[f'{m}_hi{level}'], currency)}"
-
-    out = {tr(TEXT, "col.group"): [tr(TEXT, "total") if g == "total" else _group_label(by, g, lbl)
-                                   for g, lbl in zip(rows["group"], rows["label"], strict=True)],
-           tr(TEXT, "col.budget"): [fmt.money(v, code, currency) for v in rows["budget"]]}
-    for m, col in (("leads", "col.leads"), ("won_deals", "col.won"), ("revenue", "col.revenue"), ("roi", "col.roi")):
-        out[tr(TEXT, col)] = [_value(m, r[m], currency) for _, r in rows.iterrows()]
-        out[f"{tr(TEXT, col)} · 80 %"] = [span(m, r, 80) for _, r in rows.iterrows()]
-        out[f"{tr(TEXT, col)} · 95 %"] = [span(m, r, 95) for _, r in rows.iterrows()]
-    return pd.DataFrame(out)
-
-
-def _rates_table(rates: pd.DataFrame, by: str, currency: str) -> pd.DataFrame:
-    code = lang()
-    r = rates[rates["plannable"]]
-    return pd.DataFrame({
-        tr(TEXT, "col.group"): [_group_label(by, g, lbl) for g, lbl in zip(r["group"], r["label"], strict=True)],
-        tr(TEXT, "col.cpl"): [fmt.money(v, code, currency) for v in r["cpl"]],
-        tr(TEXT, "col.conv"): [fmt.pct(v, code) for v in r["conversion"]],
-        tr(TEXT, "col.check"): [fmt.money(v, code, currency) for v in r["avg_check"]],
-        tr(TEXT, "col.roi"): [fmt.pct(v, code) for v in r["roi"]],
-        tr(TEXT, "col.run_rate"): [fmt.money(v, code, currency) for v in r["run_rate"]],
-    })
-
-
-def _save_box(result: planning.PlanResult) -> None:
-    """Name + save: the plan goes to the scenarios table (cost inputs untouched)."""
-    a, b, c = st.columns([4, 2, 2], vertical_alignment="bottom")
-    with a:
-        name = st.text_input(tr(TEXT, "plan.name"), key=K_PLAN_NAME, max_chars=MAX_NAME)
-    with b:
-        overwrite = st.checkbox(tr(TEXT, "plan.overwrite"), key=K_PLAN_OVERWRITE)
-    with c:
-        pressed = st.button(tr(TEXT, "plan.save"), key=K_PLAN_SAVE, type="primary",
-                            disabled=not auth.allowed(planning.save_plan))  # a shared plan: an edit
-    if pressed:
-        target = {"kind": result.target_kind, "value": result.target} if result.target_kind else None
-        payload = planning.plan_payload(result.basis, result.budgets, result.projection, target)
-        try:
-            write(planning.save_plan, name, payload, overwrite=overwrite)
-        except UserDataError as exc:
-            st.error(exc.text(lang()), icon=":material/error:")
-            return
-        st.session_state[FLASH] = tr(TEXT, "plan.saved", name=(name or "").strip())
-        st.rerun()
-
-
-def planning_section(f: object, currency: str) -> None:
-    """Budgets (or a target) for the next quarter -> projected leads, deals, revenue and ROI with intervals."""
-    code = lang()
-    s = st.session_state
-    if s.get(K_PLAN_BY) not in ("model", "partner"):
-        s[K_PLAN_BY] = "model"
-    if s.get(K_PLAN_MODE) not in PLAN_MODES:
-        s[K_PLAN_MODE] = "budget"
-    b = query(planning.basis, f, s[K_PLAN_BY])
-    rates = planning.rates(b.monthly)
-    st.subheader(tr(TEXT, "plan.title", quarter=b.quarter_label), anchor=False)
-    c1, c2 = st.columns(2)
-    with c1:
-        by = st.segmented_control(tr(TEXT, "plan.by"), ("model", "partner"), key=K_PLAN_BY, required=True,
-                                  format_func=labeler(TEXT, "by."))
-    with c2:
-        mode = st.segmented_control(tr(TEXT, "plan.mode"), PLAN_MODES, key=K_PLAN_MODE, required=True,
-                                    format_func=labeler(TEXT, "plan.mode."))
-    if rates.empty or not rates["plannable"].any():
-        layout.empty(tr(TEXT, "plan.empty"))
-        return
-    st.caption(planning.ASSUMPTION[code].format(months=rates["months"].max(), start=fmt.month(b.first, code),
-                                                end=fmt.month(b.last, code)))
-    with st.expander(tr(TEXT, "plan.rates", start=fmt.month(b.first, code), end=fmt.month(b.last, code))):
-        st.dataframe(_rates_table(rates, by, currency), hide_index=True, key="forecast.plan_rates", placeholder=fmt.DASH)
-    kwargs = _plan_inputs(by, mode, rates, currency)
-    result = planning.plan_from(b, **kwargs)  # pure arithmetic on the cached basis
-    if mode == "roi" and not result.budgets:
-        st.warning(tr(TEXT, "plan.none"), icon=":material/warning:")
-        return
-    st.dataframe(_projection_table(result, by, currency), hide_index=True, key="forecast.plan_table", placeholder=fmt.DASH)
-    if result.chance is not None:
-        st.caption(tr(TEXT, "plan.chance", p=fmt.pct(result.chance, code, 0)))
-    if result.dropped:
-        names = dict(zip(rates["group"], rates["label"], strict=True))
-        st.caption(tr(TEXT, "plan.dropped", names=", ".join(fmt.plain(_group_label(by, g, names.get(g, g)))
-                                                             for g in result.dropped)))
-    _save_box(result)
-    saved = query(planning.load_plans)
-    if not saved.empty:
-        with st.expander(tr(TEXT, "plan.saved_list")):
-            st.dataframe(saved[["name", "quarter", "budget"]].assign(
-                budget=[fmt.money(v, code, currency) for v in saved["budget"]]), hide_index=True,
-                key="forecast.plan_saved", placeholder=fmt.DASH)
 
 
 SECTIONS = {"forecast": forecast_section, "pipeline": pipeline_section, "plan": planning_section}

@@ -16,7 +16,7 @@ import streamlit as st
 from metrics import lookups
 from metrics.filters import Filters
 from presentation import fmt
-from reports import cells, csvout, exports, statement, weekly
+from reports import cells, csvout, exports, statement, view_data, view_tables, weekly
 from reports.table import Table
 from ui.data import query
 from ui.filters import compare_mode, current, period_label, today
@@ -88,7 +88,7 @@ def _download(label_key: str, data: Callable[[], bytes], file_name: str, fmt_: s
                        icon=":material/download:", on_click="ignore")
 
 
-def view_section(f: Filters, data: exports.ViewData, code: str) -> None:
+def view_section(f: Filters, data: view_data.ViewData, code: str) -> None:
     """Downloads of the whole view and of single tables."""
     st.subheader(tr(TEXT, "view"), anchor=False)
     st.caption(tr(TEXT, "view.help"))
@@ -102,9 +102,9 @@ def view_section(f: Filters, data: exports.ViewData, code: str) -> None:
         for fmt_ in ("csv", "xlsx", "pdf"):
             _download(fmt_, build(fmt_), exports.filename("view", f, fmt_, code), fmt_, f"reports.download_{fmt_}")
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        table = st.selectbox(tr(TEXT, "table"), exports.TABLES, key="reports.table",
+        table = st.selectbox(tr(TEXT, "table"), view_tables.TABLES, key="reports.table",
                              format_func=lambda k: tr(TEXT, f"t.{k}"))
-        _download("table_csv", lambda: csvout.to_csv(exports.tables(data, code)[table], sep),
+        _download("table_csv", lambda: csvout.to_csv(view_tables.tables(data, code)[table], sep),
                   exports.filename(table, f, "csv", code), "csv", "reports.download_table")
 
 
@@ -175,10 +175,10 @@ def _formatted(table: Table, currency: str, code: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[table.label(c) for c in table.columns])
 
 
-def preview_section(f: Filters, data: exports.ViewData, code: str) -> None:
+def preview_section(f: Filters, data: view_data.ViewData, code: str) -> None:
     """The KPI table of the exports and, on request, the PDF's chart images."""
     st.subheader(tr(TEXT, "preview"), anchor=False)
-    kpi = exports.tables(data, code)["kpis"]
+    kpi = view_tables.tables(data, code)["kpis"]
     shown = [kpi.label(c) for c in kpi.columns if c != "unit"]
     st.dataframe(_formatted(kpi, data.currency, code)[shown], hide_index=True, key="reports.preview_kpis",
                  placeholder=fmt.DASH)
@@ -193,7 +193,7 @@ def render() -> None:
     info = query(lookups.freshness)
     st.title(t("page.reports"), anchor=False)
     st.caption(tr(TEXT, "caption", period=period_label(f)))
-    data = query(exports.collect, f, compare_mode())
+    data = query(view_data.collect, f, compare_mode())
     view_section(f, data, code)
     st.divider()
     statement_section(f, code)

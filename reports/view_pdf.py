@@ -13,10 +13,11 @@ from presentation import fmt
 from presentation.periods import period_text
 from reports import charts
 from reports.cells import pct_span, pdf_table
-from reports.exports import ViewData, header_lines, tables
 from reports.pdf import ReportPDF
 from reports.table import Kind, Table
 from reports.text import model_label, say
+from reports.view_data import ViewData, header_lines
+from reports.view_tables import tables
 
 # Rates printed with their 95 % interval in the next column (as the leaderboard shows them): column -> (low, high).
 INTERVALS = {"conversion": ("conversion_low", "conversion_high"), "roi": ("roi_low", "roi_high"),

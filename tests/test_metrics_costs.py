@@ -246,12 +246,12 @@ def test_a_read_only_connection_reads_settings_and_checks_its_bound_inputs_once(
               deals=[("A", "2024-03-05", None, 1000, 1)])
     commission = lambda con: row(engine.kpis(con, MARCH, "partner"), partner="A")["costs_commission"]  # noqa: E731
     with store.connect(tmp_db, read_only=True) as con:
-        assert commission(con) == 100 and costs._read_only(con)
+        assert commission(con) == 100 and costs.is_read_only(con)
         assert con in costs._SETTINGS and con in costs._BOUND_ACTUAL
         held = costs._SETTINGS[con]
         assert commission(con) == 100 and costs._SETTINGS[con] is held
     with store.connect(tmp_db) as con:
-        assert not costs._read_only(con)
+        assert not costs.is_read_only(con)
         assert costs.load_settings(con).min_leads == costs.DEFAULT_MIN_LEADS
         con.execute("insert or replace into settings (key, value) values ('min_leads', '7')")
         assert costs.load_settings(con).min_leads == 7 and con not in costs._SETTINGS

@@ -16,7 +16,7 @@ from data_layer import store
 from metrics.engine import kpis
 from metrics.filters import Filters
 from presentation import fmt, periods
-from reports import csvout, exports
+from reports import csvout, exports, view_data, view_tables
 from reports.safe import neutralise
 from reports.text import metric_label
 
@@ -37,9 +37,9 @@ def expected(db: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def data(db: Path) -> exports.ViewData:
+def data(db: Path) -> view_data.ViewData:
     with store.connect(db, read_only=True) as con:
-        return exports.collect(con, F)
+        return view_data.collect(con, F)
 
 
 def pdf_text(blob: bytes) -> str:
@@ -67,7 +67,7 @@ def ru_number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
-def test_xlsx_holds_kpis_of_metrics(data: exports.ViewData, expected: dict[str, pd.DataFrame]) -> None:
+def test_xlsx_holds_kpis_of_metrics(data: view_data.ViewData, expected: dict[str, pd.DataFrame]) -> None:
     wb = load_workbook(io.BytesIO(exports.render(data, "xlsx", "ru")))
     assert wb.sheetnames == ["Эффективность партнёров", "Показатели", "Партнёры", "Модели", "Затраты", "По месяцам"]
     kpi = {r[0].value: r[1] for r in wb["Показатели"].iter_rows(min_row=2)}
@@ -79,7 +79,7 @@ def test_xlsx_holds_kpis_of_metrics(data: exports.ViewData, expected: dict[str, 
     assert "₽" in kpi[metric_label("revenue", "ru")].number_format
 
 
-def test_xlsx_partner_rows_match(data: exports.ViewData, expected: dict[str, pd.DataFrame]) -> None:
+def test_xlsx_partner_rows_match(data: view_data.ViewData, expected: dict[str, pd.DataFrame]) -> None:
     ws = load_workbook(io.BytesIO(exports.render(data, "xlsx", "ru")))["Партнёры"]
     header = [c.value for c in ws[1]]
     assert ws.freeze_panes == "A2" and ws["A1"].font.bold
@@ -94,14 +94,14 @@ def test_xlsx_partner_rows_match(data: exports.ViewData, expected: dict[str, pd.
         assert (roi is None and pd.isna(p["roi"])) or roi == pytest.approx(p["roi"])
 
 
-def test_xlsx_english_headers(data: exports.ViewData) -> None:
+def test_xlsx_english_headers(data: view_data.ViewData) -> None:
     wb = load_workbook(io.BytesIO(exports.render(data, "xlsx", "en")))
     assert "Partners" in wb.sheetnames
     header = [c.value for c in wb["Partners"][1]]
     assert header[:3] == ["Partner", "Model", metric_label("leads", "en")] and "Revenue" in header
 
 
-def test_csv_sections_and_numbers(data: exports.ViewData, expected: dict[str, pd.DataFrame]) -> None:
+def test_csv_sections_and_numbers(data: view_data.ViewData, expected: dict[str, pd.DataFrame]) -> None:
     sections = csv_sections(exports.render(data, "csv", "ru"))
     # the header section (period, filters, freshness) first, then the five tables
     assert list(sections) == ["Эффективность партнёров", "Показатели", "Партнёры", "Модели", "Затраты", "По месяцам"]
@@ -123,14 +123,14 @@ def test_csv_comma_variant(db: Path) -> None:
     assert "." in rows[1][rows[0].index("Revenue, ₽")] or rows[1][rows[0].index("Revenue, ₽")].isdigit()
 
 
-@pytest.mark.parametrize("table", exports.TABLES)
-def test_every_table_exports(data: exports.ViewData, table: str) -> None:
-    blob = csvout.to_csv(exports.tables(data, "ru")[table])
+@pytest.mark.parametrize("table", view_tables.TABLES)
+def test_every_table_exports(data: view_data.ViewData, table: str) -> None:
+    blob = csvout.to_csv(view_tables.tables(data, "ru")[table])
     rows = list(csv.reader(io.StringIO(blob.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
 
 
-def test_pdf_text_has_numbers_period_and_cyrillic(data: exports.ViewData, expected: dict[str, pd.DataFrame]) -> None:
+def test_pdf_text_has_numbers_period_and_cyrillic(data: view_data.ViewData, expected: dict[str, pd.DataFrame]) -> None:
     text = pdf_text(exports.render(data, "pdf", "ru"))
     total = expected["total"].iloc[0]
     assert "Эффективность партнёров" in text and periods.period_text(F, "ru").replace("\u00a0", " ") in text
@@ -142,12 +142,12 @@ def test_pdf_text_has_numbers_period_and_cyrillic(data: exports.ViewData, expect
 
 
 @pytest.fixture(scope="module")
-def evil(tmp_path_factory: pytest.TempPathFactory) -> exports.ViewData:
+def evil(tmp_path_factory: pytest.TempPathFactory) -> view_data.ViewData:
     with store.connect(evil_db(tmp_path_factory.getbasetemp()), read_only=True) as con:
-        return exports.collect(con, F)
+        return view_data.collect(con, F)
 
 
-def test_pdf_english_charts_and_literal_markup(evil: exports.ViewData) -> None:
+def test_pdf_english_charts_and_literal_markup(evil: view_data.ViewData) -> None:
     blob = exports.render(evil, "pdf", "en")
     reader = PdfReader(io.BytesIO(blob))
     assert sum(len(p.images) for p in reader.pages) >= 3  # revenue vs costs, ROI by model, ROI by partner
@@ -157,7 +157,7 @@ def test_pdf_english_charts_and_literal_markup(evil: exports.ViewData) -> None:
     assert squeeze("**Жирный** <b>html</b>") in flat and '=HYPERLINK("http://evil.example","click")' in flat
 
 
-def test_injection_neutralised_in_csv(evil: exports.ViewData) -> None:
+def test_injection_neutralised_in_csv(evil: view_data.ViewData) -> None:
     rows = csv_sections(exports.render(evil, "csv", "ru"))["Партнёры"][1:]
     names = {r[0] for r in rows}
     for name in EVIL_NAMES[:5]:
@@ -167,7 +167,7 @@ def test_injection_neutralised_in_csv(evil: exports.ViewData) -> None:
     assert any(r[profit_col].startswith("-") for r in rows)  # negative numbers are not touched
 
 
-def test_injection_neutralised_in_xlsx(evil: exports.ViewData) -> None:
+def test_injection_neutralised_in_xlsx(evil: view_data.ViewData) -> None:
     ws = load_workbook(io.BytesIO(exports.render(evil, "xlsx", "ru")))["Партнёры"]
     cells = {c.value: c for c in ws["A"][1:]}
     for name in EVIL_NAMES[:5]:
@@ -177,7 +177,7 @@ def test_injection_neutralised_in_xlsx(evil: exports.ViewData) -> None:
     assert numbers and all(c.data_type == "n" for c in numbers)
 
 
-def test_no_secret_in_exports(data: exports.ViewData, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_secret_in_exports(data: view_data.ViewData, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret-in-env")
     blobs = [exports.render(data, fmt_, "ru") for fmt_ in ("csv", "xlsx")]
     assert all(b"s3cret-in-env" not in b for b in blobs)
@@ -204,8 +204,8 @@ def test_exports_carry_the_screen_s_honesty(db: Path, tmp_path: Path) -> None:
         userdata.set_setting(con, "maturity_threshold", 0.999)
     with store.connect(copy, read_only=True) as con:
         end = con.execute("select max(created_date) from lead_facts").fetchone()[0]
-        recent = exports.collect(con, Filters(end.replace(day=1) - timedelta(days=150), end))
-    month = exports.tables(recent, "ru")["monthly"].frame
+        recent = view_data.collect(con, Filters(end.replace(day=1) - timedelta(days=150), end))
+    month = view_tables.tables(recent, "ru")["monthly"].frame
     assert month["status"].iloc[-1] == "текущий месяц не закончен"
     maturing = month[month["status"] == "созревает: сделки ещё закрываются"]
     assert len(maturing) >= 1 and (maturing["projected_revenue"] >= maturing["revenue"]).all()
@@ -213,7 +213,7 @@ def test_exports_carry_the_screen_s_honesty(db: Path, tmp_path: Path) -> None:
     assert (maturing["projected_revenue_low"] <= maturing["projected_revenue"]).all()  # with its 80 % interval
     assert (maturing["projected_revenue"] <= maturing["projected_revenue_high"]).all()
     assert "Прогноз выручки, от (80 %)" in pdf_text(exports.render(recent, "pdf", "ru"))
-    partners = exports.tables(recent, "ru")["partners"].frame
+    partners = view_tables.tables(recent, "ru")["partners"].frame
     rows = partners[partners["conversion_pooled"].notna()]
     assert len(rows) > 3 and (rows["conversion_low"] <= rows["conversion"]).all()
     assert ((rows["conversion_pooled"] - rows["conversion"]).abs() > 1e-9).any()  # small partners are pulled in

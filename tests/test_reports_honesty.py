@@ -22,7 +22,7 @@ from metrics.engine import kpis
 from metrics.filters import Filters
 from presentation import palette
 from presentation.freshness import freshness_line
-from reports import charts, exports, statement, weekly
+from reports import charts, exports, statement, view_data, view_tables, weekly
 from ui import layout
 
 F = Filters(*PERIOD)
@@ -62,9 +62,9 @@ def ekb(db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def data(ekb: Path) -> exports.ViewData:
+def data(ekb: Path) -> view_data.ViewData:
     with store.connect(ekb, read_only=True) as con:
-        return exports.collect(con, F, "year")
+        return view_data.collect(con, F, "year")
 
 
 def _rows(text: str, name: str) -> list[str]:
@@ -79,7 +79,7 @@ def _short(names: pd.Series) -> list[str]:
 
 # ---------- the "мало лидов" mark ----------
 
-def test_pdf_marks_a_small_partner_and_ranks_none_without_the_mark(data: exports.ViewData) -> None:
+def test_pdf_marks_a_small_partner_and_ranks_none_without_the_mark(data: view_data.ViewData) -> None:
     """A partner metrics flag too_few carries "мало лидов" on its row beside its band; one with enough leads does not."""
     partners = data.partners[data.partners["partner_id"].notna()]
     few = partners[partners["too_few"].astype(bool) & (partners["leads"] > 0)]
@@ -98,7 +98,7 @@ def test_pdf_marks_a_small_partner_and_ranks_none_without_the_mark(data: exports
         assert all(FEW in line for line in _rows(text, name) if "прибыльна" in line)
 
 
-def test_spreadsheets_carry_the_mark_and_the_leaderboard_intervals(data: exports.ViewData) -> None:
+def test_spreadsheets_carry_the_mark_and_the_leaderboard_intervals(data: view_data.ViewData) -> None:
     ws = load_workbook(io.BytesIO(exports.render(data, "xlsx", "ru")))["Партнёры"]
     head = [c.value for c in ws[1]]
     rows = {r[0]: dict(zip(head, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
@@ -117,7 +117,7 @@ def test_spreadsheets_carry_the_mark_and_the_leaderboard_intervals(data: exports
 
 # ---------- text cells: exact in XLSX, guarded in CSV ----------
 
-def test_xlsx_text_is_exact_and_csv_keeps_the_guard(data: exports.ViewData) -> None:
+def test_xlsx_text_is_exact_and_csv_keeps_the_guard(data: view_data.ViewData) -> None:
     name = "=Формула Роста"
     assert name in set(data.partners["partner"].dropna()), "the demo's formula-like partner name"
     ws = load_workbook(io.BytesIO(exports.render(data, "xlsx", "ru")))["Партнёры"]
@@ -130,7 +130,7 @@ def test_xlsx_text_is_exact_and_csv_keeps_the_guard(data: exports.ViewData) -> N
 
 # ---------- unfinished and maturing periods ----------
 
-def test_the_unfinished_month_is_marked_in_the_sheet_the_pdf_and_the_chart(data: exports.ViewData) -> None:
+def test_the_unfinished_month_is_marked_in_the_sheet_the_pdf_and_the_chart(data: view_data.ViewData) -> None:
     last = data.monthly.iloc[-1]
     assert bool(last["incomplete"]), "the demo's last month ends on the as-of date"
     ws = load_workbook(io.BytesIO(exports.render(data, "xlsx", "ru")))["По месяцам"]
@@ -149,12 +149,12 @@ def test_the_unfinished_month_is_marked_in_the_sheet_the_pdf_and_the_chart(data:
 
 # ---------- one header, the account's clock ----------
 
-def test_header_is_the_dashboard_s_freshness_line_in_the_account_zone(data: exports.ViewData) -> None:
+def test_header_is_the_dashboard_s_freshness_line_in_the_account_zone(data: view_data.ViewData) -> None:
     """Old code wrote the UTC sync time (05:45) and the server's zone; the UI shows 10:45 in Yekaterinburg."""
     line = freshness_line(data.freshness, "ru")
     assert line == layout.freshness_line(data.freshness)  # the dashboard's own caption text
     assert SYNCED_LOCAL in plain(line) and TZ in line
-    head = dict(exports.header_lines(data, "ru"))
+    head = dict(view_data.header_lines(data, "ru"))
     assert head["Источник данных"] == line
     assert data.generated_at.utcoffset() == timedelta(hours=5)
     made = data.generated_at.astimezone(ZoneInfo(TZ)).strftime("%H:%M")
@@ -171,16 +171,16 @@ def test_header_is_the_dashboard_s_freshness_line_in_the_account_zone(data: expo
 
 def test_the_header_names_the_filters(ekb: Path) -> None:
     with store.connect(ekb, read_only=True) as con:
-        narrowed = exports.collect(con, Filters(*PERIOD, models=("referral",), view="close"))
-    head = dict(exports.header_lines(narrowed, "ru"))
+        narrowed = view_data.collect(con, Filters(*PERIOD, models=("referral",), view="close"))
+    head = dict(view_data.header_lines(narrowed, "ru"))
     assert head["Модели"] == "Реферальная" and head["Сделки"] == "по дате закрытия"
     assert head["Сравнивать с"].startswith("предыдущим периодом той же длины")
 
 
-def test_kpi_list_carries_the_comparison_period(ekb: Path, data: exports.ViewData) -> None:
+def test_kpi_list_carries_the_comparison_period(ekb: Path, data: view_data.ViewData) -> None:
     with store.connect(ekb, read_only=True) as con:
         before = kpis(con, Filters(PERIOD[0].replace(year=2024), PERIOD[1].replace(year=2024)))
-    table = exports.tables(data, "ru")["kpis"].frame.set_index("metric")
+    table = view_tables.tables(data, "ru")["kpis"].frame.set_index("metric")
     assert table.at["Лиды", "before"] == before["leads"].iloc[0]
 
 
@@ -213,7 +213,7 @@ def test_weekly_cohort_pack_says_the_week_is_maturing(ekb: Path) -> None:
 
 # ---------- the dashboard's colours ----------
 
-def test_charts_use_the_dashboard_s_model_and_band_colours(data: exports.ViewData) -> None:
+def test_charts_use_the_dashboard_s_model_and_band_colours(data: view_data.ViewData) -> None:
     models = data.models.assign(label=data.models["model"])
     spec = charts.model_roi(models, "label", "ROI").to_dict()
     scale = spec["layer"][0]["encoding"]["color"]["scale"]

@@ -22,7 +22,7 @@ from data_layer.userdata.ledger import (
     upsert_ledger,
     validate_ledger,
 )
-from data_layer.userdata.messages import MESSAGES
+from data_layer.userdata.messages import MESSAGES, extended
 from data_layer.userdata.parse import (
     CATEGORIES,
     CATEGORY_LABELS,
@@ -90,7 +90,7 @@ __all__ = [
     "MODELS", "PARTNER_COLUMNS", "RULE_COLUMNS", "RULE_EDIT_COLUMNS", "SCENARIO_LEDGER_COLUMNS", "TIER_KINDS",
     "Problem", "ScenarioInputs", "UserDataError", "add_partner", "add_rule", "apply_scenario", "atomic",
     "audit", "check_margin", "check_scenario", "combine_overrides", "delete_ledger", "delete_rule",
-    "delete_scenario", "fail", "find_partner", "get_margin", "get_setting", "insert_ledger", "insert_rules",
+    "delete_scenario", "extended", "fail", "find_partner", "get_margin", "get_setting", "insert_ledger", "insert_rules",
     "is_blank", "ledger_for_totals", "list_partners", "list_rules", "list_scenarios", "load_scenario",
     "merge_ledger", "norm_name", "parse_tiers", "partner_keys", "period_totals", "read_ledger",
     "replace_ledger", "replace_rules", "rules_from_percent", "rules_in_percent", "same_rules",

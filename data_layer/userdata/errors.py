@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from data_layer.userdata.messages import MESSAGES
 
@@ -16,10 +16,13 @@ class Problem:
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
+    # The sentences the code is worded from: a module with sentences of its own subclasses Problem with its table
+    # (messages.extended), so the user data's table is never added to.
+    MESSAGES: ClassVar[Mapping[str, Mapping[str, str]]] = MESSAGES
 
     def text(self, lang: str = "en") -> str:
         """The sentence in the given language, prefixed with its line number when it has one."""
-        table = MESSAGES.get(lang, MESSAGES["en"])
+        table = self.MESSAGES.get(lang, self.MESSAGES["en"])
         body = table.get(self.code, self.code).format(**self.params)
         return table["row"].format(line=self.line, text=body) if self.line is not None else body
 

@@ -2,7 +2,9 @@
 
 `MESSAGES` is the table `Problem.text` reads: the sentences below (user data; a cost file's header and
 lines, which `data_layer.costs_io` raises) and those of amount text, which `data_layer.numbers` keeps beside
-its parser. (`costs_read`, `costs_limits` and `plausibility` still add theirs to it when they are imported.)
+its parser. A module with sentences of its own (`costs_read`, `costs_limits`, `plausibility`) keeps them in a
+table of its own made by `extended` and words its problems with a `Problem` subclass that reads it: nothing is
+ever added to this table, so no import can change what a user reads.
 """
 
 from __future__ import annotations
@@ -160,3 +162,13 @@ _OWN: dict[str, dict[str, str]] = {
 # amount-text messages live beside their parser
 MESSAGES: dict[str, dict[str, str]] = {
     lang: {**texts, **NUMBER_MESSAGES.get(lang, {})} for lang, texts in _OWN.items()}
+
+
+def extended(own: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """A new table: these sentences plus a module's own (the same codes in every language, none of them ours)."""
+    if {lang: set(texts) for lang, texts in own.items()} != {lang: set(own["en"]) for lang in MESSAGES}:
+        raise ValueError("a module's sentences need the same codes in every language, and every language")
+    clash = sorted(set(own["en"]) & set(MESSAGES["en"]))
+    if clash:
+        raise ValueError(f"codes already worded by data_layer.userdata: {', '.join(clash)}")
+    return {lang: {**texts, **own[lang]} for lang, texts in MESSAGES.items()}
