@@ -7,14 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_helpers import new_app, run_ok
+from support.app import new_app, run_ok
 
 from data_layer import store
 from metrics import lookups
 from pages import settings as settings_page
 from ui import auth
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 
 def partner_names(db: Path) -> list[str]:

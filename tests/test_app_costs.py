@@ -4,56 +4,13 @@ commission rules, computed commissions; writes go through one transaction, bad e
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_metrics_data import WON, Account
+from support.costs_page import ALPHA, APP, BETA, PAGE, app, edits, errors, last_month
 
 from data_layer import store, userdata
-from ui.filters import today
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/costs.py"
-ALPHA, BETA = "=Alpha", "Beta **bold**"
-
-
-def last_month() -> date:
-    first = today().replace(day=1)
-    return (first - timedelta(days=1)).replace(day=1)
-
-
-@pytest.fixture
-def db(tmp_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Alpha (referral, 10 % rule, revenue 3 000, marketing 300), Beta (sales, revenue 1 000, support 400)."""
-    month = last_month()
-    day = (month + timedelta(days=4)).isoformat()
-    acc = Account()
-    acc.partner(ALPHA, "referral")
-    acc.partner(BETA, "sales")
-    acc.lead(day, partner=ALPHA, status=WON, price=1000, n=3)
-    acc.lead(day, partner=BETA, status=WON, price=500, n=2)
-    acc.cost(ALPHA, month.strftime("%Y-%m"), "marketing", 300)
-    acc.cost(BETA, month.strftime("%Y-%m"), "support", 400)
-    acc.rule("percent_revenue", 0.1, model="referral")
-    acc.build(tmp_db)
-    monkeypatch.setenv("PARTNER_ROI_DB", str(tmp_db))
-    return tmp_db
-
-
-def app(state: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).switch_page(PAGE)
-    for key, value in (state or {}).items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def edits(edited: dict | None = None, added: list | None = None, deleted: list | None = None) -> dict:
-    return {"edited_rows": edited or {}, "added_rows": added or [], "deleted_rows": deleted or []}
 
 
 def ledger(path: Path) -> list[tuple]:
@@ -69,12 +26,7 @@ def snapshot(path: Path) -> tuple:
                 con.execute("select * from commission_rules order by all").fetchall())
 
 
-def errors(at: AppTest) -> str:
-    """Error texts with the Markdown escaping removed."""
-    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in at.error))
-
-
-def test_page_shows_costs_by_category_and_names_literally(db: Path) -> None:
+def test_page_shows_costs_by_category_and_names_literally(costs_db: Path) -> None:
     at = app()
     assert not at.error, errors(at)
     assert at.title[0].value == "Затраты и комиссии"
@@ -90,7 +42,7 @@ def test_page_shows_costs_by_category_and_names_literally(db: Path) -> None:
     assert at.data_editor(key="costs.rules").value["rate"].tolist() == ["10\u00a0%"]   # a decimal comma in Russian
 
 
-def test_ledger_edit_is_saved(db: Path) -> None:
+def test_ledger_edit_is_saved(costs_db: Path) -> None:
     at = app()
     first = at.data_editor(key="costs.editor").value
     row = int(first.index[first["partner"] == ALPHA][0])
@@ -100,17 +52,17 @@ def test_ledger_edit_is_saved(db: Path) -> None:
     at.button(key="costs.ledger_save").click().run()
     assert not at.error, errors(at)
     assert any("Сохранено" in s.value for s in at.success)
-    assert ledger(db) == [(ALPHA, "marketing", 450.0), (BETA, "bonus", 50.0), (BETA, "support", 400.0)]
+    assert ledger(costs_db) == [(ALPHA, "marketing", 450.0), (BETA, "bonus", 50.0), (BETA, "support", 400.0)]
     assert amounts(at, "costs.editor.1") == [450.0, 50.0, 400.0]  # the editor starts afresh
 
 
-def test_ledger_delete_row_removes_it(db: Path) -> None:
+def test_ledger_delete_row_removes_it(costs_db: Path) -> None:
     at = app()
     rows = at.data_editor(key="costs.editor").value
     row = int(rows.index[rows["partner"] == BETA][0])
     at = app({"costs.editor": edits(deleted=[row])})
     at.button(key="costs.ledger_save").click().run()
-    assert ledger(db) == [(ALPHA, "marketing", 300.0)]
+    assert ledger(costs_db) == [(ALPHA, "marketing", 300.0)]
 
 
 def amounts(at, key: str) -> list[float]:
@@ -119,37 +71,37 @@ def amounts(at, key: str) -> list[float]:
             for v in at.data_editor(key=key).value["amount"]]
 
 
-def test_ledger_amounts_are_typed_the_russian_way(db: Path) -> None:
+def test_ledger_amounts_are_typed_the_russian_way(costs_db: Path) -> None:
     """«12,5» is 12.5 and «1 234,5» 1234.5 (Streamlit's number cells made the first 125)."""
     at = app()
     assert at.data_editor(key="costs.editor").value["amount"].tolist() == ["300,00", "400,00"]
     at = app({"costs.editor": edits({0: {"amount": "12,5"}, 1: {"amount": "1 234,5"}})})
     at.button(key="costs.ledger_save").click().run()
     assert not at.error, errors(at)
-    assert sorted(a for _, _, a in ledger(db)) == [12.5, 1234.5]
+    assert sorted(a for _, _, a in ledger(costs_db)) == [12.5, 1234.5]
 
 
-def test_unreadable_ledger_amounts_are_listed_and_nothing_is_saved(db: Path) -> None:
-    before = snapshot(db)
+def test_unreadable_ledger_amounts_are_listed_and_nothing_is_saved(costs_db: Path) -> None:
+    before = snapshot(costs_db)
     at = app({"costs.editor": edits({0: {"amount": "-5"}, 1: {"amount": "1.000"}})})
     at.button(key="costs.ledger_save").click().run()
     text = errors(at)
     assert "Ничего не сохранено" in text and "строка 1" in text and "отрицательная" in text
     assert "строка 2" in text and "неоднозначно" in text
-    assert snapshot(db) == before
+    assert snapshot(costs_db) == before
 
 
-def test_an_added_row_without_an_amount_is_refused_not_zero(db: Path) -> None:
-    before = snapshot(db)
+def test_an_added_row_without_an_amount_is_refused_not_zero(costs_db: Path) -> None:
+    before = snapshot(costs_db)
     at = app({"costs.editor": edits({}, [{"partner": ALPHA, "month": last_month().isoformat(), "category": "bonus",
                                           "amount": None}])})
     at.button(key="costs.ledger_save").click().run()
     assert "Ничего не сохранено" in errors(at) and "строка 3" in errors(at)
-    assert snapshot(db) == before
+    assert snapshot(costs_db) == before
 
 
-def test_bad_ledger_edit_lists_every_row_and_changes_nothing(db: Path) -> None:
-    before = snapshot(db)
+def test_bad_ledger_edit_lists_every_row_and_changes_nothing(costs_db: Path) -> None:
+    before = snapshot(costs_db)
     at = app({"costs.editor": edits({},
                                     [{"partner": None, "month": last_month().isoformat(), "category": "bonus",
                                       "amount": "1"},
@@ -159,11 +111,11 @@ def test_bad_ledger_edit_lists_every_row_and_changes_nothing(db: Path) -> None:
     text = errors(at)
     assert "строка 3" in text and "Не указано имя партнёра" in text
     assert "встречается несколько раз" in text                # row 4 repeats row 1's key
-    assert snapshot(db) == before
+    assert snapshot(costs_db) == before
 
 
-def test_upload_with_errors_lists_lines_and_imports_nothing(db: Path) -> None:
-    before = snapshot(db)
+def test_upload_with_errors_lists_lines_and_imports_nothing(costs_db: Path) -> None:
+    before = snapshot(costs_db)
     at = app()
     bad = "partner;month;category;amount\n=Alpha;2024-13;bonus;10\nНет такого;2024-01;bonus;-1\n".encode()
     at.file_uploader(key="costs.upload").set_value(("costs.csv", bad, "text/csv"))
@@ -171,10 +123,10 @@ def test_upload_with_errors_lists_lines_and_imports_nothing(db: Path) -> None:
     text = errors(at)
     assert "строка 2" in text and "строка 3" in text and "Файл не импортирован" in text
     assert not [b for b in at.button if b.key == "costs.import"]
-    assert snapshot(db) == before
+    assert snapshot(costs_db) == before
 
 
-def test_upload_preview_then_import_is_idempotent(db: Path) -> None:
+def test_upload_preview_then_import_is_idempotent(costs_db: Path) -> None:
     month = last_month().strftime("%Y-%m")
     data = f"partner;month;category;amount\n'=Alpha;{month};маркетинг;1\u00a0000,50\nГамма;{month};bonus;7\n".encode()
     at = app()
@@ -186,15 +138,15 @@ def test_upload_preview_then_import_is_idempotent(db: Path) -> None:
     at.button(key="costs.import").click().run()
     assert any("Импортировано строк: 2" in s.value for s in at.success)
     expected = [(ALPHA, "marketing", 1000.5), (BETA, "support", 400.0), ("Гамма", "bonus", 7.0)]
-    assert ledger(db) == expected
+    assert ledger(costs_db) == expected
     at.file_uploader(key="costs.upload.1").set_value(("costs.csv", data, "text/csv"))
     at.checkbox(key="costs.create_partners").check()
     at.run()
     at.button(key="costs.import").click().run()
-    assert ledger(db) == expected                               # importing twice does not double
+    assert ledger(costs_db) == expected                               # importing twice does not double
 
 
-def test_export_offers_a_download(db: Path) -> None:
+def test_export_offers_a_download(costs_db: Path) -> None:
     at = app()
     assert at.radio(key="costs.export_format").value == "csv"
     at.radio(key="costs.export_format").set_value("xlsx").run()
@@ -202,27 +154,27 @@ def test_export_offers_a_download(db: Path) -> None:
     assert any(getattr(b, "key", None) == "costs.download" for b in at.get("download_button"))
 
 
-def test_partner_model_edit_marks_it_as_users(db: Path) -> None:
+def test_partner_model_edit_marks_it_as_users(costs_db: Path) -> None:
     at = app()
     partners = at.data_editor(key="costs.partners").value
     row = int(partners.index[partners["name"] == BETA][0])
     at = app({"costs.partners": edits({row: {"model": "service", "aliases": "beta, бета"}})})
     at.button(key="costs.partners_save").click().run()
     assert not at.error, errors(at)
-    with store.connect(db, read_only=True) as con:
+    with store.connect(costs_db, read_only=True) as con:
         p = userdata.list_partners(con).set_index("name").loc[BETA]
     assert (p["model"], p["model_source"], p["aliases"]) == ("service", "user", ["beta", "бета"])
 
 
-def test_partner_alias_clash_is_rejected(db: Path) -> None:
-    before = snapshot(db)
+def test_partner_alias_clash_is_rejected(costs_db: Path) -> None:
+    before = snapshot(costs_db)
     at = app()
     partners = at.data_editor(key="costs.partners").value
     row = int(partners.index[partners["name"] == BETA][0])
     at = app({"costs.partners": edits({row: {"aliases": "=alpha"}})})
     at.button(key="costs.partners_save").click().run()
     assert "уже занят" in errors(at)
-    assert snapshot(db) == before
+    assert snapshot(costs_db) == before
 
 
 @pytest.mark.parametrize(("state", "words"), [
@@ -231,34 +183,34 @@ def test_partner_alias_clash_is_rejected(db: Path) -> None:
     ({"costs.rules.tier_rows.0": edits(added=[{"up_to": "100", "rate": "10"}])}, "«И выше» (или пусто)"),
     ({"costs.rules": edits({0: {"model": None}})}, "либо модель, либо партнёр"),
 ])
-def test_bad_rule_edit_is_rejected(db: Path, state: dict, words: str) -> None:
-    before = snapshot(db)
+def test_bad_rule_edit_is_rejected(costs_db: Path, state: dict, words: str) -> None:
+    before = snapshot(costs_db)
     at = app(state)
     save = at.button(key="costs.rules_save")
     if not save.disabled:  # a mistyped number is refused at once (Save disabled), the rest when saving
         save.click().run()
     assert words in errors(at)
-    assert snapshot(db) == before
+    assert snapshot(costs_db) == before
 
 
-def test_rule_tiers_are_saved_from_rows(db: Path) -> None:
+def test_rule_tiers_are_saved_from_rows(costs_db: Path) -> None:
     at = app({"costs.rules.tier_rows.0": edits(added=[{"up_to": "1 000", "rate": "12,5"},
                                                       {"up_to": "и выше", "rate": "20"}]),
               "costs.rules.tier_kind.0": "whole"})
     at.button(key="costs.rules_save").click().run()
     assert not at.error, errors(at)
-    with store.connect(db, read_only=True) as con:
+    with store.connect(costs_db, read_only=True) as con:
         rule = userdata.list_rules(con).iloc[0]
     assert json.loads(rule["tiers"]) == [{"up_to": 1000.0, "rate": 0.125}, {"up_to": None, "rate": 0.2}]
     assert rule["tier_kind"] == "whole"
 
 
-def test_rule_edit_changes_computed_commission(db: Path) -> None:
+def test_rule_edit_changes_computed_commission(costs_db: Path) -> None:
     at = app({"costs.rules": edits({0: {"rate": "12"}},
                                    [{"partner": BETA, "kind": "fixed_per_deal", "rate": "100"}])})
     at.button(key="costs.rules_save").click().run()
     assert not at.error, errors(at)
-    with store.connect(db, read_only=True) as con:
+    with store.connect(costs_db, read_only=True) as con:
         rules = userdata.list_rules(con)
     assert sorted(rules["rate"]) == [0.12, 100.0]
     details = next(f.value for f in at.dataframe if "Как посчитано" in f.value.columns).set_index("Партнёр")
@@ -267,7 +219,7 @@ def test_rule_edit_changes_computed_commission(db: Path) -> None:
     assert details.loc[BETA, "Как посчитано"] == "2 × 100,00\u00a0₽ = 200,00\u00a0₽"
 
 
-def test_english(db: Path) -> None:
+def test_english(costs_db: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=120).switch_page(PAGE)
     at.query_params["lang"] = "en"
     at.run()
@@ -275,7 +227,7 @@ def test_english(db: Path) -> None:
     assert at.title[0].value == "Costs & commissions"
 
 
-def test_viewer_can_look_and_export_but_not_edit(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_viewer_can_look_and_export_but_not_edit(costs_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ui import auth
 
     monkeypatch.setattr(auth, "current", lambda: auth.Principal("v@example.com", "V", "viewer"))

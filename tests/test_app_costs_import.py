@@ -5,8 +5,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from test_app_costs import ALPHA, app, errors, last_month
-from test_app_costs import db as db  # the page's fixture: Alpha 300 and Beta 400 in the last month
+from support.costs_page import ALPHA, app, errors, last_month
 
 from data_layer import store, userdata
 
@@ -16,7 +15,7 @@ def amounts(path: Path) -> list[float]:
         return sorted(float(a) for a in userdata.read_ledger(con)["amount"])
 
 
-def test_grouped_amount_is_refused_until_the_number_format_is_declared(db: Path) -> None:
+def test_grouped_amount_is_refused_until_the_number_format_is_declared(costs_db: Path) -> None:
     month = last_month().strftime("%Y-%m")
     data = f'partner,month,category,amount\n\'{ALPHA},{month},bonus,"12,500"\n'.encode()
     at = app()
@@ -30,13 +29,13 @@ def test_grouped_amount_is_refused_until_the_number_format_is_declared(db: Path)
     assert preview["Сумма"].tolist() == ["12,50\u00a0₽"]
     at.button(key="costs.import").click().run()
     assert any("Импортировано строк: 1" in s.value for s in at.success)
-    assert amounts(db) == [12.5, 300.0, 400.0]
+    assert amounts(costs_db) == [12.5, 300.0, 400.0]
 
 
-def test_implausible_amount_needs_the_tick_and_nothing_is_written_without_it(db: Path) -> None:
+def test_implausible_amount_needs_the_tick_and_nothing_is_written_without_it(costs_db: Path) -> None:
     month = last_month().strftime("%Y-%m")
     data = f"partner;month;category;amount\n'{ALPHA};{month};bonus;7 000 000\n".encode()
-    before = amounts(db)
+    before = amounts(costs_db)
     at = app()
     at.file_uploader(key="costs.upload").set_value(("costs.csv", data, "text/csv"))
     at.run()
@@ -44,9 +43,9 @@ def test_implausible_amount_needs_the_tick_and_nothing_is_written_without_it(db:
     warning = "\n".join(w.value for w in at.warning).replace("\\", "")
     assert "это в 10 000 раз больше всех затрат за последний год журнала (700)" in warning  # md_escape: plain spaces
     at.button(key="costs.import").click().run()
-    assert amounts(db) == before                                   # no tick: nothing written
+    assert amounts(costs_db) == before                                   # no tick: nothing written
     assert any("Ничего не записано" in w.value for w in at.warning)
     at.checkbox(key=f"costs.confirm_large.{zlib.crc32(data):08x}").check().run()
     at.button(key="costs.import").click().run()
     assert any("Импортировано строк: 1" in s.value for s in at.success), errors(at)
-    assert amounts(db) == sorted([*before, 7_000_000.0])
+    assert amounts(costs_db) == sorted([*before, 7_000_000.0])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_helpers import new_app, run_ok
+from support.app import new_app, run_ok
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 
 def test_costs_page_has_a_payouts_tab(app_env: Path) -> None:

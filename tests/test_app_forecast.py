@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_helpers import frame_with, new_app, run_ok, url
+from support.app import frame_with, new_app, run_ok, url
 
 from data_layer import store
 
-pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 
 PAGE = "pages/forecast.py"
 

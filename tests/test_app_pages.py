@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from app_helpers import MY_PAGES, frame_with, metric_values, new_app, run_ok, url, url_dict
+from support.app import MY_PAGES, frame_with, metric_values, new_app, run_ok, url, url_dict
 
 from metrics import engine
 
-pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 
 # ---------- every page ----------
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_helpers import frame_with, new_app, run_ok
+from support.app import frame_with, new_app, run_ok
 
 from data_layer import store
 from metrics import lookups
 
-pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 
 PAGE = "pages/reports.py"
 DOWNLOADS = ("reports.download_csv", "reports.download_xlsx", "reports.download_pdf", "reports.download_table")

@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import new_app, run_ok
 from emulator.data import make_records
 from emulator.harness import ENV_NAMES, FAST
 from emulator.server import Emulator
+from support.app import new_app, run_ok
 
 from data_layer import store, sync, userdata
 from pages import settings as settings_page
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 PAGE = "pages/settings.py"
 SECRET = "SECRET-TOKEN-do-not-leak-42"
 

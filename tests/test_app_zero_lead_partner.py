@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from app_helpers import frame_with, metric_values, new_app, run_ok
+from support.app import frame_with, metric_values, new_app, run_ok
 
 from data_layer import store
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 PID = 9999
 

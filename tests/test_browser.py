@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import browser, require_chromium, shot, streamlit_server, wait_ready
+from support.browser import browser, require_chromium, shot, streamlit_server, wait_ready
 
-pytest_plugins = ("conftest_app",)  # fixture app_db: one demo database per session
+pytest_plugins = ("support.demo",)  # fixture app_db: one demo database per session
 
 pytestmark = pytest.mark.browser
 

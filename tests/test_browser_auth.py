@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import browser, free_port, require_chromium, shot, streamlit_server, wait_ready
+from support.browser import browser, free_port, require_chromium, shot, streamlit_server, wait_ready
 
 from data_layer import store
 from metrics import lookups
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000
 

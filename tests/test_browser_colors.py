@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import browser, require_chromium, streamlit_server, wait_ready
+from support.browser import browser, require_chromium, streamlit_server, wait_ready
 
 from presentation import palette
 from presentation.i18n import model_label
 
-pytest_plugins = ("conftest_app",)  # fixture app_db: one demo database per session
+pytest_plugins = ("support.demo",)  # fixture app_db: one demo database per session
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000  # ms

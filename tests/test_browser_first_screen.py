@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_util import browser, require_chromium, shot, streamlit_server, wait_ready
+from support.browser import browser, require_chromium, shot, streamlit_server, wait_ready
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 
 

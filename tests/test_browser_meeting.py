@@ -8,14 +8,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_util import ARTIFACTS, browser, require_chromium, streamlit_server, wait_ready
+from support.browser import ARTIFACTS, browser, require_chromium, streamlit_server, wait_ready
 
 from data_layer import store
 from metrics import changes
 from metrics.filters import Filters
 from programme import goals, weekly
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 1920, 1080
 TITLES = ("1. Неделя к неделе", "2. Главные изменения", "3. Смена оценки ROI", "4. Аномалии",

@@ -14,11 +14,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_util import ROOT, browser, require_chromium, streamlit_server, wait_ready
+from support.browser import ROOT, browser, require_chromium, streamlit_server, wait_ready
 
 from ui.i18n import t
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000
 

@@ -15,12 +15,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_util import browser, require_chromium, shot, streamlit_server, wait_ready
 from PIL import Image
+from support.browser import browser, require_chromium, shot, streamlit_server, wait_ready
 
 from data_layer import store
 
-pytest_plugins = ("conftest_app",)  # fixture app_db: one demo database per session
+pytest_plugins = ("support.demo",)  # fixture app_db: one demo database per session
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000  # ms

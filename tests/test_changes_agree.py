@@ -6,14 +6,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from app_helpers import frame_with, new_app, run_ok
+from support.app import frame_with, new_app, run_ok
 
 from data_layer import store
 from presentation import fmt
 from programme import weekly
 from programme.weekly import WeeklyPack
 
-pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 BAND_COLUMN = "Обычный коридор"  # the trends page's anomaly table
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from test_costs_io import cli, xlsx_bytes
-from test_metrics_data import Account
+from support.accounts import Account
+from support.costs_io import cli, xlsx_bytes
 
 from data_layer import costs_io, costs_limits, costs_read, plausibility, store, userdata
 

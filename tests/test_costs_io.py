@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import subprocess
@@ -16,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.costs_io import cli, xlsx_bytes
 
 from data_layer import costs_io, store, userdata
 
@@ -49,21 +49,6 @@ def do_import(path: Path, data: bytes, name: str = "costs.csv", create: bool = F
               add: bool = False) -> costs_io.ImportResult:
     with store.connect(path) as con:
         return costs_io.import_file(con, data, name, create, add)
-
-
-def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    costs_io.add_arguments(parser)
-    return costs_io.run(parser.parse_args(list(argv)))
-
-
-def xlsx_bytes(rows: list[list]) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------- bad input: every case, every line

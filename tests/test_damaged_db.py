@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from app_helpers import new_app
+from support.app import new_app
 
 from data_layer import store
 from data_layer.demo import load_demo

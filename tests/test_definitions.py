@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import test_app_costs as costs_app
-import test_whatif_page as whatif_app
 from streamlit.testing.v1 import AppTest
-from test_metrics_data import LOST, WON, Account, partner_ids
-from test_metrics_engine import MARCH, call, kpis, row
+from support import costs_page as costs_app
+from support import whatif_page as whatif_app
+from support.accounts import LOST, WON, Account, partner_ids
+from support.engine import MARCH, call, kpis, row
 
 from data_layer import store, userdata
 from data_layer.userdata import UserDataError

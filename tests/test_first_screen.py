@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from app_helpers import new_app, run_ok
+from support.app import new_app, run_ok
 
 from data_layer import store
 from metrics import leaderboard, verdict
 from metrics.filters import Filters
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 
 def _rows(**cols: list) -> pd.DataFrame:

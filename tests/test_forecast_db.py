@@ -16,7 +16,7 @@ from metrics import forecast as fc
 from metrics.filters import Filters
 from programme import planning as pl
 
-pytest_plugins = ("conftest_app",)  # fixture app_db: the session's demo database (data end today)
+pytest_plugins = ("support.demo",)  # fixture app_db: the session's demo database (data end today)
 
 
 @pytest.fixture

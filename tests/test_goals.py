@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_metrics_data import WON, Account
+from support.accounts import WON, Account
 
 from data_layer import store
 from programme import goals as G

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_metrics_data import WON, Account
+from support.accounts import WON, Account
 
 from data_layer import store
 from programme import goals as G

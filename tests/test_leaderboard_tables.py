@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_helpers import frame_with, metric_values, new_app, run_ok
+from support.app import frame_with, metric_values, new_app, run_ok
 
 from data_layer import store
 from pages import partners
 from ui import tables
 from ui.i18n import metric_label
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 FIRST_N = 4  # the sort column is among the first four: rank, name, the metric (and its interval)
 TABLE_PX = 946  # the leaderboard's width for columns at 1440 × 900 with the sidebar open (measured in chromium)

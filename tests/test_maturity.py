@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_metrics_data import WON, Account
+from support.accounts import WON, Account
 
 from data_layer import store
 from metrics import changes, engine, maturity, query
@@ -252,7 +252,7 @@ def test_frames_read_together_get_the_maturity_they_get_alone(steady: Path) -> N
 def mixed(tmp_db: Path) -> Path:
     """Two pipelines (the first with a curve of its own), partners of two models and direct leads, UTM and source
     names, young leads over the last weeks before the as-of date (June 30)."""
-    from test_metrics_data import pipeline_record
+    from support.accounts import pipeline_record
 
     acc = Account()
     acc.pipelines.append(pipeline_record(2))

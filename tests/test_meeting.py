@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_helpers import metric_values, new_app, run_ok
-from test_page_text import ARTEFACTS, page_texts
+from support.app import ARTEFACTS, metric_values, new_app, page_texts, run_ok
 
 from data_layer import store
 from metrics.filters import Filters
@@ -23,7 +22,7 @@ from ui.meeting import STEPS
 from ui.meeting_actions import MAX_DECISIONS
 from ui.meeting_changes import MAX_ROWS
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 PAGE = "pages/meeting.py"
 
 

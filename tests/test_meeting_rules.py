@@ -15,7 +15,7 @@ from metrics.filters import Filters
 from programme import decisions, weekly
 from reports import weekly as report
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 WEEK = date(2026, 11, 29)
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_metrics_data import WON, Account
+from support.accounts import WON, Account
 
 from metrics.__main__ import main
 

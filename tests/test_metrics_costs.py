@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_metrics_data import WON, Account, partner_ids, pipeline_record
-from test_metrics_engine import MARCH, call, kpis, row
+from support.accounts import WON, Account, partner_ids, pipeline_record
+from support.engine import MARCH, call, kpis, row
 
 from data_layer import store
 from metrics import costs, engine

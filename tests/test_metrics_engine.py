@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_metrics_data import LOST, STAGES, WON, Account, partner_ids, ts
+from support.accounts import LOST, STAGES, WON, Account, partner_ids, ts
+from support.engine import MARCH, call, kpis, row
 
 from data_layer import store
 from metrics import batch, engine, query, sql
@@ -22,29 +23,6 @@ COVERED = {
     "time_to_close_days", "too_few", "quality_score", "phone_share", "email_share", "junk_share",
     "funnel_share", "step_share", "win_rate", "win_rate_closed", "win_rate_closed_low", "win_rate_closed_high",
 }
-MARCH = Filters(date(2024, 3, 1), date(2024, 3, 31))
-
-
-def kpis(path: Path, f: Filters = MARCH, by: str = "none", **kw) -> pd.DataFrame:
-    """kpis() on a short read-only connection."""
-    with store.connect(path, read_only=True) as con:
-        return engine.kpis(con, f, by, **kw)
-
-
-def call(path: Path, fn, *args, **kw):
-    """Any engine function on a short read-only connection."""
-    with store.connect(path, read_only=True) as con:
-        return fn(con, *args, **kw)
-
-
-def row(df: pd.DataFrame, **keys) -> dict:
-    """The single row of df matching keys, as a dict."""
-    mask = pd.Series(True, index=df.index)
-    for k, v in keys.items():
-        mask &= df[k].isna() if v is None else df[k] == v
-    hit = df[mask]
-    assert len(hit) == 1, f"{len(hit)} rows for {keys}"
-    return hit.iloc[0].to_dict()
 
 
 # ---------- the spec's worked examples ----------
@@ -177,7 +155,7 @@ def test_period_edges_use_the_account_time_zone(tmp_db: Path) -> None:
 
 
 def test_two_pipelines_share_won_and_lost(tmp_db: Path) -> None:
-    from test_metrics_data import pipeline_record
+    from support.accounts import pipeline_record
     acc = Account(pipelines=[pipeline_record(1), pipeline_record(2, offset=100)])
     acc.lead("2024-03-05", status=WON, price=100, pipeline=1)
     acc.lead("2024-03-05", status=WON, price=300, pipeline=2)

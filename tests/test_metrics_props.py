@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_metrics_data import LOST, WON, Account, pipeline_record
+from support.accounts import LOST, WON, Account, pipeline_record
 
 from data_layer import store
 from metrics import engine

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_metrics_data import WON, Account
-from test_metrics_engine import call, kpis, row
+from support.accounts import WON, Account
+from support.engine import call, kpis, row
 from test_payback import COVERED as PAYBACK_COVERED
 from test_pooling import COVERED as POOLING_COVERED
 

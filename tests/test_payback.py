@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_metrics_data import WON, Account, partner_ids
+from support.accounts import WON, Account, partner_ids
 
 from data_layer import store
 from metrics import engine, payback
@@ -141,7 +141,7 @@ def test_cli_payback(cohort_db: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 # ---------- the models page and a partner's page (AppTest of app.py with the session's demo database) ----------
 
-pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 PAYBACK_TEXTS = {"ещё нет", "слишком молодая когорта", "нет затрат"}
 
 
@@ -151,7 +151,7 @@ def _payback_cells(values: pd.Series) -> None:
 
 
 def test_models_page_shows_cohort_payback_per_model(app_env: Path) -> None:
-    from app_helpers import frame_with, new_app, run_ok
+    from support.app import frame_with, new_app, run_ok
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/models.py"))
     assert "Окупаемость когорт" in [s.value for s in at.subheader]
@@ -170,7 +170,7 @@ def test_models_page_shows_cohort_payback_per_model(app_env: Path) -> None:
 
 
 def test_partner_page_shows_its_cohort_payback(app_env: Path) -> None:
-    from app_helpers import frame_with, new_app, run_ok
+    from support.app import frame_with, new_app, run_ok
     at = run_ok(new_app({"selected": "2", "lang": "en"}))
     run_ok(at.switch_page("pages/partners.py"))
     assert "Cohort payback" in [s.value for s in at.subheader]

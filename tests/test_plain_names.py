@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_helpers import new_app, run_ok
+from support.app import new_app, run_ok
 
 from data_layer import store
 from presentation import fmt
 from ui import auth
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 EVIL = "http://evil.example [x](http://evil.example) **b**"
 # What Streamlit's Markdown links in text nodes once escapes are resolved (mdast-util-gfm-autolink-literal).

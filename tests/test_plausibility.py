@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_costs_io import cli
-from test_metrics_data import WON, Account
+from support.accounts import WON, Account
+from support.costs_io import cli
 
 from data_layer import costs_io, plausibility, store, userdata
 from data_layer.costs_limits import ConfirmationNeeded, ImportLimits

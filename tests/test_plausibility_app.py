@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app_costs import ALPHA, BETA, app, edits, errors, last_month
-from test_app_costs import db as db  # Alpha 300 and Beta 400 in the last month, revenue 4 000
+from support.costs_page import ALPHA, BETA, app, edits, errors, last_month
 
 from data_layer import store, userdata
 from programme import goals as G
@@ -45,8 +44,8 @@ def added_row(month: str, amount: float) -> dict:
     return edits(added=[{"partner": BETA, "month": month, "category": "bonus", "amount": amount}])
 
 
-def test_trillion_ledger_line_asks_naming_the_ratio_then_writes_once(db: Path) -> None:
-    before, writes = ledger(db), ledger_writes(db)
+def test_trillion_ledger_line_asks_naming_the_ratio_then_writes_once(costs_db: Path) -> None:
+    before, writes = ledger(costs_db), ledger_writes(costs_db)
     at = app({"costs.editor": added_row(last_month().isoformat(), TRILLION)})
     assert not warnings(at)                                        # nothing is said before a save
     at.button(key="costs.ledger_save").click().run()
@@ -56,56 +55,56 @@ def test_trillion_ledger_line_asks_naming_the_ratio_then_writes_once(db: Path) -
     assert "строка 3: Сумма 1 000 000 000 000 — это в 1 428 571 429 раз больше всех затрат за последний год " \
            "журнала (700)" in text
     assert "в 250 000 000 раз больше выручки за последний год данных (4 000)" in text
-    assert ledger(db) == before and ledger_writes(db) == writes
+    assert ledger(costs_db) == before and ledger_writes(costs_db) == writes
     at.button(key="costs.ledger_save").click().run()               # saving again without the tick: still nothing
-    assert ledger(db) == before and warnings(at)
+    assert ledger(costs_db) == before and warnings(at)
     [box] = boxes(at, "costs.ledger.confirm.")
     box.check().run()                                              # the tick alone writes nothing
-    assert ledger(db) == before
+    assert ledger(costs_db) == before
     at.button(key="costs.ledger_save").click().run()
     assert any("Сохранено: 3" in s.value for s in at.success), errors(at)
-    assert (BETA, last_month().strftime("%Y-%m"), "bonus", TRILLION) in ledger(db)
-    assert ledger_writes(db) == writes + 2                         # one save: its scope replaced, its rows upserted
+    assert (BETA, last_month().strftime("%Y-%m"), "bonus", TRILLION) in ledger(costs_db)
+    assert ledger_writes(costs_db) == writes + 2                         # one save: its scope replaced, its rows upserted
     assert not warnings(at) and not boxes(at, "costs.ledger.confirm.")
 
 
-def test_ordinary_ledger_line_is_saved_at_once(db: Path) -> None:
+def test_ordinary_ledger_line_is_saved_at_once(costs_db: Path) -> None:
     at = app({"costs.editor": added_row(last_month().isoformat(), 12_500.5)})
     at.button(key="costs.ledger_save").click().run()
     assert not warnings(at) and any("Сохранено: 3" in s.value for s in at.success)
 
 
-def test_cost_month_five_years_ahead_asks(db: Path) -> None:
+def test_cost_month_five_years_ahead_asks(costs_db: Path) -> None:
     far = date(today().year + 5, today().month, 1)
-    before = ledger(db)
+    before = ledger(costs_db)
     at = app({"costs.editor": added_row(far.isoformat(), 50.0)})
     at.button(key="costs.ledger_save").click().run()
     # the demo's data end last month, so the current month is the latest month the account has seen
     assert f"Месяц {far:%Y-%m} — на 5 лет позже текущего месяца ({today():%Y-%m})" in warnings(at)
-    assert ledger(db) == before
+    assert ledger(costs_db) == before
 
 
-def test_a_tick_does_not_confirm_an_edited_line(db: Path) -> None:
+def test_a_tick_does_not_confirm_an_edited_line(costs_db: Path) -> None:
     at = app({"costs.editor": added_row(last_month().isoformat(), TRILLION)})
     at.button(key="costs.ledger_save").click().run()
     boxes(at, "costs.ledger.confirm.")[0].check().run()
     at.session_state["costs.editor"] = added_row(last_month().isoformat(), 2 * TRILLION)
     at.button(key="costs.ledger_save").click().run()
     assert "2 000 000 000 000" in warnings(at)
-    assert (BETA, last_month().strftime("%Y-%m"), "bonus", 2 * TRILLION) not in ledger(db)
+    assert (BETA, last_month().strftime("%Y-%m"), "bonus", 2 * TRILLION) not in ledger(costs_db)
 
 
-def test_upload_of_a_month_far_ahead_asks(db: Path) -> None:
+def test_upload_of_a_month_far_ahead_asks(costs_db: Path) -> None:
     n = today().year * 12 + today().month - 1 + 19          # 19 months ahead: inside the import window
     far = date(n // 12, n % 12 + 1, 1)
     data = f"partner;month;category;amount\n'{ALPHA};{far:%Y-%m};bonus;10\n".encode()
-    before = ledger(db)
+    before = ledger(costs_db)
     at = app()
     at.file_uploader(key="costs.upload").set_value(("costs.csv", data, "text/csv"))
     at.run()
     assert f"Месяц {far:%Y-%m} — на 1 год и 7 месяцев позже текущего месяца" in warnings(at)
     at.button(key="costs.import").click().run()
-    assert ledger(db) == before
+    assert ledger(costs_db) == before
 
 
 # ---------------------------------------------------------------- goals
@@ -122,33 +121,33 @@ def stored_goals(path: Path) -> list[tuple]:
         return [(r.metric, r.target) for r in G.list_goals(con).itertuples()]
 
 
-def test_goal_of_a_trillion_leads_typed_russian_style_asks_then_adds_once(db: Path) -> None:
+def test_goal_of_a_trillion_leads_typed_russian_style_asks_then_adds_once(costs_db: Path) -> None:
     at = goals_page()
     at.text_input(key="goals.target").set_value("1 000 000 000 000")
     at.button(key="goals.save").click().run()
     assert not at.error, errors(at)
     text = warnings(at)
     assert "Цель 1 000 000 000 000 — это в 200 000 000 000 раз выше рекордного месяца (5," in text, text
-    assert stored_goals(db) == []
+    assert stored_goals(costs_db) == []
     at.button(key="goals.save").click().run()                      # no tick: nothing
-    assert stored_goals(db) == []
+    assert stored_goals(costs_db) == []
     [box] = boxes(at, "goals.add.confirm.")
     box.check()
     at.button(key="goals.save").click().run()                      # a form sends the tick with the submit
     assert any("Цель добавлена" in s.value for s in at.success), errors(at)
-    assert stored_goals(db) == [("leads", TRILLION)]
+    assert stored_goals(costs_db) == [("leads", TRILLION)]
 
 
-def test_goal_typed_with_a_decimal_comma_is_added_at_once(db: Path) -> None:
+def test_goal_typed_with_a_decimal_comma_is_added_at_once(costs_db: Path) -> None:
     at = goals_page()
     at.selectbox(key="goals.metric").set_value("conversion").run()
     at.text_input(key="goals.target").set_value("12,5")
     at.button(key="goals.save").click().run()
     assert not at.error and not warnings(at), errors(at)
-    assert stored_goals(db) == [("conversion", pytest.approx(0.125))]
+    assert stored_goals(costs_db) == [("conversion", pytest.approx(0.125))]
 
 
-def test_goal_starting_years_ahead_asks(db: Path) -> None:
+def test_goal_starting_years_ahead_asks(costs_db: Path) -> None:
     at = goals_page()
     at.text_input(key="goals.target").set_value("5")
     start = date(date.today().year + 4, 1, 1)
@@ -156,11 +155,11 @@ def test_goal_starting_years_ahead_asks(db: Path) -> None:
     at.date_input(key="goals.to").set_value(date(start.year, 1, 31))
     at.button(key="goals.save").click().run()
     assert f"Период цели начинается в {start:%Y-%m} — на " in warnings(at)
-    assert stored_goals(db) == []
+    assert stored_goals(costs_db) == []
 
 
-def test_goal_target_that_is_not_a_number_gets_a_sentence(db: Path) -> None:
+def test_goal_target_that_is_not_a_number_gets_a_sentence(costs_db: Path) -> None:
     at = goals_page()
     at.text_input(key="goals.target").set_value("1 00 0")
     at.button(key="goals.save").click().run()
-    assert "не число" in errors(at) and stored_goals(db) == []
+    assert "не число" in errors(at) and stored_goals(costs_db) == []

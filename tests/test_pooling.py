@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_metrics_data import WON, Account
+from support.accounts import WON, Account
 
 from data_layer import store
 from metrics import engine, leaderboard, pooling, stats
@@ -235,11 +235,11 @@ def test_degenerate_fits_fall_back() -> None:
 
 # ---------- the leaderboard (AppTest of app.py with the session's demo database) ----------
 
-pytest_plugins = ("conftest_app",)  # fixtures app_db, app_env: one demo database per session
+pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 
 
 def test_leaderboard_shows_raw_and_pooled_side_by_side(app_env: Path) -> None:
-    from app_helpers import frame_with, new_app, run_ok
+    from support.app import frame_with, new_app, run_ok
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/partners.py"))
     at.selectbox(key="partners.sort_by").set_value("conversion")
@@ -261,7 +261,7 @@ def test_leaderboard_shows_raw_and_pooled_side_by_side(app_env: Path) -> None:
 
 
 def test_leaderboard_in_english_names_the_pooled_columns(app_env: Path) -> None:
-    from app_helpers import frame_with, new_app, run_ok
+    from support.app import frame_with, new_app, run_ok
     at = run_ok(new_app({"lang": "en"}))
     run_ok(at.switch_page("pages/partners.py"))
     table = frame_with(at, "Conversion", "Conversion (adjusted for sample size)", "ROI (adjusted for sample size)")

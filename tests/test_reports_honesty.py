@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from test_reports_support import PERIOD, WEEK_ENDING, demo_db
+from support.reports import PERIOD, WEEK_ENDING, demo_db
 
 from data_layer import store, userdata
 from metrics.engine import kpis

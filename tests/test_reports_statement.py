@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from test_reports_support import EVIL_NAMES, PERIOD, demo_db, evil_db
+from support.reports import EVIL_NAMES, PERIOD, demo_db, evil_db
 
 from data_layer import store
 from metrics import lookups

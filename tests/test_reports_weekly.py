@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from test_reports_mail import PASSWORD, USER, free_port, start
-from test_reports_support import WEEK_ENDING, demo_db
+from support.reports import WEEK_ENDING, demo_db
+from support.smtp import PASSWORD, USER, free_port, start
 
 from data_layer import store
 from metrics import changes

@@ -12,7 +12,7 @@ import duckdb
 import openpyxl
 import pandas as pd
 import pytest
-from test_metrics_data import WON, Account
+from support.accounts import WON, Account
 
 from data_layer import store
 from programme import payouts as P

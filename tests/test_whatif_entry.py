@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_helpers import frame_with
 from streamlit.testing.v1 import AppTest
-from test_whatif_page import ALPHA, BETA, app, errors, roi, snapshot
+from support.app import frame_with
+from support.whatif_page import ALPHA, BETA, app, errors, roi, snapshot
 
 from data_layer import store, userdata
 
-pytest_plugins = ("test_whatif_page",)  # its fixture db: Alpha (referral, 10 % rule) and Beta (sales, no rule)
 TIERS = "what_if.rules.tier_rows.0"   # the tier rows of rule 1 (Alpha's model, referral)
 
 
@@ -39,7 +38,7 @@ def rows_state(*rows: dict[str, str]) -> dict:
     return {"edited_rows": {}, "added_rows": list(rows), "deleted_rows": []}
 
 
-def test_a_russian_decimal_comma_is_a_decimal_comma(db: Path) -> None:
+def test_a_russian_decimal_comma_is_a_decimal_comma(whatif_db: Path) -> None:
     at = app()
     at.selectbox(key="what_if.rate_target").set_value("model:referral")
     at.text_input(key="what_if.rate").set_value("12,5").run()        # Enter applies, no button needed
@@ -52,23 +51,23 @@ def test_a_russian_decimal_comma_is_a_decimal_comma(db: Path) -> None:
 
 
 @pytest.mark.parametrize("typed", ["1 000", "1\u00a0000", "1000,00", "1e3", "1 000,00 ₽", "1\u202f000"])
-def test_costs_take_thousands_spaces_exponents_and_the_rouble_sign(db: Path, typed: str) -> None:
+def test_costs_take_thousands_spaces_exponents_and_the_rouble_sign(whatif_db: Path, typed: str) -> None:
     at = app({"what_if.costs": edits(r1={"support": typed})})
     assert roi(at, BETA) == ("150,0\u00a0%", "0,0\u00a0%")             # (1 000 − 1 000) / 1 000
     assert panel(at).loc["Затраты", "Изменение"] == "+600\u00a0₽"
 
 
-def test_a_negative_cost_is_refused_and_nothing_is_applied(db: Path) -> None:
-    before = snapshot(db)
+def test_a_negative_cost_is_refused_and_nothing_is_applied(whatif_db: Path) -> None:
+    before = snapshot(whatif_db)
     at = app({"what_if.costs": edits(r1={"support": "-1 000"})})
     assert any("Beta **bold**, Поддержка: Сумма -1 000 отрицательная — затраты вводятся положительными числами."
                in e for e in errors(at)), errors(at)
     assert not at.metric and not [b for b in at.button if b.key == "what_if.apply"]
     assert at.button(key="what_if.save").disabled
-    assert snapshot(db) == before
+    assert snapshot(whatif_db) == before
 
 
-def test_english_reads_a_decimal_point_and_refuses_a_comma(db: Path) -> None:
+def test_english_reads_a_decimal_point_and_refuses_a_comma(whatif_db: Path) -> None:
     at = app(lang="en")
     at.text_input(key="what_if.rate").set_value("12.5").run()
     assert at.metric[0].value == "272.1%"
@@ -78,7 +77,7 @@ def test_english_reads_a_decimal_point_and_refuses_a_comma(db: Path) -> None:
 
 
 @pytest.mark.parametrize(("kind", "expected"), [("marginal", "275,0\u00a0%"), ("whole", "233,3\u00a0%")])
-def test_tiers_are_edited_as_rows(db: Path, kind: str, expected: str) -> None:
+def test_tiers_are_edited_as_rows(whatif_db: Path, kind: str, expected: str) -> None:
     # Alpha's revenue 3 000 in one month: marginal 10 % of 1 000 + 20 % of 2 000 = 500; whole 20 % of 3 000 = 600
     at = app({TIERS: rows_state({"up_to": "1 000", "rate": "10"}, {"up_to": "и выше", "rate": "20"}),
               "what_if.rules.tier_kind.0": kind})
@@ -87,7 +86,7 @@ def test_tiers_are_edited_as_rows(db: Path, kind: str, expected: str) -> None:
     assert said(at, "Ступени правила: до 1\u00a0000\u00a0₽ — 10\u00a0%, выше — 20\u00a0%")
 
 
-def test_tier_rows_sort_by_threshold(db: Path) -> None:
+def test_tier_rows_sort_by_threshold(whatif_db: Path) -> None:
     at = app({TIERS: rows_state({"up_to": "и выше", "rate": "20"}, {"up_to": "1 000", "rate": "10"})})
     assert roi(at, ALPHA)[1] == "275,0\u00a0%"
     assert said(at, "Ступени правила: до 1\u00a0000\u00a0₽ — 10\u00a0%, выше — 20\u00a0%")
@@ -100,14 +99,14 @@ def test_tier_rows_sort_by_threshold(db: Path) -> None:
      "Граница 1 000 ₽ встречается дважды"),
     (({"up_to": "1,000.5", "rate": "10"}, {"up_to": "и выше", "rate": "20"}), "не читается"),
 ])
-def test_bad_tier_rows_are_refused_with_a_sentence(db: Path, rows: tuple, words: str) -> None:
+def test_bad_tier_rows_are_refused_with_a_sentence(whatif_db: Path, rows: tuple, words: str) -> None:
     at = app({TIERS: rows_state(*rows)})
     assert any(words in e for e in errors(at)), errors(at)
     assert not at.metric
 
 
-def test_partner_target_shows_its_break_even_rate(db: Path) -> None:
-    with store.connect(db, read_only=True) as con:
+def test_partner_target_shows_its_break_even_rate(whatif_db: Path) -> None:
+    with store.connect(whatif_db, read_only=True) as con:
         alpha = userdata.find_partner(con, ALPHA)
     at = app()
     at.selectbox(key="what_if.rate_target").set_value(f"partner:{alpha}").run()
@@ -138,8 +137,8 @@ def page_texts(at: AppTest) -> list[str]:
     return texts
 
 
-def test_no_raw_values_on_the_russian_page(db: Path) -> None:
-    with store.connect(db) as con:  # a rule with tiers, a partner rule with no model: the old None / JSON cells
+def test_no_raw_values_on_the_russian_page(whatif_db: Path) -> None:
+    with store.connect(whatif_db) as con:  # a rule with tiers, a partner rule with no model: the old None / JSON cells
         userdata.replace_rules(con, pd.DataFrame([
             {"model": "referral", "kind": "percent_revenue", "rate": 0.1,
              "tiers": '[{"up_to": 1000, "rate": 0.1}, {"up_to": null, "rate": 0.125}]'},

@@ -4,97 +4,15 @@ written until an explicit apply, two sessions never see each other's edits."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-from test_metrics_data import WON, Account
+from support.whatif_page import ALPHA, BETA, app, errors, open_tab, partner_table, roi, snapshot
 
 from data_layer import store, userdata
-from ui.filters import today
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/what_if.py"
-ALPHA, BETA = "=Alpha", "Beta **bold**"   # names that would be formulas / Markdown if not shown literally
 
 
-def last_month() -> date:
-    """First day of the previous month: always fully inside the default period (last 12 months)."""
-    first = today().replace(day=1)
-    return (first - timedelta(days=1)).replace(day=1)
-
-
-@pytest.fixture
-def db(tmp_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Alpha (referral, 10 % rule): revenue 3 000, ledger 300 -> costs 600, ROI 400 %.
-    Beta (sales, no rule): revenue 1 000, ledger 400 -> ROI 150 %."""
-    month = last_month()
-    day = (month + timedelta(days=4)).isoformat()
-    acc = Account()
-    acc.partner(ALPHA, "referral")
-    acc.partner(BETA, "sales")
-    acc.lead(day, partner=ALPHA, status=WON, price=1000, n=3)
-    acc.lead(day, partner=BETA, status=WON, price=500, n=2)
-    acc.lead(day, partner=BETA, n=3)
-    acc.cost(ALPHA, month.strftime("%Y-%m"), "marketing", 300)
-    acc.cost(BETA, month.strftime("%Y-%m"), "support", 400)
-    acc.rule("percent_revenue", 0.1, model="referral")
-    acc.build(tmp_db)
-    monkeypatch.setenv("PARTNER_ROI_DB", str(tmp_db))
-    return tmp_db
-
-
-def app(state: dict | None = None, lang: str | None = None) -> AppTest:
-    """app.py opened on the what-if page (its url path differs from the file name: run once, then switch)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    if lang:
-        at.query_params["lang"] = lang
-    at.run()
-    for key, value in (state or {}).items():
-        at.session_state[key] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def partner_table(at: AppTest) -> pd.DataFrame:
-    """The side-by-side table by partner (found by its columns)."""
-    for frame in at.dataframe:
-        value = frame.value
-        if "ROI: сценарий" in value.columns and "Партнёр" in value.columns:
-            return value.set_index("Партнёр")
-    raise AssertionError("no partner table")
-
-
-def roi(at: AppTest, partner: str) -> tuple[str, str]:
-    row = partner_table(at).loc[partner]
-    return row["ROI: факт"], row["ROI: сценарий"]
-
-
-def open_tab(at: AppTest, label: str) -> AppTest:
-    """Select one of the lazy result tabs (only the open one computes)."""
-    at.session_state["what_if.view"] = label
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def errors(at: AppTest) -> list[str]:
-    """The error boxes' text as a person reads it (Markdown escapes and word joiners taken out)."""
-    return [e.value.replace("\\", "").replace("\u2060", "").replace("\u00a0", " ") for e in at.error]
-
-
-def snapshot(path: Path) -> tuple:
-    with store.connect(path, read_only=True) as con:
-        return (con.execute("select * exclude (updated_at) from cost_ledger order by all").fetchall(),
-                con.execute("select * from commission_rules order by all").fetchall(),
-                con.execute("select value from settings where key = 'margin'").fetchall(),
-                con.execute("select count(*) from scenarios").fetchall())
-
-
-def test_starts_from_actuals_with_names_shown_literally(db: Path) -> None:
+def test_starts_from_actuals_with_names_shown_literally(whatif_db: Path) -> None:
     at = app()
     assert roi(at, ALPHA) == ("400,0\u00a0%", "400,0\u00a0%")
     assert roi(at, BETA) == ("150,0\u00a0%", "150,0\u00a0%")
@@ -105,8 +23,8 @@ def test_starts_from_actuals_with_names_shown_literally(db: Path) -> None:
     assert at.data_editor(key="what_if.rules").value["rate"].tolist() == ["10\u00a0%"]
 
 
-def test_editing_a_commission_rate_changes_roi(db: Path) -> None:
-    before = snapshot(db)
+def test_editing_a_commission_rate_changes_roi(whatif_db: Path) -> None:
+    before = snapshot(whatif_db)
     at = app()
     at.selectbox(key="what_if.rate_target").set_value("model:referral")
     at.text_input(key="what_if.rate").set_value("30")
@@ -116,12 +34,12 @@ def test_editing_a_commission_rate_changes_roi(db: Path) -> None:
     assert roi(at, BETA) == ("150,0\u00a0%", "150,0\u00a0%")
     assert partner_table(at).loc[ALPHA, "ROI: Δ"] == "\u2212250,0\u00a0п.\u00a0п."
     assert at.data_editor(key="what_if.rules.1").value["rate"].tolist() == ["30\u00a0%"]
-    assert snapshot(db) == before                                   # nothing written
+    assert snapshot(whatif_db) == before                                   # nothing written
 
 
-def test_partner_rate_overrides_its_model(db: Path) -> None:
+def test_partner_rate_overrides_its_model(whatif_db: Path) -> None:
     at = app()
-    with store.connect(db, read_only=True) as con:
+    with store.connect(whatif_db, read_only=True) as con:
         beta = userdata.find_partner(con, BETA)
     at.selectbox(key="what_if.rate_target").set_value(f"partner:{beta}")
     at.text_input(key="what_if.rate").set_value("5")
@@ -134,7 +52,7 @@ def test_partner_rate_overrides_its_model(db: Path) -> None:
 @pytest.mark.parametrize(("value", "words"), [("150", "больше 100"), ("-5", "отрицательное"),
                                               ("100,01", "больше 100"), ("1e12", "больше 100"),
                                               ("десять", "не число"), ("1.000", "неоднозначно")])
-def test_invalid_rate_is_refused_never_flipped(db: Path, value: str, words: str) -> None:
+def test_invalid_rate_is_refused_never_flipped(whatif_db: Path, value: str, words: str) -> None:
     at = app()
     at.text_input(key="what_if.rate").set_value(value)
     at.button(key="what_if.rate_set").click().run()
@@ -144,12 +62,12 @@ def test_invalid_rate_is_refused_never_flipped(db: Path, value: str, words: str)
     assert at.data_editor(key="what_if.rules").value["rate"].tolist() == ["10\u00a0%"]
 
 
-def test_rules_editor_percent_over_100_is_rejected(db: Path) -> None:
+def test_rules_editor_percent_over_100_is_rejected(whatif_db: Path) -> None:
     at = app({"what_if.rules": {"edited_rows": {0: {"rate": "120"}}, "added_rows": [], "deleted_rows": []}})
     assert any("Правило 1, ставка: 120 % больше 100" in e for e in errors(at)), errors(at)
 
 
-def test_editing_ledger_totals_changes_costs_and_roi(db: Path) -> None:
+def test_editing_ledger_totals_changes_costs_and_roi(whatif_db: Path) -> None:
     at = app({"what_if.costs": {"edited_rows": {1: {"support": "1000"}}, "added_rows": [], "deleted_rows": []}})
     assert roi(at, BETA) == ("150,0\u00a0%", "0,0\u00a0%")          # (1 000 − 1 000) / 1 000
     assert partner_table(at).loc[BETA, "Затраты: сценарий"] == "1\u00a0000\u00a0₽"
@@ -158,16 +76,16 @@ def test_editing_ledger_totals_changes_costs_and_roi(db: Path) -> None:
 @pytest.mark.parametrize(("value", "words"), [("-10", "Сумма -10 отрицательная — затраты вводятся положительными"),
                                               ("−10", "отрицательная"), (None, "Не указана сумма"),
                                               ("12,345", "больше двух знаков"), ("abc", "не число")])
-def test_invalid_cost_is_refused_and_nothing_is_recomputed(db: Path, value: str | None, words: str) -> None:
-    before = snapshot(db)
+def test_invalid_cost_is_refused_and_nothing_is_recomputed(whatif_db: Path, value: str | None, words: str) -> None:
+    before = snapshot(whatif_db)
     at = app({"what_if.costs": {"edited_rows": {0: {"marketing": value}}, "added_rows": [], "deleted_rows": []}})
     assert any(words in e and "Alpha, Маркетинг" in e for e in errors(at)), errors(at)
     assert not [f for f in at.dataframe if "ROI: сценарий" in f.value.columns]  # no results from bad inputs
     assert not at.metric                                                       # nor a ROI card
-    assert snapshot(db) == before
+    assert snapshot(whatif_db) == before
 
 
-def test_margin_changes_income_and_roi(db: Path) -> None:
+def test_margin_changes_income_and_roi(whatif_db: Path) -> None:
     at = app()
     at.text_input(key="what_if.margin").set_value("50").run()
     # Alpha: income 1 500, costs 600 -> 150 %; Beta: income 500, costs 400 -> 25 %
@@ -175,8 +93,8 @@ def test_margin_changes_income_and_roi(db: Path) -> None:
     assert roi(at, BETA) == ("150,0\u00a0%", "25,0\u00a0%")
 
 
-def test_save_reopen_compare_then_apply_only_after_confirmation(db: Path) -> None:
-    before = snapshot(db)
+def test_save_reopen_compare_then_apply_only_after_confirmation(whatif_db: Path) -> None:
+    before = snapshot(whatif_db)
     at = app()
     at.selectbox(key="what_if.rate_target").set_value("model:referral")
     at.text_input(key="what_if.rate").set_value("30")
@@ -184,7 +102,7 @@ def test_save_reopen_compare_then_apply_only_after_confirmation(db: Path) -> Non
     at.text_input(key="what_if.name").set_value("Реферальная 30 %")
     at.button(key="what_if.save").click().run()
     assert any("сохранён" in s.value for s in at.success)
-    assert snapshot(db)[:3] == before[:3]                           # saving writes only the scenario
+    assert snapshot(whatif_db)[:3] == before[:3]                           # saving writes only the scenario
     # a fresh session reopens it by name
     other = app()
     other.selectbox(key="what_if.open").set_value("Реферальная 30 %")
@@ -200,13 +118,13 @@ def test_save_reopen_compare_then_apply_only_after_confirmation(db: Path) -> Non
     other.checkbox(key="what_if.confirm").check().run()
     other.button(key="what_if.apply").click().run()
     assert any("применён" in s.value for s in other.success)
-    with store.connect(db, read_only=True) as con:
+    with store.connect(whatif_db, read_only=True) as con:
         assert userdata.list_rules(con)["rate"].tolist() == [0.3]
     open_tab(other, "По партнёрам")
     assert roi(other, ALPHA) == ("150,0\u00a0%", "150,0\u00a0%")   # the applied scenario is now the actual
 
 
-def test_two_sessions_never_share_edits(db: Path) -> None:
+def test_two_sessions_never_share_edits(whatif_db: Path) -> None:
     first, second = app(), app()
     first.selectbox(key="what_if.rate_target").set_value("model:referral")
     first.text_input(key="what_if.rate").set_value("50")
@@ -216,12 +134,12 @@ def test_two_sessions_never_share_edits(db: Path) -> None:
     assert roi(second, ALPHA) == ("400,0\u00a0%", "400,0\u00a0%")
 
 
-def test_english(db: Path) -> None:
+def test_english(whatif_db: Path) -> None:
     at = app(lang="en")
     assert at.title[0].value == "What-if"
 
 
-def test_breakeven_and_sensitivity(db: Path) -> None:
+def test_breakeven_and_sensitivity(whatif_db: Path) -> None:
     at = open_tab(app(), "Точка безубыточности и чувствительность к комиссии")
     table = next(d.value for d in at.dataframe if "Безубыточная ставка" in d.value.columns).set_index("Партнёр")
     # Alpha: income 3 000, other costs 300 -> ROI 0 at 90 %; it pays 10 % now
@@ -234,12 +152,12 @@ def test_breakeven_and_sensitivity(db: Path) -> None:
                for spec in specs for layer in spec.get("layer", []) if "x" in layer.get("encoding", {}))
 
 
-def test_reallocation_needs_clear_intervals(db: Path) -> None:
+def test_reallocation_needs_clear_intervals(whatif_db: Path) -> None:
     at = open_tab(app(), "Перераспределение бюджета")
     assert any("уверенно" in i.value for i in at.info)                  # a handful of leads proves nothing
 
 
-def test_viewer_can_play_but_not_apply(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_viewer_can_play_but_not_apply(whatif_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ui import auth
 
     monkeypatch.setattr(auth, "current", lambda: auth.Principal("v@example.com", "V", "viewer"))

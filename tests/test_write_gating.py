@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_helpers import APP, ROOT, new_app, run_ok
 from streamlit.testing.v1 import AppTest
+from support.app import APP, ROOT, new_app, run_ok
 
 from data_layer import admin, config, costs_io, plausibility, store, sync, userdata
 from data_layer.userdata import ScenarioInputs
@@ -21,7 +21,7 @@ from pages import what_if as what_if_page
 from programme import goals, payouts, planning
 from ui import auth, data, writes
 
-pytest_plugins = ("conftest_app",)
+pytest_plugins = ("support.demo",)
 
 # Widgets that change shared data (buttons, form buttons, data editors), by key. Every button a page draws must
 # be listed here or in READS: a new button has to be classified before this test passes.

@@ -1,8 +1,8 @@
 """Fixtures of the dashboard tests (AppTest and browser): one demo database per test session.
 
-A pytest plugin, not a conftest: test_app_*.py and test_browser.py load it with
-``pytest_plugins = ("conftest_app",)``. The demo data end today, so the period presets of the sidebar
-(this month, last 12 months, …) always hold data. Helpers to import live in app_helpers.py.
+The folders whose tests open the dashboard import these fixtures into their conftest.py. The demo data end
+today, so the period presets of the sidebar (this month, last 12 months, …) always hold data. Helpers to
+import live in support/app.py.
 """
 
 from __future__ import annotations

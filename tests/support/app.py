@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 MY_PAGES = ("pages/overview.py", "pages/partners.py", "pages/models.py", "pages/trends.py", "pages/quality.py")
 
@@ -57,3 +58,39 @@ def frame_with(at: AppTest, *columns: str):
         if set(columns) <= set(value.columns):
             return value
     raise AssertionError(f"no table with columns {columns}")
+
+
+ARTEFACTS = re.compile(r"\bNone\b|\bnan\b|\bNaN\b|[{}]|docs/|(?<![\w-])--(?=\w)")
+TEXT_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success",
+              "exception", "text")
+
+
+def _widget_texts(at) -> list[str]:
+    out = []
+    for kind in ("selectbox", "multiselect", "radio", "checkbox", "toggle", "button", "text_input", "number_input",
+                 "date_input", "slider", "select_slider", "text_area"):
+        for w in getattr(at, kind, []):
+            out += [str(getattr(w, "label", "") or ""), str(getattr(w, "help", "") or "")]
+            out += [str(o) for o in (getattr(w, "options", None) or [])]
+    return out
+
+
+def _table_texts(at) -> list[str]:
+    out = []
+    for element in list(at.dataframe) + list(at.table):
+        value = getattr(element.value, "data", element.value)
+        if isinstance(value, pd.DataFrame):
+            out += [str(c) for c in value.columns]
+            for col in value.columns:
+                if value[col].dtype == object:  # numbers are formatted by the grid; text cells are shown as is
+                    out += [str(v) for v in value[col] if v is not None and not (isinstance(v, float) and v != v)]
+    return out
+
+
+def page_texts(at) -> list[str]:
+    """Every visible string of a run: text elements, KPI cards, widget labels and options, table text cells."""
+    out = []
+    for kind in TEXT_KINDS:
+        out += [str(getattr(e, "value", "") or "") for e in getattr(at, kind, [])]
+    out += [f"{m.label} {m.value} {m.delta or ''}" for m in at.metric]
+    return out + _widget_texts(at) + _table_texts(at)
