@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLIS = ("data_layer", "metrics", "reports", "metrics.glossary", "data_layer sync", "data_layer costs import",
         "data_layer demo", "metrics kpis")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Lower layers never import higher ones; siblings of one rank never import each other.
 RANK = {"data_layer": 0, "metrics": 1, "programme": 2, "presentation": 3, "reports": 4, "ui": 4, "pages": 5,
         "app": 6}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {"reports": ("ui", "pages", "streamlit"), "presentation": ("ui", "pages", "reports", "streamlit")}
 
 

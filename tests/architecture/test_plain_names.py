@@ -13,8 +13,6 @@ from data_layer import store
 from presentation import fmt
 from ui import auth
 
-pytest_plugins = ("support.demo",)
-
 EVIL = "http://evil.example [x](http://evil.example) **b**"
 # What Streamlit's Markdown links in text nodes once escapes are resolved (mdast-util-gfm-autolink-literal).
 URL = re.compile(r"(https?://|www(?=\.))([-.\w]+)", re.IGNORECASE | re.ASCII)

@@ -11,7 +11,7 @@ import pytest
 from data_layer import store
 from metrics import macros, stats
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SQL_FILES = [p for p in (*ROOT.glob("metrics/sql/*.sql"), *ROOT.glob("data_layer/*.sql")) if p != store.MACROS_SQL]
 PY_FILES = [p for d in ("metrics", "data_layer", "presentation", "ui", "pages", "reports")
             for p in (ROOT / d).rglob("*.py")]

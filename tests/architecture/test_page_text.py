@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from support.app import ARTEFACTS, new_app, page_texts, run_ok
 
-pytest_plugins = ("support.demo",)
-
 PAGES = ("overview", "partners", "models", "trends", "quality", "costs", "what_if", "forecast", "goals", "reports",
          "settings")
 @pytest.mark.parametrize("page", PAGES)
