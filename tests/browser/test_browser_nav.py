@@ -18,7 +18,6 @@ from support.browser import ROOT, browser, require_chromium, streamlit_server, w
 
 from ui.i18n import t
 
-pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000
 

@@ -12,8 +12,6 @@ from support.browser import browser, require_chromium, shot, streamlit_server, w
 
 from data_layer import store
 
-pytest_plugins = ("support.demo",)  # fixture app_db: one demo database per session
-
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000  # ms
 VIEWPORT = {"width": 1440, "height": 900}

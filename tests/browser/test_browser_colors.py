@@ -12,8 +12,6 @@ from support.browser import browser, require_chromium, streamlit_server, wait_re
 from presentation import palette
 from presentation.i18n import model_label
 
-pytest_plugins = ("support.demo",)  # fixture app_db: one demo database per session
-
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000  # ms
 MODELS = ("referral", "sales", "service", "direct")

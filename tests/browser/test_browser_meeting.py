@@ -15,7 +15,6 @@ from metrics import changes
 from metrics.filters import Filters
 from programme import goals, weekly
 
-pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 1920, 1080
 TITLES = ("1. Неделя к неделе", "2. Главные изменения", "3. Смена оценки ROI", "4. Аномалии",

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from support.browser import browser, require_chromium, streamlit_server, wait_ready
 
-pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 
 

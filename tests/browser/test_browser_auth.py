@@ -13,7 +13,6 @@ from support.browser import browser, free_port, require_chromium, shot, streamli
 from data_layer import store
 from metrics import lookups
 
-pytest_plugins = ("support.demo",)
 pytestmark = pytest.mark.browser
 TIMEOUT = 120_000
 

@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from support.browser import browser, require_chromium, shot, streamlit_server, wait_ready
 
-pytest_plugins = ("support.demo",)  # fixture app_db: one demo database per session
-
 pytestmark = pytest.mark.browser
 
 TITLES = {"partners": "Партнёры", "models": "Модели партнёрства", "trends": "Тренды", "quality": "Качество лидов",
