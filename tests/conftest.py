@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 from streamlit.testing.v1 import app_test
-from support import costs_page, whatif_page
 
 from data_layer import ratelimit, store
 from ui import navigation
@@ -48,16 +47,3 @@ def _router_only_in_apptest(monkeypatch: pytest.MonkeyPatch) -> None:
     """AppTest runs app.py as the server does: st.navigation routes, never Streamlit's pages/ file mode."""
     monkeypatch.setattr(app_test, "PagesManager", navigation.RouterOnlyPagesManager)
 
-
-@pytest.fixture
-def costs_db(tmp_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The dashboard reads support.costs_page's account: Alpha 300 and Beta 400 of costs last month."""
-    monkeypatch.setenv("PARTNER_ROI_DB", str(tmp_db))
-    return costs_page.build_db(tmp_db)
-
-
-@pytest.fixture
-def whatif_db(tmp_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The dashboard reads support.whatif_page's account: Alpha (ROI 400 %) and Beta (ROI 150 %)."""
-    monkeypatch.setenv("PARTNER_ROI_DB", str(tmp_db))
-    return whatif_page.build_db(tmp_db)

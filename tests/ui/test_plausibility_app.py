@@ -15,7 +15,7 @@ from data_layer import store, userdata
 from programme import goals as G
 from ui.filters import today
 
-GOALS = str(Path(__file__).resolve().parents[1] / "pages" / "goals.py")
+GOALS = str(Path(__file__).resolve().parents[2] / "pages" / "goals.py")
 TRILLION = 1_000_000_000_000.0
 
 

@@ -11,9 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from data_layer import store
 
-pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TABS = ("По партнёрам", "По моделям", "Точка безубыточности и чувствительность к комиссии",
         "Перераспределение бюджета", "Сравнить сценарии")
 

@@ -14,8 +14,6 @@ from metrics import lookups
 from pages import settings as settings_page
 from ui import auth
 
-pytest_plugins = ("support.demo",)
-
 
 def partner_names(db: Path) -> list[str]:
     with store.connect(db, read_only=True) as con:

@@ -11,8 +11,6 @@ from support.app import frame_with, metric_values, new_app, run_ok
 
 from data_layer import store
 
-pytest_plugins = ("support.demo",)
-
 PID = 9999
 
 

@@ -11,8 +11,6 @@ from support.app import frame_with, new_app, run_ok, url
 
 from data_layer import store
 
-pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
-
 PAGE = "pages/forecast.py"
 
 

@@ -180,7 +180,7 @@ def test_every_table_shows_a_dash_for_missing_values() -> None:
     """Regression: st.dataframe printed a missing value as the word "None" (e.g. the rank of an unranked partner)."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for path in [*root.glob("pages/*.py"), *root.glob("ui/*.py")]:
         text = path.read_text(encoding="utf-8")
         for start in [m.start() for m in re.finditer(r"st\.dataframe\(", text)]:

@@ -19,7 +19,6 @@ from support.app import new_app, run_ok
 from data_layer import store, sync, userdata
 from pages import settings as settings_page
 
-pytest_plugins = ("support.demo",)
 PAGE = "pages/settings.py"
 SECRET = "SECRET-TOKEN-do-not-leak-42"
 

@@ -94,7 +94,7 @@ def test_a_writer_in_another_process_gets_the_file_while_it_is_kept(db: Path,
         store.bump_version(sys.argv[1])
     """)
     done = subprocess.run([sys.executable, "-c", writer, str(db)], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert not _kept(db) and not store.write_wanted(db)  # it let go, and the writer took its marker away
     assert _rerun(db) == 1
@@ -128,7 +128,7 @@ def test_a_waiting_writer_gets_in_between_one_rerun_s_queries(db: Path, monkeypa
     """)
     with data.rerun_reader():
         assert data.query(_partners_now, 1) == 0  # the rerun's shared connection is open now
-        proc = subprocess.Popen([sys.executable, "-c", writer, str(db)], cwd=Path(__file__).resolve().parents[1],
+        proc = subprocess.Popen([sys.executable, "-c", writer, str(db)], cwd=Path(__file__).resolve().parents[2],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while not store.write_wanted(db) and proc.poll() is None and time.monotonic() < deadline:

@@ -21,8 +21,6 @@ from pages import what_if as what_if_page
 from programme import goals, payouts, planning
 from ui import auth, data, writes
 
-pytest_plugins = ("support.demo",)
-
 # Widgets that change shared data (buttons, form buttons, data editors), by key. Every button a page draws must
 # be listed here or in READS: a new button has to be classified before this test passes.
 WRITES = (

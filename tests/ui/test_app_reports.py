@@ -11,8 +11,6 @@ from support.app import frame_with, new_app, run_ok
 from data_layer import store
 from metrics import lookups
 
-pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
-
 PAGE = "pages/reports.py"
 DOWNLOADS = ("reports.download_csv", "reports.download_xlsx", "reports.download_pdf", "reports.download_table")
 

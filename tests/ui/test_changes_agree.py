@@ -13,7 +13,6 @@ from presentation import fmt
 from programme import weekly
 from programme.weekly import WeeklyPack
 
-pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 BAND_COLUMN = "Обычный коридор"  # the trends page's anomaly table
 
 

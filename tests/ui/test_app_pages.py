@@ -14,8 +14,6 @@ from support.app import MY_PAGES, frame_with, metric_values, new_app, run_ok, ur
 
 from metrics import engine
 
-pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
-
 # ---------- every page ----------
 
 

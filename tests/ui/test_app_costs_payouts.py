@@ -6,8 +6,6 @@ from pathlib import Path
 
 from support.app import new_app, run_ok
 
-pytest_plugins = ("support.demo",)
-
 
 def test_costs_page_has_a_payouts_tab(app_env: Path) -> None:
     at = run_ok(new_app())

@@ -14,8 +14,6 @@ from data_layer import store
 from metrics import leaderboard, verdict
 from metrics.filters import Filters
 
-pytest_plugins = ("support.demo",)
-
 
 def _rows(**cols: list) -> pd.DataFrame:
     n = len(next(iter(cols.values())))

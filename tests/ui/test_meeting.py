@@ -22,7 +22,6 @@ from ui.meeting import STEPS
 from ui.meeting_actions import MAX_DECISIONS
 from ui.meeting_changes import MAX_ROWS
 
-pytest_plugins = ("support.demo",)
 PAGE = "pages/meeting.py"
 
 

@@ -19,8 +19,6 @@ from pages import partners
 from ui import tables
 from ui.i18n import metric_label
 
-pytest_plugins = ("support.demo",)
-
 FIRST_N = 4  # the sort column is among the first four: rank, name, the metric (and its interval)
 TABLE_PX = 946  # the leaderboard's width for columns at 1440 × 900 with the sidebar open (measured in chromium)
 ZERO_PID = 9998

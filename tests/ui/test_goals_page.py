@@ -14,7 +14,7 @@ from programme import goals as G
 from ui.auth import Principal
 from ui.filters import today
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "goals.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "goals.py")
 ALPHA = "=Альфа **жирный**"
 
 
