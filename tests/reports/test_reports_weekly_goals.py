@@ -13,8 +13,6 @@ from data_layer import store
 from programme import goals
 from reports import weekly
 
-pytest_plugins = ("support.demo",)
-
 
 def test_weekly_pack_lists_goals_off_track(app_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "goals.duckdb"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from support.reports import EVIL_NAMES, PERIOD, demo_db, evil_db
+from support.reports import EVIL_NAMES, PERIOD, evil_db
 
 from data_layer import store
 from metrics import lookups
@@ -20,11 +20,6 @@ from reports.__main__ import main
 
 # A filter naming other partners, models and pipelines: the statement must ignore all of it.
 NOISY = Filters(*PERIOD, partners=(2, 3, 4), models=("sales",))
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_db(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from support.reports import WEEK_ENDING, demo_db
+from support.reports import WEEK_ENDING
 from support.smtp import PASSWORD, USER, free_port, start
 
 from data_layer import store
@@ -71,11 +71,6 @@ def test_last_sunday(today: date, sunday: date) -> None:
 def test_change() -> None:
     assert weekly.change(15, 10) == (5, 0.5) and weekly.change(3, 0) == (3, None)
     assert weekly.change(None, 4) == (None, None)
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_db(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

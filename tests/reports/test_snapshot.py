@@ -18,7 +18,7 @@ from data_layer import store
 from programme import payouts as P
 from reports import snapshot
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "snapshot-schema.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "snapshot-schema.md"
 TABLES = ("partners", "kpis_partner_month", "kpis_model_month", "costs_category_month", "payouts")
 EVIL = ("=HYPERLINK(\"http://x\")", "+7 Партнёр", "-минус", "@sum")
 PANDAS_TYPES = {"INTEGER": "Int32", "BIGINT": "Int64", "DOUBLE": "float64", "VARCHAR": "string",

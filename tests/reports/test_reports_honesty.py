@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from support.reports import PERIOD, WEEK_ENDING, demo_db
+from support.reports import PERIOD, WEEK_ENDING
 
 from data_layer import store, userdata
 from metrics.engine import kpis
@@ -41,11 +41,6 @@ def pdf_text(blob: bytes) -> str:
 def plain(text: str) -> str:
     """Text with non-breaking and narrow spaces as plain spaces (babel writes both)."""
     return text.replace("\u00a0", " ").replace("\u202f", " ")
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_db(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from support.reports import EVIL_NAMES, PERIOD, demo_db, evil_db
+from support.reports import EVIL_NAMES, PERIOD, evil_db
 
 from data_layer import store
 from metrics.engine import kpis
@@ -21,11 +21,6 @@ from reports.safe import neutralise
 from reports.text import metric_label
 
 F = Filters(*PERIOD)
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_db(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")
