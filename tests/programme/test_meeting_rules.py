@@ -15,8 +15,6 @@ from metrics.filters import Filters
 from programme import decisions, weekly
 from reports import weekly as report
 
-pytest_plugins = ("support.demo",)
-
 WEEK = date(2026, 11, 29)
 
 
