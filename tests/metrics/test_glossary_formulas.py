@@ -17,8 +17,6 @@ from metrics import engine
 from metrics.filters import Filters
 from metrics.registry import METRICS
 
-pytest_plugins = ("support.demo",)  # app_db: the session's demo database
-
 # The formulas that must be checkable as expressions (a formula rewritten into prose would silently drop out).
 MUST_CHECK = {"lead_to_qualified", "avg_check", "profit", "roi", "cpa"}
 

@@ -16,8 +16,6 @@ from metrics import forecast as fc
 from metrics.filters import Filters
 from programme import planning as pl
 
-pytest_plugins = ("support.demo",)  # fixture app_db: the session's demo database (data end today)
-
 
 @pytest.fixture
 def con(app_db: Path):

@@ -235,7 +235,6 @@ def test_degenerate_fits_fall_back() -> None:
 
 # ---------- the leaderboard (AppTest of app.py with the session's demo database) ----------
 
-pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 
 
 def test_leaderboard_shows_raw_and_pooled_side_by_side(app_env: Path) -> None:

@@ -88,10 +88,10 @@ def test_reversed_period_and_missing_db(cli_db: Path, tmp_path: Path, capsys: py
 
 def test_bad_date_via_subprocess(cli_db: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "metrics", "kpis", "--db", str(cli_db), "--from", "2024-02-30",
-                           "--to", "2024-03-01"], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+                           "--to", "2024-03-01"], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert proc.returncode == 2 and "is not a date" in proc.stderr and proc.stdout == ""
     ok = subprocess.run([sys.executable, "-m", "metrics", *args(cli_db, "--format", "json")],
-                        capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+                        capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert ok.returncode == 0 and json.loads(ok.stdout)[0]["leads"] == 13
 
 

@@ -141,7 +141,6 @@ def test_cli_payback(cohort_db: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 # ---------- the models page and a partner's page (AppTest of app.py with the session's demo database) ----------
 
-pytest_plugins = ("support.demo",)  # fixtures app_db, app_env: one demo database per session
 PAYBACK_TEXTS = {"ещё нет", "слишком молодая когорта", "нет затрат"}
 
 

@@ -148,7 +148,7 @@ def test_the_glossary_says_to_date() -> None:
     for name in ("purchases_per_client", "ltv"):
         m = registry.get(name)
         assert "to date" in m.formula and "period end" not in m.formula
-    text = (Path(__file__).parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
     assert "up to the period end" not in text and "up to the period's" not in text
 
 
