@@ -16,7 +16,7 @@ from support.app import new_app
 from data_layer import store
 from data_layer.demo import load_demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SENTENCE = {"en": "is damaged or is not a Partner ROI database", "ru": "повреждён или это не база Partner ROI"}
 KINDS = ("truncated", "random", "foreign")
 

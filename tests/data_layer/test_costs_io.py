@@ -342,7 +342,7 @@ def test_python_dash_m_entry_point(db: Path, tmp_path: Path) -> None:
     pytest.importorskip("data_layer.sync")
     path = tmp_path / "costs.csv"
     path.write_bytes((HEADER + "alpha,2024-01,bonus,x\n").encode())
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-m", "data_layer", "costs", "import", str(path), "--db", str(db),
                            "--lang", "en"], cwd=root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "line 2:" in proc.stderr
