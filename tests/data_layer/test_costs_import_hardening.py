@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from support.accounts import Account
 from support.costs_io import cli, xlsx_bytes
+from support.template import copy_template
 
 from data_layer import costs_io, costs_limits, costs_read, plausibility, store, userdata
 
@@ -392,7 +393,8 @@ def seed_names(path: Path, names: list[str]) -> None:
 
 
 @pytest.mark.parametrize("excel", [False, True])
-def test_full_width_formulas_are_neutralised_in_the_ledger_csv(db: Path, tmp_path: Path, excel: bool) -> None:
+def test_full_width_formulas_are_neutralised_in_the_ledger_csv(db: Path, tmp_path: Path, excel: bool,
+                                                                template_db: Path) -> None:
     seed_names(db, FULL_WIDTH)
     with store.connect(db, read_only=True) as con:
         text = costs_io.export_csv(con, excel=excel).decode("utf-8-sig")
@@ -401,7 +403,7 @@ def test_full_width_formulas_are_neutralised_in_the_ledger_csv(db: Path, tmp_pat
         assert cells.count("'" + name) == 2  # partner and note
         assert name not in cells
     fresh = tmp_path / "fresh.duckdb"
-    store.init_db(fresh)
+    copy_template(template_db, fresh)
     do_import(fresh, text.encode(), create_partners=True)  # the importer drops the quote again
     with store.connect(fresh, read_only=True) as con:
         assert sorted(userdata.list_partners(con)["name"]) == sorted(FULL_WIDTH)

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.costs_io import cli, xlsx_bytes
+from support.template import copy_template
 
 from data_layer import costs_io, store, userdata
 
@@ -260,12 +261,12 @@ def seed_ledger(path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "excel"), [("out.csv", False), ("out.csv", True), ("out.xlsx", False)])
-def test_export_round_trip(db: Path, tmp_path: Path, name: str, excel: bool) -> None:
+def test_export_round_trip(db: Path, tmp_path: Path, name: str, excel: bool, template_db: Path) -> None:
     seed_ledger(db)
     with store.connect(db, read_only=True) as con:
         data = costs_io.export_bytes(con, name, excel)
     fresh = tmp_path / "fresh.duckdb"
-    store.init_db(fresh)
+    copy_template(template_db, fresh)
     do_import(fresh, data, name, create=True)
     assert ledger(fresh) == ledger(db)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from support.app import new_app
+from support.template import copy_template
 
 from data_layer import store
 from data_layer.demo import load_demo
@@ -113,9 +114,10 @@ def test_the_dashboard_shows_the_sentence(bad_files: dict[str, Path], kind: str,
     assert not at.metric, "the run stops at the sentence"
 
 
-def test_a_short_read_mid_query_is_damage_of_that_file_only(bad_files: dict[str, Path], tmp_path: Path) -> None:
+def test_a_short_read_mid_query_is_damage_of_that_file_only(bad_files: dict[str, Path], tmp_path: Path,
+                                                            template_db: Path) -> None:
     db = tmp_path / "ok.duckdb"
-    store.init_db(db)
+    copy_template(template_db, db)
     short = duckdb.IOException(f'IO Error: Could not read enough bytes from file "{db}": attempted to read 4096')
     other = duckdb.IOException('IO Error: Could not read enough bytes from file "/data/leads.parquet"')
     assert store.is_damage(short, db) and not store.is_damage(other, db)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from emulator import Emulator, make_records
 from emulator.harness import config_for, env_for, run_cli
+from support.template import copy_template
 
 from data_layer import mapping, store, sync
 from data_layer.sync import Progress, RunStats, progress_path, read_progress, start_background_sync
@@ -168,11 +169,12 @@ def test_fields_and_pipelines_for_the_mapping_ui(synced: Path) -> None:
     assert stages[0]["type"] == 1 and not stages[0]["is_regular"] and stages[1]["is_regular"]
 
 
-def test_preview_mapping_groups_spellings_and_takes_the_commonest_model(tmp_path: Path) -> None:
+def test_preview_mapping_groups_spellings_and_takes_the_commonest_model(tmp_path: Path,
+                                                                       template_db: Path) -> None:
     """One partner label however it is spelt: its leads summed, shown as most leads spell it, with the model
     label most of them carry (leads without one ignored); deleted leads are not counted."""
     db = tmp_path / "p.duckdb"
-    store.init_db(db)
+    copy_template(template_db, db)
     labels = ["Партнёр Ёж", "Партнёр Ёж", "Партнёр Ёж", "партнер еж", "ПАРТНЁР ЕЖ ", "Партнёр Ёж"]
     models = ["Продажи", "Реферальная", "Реферальная", None, "Реферальная", "Продажи"]
     with store.connect(db) as con:

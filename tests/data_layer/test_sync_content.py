@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from emulator import Emulator, make_records
 from emulator.harness import assert_same, build_expected, config_for, dump
+from support.template import copy_template
 
 from data_layer import store, sync
 from data_layer.errors import ConfigError
@@ -114,9 +115,9 @@ def test_full_resync_keeps_user_data_and_bookkeeping(tmp_path: Path) -> None:
     assert state == {"leads", "deleted", "events", "contacts", "companies"}  # no plan rows left behind
 
 
-def test_demo_database_is_not_overwritten_without_consent(tmp_path: Path) -> None:
+def test_demo_database_is_not_overwritten_without_consent(tmp_path: Path, template_db: Path) -> None:
     db = tmp_path / "demo.duckdb"
-    store.init_db(db)
+    copy_template(template_db, db)
     with store.connect(db) as con:
         store.set_meta(con, "source", "demo")
         con.execute("insert into partners (name) values ('Демо-партнёр')")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from emulator import Emulator, make_records
 from emulator.harness import assert_same, build_expected, config_for, dump, oauth_config, start_cli
+from support.template import copy_template
 
 from data_layer import store, sync
 
@@ -129,12 +130,12 @@ def test_oauth_rotation_survives_kills(tmp_path: Path) -> None:
             assert "rt-" not in text and "emu-secret" not in text
 
 
-def test_dashboard_reads_while_a_sync_runs(tmp_path: Path) -> None:
+def test_dashboard_reads_while_a_sync_runs(tmp_path: Path, template_db: Path) -> None:
     # A few seconds of sync with half-second windows: the reader must get in between the writes.
     with Emulator(make_records(800), rate_limit=None, latency=(0.05, 0.1)) as emu:
         config = config_for(emu, tmp_path, max_rps=10, commit_seconds=0.5)
         db = tmp_path / "a.duckdb"
-        store.init_db(db)
+        copy_template(template_db, db)
         progress = tmp_path / "p.json"
         proc = start_cli(db, config, "--progress-file", str(progress))
         counts = []

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.accounts import LOST, WON, Account, pipeline_record
+from support.template import copy_template
 
 from data_layer import store
 from metrics import engine
@@ -47,8 +48,9 @@ rule_st = st.one_of(
 )
 
 
-def build(leads: list[dict], costs: list[tuple], rules: list[dict], margin: float | None) -> Path:
-    """A fresh database with these records."""
+def build(leads: list[dict], costs: list[tuple], rules: list[dict], margin: float | None,
+          template: Path) -> Path:
+    """A fresh database (a copy of the template) with these records."""
     acc = Account(pipelines=[pipeline_record(1), pipeline_record(2, offset=100)],
                   settings={"margin": {"account": margin}} if margin is not None else {})
     for name, model in PARTNERS:
@@ -63,8 +65,7 @@ def build(leads: list[dict], costs: list[tuple], rules: list[dict], margin: floa
     for rule in rules:
         acc.rule(**rule)
     path = Path(tempfile.mkdtemp(prefix="metrics-props-")) / "p.duckdb"
-    store.init_db(path)
-    return acc.build(path)
+    return acc.build(copy_template(template, path))
 
 
 def check_additive(total: pd.Series, parts: pd.DataFrame) -> None:
@@ -88,8 +89,8 @@ def check_ratios(df: pd.DataFrame) -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(lead_st, max_size=25), st.lists(cost_st, max_size=6, unique_by=lambda c: c[:3]), st.lists(rule_st, max_size=3),
        st.sampled_from([None, 0.4]), st.sampled_from(["cohort", "close"]))
-def test_groups_add_up_to_the_total(leads, costs, rules, margin, view) -> None:
-    path = build(leads, costs, rules, margin)
+def test_groups_add_up_to_the_total(template_db: Path, leads, costs, rules, margin, view) -> None:
+    path = build(leads, costs, rules, margin, template_db)
     f = Filters(F.date_from, F.date_to, view=view)
     with store.connect(path, read_only=True) as con:
         total = engine.kpis(con, f).iloc[0]

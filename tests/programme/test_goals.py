@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from support.accounts import WON, Account
+from support.template import copy_template
 
 from data_layer import store
 from programme import goals as G
@@ -18,11 +19,11 @@ APR10 = date(2024, 4, 10)
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def db(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Path:
     """April 2024: A (referral) 10 leads on the 5th, 3 won at 1 000; B (sales) 4 leads on the 20th;
     2 direct leads on the 25th; A has 3 000 of marketing in April (100 a day)."""
     path = tmp_path_factory.mktemp("goals") / "goals.duckdb"
-    store.init_db(path)
+    copy_template(template_db, path)
     acc = Account()
     acc.partner("A", "referral")
     acc.partner("B", "sales")

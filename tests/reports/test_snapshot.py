@@ -13,6 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from support.accounts import WON, Account
+from support.template import copy_template
 
 from data_layer import store
 from programme import payouts as P
@@ -41,11 +42,11 @@ def doc_schemas() -> dict[str, list[tuple[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-def snap(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+def snap(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> tuple[Path, list[Path]]:
     """A small account (partners with formula-like names, costs, a rule, payout lines) and its snapshot."""
     root = tmp_path_factory.mktemp("snap")
     path = root / "db.duckdb"
-    store.init_db(path)
+    copy_template(template_db, path)
     acc = Account()
     for name, model in zip(EVIL, ("referral", "sales", "service", None), strict=True):
         acc.partner(name, model)

@@ -15,6 +15,7 @@ from emulator.data import make_records
 from emulator.harness import ENV_NAMES, FAST
 from emulator.server import Emulator
 from support.app import new_app, run_ok
+from support.template import copy_template
 
 from data_layer import store, sync, userdata
 from pages import settings as settings_page
@@ -127,9 +128,9 @@ def test_a_saved_token_goes_to_the_token_file_never_the_database_or_the_page(set
 
 
 def test_sync_now_runs_in_the_background_and_the_page_keeps_answering(
-        app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path) -> None:
     db = tmp_path / "fresh.duckdb"
-    store.init_db(db)
+    copy_template(template_db, db)
     for var in [v for v in os.environ if v.startswith("AMOCRM_")]:
         monkeypatch.delenv(var)
     with Emulator(make_records(80, seed=3), rate_limit=None) as emu:

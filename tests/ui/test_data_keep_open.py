@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.template import copy_template
 
 from data_layer import store
 from ui import data, writes
@@ -20,9 +21,9 @@ def _count_partners(con) -> int:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path) -> Iterator[Path]:
     path = tmp_path / "keep.duckdb"
-    store.init_db(path)
+    copy_template(template_db, path)
     monkeypatch.setenv("PARTNER_ROI_DB", str(path))
     yield path
     data._close_kept()
