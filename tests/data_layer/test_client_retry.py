@@ -16,7 +16,7 @@ from data_layer.ratelimit import Limiter, SharedLimiter
 pytestmark = pytest.mark.timeout(120)
 
 OLD_FIRST_BACKOFF = 0.25  # the first retry used to sleep retry_base (0.5) × 0.5–1.0 before asking for a grant
-STAMP_JITTER = 0.15       # the emulator stamps arrivals late under load (see tests/test_rate_budget.py)
+STAMP_JITTER = 0.15       # the emulator stamps arrivals late under load (see tests/data_layer/test_rate_budget.py)
 
 
 class FailFirst(Emulator):
