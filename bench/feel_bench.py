@@ -40,7 +40,7 @@ from typing import Any
 
 from bench.metrics_bench import ensure_db
 from bench.room_bench import ERRORS, FIRST_KPI, TIMEOUT_MS, _minimal_server
-from tests.browser_util import ROOT, browser, streamlit_server
+from tests.support.browser import ROOT, browser, streamlit_server
 
 RESULTS = Path(__file__).with_name("results-feel.json")
 MINIMAL_FILTER_APP = Path(__file__).with_name("minimal_filter_app.py")

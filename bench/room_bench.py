@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.browser_util import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
 
 RESULTS = Path(__file__).with_name("results-room.json")
 MINIMAL_APP = Path(__file__).with_name("minimal_app.py")

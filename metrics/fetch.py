@@ -2,7 +2,7 @@
 
 ``.df()`` costs ~0.17 ms per DOUBLE column whatever the row count (6 ms for a KPI result of 52 rows and 30 such
 columns, more than half the data work of a one-partner query); fetching numpy arrays and building the frame costs
-a tenth of that. The dtypes follow ``.df()`` exactly (tests/test_fetch.py compares both): nullable
+a tenth of that. The dtypes follow ``.df()`` exactly (tests/metrics/test_fetch.py compares both): nullable
 integer / boolean arrays only where a column holds a null, pandas' ``str`` for text (``object`` when there are no
 rows or only nulls), NaN / NaT for missing numbers and dates. One deliberate difference: a missing list is
 None (``.df()`` gives None or pd.NA depending on the rest of the column). A result with any other column type is

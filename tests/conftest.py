@@ -1,4 +1,7 @@
-"""Shared fixtures: a fresh migrated database file per test."""
+"""What every test needs: a migrated empty database per test (a copy of one template per session), its own
+rate-budget directory, AppTest routed the way the server routes, and the shared machine's hypothesis profile.
+
+The fixtures of one layer live in that folder's conftest.py; builders and helpers in tests/support/."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 from streamlit.testing.v1 import app_test
+from support import template
 
-from data_layer import ratelimit, store
+from data_layer import ratelimit
 from ui import navigation
 
 _COUNTER = itertools.count()
@@ -34,15 +38,21 @@ def _rate_budget_dir(_rate_budget_root: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv(ratelimit.RATE_DIR_VAR, str(_rate_budget_root / str(next(_COUNTER))))
 
 
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's migrated, empty database (store.init_db once): copied by tmp_db, never written."""
+    return template.build_template(tmp_path_factory.mktemp("template"))
+
+
 @pytest.fixture
-def tmp_db(tmp_path: Path) -> Path:
-    """Path of a new, migrated, empty database."""
-    path = tmp_path / "test.duckdb"
-    store.init_db(path)
-    return path
+def tmp_db(template_db: Path, tmp_path: Path) -> Path:
+    """Path of a new, migrated, empty database: a copy of the session's template (a test of the migrations
+    themselves calls store.init_db on a path of its own)."""
+    return template.copy_template(template_db, tmp_path / "test.duckdb")
 
 
 @pytest.fixture(autouse=True)
 def _router_only_in_apptest(monkeypatch: pytest.MonkeyPatch) -> None:
     """AppTest runs app.py as the server does: st.navigation routes, never Streamlit's pages/ file mode."""
     monkeypatch.setattr(app_test, "PagesManager", navigation.RouterOnlyPagesManager)
+

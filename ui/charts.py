@@ -101,7 +101,7 @@ def when(test: str, then: Any, otherwise: Any, channel: type[alt.SchemaBase]) ->
     return channel(value=otherwise, condition={"test": test, "value": then})
 
 
-VALIDATE_SPECS = False  # tests/conftest_app.py sets it for every AppTest page run
+VALIDATE_SPECS = False  # the test folders' conftests set it for every AppTest page run (tests/support/demo.py)
 
 
 def show(chart: alt.TopLevelMixin, key: str, height: int | None = None) -> None:

@@ -8,7 +8,7 @@ executes the file a URL names (/partners) without app.py, and answers /what-if (
 option turns the mode off (client.showSidebarNavigation hides st.navigation's sidebar menu too) and the
 folder keeps its name, so the flag st.navigation itself clears on its first call is cleared before any
 session opens: app.py does it when `streamlit run app.py` imports the file at start-up to serve its st.App.
-tests/test_browser_nav.py fails if a Streamlit upgrade changes this.
+tests/browser/test_browser_nav.py fails if a Streamlit upgrade changes this.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""What test modules share: account builders, page openers, the demo and template databases, servers."""
