@@ -3,6 +3,8 @@ and ROI with their intervals (programme.planning), and saving the plan as a scen
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -13,10 +15,12 @@ from ui import auth, layout
 from ui.data import query
 from ui.forecast_format import group_label, value_text
 from ui.i18n import labeler, lang, tr
+from ui.number_entry import EntryError, amount_text, percent_text, read_amount, read_number, typed_amounts
 from ui.writes import write
 
 K_PLAN_BY, K_PLAN_MODE, K_PLAN_BUDGETS = "forecast.plan_by", "forecast.plan_mode", "forecast.plan_budgets"
-K_PLAN_TARGET, K_PLAN_TOTAL = "forecast.plan_target", "forecast.plan_total"
+K_PLAN_TARGET, K_PLAN_TARGET_ROI = "forecast.plan_target", "forecast.plan_target_roi"
+K_PLAN_TOTAL = "forecast.plan_total"
 K_PLAN_NAME, K_PLAN_OVERWRITE, K_PLAN_SAVE = "forecast.plan_name", "forecast.plan_overwrite", "forecast.plan_save"
 FLASH = "forecast._flash"  # the saved plan's sentence, shown once by the page after the rerun
 PLAN_MODES = ("budget", "revenue", "roi")
@@ -27,15 +31,16 @@ TEXT = {
         "plan.title": "План бюджета на {quarter}",
         "plan.by": "Планировать", "plan.mode": "Что задаём", "plan.mode.budget": "Бюджеты",
         "plan.mode.revenue": "Цель по выручке", "plan.mode.roi": "Цель по ROI",
-        "plan.target.revenue": "Выручка за квартал, ₽", "plan.target.roi": "ROI не ниже, %",
-        "plan.total": "Общий бюджет квартала, ₽",
+        "plan.target.revenue": "Выручка за квартал, {sign}", "plan.target.roi": "ROI не ниже, %",
+        "plan.total": "Общий бюджет квартала, {sign}",
         "plan.empty": "Нет групп с затратами и лидами за последние 12 месяцев — план строить не на чем.",
         "plan.editor": "Бюджет на квартал по группам (по умолчанию — как в среднем за последние месяцы):",
         "plan.rates": "Исходные показатели за {start} – {end}",
         "plan.chance": "Вероятность достичь цели: {p}.",
         "plan.dropped": "Не получают бюджета (ROI ниже цели): {names}.",
         "plan.none": "Ни одна группа не достигает такого ROI — снизьте цель.",
-        "col.budget": "Бюджет", "col.leads": "Лиды", "col.won": "Сделки", "col.revenue": "Выручка",
+        "col.budget": "Бюджет", "col.budget.sign": "Бюджет, {sign}",
+        "col.budget.help": "Сумма на квартал, например «1 234 567» или «250 000,50».", "col.leads": "Лиды", "col.won": "Сделки", "col.revenue": "Выручка",
         "col.roi": "ROI", "col.cpl": "Цена лида", "col.conv": "Конверсия", "col.check": "Средний чек",
         "col.run_rate": "Бюджет, как сейчас",
         "plan.name": "Название сценария", "plan.overwrite": "Перезаписать план с тем же именем",
@@ -47,15 +52,16 @@ TEXT = {
         "plan.title": "Budget plan for {quarter}",
         "plan.by": "Plan by", "plan.mode": "Set", "plan.mode.budget": "Budgets",
         "plan.mode.revenue": "Revenue target", "plan.mode.roi": "ROI target",
-        "plan.target.revenue": "Quarter revenue, ₽", "plan.target.roi": "ROI at least, %",
-        "plan.total": "Total quarter budget, ₽",
+        "plan.target.revenue": "Quarter revenue, {sign}", "plan.target.roi": "ROI at least, %",
+        "plan.total": "Total quarter budget, {sign}",
         "plan.empty": "No group had both costs and leads in the last 12 months — nothing to plan from.",
         "plan.editor": "Quarter budget per group (default: the recent monthly average):",
         "plan.rates": "Basis: {start} – {end}",
         "plan.chance": "Chance of reaching the target: {p}.",
         "plan.dropped": "Get no budget (ROI below target): {names}.",
         "plan.none": "No group reaches that ROI — lower the target.",
-        "col.budget": "Budget", "col.leads": "Leads", "col.won": "Deals", "col.revenue": "Revenue",
+        "col.budget": "Budget", "col.budget.sign": "Budget, {sign}",
+        "col.budget.help": "The quarter's amount, e.g. “1,234,567” or “250,000.50”.", "col.leads": "Leads", "col.won": "Deals", "col.revenue": "Revenue",
         "col.roi": "ROI", "col.cpl": "Cost per lead", "col.conv": "Conversion", "col.check": "Average check",
         "col.run_rate": "Budget at run rate",
         "plan.name": "Scenario name", "plan.overwrite": "Overwrite a plan with the same name",
@@ -65,29 +71,58 @@ TEXT = {
 }
 
 
-def _plan_inputs(by: str, mode: str, rates: pd.DataFrame, currency: str) -> dict[str, object]:
-    """Budgets editor or target inputs; returns keyword arguments of planning.plan."""
+def _typed(label: str, key: str, default: str, read: Callable[[str], float]) -> float | None:
+    """A number typed as text (Russian «12,5», «1 234 567»): its value, or None after showing why it is refused."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    text = st.text_input(label, key=key)
+    try:
+        return read(text)
+    except EntryError as exc:
+        st.error(exc.sentence, icon=":material/error:")
+        return None
+
+
+def _budget_editor(plannable: pd.DataFrame, labels: list[str], currency: str) -> tuple[tuple[str, float], ...] | None:
+    """The budgets per group as an editor of text cells; None after showing the cells it refuses."""
+    st.caption(tr(TEXT, "plan.editor"))
+    col = tr(TEXT, "col.budget.sign", sign=fmt.currency_symbol(currency, lang()))
+    exact = plannable["run_rate"].round(-2).reset_index(drop=True)
+    shown = exact.map(amount_text)
+    frame = pd.DataFrame({"group": plannable["group"].tolist(), tr(TEXT, "col.group"): labels, col: shown})
+    edited = st.data_editor(frame, key=K_PLAN_BUDGETS, hide_index=True, num_rows="fixed",
+                            disabled=["group", tr(TEXT, "col.group")],
+                            column_config={"group": None, col: st.column_config.TextColumn(
+                                help=tr(TEXT, "col.budget.help"))})
+    amounts, problems = typed_amounts(edited[col], shown, exact, lambda n: f"{labels[n - 1]}, {col}")
+    for sentence in problems:
+        st.error(sentence, icon=":material/error:")
+    if problems:
+        return None
+    return tuple((str(g), float(v)) for g, v in zip(edited["group"], amounts, strict=True))
+
+
+def _plan_inputs(by: str, mode: str, rates: pd.DataFrame, currency: str) -> dict[str, object] | None:
+    """Budgets editor or target inputs; keyword arguments of planning.plan, or None when an input is refused."""
     plannable = rates[rates["plannable"]]
     labels = [group_label(by, g, lbl) for g, lbl in zip(plannable["group"], plannable["label"], strict=True)]
+    sign = fmt.currency_symbol(currency, lang())
     if mode == "roi":
-        target = st.number_input(tr(TEXT, "plan.target.roi"), value=100.0, step=10.0, key=K_PLAN_TARGET)
-        total = st.number_input(tr(TEXT, "plan.total"), min_value=0.0, step=100000.0, key=K_PLAN_TOTAL,
-                                value=float(round(plannable["run_rate"].sum(), -3)))
-        return {"target_kind": "roi", "target": float(target) / 100, "total_budget": float(total)}
+        label = tr(TEXT, "plan.target.roi")
+        target = _typed(label, K_PLAN_TARGET_ROI, percent_text(100.0), lambda x: read_number(x, label, "%"))
+        total_label = tr(TEXT, "plan.total", sign=sign)
+        total = _typed(total_label, K_PLAN_TOTAL, amount_text(round(plannable["run_rate"].sum(), -3)),
+                       lambda x: read_amount(x, total_label, sign))
+        if target is None or total is None:
+            return None
+        return {"target_kind": "roi", "target": target / 100, "total_budget": total}
     if mode == "revenue":
-        default = float(round((plannable["run_rate"] * plannable["revenue_per_cost"].fillna(0)).sum(), -3))
-        target = st.number_input(tr(TEXT, "plan.target.revenue"), min_value=0.0, step=100000.0, value=default,
-                                 key=K_PLAN_TARGET)
-        return {"target_kind": "revenue", "target": float(target)}
-    st.caption(tr(TEXT, "plan.editor"))
-    frame = pd.DataFrame({"group": plannable["group"].tolist(), tr(TEXT, "col.group"): labels,
-                          tr(TEXT, "col.budget"): plannable["run_rate"].round(-2).tolist()})
-    edited = st.data_editor(frame, key=K_PLAN_BUDGETS, hide_index=True, num_rows="fixed", disabled=["group"],
-                            column_config={"group": None, tr(TEXT, "col.budget"): st.column_config.NumberColumn(
-                                min_value=0.0, step=10000.0, format="%.0f")})
-    budgets = tuple((str(g), float(v or 0.0)) for g, v in zip(edited["group"], edited[tr(TEXT, "col.budget")],
-                                                                strict=True))
-    return {"budgets": budgets}
+        label = tr(TEXT, "plan.target.revenue", sign=sign)
+        default = round((plannable["run_rate"] * plannable["revenue_per_cost"].fillna(0)).sum(), -3)
+        target = _typed(label, K_PLAN_TARGET, amount_text(default), lambda x: read_amount(x, label, sign))
+        return None if target is None else {"target_kind": "revenue", "target": target}
+    budgets = _budget_editor(plannable, labels, currency)
+    return None if budgets is None else {"budgets": budgets}
 
 
 def _projection_table(result: planning.PlanResult, by: str, currency: str) -> pd.DataFrame:
@@ -168,6 +203,8 @@ def planning_section(f: object, currency: str) -> None:
     with st.expander(tr(TEXT, "plan.rates", start=fmt.month(b.first, code), end=fmt.month(b.last, code))):
         st.dataframe(_rates_table(rates, by, currency), hide_index=True, key="forecast.plan_rates", placeholder=fmt.DASH)
     kwargs = _plan_inputs(by, mode, rates, currency)
+    if kwargs is None:  # a refused input: its sentence is shown, and no plan is drawn from a misread number
+        return
     result = planning.plan_from(b, **kwargs)  # pure arithmetic on the cached basis
     if mode == "roi" and not result.budgets:
         st.warning(tr(TEXT, "plan.none"), icon=":material/warning:")

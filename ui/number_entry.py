@@ -22,12 +22,14 @@ TEXT = {
     "ru": {
         "where": "{field}: {text}",
         "percent.empty": "не указан процент — введите число от 0 до 100.",
+        "number.empty": "значение не указано — введите число.",
         "percent.negative": "{value} — отрицательное число; введите процент от 0 до 100.",
         "percent.over": "{value} больше 100 % — введите процент от 0 до 100.",
     },
     "en": {
         "where": "{field}: {text}",
         "percent.empty": "no percentage given: type a number from 0 to 100.",
+        "number.empty": "no value given: type a number.",
         "percent.negative": "{value} is negative: type a percentage from 0 to 100.",
         "percent.over": "{value} is above 100 %: type a percentage from 0 to 100.",
     },
@@ -80,6 +82,15 @@ def read_percent(value: object, field: str, blank: bool = False) -> float | None
     if number > 100:
         raise _refuse(field, tr(TEXT, "percent.over", value=typed.rstrip("% ") + "\u00a0%"))
     return number
+
+
+def read_number(value: object, field: str, unit: str = "") -> float:
+    """Any finite number typed as text ('150', '−12,5 %'; unit: a sign it may carry), e.g. a target ROI; blank is
+    refused."""
+    typed = "" if userdata.is_blank(value) else str(value).strip()
+    if not typed:
+        raise _refuse(field, tr(TEXT, "number.empty"))
+    return float(_decimal(typed, field, unit))
 
 
 def amount_text(value: object) -> str:

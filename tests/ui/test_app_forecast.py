@@ -75,7 +75,7 @@ def test_pipeline_and_plan_selectors(app_env: Path) -> None:
     at = show(at, "plan")
     at.segmented_control(key="forecast.plan_mode").set_value("roi")
     run_ok(at)
-    assert at.number_input(key="forecast.plan_total").value > 0
+    assert at.text_input(key="forecast.plan_total").value.replace("\u00a0", " ").endswith(" 000,00")
     assert "Вероятность достичь цели" in captions(at) or at.warning
     at.segmented_control(key="forecast.plan_mode").set_value("revenue")
     run_ok(at)
@@ -112,3 +112,37 @@ def test_saving_a_plan_writes_a_scenario(app_db: Path, tmp_path: Path, monkeypat
     at.button(key="forecast.plan_save").click()
     at.run()
     assert at.error and "уже есть" in at.error[0].value
+
+
+def plan_budget(at) -> str:
+    """The «Всего» row's budget in the plan's projection table."""
+    plan = frame_with(at, "Бюджет", "Выручка", "ROI · 80 %")
+    return plan[plan["Группа"] == "Всего"]["Бюджет"].iloc[0].replace("\u00a0", " ")
+
+
+def test_plan_targets_are_read_the_russian_way(app_env: Path) -> None:
+    """«1 234 567» is a million and more and «12,5» a ROI of 12.5 %: never 125 or a dropped group separator."""
+    at = show(open_page(), "plan")
+    at.segmented_control(key="forecast.plan_mode").set_value("roi")
+    run_ok(at)
+    at.text_input(key="forecast.plan_total").set_value("1 234 567")
+    at.text_input(key="forecast.plan_target_roi").set_value("12,5")
+    run_ok(at)
+    assert not at.error
+    assert plan_budget(at) in ("1 234 567 ₽", "1 234 567,00 ₽") or at.warning
+    at.segmented_control(key="forecast.plan_mode").set_value("revenue")
+    run_ok(at)
+    at.text_input(key="forecast.plan_target").set_value("2 500 000,50 ₽")
+    run_ok(at)
+    assert not at.error and "Вероятность достичь цели" in captions(at)
+
+
+@pytest.mark.parametrize("typed", ["много", "-5 000", "1e12x"])
+def test_a_refused_plan_input_says_why_and_draws_no_plan(app_env: Path, typed: str) -> None:
+    at = show(open_page(), "plan")
+    at.segmented_control(key="forecast.plan_mode").set_value("roi")
+    run_ok(at)
+    at.text_input(key="forecast.plan_total").set_value(typed)
+    at.run()
+    assert at.error and "Общий бюджет квартала" in at.error[0].value
+    assert not [d for d in at.dataframe if "ROI · 80 %" in d.value.columns], "no plan from a misread number"
