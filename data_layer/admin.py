@@ -7,19 +7,54 @@ dashboard never sees a new setting with old derived rows.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pandas as pd
 
 from data_layer import store, userdata
 from data_layer.mapping import MODES
+from data_layer.userdata import Problem, UserDataError, extended
 
 WEIGHT_KEYS = ("phone", "email", "qualified")
 
 
-class SettingsError(ValueError):
-    """A settings value is invalid; the message says what to change."""
+_OWN = {
+    "en": {
+        "settings.mode": "Unknown mapping mode {mode}: choose one of {modes}.",
+        "settings.field": "Choose the lead field that holds the partner's name.",
+        "settings.tag": "Enter the tag prefix, for example partner: (a tag partner:ACME means partner ACME).",
+        "settings.fraction.account": "The account margin must be between 0 % and 100 %.",
+        "settings.fraction.model": "The margin of {model} must be between 0 % and 100 %.",
+        "settings.min_leads": "The 'too few leads' threshold must be a whole number of at least 1.",
+        "settings.weights.negative": "Quality weights cannot be negative.",
+        "settings.weights.sum": "Quality weights must add up to 100 (now {total}).",
+    },
+    "ru": {
+        "settings.mode": "Неизвестный способ сопоставления {mode}: выберите один из: {modes}.",
+        "settings.field": "Выберите поле сделки, в котором записано имя партнёра.",
+        "settings.tag": "Введите префикс тега, например partner: (тег partner:ACME означает партнёра ACME).",
+        "settings.fraction.account": "Маржа аккаунта — число от 0 до 100 %.",
+        "settings.fraction.model": "Маржа модели {model} — число от 0 до 100 %.",
+        "settings.min_leads": "Порог «мало лидов» — целое число не меньше 1.",
+        "settings.weights.negative": "Веса качества лида не могут быть отрицательными.",
+        "settings.weights.sum": "Веса качества лида должны давать в сумме 100 (сейчас {total}).",
+    },
+}
+MESSAGES = extended(_OWN)
+
+
+class SettingsProblem(Problem):
+    """A settings value that cannot be used, worded from this module's MESSAGES."""
+
+    MESSAGES: ClassVar[dict[str, dict[str, str]]] = MESSAGES
+
+
+class SettingsError(UserDataError):
+    """A settings value is invalid; `text(lang)` says what to change (str() is the English sentence)."""
+
+    def __init__(self, code: str, **params: Any):
+        super().__init__(SettingsProblem(code, params))
 
 
 def save_mapping(con: duckdb.DuckDBPyConnection, mapping: dict[str, Any],
@@ -27,11 +62,11 @@ def save_mapping(con: duckdb.DuckDBPyConnection, mapping: dict[str, Any],
     """Store the attribution mapping (and qualification stages), register partners, rebuild facts."""
     mode = mapping.get("mode")
     if mode not in MODES:
-        raise SettingsError(f"Unknown mapping mode {mode!r}: choose one of {', '.join(MODES)}.")
+        raise SettingsError("settings.mode", mode=repr(mode), modes=", ".join(MODES))
     if mode == "field" and not str(mapping.get("field") or "").strip():
-        raise SettingsError("Choose the lead field that holds the partner's name.")
+        raise SettingsError("settings.field")
     if mode == "tag" and not str(mapping.get("tag_prefix") or "").strip():
-        raise SettingsError("Enter the tag prefix, for example partner: (a tag partner:ACME means partner ACME).")
+        raise SettingsError("settings.tag")
     clean = {k: str(v).strip() for k, v in mapping.items() if v is not None and str(v).strip()}
     userdata.set_setting(con, "mapping", clean)
     if qualification is not None:
@@ -41,12 +76,14 @@ def save_mapping(con: duckdb.DuckDBPyConnection, mapping: dict[str, Any],
     return store.rebuild_facts(con)
 
 
-def _fraction(value: Any, what: str) -> float | None:
+def _fraction(value: Any, model: str | None = None) -> float | None:
+    """A margin as a fraction 0…1 (None when not set); the model it belongs to, None for the account's."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     x = float(value)
     if not 0 <= x <= 1:
-        raise SettingsError(f"{what} must be between 0 % and 100 %.")
+        raise SettingsError("settings.fraction.model", model=model) if model else SettingsError(
+            "settings.fraction.account")
     return x
 
 
@@ -54,17 +91,17 @@ def save_calculation(con: duckdb.DuckDBPyConnection, min_leads: int, junk_reason
                      weights: dict[str, float], margin: dict[str, Any]) -> int:
     """Store the small-sample threshold, junk reasons, quality weights and margin; rebuild facts."""
     if not isinstance(min_leads, int) or min_leads < 1:
-        raise SettingsError("The 'too few leads' threshold must be a whole number of at least 1.")
+        raise SettingsError("settings.min_leads")
     reasons = [r.strip() for r in junk_reasons if r and r.strip()]
     clean_w = {k: float(weights.get(k, 0) or 0) for k in WEIGHT_KEYS}
     if any(v < 0 or not math.isfinite(v) for v in clean_w.values()):
-        raise SettingsError("Quality weights cannot be negative.")
+        raise SettingsError("settings.weights.negative")
     if abs(sum(clean_w.values()) - 100) > 1e-6:
-        raise SettingsError(f"Quality weights must add up to 100 (now {sum(clean_w.values()):g}).")
+        raise SettingsError("settings.weights.sum", total=f"{sum(clean_w.values()):g}")
     clean_margin = {
-        "account": _fraction(margin.get("account"), "The account margin"),
+        "account": _fraction(margin.get("account")),
         "models": {m: f for m, v in (margin.get("models") or {}).items()
-                   if (f := _fraction(v, f"The margin of {m}")) is not None},
+                   if (f := _fraction(v, m)) is not None},
     }
     userdata.set_setting(con, "min_leads", min_leads)
     userdata.set_setting(con, "junk_reasons", reasons)

@@ -11,7 +11,8 @@ from data_layer import admin, config, mapping, sync, userdata
 from metrics import glossary, lookups
 from presentation import fmt
 from ui import auth, data, writes
-from ui.i18n import labeler, lang, tr
+from ui.i18n import labeler, lang, model_label, tr
+from ui.number_entry import EntryError, percent_text, read_percent
 
 TEXT = {
     "ru": {
@@ -41,6 +42,7 @@ TEXT = {
         "calc": "Параметры расчёта", "min_leads": "Порог «мало лидов»", "junk": "Мусорные причины отказа",
         "w.phone": "Вес: телефон", "w.email": "Вес: e-mail", "w.qualified": "Вес: квалификация",
         "margin": "Маржа аккаунта, % (пусто — доход = выручка)", "margin.model": "Маржа модели «{m}», %",
+        "margin.help": "Например «35» или «12,5». Пусто — маржа не задана, доход равен выручке.",
         "calc.save": "Сохранить параметры", "calc.saved": "Параметры сохранены, показатели пересчитаны.",
         "glossary": "Глоссарий показателей", "audit": "Журнал изменений",
         "col.label": "Метка в CRM", "col.leads": "Лидов", "col.partner": "Партнёр в справочнике",
@@ -81,6 +83,7 @@ TEXT = {
         "calc": "Calculation settings", "min_leads": "“Too few leads” threshold", "junk": "Junk loss reasons",
         "w.phone": "Weight: phone", "w.email": "Weight: e-mail", "w.qualified": "Weight: qualification",
         "margin": "Account margin, % (empty — income = revenue)", "margin.model": "Margin of “{m}”, %",
+        "margin.help": "For example “35” or “12.5”. Empty: no margin, income equals revenue.",
         "calc.save": "Save settings", "calc.saved": "Settings saved, metrics recomputed.",
         "glossary": "Metric glossary", "audit": "Change log",
         "col.label": "Label in CRM", "col.leads": "Leads", "col.partner": "Partner in the list",
@@ -246,7 +249,7 @@ def mapping_section(current: dict) -> None:
             n = writes.write(admin.save_mapping, proposal, qualification)
             st.success(tr(TEXT, "applied", n=n))
         except admin.SettingsError as exc:
-            st.error(str(exc))
+            st.error(exc.text(lang()), icon=":material/error:")
 
 
 def calculation_section(current: dict) -> None:
@@ -259,26 +262,38 @@ def calculation_section(current: dict) -> None:
         junk = st.multiselect(tr(TEXT, "junk"), sorted(set(reasons) | set(current["junk_reasons"])),
                               default=current["junk_reasons"], key="settings.junk")
         c1, c2, c3 = st.columns(3)
-        weights = {k: col.number_input(tr(TEXT, f"w.{k}"), min_value=0.0, max_value=100.0, step=5.0,
-                                       value=float(current["weights"].get(k, 0)), key=f"settings.w_{k}")
+        weights = {k: col.text_input(tr(TEXT, f"w.{k}"), value=percent_text(current["weights"].get(k, 0)),
+                                     key=f"settings.w_{k}")
                    for col, k in zip((c1, c2, c3), admin.WEIGHT_KEYS, strict=True)}
         margin = current["margin"] or {}
-        account = st.number_input(tr(TEXT, "margin"), min_value=0.0, max_value=100.0, step=1.0,
-                                  value=None if margin.get("account") is None else 100 * margin["account"],
-                                  key="settings.margin")
+        account = st.text_input(tr(TEXT, "margin"), key="settings.margin", help=tr(TEXT, "margin.help"),
+                                value=percent_text(None if margin.get("account") is None else 100 * margin["account"]))
         cols = st.columns(3)
-        models = {m: col.number_input(tr(TEXT, "margin.model", m=m), min_value=0.0, max_value=100.0, step=1.0,
-                                      value=None if (margin.get("models") or {}).get(m) is None
-                                      else 100 * margin["models"][m], key=f"settings.margin_{m}")
+        models = {m: col.text_input(tr(TEXT, "margin.model", m=model_label(m)), key=f"settings.margin_{m}",
+                                    value=percent_text(None if (margin.get("models") or {}).get(m) is None
+                                                       else 100 * margin["models"][m]))
                   for col, m in zip(cols, MODEL_NAMES, strict=True)}
         if st.form_submit_button(tr(TEXT, "calc.save"), key="settings.calc_save"):
-            try:
-                writes.write(admin.save_calculation, int(min_leads), list(junk), weights, {
-                    "account": None if account is None else account / 100,
-                    "models": {m: v / 100 for m, v in models.items() if v is not None}})
-                st.success(tr(TEXT, "calc.saved"))
-            except (admin.SettingsError, ValueError) as exc:
-                st.error(str(exc))
+            _save_calculation(int(min_leads), list(junk), weights, account, models)
+
+
+def _save_calculation(min_leads: int, junk: list[str], weights: dict[str, str], account: str,
+                      models: dict[str, str]) -> None:
+    """Read the typed percentages («12,5») and save; a refused one is said in a sentence and nothing is saved."""
+    try:
+        typed_weights = {k: read_percent(v, tr(TEXT, f"w.{k}")) or 0.0 for k, v in weights.items()}
+        typed_account = read_percent(account, tr(TEXT, "margin"), blank=True)
+        typed_models = {m: read_percent(v, tr(TEXT, "margin.model", m=model_label(m)), blank=True) for m, v in models.items()}
+    except EntryError as exc:
+        st.error(exc.sentence, icon=":material/error:")
+        return
+    try:
+        writes.write(admin.save_calculation, min_leads, junk, typed_weights, {
+            "account": None if typed_account is None else typed_account / 100,
+            "models": {m: v / 100 for m, v in typed_models.items() if v is not None}})
+        st.success(tr(TEXT, "calc.saved"))
+    except admin.SettingsError as exc:
+        st.error(exc.text(lang()), icon=":material/error:")
 
 
 GLOSSARY_COLUMNS = ("name", "label", "description", "unit", "formula", "where")  # metrics.glossary.rows' keys

@@ -21,6 +21,7 @@ from ui import auth, confirm
 from ui.data import query
 from ui.filters import today as account_today
 from ui.i18n import lang, model_label, tr
+from ui.number_entry import EntryError, amount_text, read_amount
 from ui.writes import write
 
 TEXT = {
@@ -43,7 +44,8 @@ TEXT = {
         "col.last_paid_on": "Последняя выплата", "col.references": "Документы",
         "lines": "Строки выплат", "line": "Строка", "action": "Действие",
         "action.approve": "Утвердить", "action.pay": "Выплатить", "action.reverse": "Сторнировать",
-        "amount": "Сумма", "paid_on": "Дата выплаты", "reference": "Платёжный документ", "reason": "Причина сторно",
+        "amount": "Сумма", "amount.sign": "Сумма, {sign}",
+        "amount.help": "Например «1 234,50». По умолчанию — всё, что можно провести этим действием.", "paid_on": "Дата выплаты", "reference": "Платёжный документ", "reason": "Причина сторно",
         "submit": "Выполнить", "done.approve": "Утверждено {amount}.", "done.pay": "Выплата {amount} записана.",
         "done.reverse": "Сторнировано {amount}.", "no_lines": "Открытых строк нет.",
         "history": "История строки", "col.when": "Когда", "col.who": "Кто", "col.event": "Действие",
@@ -73,7 +75,8 @@ TEXT = {
         "col.last_paid_on": "Last paid", "col.references": "References",
         "lines": "Payout lines", "line": "Line", "action": "Action",
         "action.approve": "Approve", "action.pay": "Pay", "action.reverse": "Reverse",
-        "amount": "Amount", "paid_on": "Paid on", "reference": "Payment reference", "reason": "Reason",
+        "amount": "Amount", "amount.sign": "Amount, {sign}",
+        "amount.help": "For example “1,234.50”. By default: all this action can take.", "paid_on": "Paid on", "reference": "Payment reference", "reason": "Reason",
         "submit": "Apply", "done.approve": "Approved {amount}.", "done.pay": "Payment of {amount} recorded.",
         "done.reverse": "Reversed {amount}.", "no_lines": "No open lines.",
         "history": "Line history", "col.when": "When", "col.who": "Who", "col.event": "Action",
@@ -197,8 +200,10 @@ def action_section(period: payouts.Period | None, who: str, today: date, currenc
     action = st.segmented_control(tr(TEXT, "action"), list(ACTIONS), default="approve", required=True,
                                   key="payouts.action", format_func=lambda a: _say(code, f"action.{a}"))
     with st.form("payouts.form", border=True):
-        amount = st.number_input(tr(TEXT, "amount"), min_value=0.0, value=round(max(_limit(line, action), 0.0), 2),
-                                 step=100.0, format="%.2f", key=f"payouts.amount.{pid}.{action}")
+        sign = fmt.currency_symbol(currency, code)
+        label = tr(TEXT, "amount.sign", sign=sign)
+        typed = st.text_input(label, value=amount_text(round(max(_limit(line, action), 0.0), 2)),
+                              key=f"payouts.amount.{pid}.{action}", help=tr(TEXT, "amount.help"))
         paid_on = reference = reason = None
         if action == "pay":
             paid_on = st.date_input(tr(TEXT, "paid_on"), value=today, key="payouts.paid_on",
@@ -206,11 +211,16 @@ def action_section(period: payouts.Period | None, who: str, today: date, currenc
             reference = st.text_input(tr(TEXT, "reference"), key="payouts.reference")
         if action == "reverse":
             reason = st.text_input(tr(TEXT, "reason"), key="payouts.reason")
-        sig = confirm.signature(pid, action, amount, paid_on, reference, reason)
+        sig = confirm.signature(pid, action, typed, paid_on, reference, reason)
         slot = st.container()  # the warning and its tick go above the button that confirms them
         if st.form_submit_button(tr(TEXT, "submit"), key="payouts.submit", type="primary", disabled=not who):
-            if action != "pay" or _date_plausible(paid_on, sig):
-                _apply(action, pid, amount, paid_on, reference, reason, who, currency)
+            try:  # typed the UI language's way: «1 234,50» is one thousand and more, never 1.23
+                amount = read_amount(typed, label, sign)
+            except EntryError as exc:
+                st.error(exc.sentence, icon=":material/error:")
+            else:
+                if action != "pay" or _date_plausible(paid_on, sig):
+                    _apply(action, pid, amount, paid_on, reference, reason, who, currency)
         with slot:
             confirm.show(PAY_CONFIRM, sig, tr(TEXT, "confirm"))
     history(pid, currency)

@@ -81,19 +81,36 @@ def test_settings_page_renders_every_section(settings_db: Path, lang: str) -> No
 
 def test_calculation_settings_are_saved_and_invalid_weights_change_nothing(settings_db: Path) -> None:
     at = open_settings(tab="calc")
-    at.number_input(key="settings.w_phone").set_value(90.0)
+    at.text_input(key="settings.w_phone").set_value("90")
     at.button(key="settings.calc_save").click()
     at.run()
-    assert any("100" in e.value for e in at.error), "weights that do not add up to 100 are refused"
+    assert any("в сумме 100" in e.value for e in at.error), "weights that do not add up to 100 are refused, in Russian"
     assert setting(settings_db, "quality_weights") is None
 
-    at.number_input(key="settings.w_phone").set_value(25.0)
+    at.text_input(key="settings.w_phone").set_value("25")
     at.number_input(key="settings.min_leads").set_value(10)
-    at.number_input(key="settings.margin").set_value(40.0)
+    at.text_input(key="settings.margin").set_value("40")
     at.button(key="settings.calc_save").click()
     run_ok(at)
     assert setting(settings_db, "min_leads") == 10
     assert setting(settings_db, "margin")["account"] == pytest.approx(0.4)
+
+
+def test_margins_are_typed_the_russian_way_and_bad_ones_save_nothing(settings_db: Path) -> None:
+    """«12,5» is 12.5 % (a number widget read it as 125); «120» and «много» are refused and nothing is saved."""
+    at = open_settings(tab="calc")
+    at.text_input(key="settings.margin").set_value("12,5")
+    at.text_input(key="settings.margin_sales").set_value("33,3 %")
+    at.button(key="settings.calc_save").click()
+    run_ok(at)
+    margin = setting(settings_db, "margin")
+    assert margin["account"] == pytest.approx(0.125) and margin["models"] == {"sales": pytest.approx(0.333)}
+    for typed, words in (("120", "больше 100"), ("много", "Маржа аккаунта")):
+        at.text_input(key="settings.margin").set_value(typed)
+        at.button(key="settings.calc_save").click()
+        at.run()
+        assert at.error and words in at.error[0].value, typed
+        assert setting(settings_db, "margin")["account"] == pytest.approx(0.125)
 
 
 def test_mapping_change_is_previewed_saved_and_recomputes_facts(settings_db: Path) -> None:

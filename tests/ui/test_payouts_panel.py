@@ -75,7 +75,7 @@ def test_accrue_approve_pay_through_the_panel(db: Path) -> None:
     at.button(key="payouts.submit").click().run()  # approve the whole pending amount (the default)
     assert not at.error and line(db).approved == 500 and line(db).status == "approved"
     at.segmented_control(key="payouts.action").set_value("pay").run()
-    at.number_input(key=f"payouts.amount.{pid}.pay").set_value(200)
+    at.text_input(key=f"payouts.amount.{pid}.pay").set_value("200")
     at.text_input(key="payouts.reference").set_value("п/п 42")
     at.button(key="payouts.submit").click().run()
     assert not at.error and line(db).paid == 200
@@ -94,7 +94,7 @@ def test_refused_action_shows_a_sentence_and_changes_nothing(db: Path) -> None:
     at.text_input(key="payouts.who").set_value("boris").run()
     pid = line(db).payout_id
     at.segmented_control(key="payouts.action").set_value("pay").run()
-    at.number_input(key=f"payouts.amount.{pid}.pay").set_value(10)
+    at.text_input(key=f"payouts.amount.{pid}.pay").set_value("10")
     at.button(key="payouts.submit").click().run()
     assert not at.exception and "approved and unpaid" in at.error[0].value
     assert line(db).paid == 0
@@ -127,3 +127,20 @@ def test_signed_in_editor_acts_under_their_address(db: Path) -> None:
     assert not at.error and line(db).accrued == 500
     with store.connect(db, read_only=True) as con:
         assert con.execute("select distinct who from payout_events").fetchall() == [("editor@acme.ru",)]
+
+
+def test_a_payment_is_typed_the_russian_way(db: Path) -> None:
+    """«250,50» pays 250.50 (a number widget read the comma away); «двести» is refused and pays nothing."""
+    at = panel()
+    at.text_input(key="payouts.who").set_value("anna").run()
+    at.button(key="payouts.accrue").click().run()
+    at.button(key="payouts.submit").click().run()  # approve all 500
+    pid = line(db).payout_id
+    at.segmented_control(key="payouts.action").set_value("pay").run()
+    at.text_input(key=f"payouts.amount.{pid}.pay").set_value("двести")
+    at.button(key="payouts.submit").click().run()
+    assert at.error and "Сумма" in at.error[0].value and line(db).paid == 0
+    at.text_input(key=f"payouts.amount.{pid}.pay").set_value("250,50")
+    at.text_input(key="payouts.reference").set_value("п/п 43")
+    at.button(key="payouts.submit").click().run()
+    assert not at.error and line(db).paid == 250.5
