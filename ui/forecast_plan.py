@@ -108,18 +108,21 @@ def _plan_inputs(by: str, mode: str, rates: pd.DataFrame, currency: str) -> dict
     labels = [group_label(by, g, lbl) for g, lbl in zip(plannable["group"], plannable["label"], strict=True)]
     sign = fmt.currency_symbol(currency, lang())
     if mode == "roi":
-        label = tr(TEXT, "plan.target.roi")
-        target = _typed(label, K_PLAN_TARGET_ROI, percent_text(100.0), lambda x: read_number(x, label, "%"))
-        total_label = tr(TEXT, "plan.total", sign=sign)
-        total = _typed(total_label, K_PLAN_TOTAL, amount_text(round(plannable["run_rate"].sum(), -3)),
-                       lambda x: read_amount(x, total_label, sign))
+        label, total_label = tr(TEXT, "plan.target.roi"), tr(TEXT, "plan.total", sign=sign)
+        c1, c2 = st.columns(2)
+        with c1:
+            target = _typed(label, K_PLAN_TARGET_ROI, percent_text(100.0), lambda x: read_number(x, label, "%"))
+        with c2:
+            total = _typed(total_label, K_PLAN_TOTAL, amount_text(round(plannable["run_rate"].sum(), -3)),
+                           lambda x: read_amount(x, total_label, sign))
         if target is None or total is None:
             return None
         return {"target_kind": "roi", "target": target / 100, "total_budget": total}
     if mode == "revenue":
         label = tr(TEXT, "plan.target.revenue", sign=sign)
         default = round((plannable["run_rate"] * plannable["revenue_per_cost"].fillna(0)).sum(), -3)
-        target = _typed(label, K_PLAN_TARGET, amount_text(default), lambda x: read_amount(x, label, sign))
+        with st.columns(2)[0]:
+            target = _typed(label, K_PLAN_TARGET, amount_text(default), lambda x: read_amount(x, label, sign))
         return None if target is None else {"target_kind": "revenue", "target": target}
     budgets = _budget_editor(plannable, labels, currency)
     return None if budgets is None else {"budgets": budgets}
