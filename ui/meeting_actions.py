@@ -14,7 +14,8 @@ from ui.i18n import band_label, lang, metric_label, model_label, tr
 from ui.meeting_changes import MAX_ROWS, more_rows
 from ui.meeting_charts import goal_bars, weekly_line
 
-MAX_DECISIONS = MAX_ROWS  # a decision with its grounds takes two lines: 8 of them would not fit 1080 px
+MAX_DECISIONS = MAX_ROWS - 1  # a decision's grounds take up to three lines (a goal: target, date, now, pace): 7 such rows
+# overflow 1080 px by ~20 px (seen on the demo week of 2026-11-01), 6 fit with room to spare
 
 TEXT = {
     "ru": {
