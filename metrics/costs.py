@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from data_layer.admin import LIFECYCLE_DAYS
 from metrics import sql
 from metrics.filters import ALL_MODELS, FilterError
 
@@ -39,8 +40,10 @@ TIER_KINDS = ("marginal", "whole")
 DEFAULT_MIN_LEADS = 30
 DEFAULT_JUNK = ("Спам", "Дубль", "Нецелевой")
 DEFAULT_WEIGHTS = (("phone", 25.0), ("email", 25.0), ("qualified", 50.0))
-DEFAULT_ACTIVE_DAYS = 30   # lifecycle: a partner is active with a lead within this many days (metrics.lifecycle)
-DEFAULT_DORMANT_DAYS = 60  # lifecycle: dormant with no lead within this many days
+# lifecycle (metrics.lifecycle): active with a lead within 30 days, dormant with none within 60; the defaults live
+# with the settings page's check of them (data_layer.admin)
+DEFAULT_ACTIVE_DAYS = LIFECYCLE_DAYS["lifecycle_active_days"]
+DEFAULT_DORMANT_DAYS = LIFECYCLE_DAYS["lifecycle_dormant_days"]
 
 @dataclass(frozen=True)
 class MetricSettings:
