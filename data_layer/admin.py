@@ -17,6 +17,7 @@ from data_layer.mapping import MODES
 from data_layer.userdata import Problem, UserDataError, extended
 
 WEIGHT_KEYS = ("phone", "email", "qualified")
+LIFECYCLE_DAYS = {"lifecycle_active_days": 30, "lifecycle_dormant_days": 60}  # metrics.lifecycle's two settings
 
 
 _OWN = {
@@ -29,6 +30,12 @@ _OWN = {
         "settings.min_leads": "The 'too few leads' threshold must be a whole number of at least 1.",
         "settings.weights.negative": "Quality weights cannot be negative.",
         "settings.weights.sum": "Quality weights must add up to 100 (now {total}).",
+        "settings.lifecycle_active_days": "The active days (a lead within how many days) must be a whole number of "
+                                          "at least 1 (now {value}).",
+        "settings.lifecycle_dormant_days": "The dormant days (no lead for how many days) must be a whole number of "
+                                           "at least 1 (now {value}).",
+        "settings.lifecycle_order": "A partner falls asleep later than it stops being active: the dormant days "
+                                    "({dormant}) must be more than the active days ({active}).",
     },
     "ru": {
         "settings.mode": "Неизвестный способ сопоставления {mode}: выберите один из: {modes}.",
@@ -39,6 +46,12 @@ _OWN = {
         "settings.min_leads": "Порог «мало лидов» — целое число не меньше 1.",
         "settings.weights.negative": "Веса качества лида не могут быть отрицательными.",
         "settings.weights.sum": "Веса качества лида должны давать в сумме 100 (сейчас {total}).",
+        "settings.lifecycle_active_days": "Дней «активен» (лид за сколько последних дней) — целое число не меньше 1 "
+                                          "(сейчас {value}).",
+        "settings.lifecycle_dormant_days": "Дней до «уснул» (сколько дней без лидов) — целое число не меньше 1 "
+                                           "(сейчас {value}).",
+        "settings.lifecycle_order": "Партнёр засыпает позже, чем перестаёт быть активным: дней до «уснул» "
+                                    "({dormant}) должно быть больше, чем дней «активен» ({active}).",
     },
 }
 MESSAGES = extended(_OWN)
@@ -87,11 +100,24 @@ def _fraction(value: Any, model: str | None = None) -> float | None:
     return x
 
 
+def check_lifecycle_days(active: object, dormant: object) -> tuple[int, int]:
+    """The lifecycle's (active, dormant) days: whole numbers ≥ 1, dormant > active; else SettingsError."""
+    for key, value in (("lifecycle_active_days", active), ("lifecycle_dormant_days", dormant)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"settings.{key}", value=f"{value:g}" if isinstance(value, float) else f"{value}")
+    if dormant <= active:  # type: ignore[operator]
+        raise SettingsError("settings.lifecycle_order", active=active, dormant=dormant)
+    return int(active), int(dormant)  # type: ignore[arg-type]
+
+
 def save_calculation(con: duckdb.DuckDBPyConnection, min_leads: int, junk_reasons: list[str],
-                     weights: dict[str, float], margin: dict[str, Any]) -> int:
-    """Store the small-sample threshold, junk reasons, quality weights and margin; rebuild facts."""
+                     weights: dict[str, float], margin: dict[str, Any],
+                     lifecycle: tuple[object, object] | None = None) -> int:
+    """Store the small-sample threshold, junk reasons, quality weights, margin and (given) the lifecycle's active /
+    dormant days; rebuild facts. Everything is checked before anything is written."""
     if not isinstance(min_leads, int) or min_leads < 1:
         raise SettingsError("settings.min_leads")
+    days = check_lifecycle_days(*lifecycle) if lifecycle is not None else None
     reasons = [r.strip() for r in junk_reasons if r and r.strip()]
     clean_w = {k: float(weights.get(k, 0) or 0) for k in WEIGHT_KEYS}
     if any(v < 0 or not math.isfinite(v) for v in clean_w.values()):
@@ -107,6 +133,9 @@ def save_calculation(con: duckdb.DuckDBPyConnection, min_leads: int, junk_reason
     userdata.set_setting(con, "junk_reasons", reasons)
     userdata.set_setting(con, "quality_weights", clean_w)
     userdata.set_margin(con, clean_margin if clean_margin["account"] is not None or clean_margin["models"] else None)
+    if days is not None:
+        for key, value in zip(LIFECYCLE_DAYS, days, strict=True):
+            userdata.set_setting(con, key, value)
     return store.rebuild_facts(con)
 
 
@@ -119,6 +148,7 @@ def calculation_settings(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "margin": userdata.get_margin(con),
         "mapping": userdata.get_setting(con, "mapping", {}) or {},
         "qualification": userdata.get_setting(con, "qualification_stages", {}) or {},
+        **{key: userdata.get_setting(con, key, default) for key, default in LIFECYCLE_DAYS.items()},
     }
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from data_layer.admin import LIFECYCLE_DAYS
 from metrics import sql
 from metrics.filters import ALL_MODELS, FilterError
 
@@ -39,16 +40,22 @@ TIER_KINDS = ("marginal", "whole")
 DEFAULT_MIN_LEADS = 30
 DEFAULT_JUNK = ("Спам", "Дубль", "Нецелевой")
 DEFAULT_WEIGHTS = (("phone", 25.0), ("email", 25.0), ("qualified", 50.0))
+# lifecycle (metrics.lifecycle): active with a lead within 30 days, dormant with none within 60; the defaults live
+# with the settings page's check of them (data_layer.admin)
+DEFAULT_ACTIVE_DAYS = LIFECYCLE_DAYS["lifecycle_active_days"]
+DEFAULT_DORMANT_DAYS = LIFECYCLE_DAYS["lifecycle_dormant_days"]
 
 @dataclass(frozen=True)
 class MetricSettings:
-    """The settings metrics read, in one place: min_leads, margins, junk reasons, quality weights."""
+    """The settings metrics read, in one place: min_leads, margins, junk reasons, quality weights, lifecycle days."""
 
     min_leads: int = DEFAULT_MIN_LEADS
     margin_account: float | None = None
     margin_models: tuple[tuple[str, float], ...] = ()
     junk_reasons: tuple[str, ...] = DEFAULT_JUNK
     quality_weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
+    lifecycle_active_days: int = DEFAULT_ACTIVE_DAYS
+    lifecycle_dormant_days: int = DEFAULT_DORMANT_DAYS
 
     def margin_of(self, model: str) -> float | None:
         """Gross margin applied to a model's revenue (its own, else the account's, else None)."""
@@ -153,7 +160,15 @@ def load_settings(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = No
         weights = tuple((k, float(_fraction(weights.get(k)) or 0.0)) for k, _ in DEFAULT_WEIGHTS)
     else:
         weights = DEFAULT_WEIGHTS
-    return MetricSettings(min_leads, account, models, junk, weights)
+    active, dormant = lifecycle_days(raw.get("lifecycle_active_days"), raw.get("lifecycle_dormant_days"))
+    return MetricSettings(min_leads, account, models, junk, weights, active, dormant)
+
+
+def lifecycle_days(active: Any, dormant: Any) -> tuple[int, int]:
+    """The lifecycle's (active, dormant) days from stored values: whole numbers ≥ 1 with dormant > active, else
+    the defaults (both, so a bad pair never mixes with a default)."""
+    ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (active, dormant))
+    return (active, dormant) if ok and dormant > active else (DEFAULT_ACTIVE_DAYS, DEFAULT_DORMANT_DAYS)
 
 
 def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], what: str) -> None:

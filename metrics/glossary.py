@@ -101,7 +101,8 @@ CHOICES = """\
   payback (the median payback month of its paid-back cohorts, rounded up; 1 when none has paid back yet);
   **not yet** at or beyond that age.
 * **Settings read in one place** (`metrics.costs.load_settings`): `min_leads`, `margin`, `junk_reasons`,
-  `quality_weights`. Junk is evaluated at query time with the current junk list.
+  `quality_weights`, `lifecycle_active_days` / `lifecycle_dormant_days` (30 / 60: the lifecycle stages of
+  lifecycle.sql's `stage_rule`). Junk is evaluated at query time with the current junk list.
 * **Speed.** Metric queries read the fact tables derived from `lead_facts` at every rebuild
   (`data_layer/derived.sql`: `fact_won_deals`, `fact_partner_days`, `fact_revenue_days`, `fact_lead_days*`,
   `fact_lost_days`, `fact_lead_stage`, `fact_stage_days`) and the user tables; `lead_facts` itself only where a

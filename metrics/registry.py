@@ -261,6 +261,26 @@ _ENTRIES = [
        "Через сколько месяцев после прихода лидов их сделки окупили затраты на них (0 — в том же месяце).",
        "How many months after the leads came in their deals covered what they cost (0 = the same month).",
        where=py("metrics/payback.py", "_first_payback")),
+    # partner lifecycle (metrics.lifecycle): milestones and the stage as of a day
+    _m("days_to_first_lead", "Дней до первого лида", "Days to first lead", "days",
+       "first lead's creation date − the partner's start date (else the day it was added); none when its leads "
+       "predate it (found in the CRM through them)",
+       "Сколько дней прошло от подключения партнёра до его первой заявки.",
+       "How many days passed from the partner joining to its first lead.", higher_is_better=False,
+       where=sql("lifecycle.sql", "stage_rule")),
+    _m("days_to_first_deal", "Дней до первой сделки", "Days to first deal", "days",
+       "first won deal's close date − recruited_on (the start date, else the day it was added, or its first "
+       "lead when earlier)",
+       "Сколько дней прошло от подключения партнёра до его первой выигранной сделки.",
+       "How many days passed from the partner joining to its first won deal.", higher_is_better=False,
+       where=sql("lifecycle.sql", "stage_rule")),
+    _m("lifecycle_stage", "Этап жизненного цикла", "Lifecycle stage", "label",
+       "recruited (no lead) · dormant (no lead in lifecycle_dormant_days, default 60) · first_lead (no won deal) · "
+       "first_deal (first won deal within lifecycle_active_days, default 30) · active (a lead within "
+       "lifecycle_active_days) · cooling (else)",
+       "Где партнёр сейчас: подключён, первый лид, первая сделка, активен, остывает или уснул.",
+       "Where the partner is now: recruited, first lead, first deal, active, cooling or dormant.",
+       where=sql("lifecycle.sql", "stage_rule")),
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _ENTRIES}

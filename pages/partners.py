@@ -11,7 +11,7 @@ from metrics import engine, lookups, page_frames, verdict
 from metrics.filters import Filters
 from metrics.leaderboard import partner_rows
 from presentation import fmt
-from ui import charts, goals_panel, layout, payback_panel, tables
+from ui import charts, goals_panel, layout, lifecycle_panel, payback_panel, tables
 from ui import leaderboard as board
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (
@@ -358,6 +358,7 @@ def render() -> None:
     mirror_param("selected", pid)
     if pid is None:
         leaderboard(f)
+        lifecycle_panel.render()
     else:
         partner_page(f, int(pid), names)
 

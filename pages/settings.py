@@ -12,7 +12,7 @@ from metrics import glossary, lookups
 from presentation import fmt
 from ui import auth, data, writes
 from ui.i18n import labeler, lang, model_label, tr
-from ui.number_entry import EntryError, percent_text, read_percent
+from ui.number_entry import EntryError, percent_text, read_number, read_percent
 
 TEXT = {
     "ru": {
@@ -39,7 +39,9 @@ TEXT = {
         "qual": "Этап квалификации по воронкам", "qual.default": "по умолчанию (второй рабочий этап)",
         "preview": "Что найдено при таких настройках", "apply": "Сохранить сопоставление",
         "applied": "Сопоставление сохранено, показатели пересчитаны ({n} лидов).",
-        "calc": "Параметры расчёта", "min_leads": "Порог «мало лидов»", "junk": "Мусорные причины отказа",
+        "calc": "Параметры расчёта", "min_leads": "Порог «мало лидов»",
+        "lc.active": "«Активен»: лид за последние, дней", "lc.dormant": "«Уснул»: нет лидов, дней",
+        "lc.help": "Этапы жизненного цикла партнёра (страница «Партнёры»): целое число дней, «уснул» больше «активен».", "junk": "Мусорные причины отказа",
         "w.phone": "Вес: телефон", "w.email": "Вес: e-mail", "w.qualified": "Вес: квалификация",
         "margin": "Маржа аккаунта, % (пусто — доход = выручка)", "margin.model": "Маржа модели «{m}», %",
         "margin.help": "Например «35» или «12,5». Пусто — маржа не задана, доход равен выручке.",
@@ -80,7 +82,9 @@ TEXT = {
         "tag_prefix": "Tag prefix", "qual": "Qualification stage per pipeline",
         "qual.default": "default (second regular stage)", "preview": "What these settings find",
         "apply": "Save mapping", "applied": "Mapping saved, metrics recomputed ({n} leads).",
-        "calc": "Calculation settings", "min_leads": "“Too few leads” threshold", "junk": "Junk loss reasons",
+        "calc": "Calculation settings", "min_leads": "“Too few leads” threshold",
+        "lc.active": "“Active”: a lead within, days", "lc.dormant": "“Dormant”: no lead for, days",
+        "lc.help": "The partner lifecycle's stages (Partners page): whole days, dormant more than active.", "junk": "Junk loss reasons",
         "w.phone": "Weight: phone", "w.email": "Weight: e-mail", "w.qualified": "Weight: qualification",
         "margin": "Account margin, % (empty — income = revenue)", "margin.model": "Margin of “{m}”, %",
         "margin.help": "For example “35” or “12.5”. Empty: no margin, income equals revenue.",
@@ -273,14 +277,25 @@ def calculation_section(current: dict) -> None:
                                     value=percent_text(None if (margin.get("models") or {}).get(m) is None
                                                        else 100 * margin["models"][m]))
                   for col, m in zip(cols, MODEL_NAMES, strict=True)}
+        d1, d2 = st.columns(2)
+        days = {k: col.text_input(tr(TEXT, f"lc.{k}"), value=str(current[f"lifecycle_{k}_days"]),
+                                  key=f"settings.lifecycle_{k}", help=tr(TEXT, "lc.help"))
+                for col, k in ((d1, "active"), (d2, "dormant"))}
         if st.form_submit_button(tr(TEXT, "calc.save"), key="settings.calc_save"):
-            _save_calculation(int(min_leads), list(junk), weights, account, models)
+            _save_calculation(int(min_leads), list(junk), weights, account, models, days)
+
+
+def _whole(value: float) -> int | float:
+    """A typed number of days as an int when it is whole (admin refuses anything else with its sentence)."""
+    return int(value) if float(value).is_integer() else value
 
 
 def _save_calculation(min_leads: int, junk: list[str], weights: dict[str, str], account: str,
-                      models: dict[str, str]) -> None:
-    """Read the typed percentages («12,5») and save; a refused one is said in a sentence and nothing is saved."""
+                      models: dict[str, str], days: dict[str, str]) -> None:
+    """Read the typed percentages («12,5») and days and save; a refused one is said in a sentence and nothing is
+    saved."""
     try:
+        lifecycle = tuple(_whole(read_number(days[k], tr(TEXT, f"lc.{k}"))) for k in ("active", "dormant"))
         typed_weights = {k: read_percent(v, tr(TEXT, f"w.{k}")) or 0.0 for k, v in weights.items()}
         typed_account = read_percent(account, tr(TEXT, "margin"), blank=True)
         typed_models = {m: read_percent(v, tr(TEXT, "margin.model", m=model_label(m)), blank=True) for m, v in models.items()}
@@ -290,7 +305,7 @@ def _save_calculation(min_leads: int, junk: list[str], weights: dict[str, str], 
     try:
         writes.write(admin.save_calculation, min_leads, junk, typed_weights, {
             "account": None if typed_account is None else typed_account / 100,
-            "models": {m: v / 100 for m, v in typed_models.items() if v is not None}})
+            "models": {m: v / 100 for m, v in typed_models.items() if v is not None}}, lifecycle)
         st.success(tr(TEXT, "calc.saved"))
     except admin.SettingsError as exc:
         st.error(exc.text(lang()), icon=":material/error:")

@@ -1,6 +1,8 @@
 """The weekly review's facts, one implementation for the e-mailed pack (reports.weekly) and the meeting screens.
 
-KPIs week over week, top movers, ROI band changes, anomalies, goals off track and the decisions they call for.
+KPIs week over week, top movers, ROI band changes, anomalies, goals off track and the decisions they call for,
+and the partner lifecycle's moves of the week (new, woke up, fell asleep; the whole programme, whatever the base
+filters narrow).
 Weeks are the 7 days ending on ``week_ending`` (default: the last completed Sunday). Deals count by close
 date by default (what was won this week); ``view="cohort"`` switches to the lead-creation view.
 Band changes compare the ROI band over the 28 days ending this week with the 28 days ending a week
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from metrics import lookups, maturity
+from metrics import lifecycle, lookups, maturity
 from metrics.changes import Kind, bands_frame, change, latest_anomalies, movers_frame, number
 from metrics.engine import grouped, kpis
 from metrics.filters import Filters, View
@@ -57,6 +59,8 @@ class WeeklyPack:
     goals: pd.DataFrame = field(default_factory=pd.DataFrame)  # goals off track (programme.goals.goals_off_track)
     goals_set: int = 0             # goals the programme has at all (0: "none set yet", not "all on track")
     partners: pd.DataFrame = field(default_factory=pd.DataFrame)  # partner KPIs, the 28 days ending this week
+    # the partner lifecycle's moves of the week (new, woke up, fell asleep: metrics.lifecycle), every partner's
+    lifecycle: lifecycle.WeekChanges | None = None
 
     @property
     def currency(self) -> str:
@@ -179,7 +183,7 @@ def build_weekly(con: duckdb.DuckDBPyConnection, week_ending: date | None = None
         pipeline_names={int(k): str(v) for k, v in
                         lookups.pipelines(con)[["pipeline_id", "name"]].itertuples(index=False)},
         freshness=fresh, generated_at=datetime.now(tz), goals=goals.goals_off_track(con, week_ending),
-        goals_set=len(goals.list_goals(con)),
+        goals_set=len(goals.list_goals(con)), lifecycle=lifecycle.week_changes(con, week_ending),
     )
 
 

@@ -1,5 +1,5 @@
 """The weekly meeting pack as PDF + XLSX + e-mail: KPIs week over week, top movers, ROI band changes, anomalies,
-goals off track.
+goals off track, the partner lifecycle's week (new, woke up, fell asleep).
 
 The pack itself (weeks, windows, the mover / band / anomaly rules, maturing periods left out) is computed by
 programme.weekly, which the meeting screens (pages/meeting.py) read too, so the e-mail and the meeting never disagree;
@@ -16,6 +16,7 @@ import pandas as pd
 from metrics.changes import TOP_MOVERS, change
 from metrics.changes import number as _num
 from presentation import fmt
+from presentation import lifecycle as lifecycle_words
 from presentation.periods import period_text
 from presentation.rules import anomaly_rule
 from programme.weekly import (
@@ -38,7 +39,7 @@ from reports.text import band_label, few_word, metric_label, model_label, say
 __all__ = [
     "SERIES_WEEKS", "TOP_MOVERS", "WeeklyPack", "build_weekly", "change",
     "default_week", "last_sunday", "week_filters", "week_maturing",
-    "anomalies_table", "bands_table", "email_text", "goals_table", "header_lines", "movers_table", "series_table",
+    "anomalies_table", "bands_table", "email_text", "goals_table", "header_lines", "lifecycle_line", "lifecycle_table", "movers_table", "series_table",
     "summary_table", "title", "weekly_pdf", "weekly_tables", "weekly_xlsx", "write_weekly",
 ]
 
@@ -144,6 +145,37 @@ def goals_table(pack: WeeklyPack, lang: str) -> Table:
     return Table("goals", say(lang, "t.goals"), frame, kinds, labels)
 
 
+LIFECYCLE_COLUMNS = ("change_kind", "partner", "model", "stage_before", "stage", "last_lead", "leads")
+
+
+def lifecycle_table(pack: WeeklyPack, lang: str) -> Table:
+    """The lifecycle's moves of the week: new, woke up, fell asleep (in that order), each partner with its stage at
+    the week's start and end, last lead and leads in total."""
+    week = pack.lifecycle
+    rows = []
+    for kind in lifecycle_words.KINDS:
+        moved = getattr(week, kind) if week is not None else pd.DataFrame()
+        for r in moved.to_dict("records"):
+            rows.append({
+                "change_kind": lifecycle_words.kind_label(kind, lang), "partner": str(r["partner"]),
+                "model": model_label(r["model"], lang),
+                "stage_before": fmt.DASH if r["stage_before"] is None else
+                lifecycle_words.stage_label(r["stage_before"], lang),
+                "stage": lifecycle_words.stage_label(r["stage"], lang), "last_lead": r["last_lead_on"],
+                "leads": int(r["leads"])})
+    frame = pd.DataFrame(rows, columns=list(LIFECYCLE_COLUMNS))
+    labels = {c: say(lang, f"col.{c}") for c in LIFECYCLE_COLUMNS}
+    kinds: dict[str, Kind] = {"last_lead": "date", "leads": "int"}
+    return Table("lifecycle", say(lang, "t.lifecycle"), frame, kinds, labels)
+
+
+def lifecycle_line(pack: WeeklyPack, lang: str) -> str:
+    """The week's sentence: new / woke up / fell asleep with the partners' names (plain text)."""
+    week = pack.lifecycle
+    names = {k: list(getattr(week, k)["partner"]) if week is not None else [] for k in lifecycle_words.KINDS}
+    return lifecycle_words.week_line(names, lang)
+
+
 def series_table(pack: WeeklyPack, lang: str) -> Table:
     """The weekly series behind the anomaly check (week end date, leads, won deals, revenue)."""
     s = pack.series
@@ -159,7 +191,7 @@ def series_table(pack: WeeklyPack, lang: str) -> Table:
 def weekly_tables(pack: WeeklyPack, lang: str) -> list[Table]:
     """Every table of the pack, in report order."""
     return [summary_table(pack, lang), movers_table(pack, lang), bands_table(pack, lang),
-            anomalies_table(pack, lang), goals_table(pack, lang), series_table(pack, lang)]
+            anomalies_table(pack, lang), goals_table(pack, lang), lifecycle_table(pack, lang), series_table(pack, lang)]
 
 
 def header_lines(pack: WeeklyPack, lang: str) -> list[tuple[str, str]]:
@@ -202,10 +234,12 @@ def weekly_pdf(pack: WeeklyPack, lang: str = "ru") -> bytes:
     chart_rows = pack.series.rename(columns={"leads": "value", "leads_anomaly": "is_anomaly"})
     doc.picture(charts.to_png(charts.weekly_line(chart_rows, say(lang, "chart.leads_weekly")), lang),
                 max_height=doc.eph * 0.35)
-    for table in tables[1:5]:  # movers, bands, anomalies, goals off track (the series stays in the XLSX)
+    for table in tables[1:6]:  # movers, bands, anomalies, goals off track, lifecycle (the series: XLSX only)
         if doc.get_y() > doc.page_break_trigger - 40:
             doc.add_page()
         pdf_table(doc, table, lang, pack.currency)
+        if table.key == "lifecycle":
+            doc.para(lifecycle_line(pack, lang), size=9)
         note = {"bands": say(lang, "w.bands_note"),
                 "anomalies": say(lang, "w.anomaly_note", rule=anomaly_rule(lang, "week"))}.get(table.key)
         if note:
@@ -228,6 +262,7 @@ def email_text(pack: WeeklyPack, lang: str = "ru") -> tuple[str, str]:
         say(lang, "w.revenue_line", now=fmt.money(_num(s.at["revenue", "this_week"]), lang, pack.currency),
             delta=fmt.signed_pct(_num(s.at["revenue", "change_pct"]), lang)),
         say(lang, "w.roi_line", now=fmt.pct(_num(s.at["roi", "this_week"]), lang)),
+        lifecycle_line(pack, lang),
     ]
     if week_maturing(pack):
         lines.append(say(lang, "w.maturing"))

@@ -1,4 +1,5 @@
-"""Meeting screens 1–3: KPIs week over week, top movers, ROI band changes (the weekly pack's own frames)."""
+"""Meeting screens 1–3: KPIs week over week, top movers (under the partner lifecycle's week: new, woke up, fell
+asleep), ROI band changes (the weekly pack's own frames)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from presentation import fmt, palette
+from presentation import lifecycle as lifecycle_words
 from programme.weekly import BAND_DAYS, WeeklyPack
 from ui import charts, layout, present
 from ui.i18n import band_label, lang, metric_help, metric_label, model_label, t, tr
@@ -102,9 +104,20 @@ def summary(pack: WeeklyPack) -> None:
 
 # ---------- 2. top movers ----------
 
+def lifecycle_line(pack: WeeklyPack) -> None:
+    """The week's partner lifecycle in one line: new / woke up / fell asleep, with the partners' names."""
+    week = pack.lifecycle
+    if week is None:
+        return
+    names = {k: list(getattr(week, k)["partner"]) for k in lifecycle_words.KINDS}
+    st.markdown(":material/conversion_path: " + lifecycle_words.week_line(names, lang(), markdown=True))
+
+
 def movers(pack: WeeklyPack) -> None:
-    """Screen 2: the partners whose revenue (then leads) changed most, as a table and as bars."""
+    """Screen 2: the week's lifecycle line, then the partners whose revenue (then leads) changed most, as a table
+    and as bars."""
     m, code, cur = pack.movers, lang(), pack.currency
+    lifecycle_line(pack)
     if m.empty:
         st.success(tr(TEXT, "movers.none"), icon=":material/horizontal_rule:")
         return

@@ -114,7 +114,7 @@ def test_pack_files(pack: weekly.WeeklyPack, tmp_path: Path) -> None:
     assert "Недельный отчёт" in text and "Неделя к неделе" in text and "Аномалии" in text
     wb = load_workbook(xlsx_path)
     assert wb.sheetnames[1:] == ["Неделя к неделе", "Главные изменения", "Смена оценки ROI", "Аномалии",
-                                 "Цели, которые отстают", "По неделям"]
+                                 "Цели, которые отстают", "Жизненный цикл за неделю", "По неделям"]
     leads = [r for r in wb["Неделя к неделе"].iter_rows(min_row=2, values_only=True) if r[0] == "Лиды"][0]
     assert leads[1] == pack.summary.set_index("metric").at["leads", "this_week"]
 

@@ -52,15 +52,15 @@ class Account:
     contacts: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     pipelines: list[dict] = field(default_factory=lambda: [pipeline_record(1)])
-    partners: list[tuple[str, str | None]] = field(default_factory=list)
+    partners: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     ledger: list[tuple[str, str, str, float]] = field(default_factory=list)
     rules: list[dict] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
-    def partner(self, name: str, model: str | None) -> str:
-        """Declare a partner of the reference table with its model."""
-        self.partners.append((name, model))
+    def partner(self, name: str, model: str | None, start_date: str | None = None) -> str:
+        """Declare a partner of the reference table with its model (and start date, 'YYYY-MM-DD')."""
+        self.partners.append((name, model, start_date))
         return name
 
     def lead(self, created: str | int, partner: str | None = None, status: int | str = "new", price: float = 0,
@@ -149,9 +149,9 @@ class Account:
         with store.connect(path) as con:
             con.execute("begin")
             save.save_batch(con, batch)
-            for name, model in self.partners:
-                con.execute("insert into partners (name, model, model_source) values (?, ?, 'user')",
-                            [name, model])
+            for name, model, start_date in self.partners:
+                con.execute("insert into partners (name, model, model_source, start_date) values (?, ?, 'user', ?)",
+                            [name, model, start_date])
             for key, value in self.settings.items():
                 con.execute("insert or replace into settings (key, value) values (?, ?)", [key, json.dumps(value)])
             con.execute("commit")

@@ -113,6 +113,37 @@ def test_margins_are_typed_the_russian_way_and_bad_ones_save_nothing(settings_db
         assert setting(settings_db, "margin")["account"] == pytest.approx(0.125)
 
 
+def test_lifecycle_days_are_saved_and_bad_ones_are_refused_saving_nothing(settings_db: Path) -> None:
+    """Active / dormant days: whole numbers ≥ 1 with dormant > active; a refusal is a sentence and saves nothing."""
+    at = open_settings(tab="calc")
+    assert (at.text_input(key="settings.lifecycle_active").value,
+            at.text_input(key="settings.lifecycle_dormant").value) == ("30", "60")
+    for active, dormant, words in (("0", "60", "не меньше 1"), ("12,5", "60", "целое число"),
+                                   ("30", "30", "больше"), ("много", "60", "«Активен»")):
+        at.text_input(key="settings.lifecycle_active").set_value(active)
+        at.text_input(key="settings.lifecycle_dormant").set_value(dormant)
+        at.button(key="settings.calc_save").click()
+        at.run()
+        assert at.error and words in at.error[0].value, (active, dormant, at.error[0].value)
+        assert setting(settings_db, "lifecycle_active_days") is None
+        assert setting(settings_db, "min_leads") == 30, "nothing else is saved either"
+    at.text_input(key="settings.lifecycle_active").set_value("14")
+    at.text_input(key="settings.lifecycle_dormant").set_value("45")
+    at.button(key="settings.calc_save").click()
+    run_ok(at)
+    assert (setting(settings_db, "lifecycle_active_days"), setting(settings_db, "lifecycle_dormant_days")) == (14, 45)
+    assert at.text_input(key="settings.lifecycle_active").value == "14"
+
+
+def test_lifecycle_days_refusal_in_english(settings_db: Path) -> None:
+    at = open_settings({"lang": "en"}, tab="calc")
+    at.text_input(key="settings.lifecycle_dormant").set_value("20")
+    at.button(key="settings.calc_save").click()
+    at.run()
+    assert at.error and "must be more than the active days (30)" in at.error[0].value
+    assert setting(settings_db, "lifecycle_dormant_days") is None
+
+
 def test_mapping_change_is_previewed_saved_and_recomputes_facts(settings_db: Path) -> None:
     at = open_settings(tab="mapping")
     at.radio(key="settings.mode").set_value("tag")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.accounts import WON, Account
 from support.app import ARTEFACTS, metric_values, new_app, page_texts, run_ok
 
 from data_layer import store
@@ -189,3 +190,33 @@ def test_screen_six_decisions_come_from_the_same_facts(meeting_db: tuple[Path, d
     for row, why in zip(found.head(MAX_DECISIONS).to_dict("records"), whys, strict=True):
         if row["kind"] == "loss":  # the number that triggers it, formatted as on every other screen
             assert _plain(fmt.pct(row["value"], "ru")) in _plain(why) and str(int(row["leads"])) in why
+
+
+# ---------- the partner lifecycle's week ----------
+
+@pytest.fixture
+def lifecycle_db(tmp_db: Path) -> Path:
+    """Alpha: a won lead 2025-01-20 and none since (falls asleep 03-21); Beta: leads 2024-11-01 and 2025-03-20
+    (wakes up); «*Гамма*»: joined 2025-03-18 (new), its name Markdown-like."""
+    acc = Account()
+    acc.partner("Alpha", "referral", "2025-01-01")
+    acc.partner("Beta", "sales", "2024-10-01")
+    acc.partner("*Гамма*", "service", "2025-03-18")
+    acc.lead("2025-01-20", partner="Alpha", status=WON, price=5000)
+    acc.lead("2024-11-01", partner="Beta")
+    acc.lead("2025-03-20", partner="Beta")
+    return acc.build(tmp_db)
+
+
+@pytest.mark.parametrize(("code", "line"), [
+    ("ru", "За неделю: новые — *Гамма*; проснулись — Beta; уснули — Alpha."),
+    ("en", "This week: new — *Гамма*; woke up — Beta; fell asleep — Alpha."),
+])
+def test_screen_two_says_who_is_new_woke_up_and_fell_asleep(lifecycle_db: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            code: str, line: str) -> None:
+    at = _open({"present": "1", "step": "2", "week": "2025-03-23", "lang": code}, monkeypatch, lifecycle_db)
+    shown = [_plain(m.value) for m in at.markdown if "—" in m.value and ";" in m.value]
+    assert shown == [":material/conversion_path: " + line]
+    with store.connect(lifecycle_db, read_only=True) as con:
+        pack = report.build_weekly(con, date(2025, 3, 23), Filters(date(2025, 3, 23), date(2025, 3, 23)), "close")
+    assert report.lifecycle_line(pack, code) == line, "the meeting's line is the weekly report's"
