@@ -87,12 +87,17 @@ class AmoConfig:
         """Raise ConfigError with a sentence when the connection cannot work; return self."""
         if not self.base_url:
             raise ConfigError("The amoCRM address is not set: enter it in Settings or set AMOCRM_BASE_URL "
-                              "(for example https://yourcompany.amocrm.ru).")
+                              "(for example https://yourcompany.amocrm.ru).",
+                              ru="Адрес amoCRM не задан: укажите его в настройках, вкладка «Подключение amoCRM» "
+                                 "(например, https://yourcompany.amocrm.ru).")
         if self.auth_mode is None:
             raise ConfigError("No amoCRM credentials: paste a long-lived token in Settings (or AMOCRM_TOKEN), "
-                              "or set the OAuth client id, secret and redirect URI.")
+                              "or set the OAuth client id, secret and redirect URI.",
+                              ru="Нет доступа к amoCRM: вставьте долгосрочный токен в настройках, вкладка "
+                                 "«Подключение amoCRM», или задайте OAuth: id интеграции, секрет и адрес возврата.")
         if self.auth_mode == "oauth" and not self.redirect_uri:
-            raise ConfigError("OAuth needs the redirect URI exactly as it is set in the amoCRM integration.")
+            raise ConfigError("OAuth needs the redirect URI exactly as it is set in the amoCRM integration.",
+                              ru="Для OAuth нужен адрес возврата (redirect URI) точно как в интеграции amoCRM.")
         return self
 
 
@@ -106,7 +111,9 @@ def normalise_base_url(value: str | None) -> str | None:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"«{value}» is not an amoCRM address; use https://SUBDOMAIN.amocrm.ru "
-                          "or https://SUBDOMAIN.kommo.com.")
+                          "or https://SUBDOMAIN.kommo.com.",
+                          ru=f"«{value}» — не адрес amoCRM; укажите https://ПОДДОМЕН.amocrm.ru "
+                             "или https://ПОДДОМЕН.kommo.com.")
     return text
 
 

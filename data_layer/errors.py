@@ -60,7 +60,15 @@ class AmoError(RuntimeError):
 
 
 class ConfigError(AmoError):
-    """The connection settings are missing or invalid."""
+    """The connection settings are missing or invalid; str() is English, text(lang) the sentence in lang."""
+
+    def __init__(self, message: str, ru: str | None = None) -> None:
+        super().__init__(message)
+        self.ru = ru
+
+    def text(self, lang: str = "en") -> str:
+        """The sentence in lang (Russian where one is written, else English)."""
+        return self.ru if lang == "ru" and self.ru else self.message
 
 
 class AuthError(AmoError):

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from data_layer import admin, config, mapping, sync, userdata
+from data_layer.errors import ConfigError
 from metrics import glossary, lookups
 from presentation import fmt
 from ui import auth, data, writes
@@ -149,8 +150,8 @@ def connection_section() -> None:
     if c1.button(tr(TEXT, "test"), key="settings.test"):
         try:
             ok, message, _ = sync.test_connection(config.load_config(db).check())
-        except ValueError as exc:
-            ok, message = False, str(exc)
+        except (ValueError, ConfigError) as exc:
+            ok, message = False, exc.text(lang()) if isinstance(exc, ConfigError) else str(exc)
         (st.success if ok else st.error)(fmt.plain(message))  # the account name
     if c2.button(tr(TEXT, "forget"), key="settings.forget"):
         writes.act(config.forget_credentials, db)
@@ -189,7 +190,9 @@ def sync_section(source: str | None) -> None:
             config.load_config(data.db_path()).check()
             writes.act(sync.start_background_sync, data.db_path(), full=full, replace_demo=replace)
             st.success(tr(TEXT, "sync.started"))
-        except ValueError as exc:  # ConfigError is a ValueError: a sentence saying what to set
+        except ConfigError as exc:  # a sentence saying what to set, in the page's language
+            st.error(exc.text(lang()), icon=":material/error:")
+        except ValueError as exc:
             st.error(str(exc))
     _progress_panel()
     runs = data.query(admin.sync_runs)

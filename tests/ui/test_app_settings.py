@@ -208,3 +208,30 @@ def test_sync_now_runs_in_the_background_and_the_page_keeps_answering(
         assert con.execute("select count(*) from lead_facts").fetchone()[0] > 0
         assert store.get_meta(con, "source") == "amocrm"
     run_ok(at)
+
+
+def test_sync_without_an_address_says_so_in_russian(settings_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection that cannot work is one Russian sentence saying what to set, never a traceback."""
+    from data_layer import config
+    from data_layer.errors import ConfigError
+
+    def unset(self):
+        raise ConfigError("The amoCRM address is not set.", ru="Адрес amoCRM не задан: укажите его в настройках.")
+
+    monkeypatch.setattr(config.AmoConfig, "check", unset)
+    at = open_settings()
+    at.button(key="settings.sync_now").click()
+    at.run()
+    assert not at.exception and at.error and at.error[0].value.startswith("Адрес amoCRM не задан")
+
+
+def test_config_errors_have_a_russian_sentence() -> None:
+    from data_layer import config
+    from data_layer.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        config.normalise_base_url("ftp://x")
+    assert caught.value.text("ru").startswith("«ftp://x» — не адрес amoCRM") and "not an amoCRM" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        config.AmoConfig(base_url=None).check()
+    assert "Адрес amoCRM не задан" in caught.value.text("ru")
