@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from data_layer.admin import LIFECYCLE_DAYS
+from data_layer.admin import LIFECYCLE_DAYS, SettingsError, check_lifecycle_days
 from metrics import sql
 from metrics.filters import ALL_MODELS, FilterError
 
@@ -167,8 +167,10 @@ def load_settings(con: duckdb.DuckDBPyConnection, scenario: Scenario | None = No
 def lifecycle_days(active: Any, dormant: Any) -> tuple[int, int]:
     """The lifecycle's (active, dormant) days from stored values: whole numbers ≥ 1 with dormant > active, else
     the defaults (both, so a bad pair never mixes with a default)."""
-    ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (active, dormant))
-    return (active, dormant) if ok and dormant > active else (DEFAULT_ACTIVE_DAYS, DEFAULT_DORMANT_DAYS)
+    try:  # the settings page's own check (data_layer.admin): one rule for what a valid pair is
+        return check_lifecycle_days(active, dormant)
+    except SettingsError:
+        return DEFAULT_ACTIVE_DAYS, DEFAULT_DORMANT_DAYS
 
 
 def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], what: str) -> None:
