@@ -222,7 +222,7 @@ def tests_section(found: dict[str, list[str]] | None = None) -> str:
     lines = ["## Where each metric is computed and tested", "",
              "`computed in` above names the SQL file and CTE (`#select`: the file's closing select) or the Python",
              "function whose code gives the metric's final value. The tests below check the metric's value; each",
-             "carries `@pytest.mark.covers(\"<metric>\")`, and `tests/test_metric_coverage.py` fails when a metric has",
+             "carries `@pytest.mark.covers(\"<metric>\")`, and `tests/architecture/test_metric_coverage.py` fails when a metric has",
              "none.", ""]
     for m in METRICS.values():
         tests = ", ".join(f"`{t}`" for t in found.get(m.name, [])) or "none"

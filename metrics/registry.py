@@ -2,7 +2,7 @@
 
 The in-app glossary and docs/metrics.md are generated from it (metrics/glossary.py). Each entry names where its
 final value is computed (`where`: a CTE of a file under metrics/sql/, or a Python function); tests that check a
-metric's value carry `@pytest.mark.covers("<name>", ...)`, and tests/test_metric_coverage.py fails for a metric no
+metric's value carry `@pytest.mark.covers("<name>", ...)`, and tests/architecture/test_metric_coverage.py fails for a metric no
 test covers or a `where` that names no such block. Units: count, fraction, money, days, score; categorical
 outputs (a band, a flag) use `label`.
 """

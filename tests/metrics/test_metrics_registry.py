@@ -1,5 +1,5 @@
 """Every metric is described and documented; docs/metrics.md is generated from the registry (where each metric is
-computed and which tests cover it: tests/test_metric_coverage.py)."""
+computed and which tests cover it: tests/architecture/test_metric_coverage.py)."""
 
 from __future__ import annotations
 
