@@ -38,6 +38,12 @@ def _rate_budget_dir(_rate_budget_root: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv(ratelimit.RATE_DIR_VAR, str(_rate_budget_root / str(next(_COUNTER))))
 
 
+@pytest.fixture(autouse=True)
+def _no_after_sync_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI syncs in tests skip the after-sync processes (clawbacks, alerts); a test of those sets the variable to 1."""
+    monkeypatch.setenv("PARTNER_ROI_AFTER_SYNC", "0")
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's migrated, empty database (store.init_db once): copied by tmp_db, never written."""

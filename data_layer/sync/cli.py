@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from data_layer import store
+from data_layer.sync import after
 from data_layer.sync.outcome import now_iso
 from data_layer.sync.progress import Progress, write_json_atomic
 from data_layer.sync.runner import failure_sentence, sync
@@ -53,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"Sync failed: {failure_sentence(exc)}", file=sys.stderr)
         return 1
     print(result.summary())
+    if after.enabled():  # a step's failure is one line, never the sync's exit code
+        for line in after.report_lines(after.run_steps(args.db)):
+            print(line, file=sys.stderr)
     return 0
 
 
