@@ -23,6 +23,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from babel.numbers import get_currency_symbol
+
 NumberFormat = Literal["auto", "comma", "point"]
 NUMBER_FORMATS: tuple[NumberFormat, ...] = ("auto", "comma", "point")
 SPACES = " \u00a0\u202f\u2009'"  # thousands separators in every format
@@ -178,3 +180,9 @@ def _split_auto(body: str, grouped: bool) -> tuple[str, str]:
             and not whole.startswith("0")):
         raise NumberTextError("amount.grouping", mark=mark)
     return whole, fraction
+
+
+def currency_symbol(currency: str = "RUB", lang: str = "ru") -> str:
+    """The currency sign for labels and sentences (₽), the one rule pages, reports and the data layer's messages use."""
+    # The Russian symbol for roubles reads better in English too than the bare code "RUB".
+    return get_currency_symbol(currency, locale="ru_RU" if currency == "RUB" else {"ru": "ru_RU"}.get(lang, "en_US"))

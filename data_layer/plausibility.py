@@ -37,6 +37,7 @@ from data_layer.costs_limits import (
     times_ru,
     years_ru,
 )
+from data_layer.numbers import currency_symbol
 from data_layer.userdata import (
     Problem,
     extended,
@@ -157,6 +158,11 @@ class Scale:
     last_month: date | None = None
     avg_deal: float = 0.0
     today: date = field(default_factory=date.today)
+    currency: str = "RUB"
+
+    def money(self, amount: float) -> str:
+        """An amount with the account's currency sign: 1 000 000 ₽."""
+        return f"{money_text(amount)}\u00a0{currency_symbol(self.currency)}"
 
 
 # One row: the ledger's costliest month, its total over the 12 months up to its last month, its first and last month.
@@ -178,6 +184,8 @@ select min(created_date), max(created_date),
 from lead_facts, last
 group by last.day
 """
+# One row: the synced account's currency code (none before the first sync).
+CURRENCY_SQL = "select currency from stg_account"
 
 
 def account_scale(con: duckdb.DuckDBPyConnection, today: date | None = None) -> Scale:
@@ -188,10 +196,14 @@ def account_scale(con: duckdb.DuckDBPyConnection, today: date | None = None) -> 
     except duckdb.Error:  # no lead_facts yet (a fresh file before its first sync)
         row = None
     lead_first, lead_last, revenue, avg_deal = row or (None, None, 0.0, 0.0)
+    try:
+        currency = (con.execute(CURRENCY_SQL).fetchone() or [None])[0] or "RUB"
+    except duckdb.Error:  # a file before its first migration of the account view
+        currency = "RUB"
     firsts = [_month(d) for d in (led_first, lead_first) if d is not None]
     lasts = [_month(d) for d in (led_last, lead_last) if d is not None]
     return Scale(float(cost_max), float(cost_year), float(revenue), min(firsts, default=None),
-                 max(lasts, default=None), float(avg_deal), today or date.today())
+                 max(lasts, default=None), float(avg_deal), today or date.today(), currency)
 
 
 def _month(day: Any) -> date:
@@ -213,18 +225,19 @@ def _ratio_effect(code: str, value: float, reference: float, shown: str, **extra
 
 def amount_finding(amount: float, scale: Scale, limits: ImportLimits, line: int | None = None) -> Finding | None:
     """A cost amount above outlier_factor × the costliest month (empty ledger: above outlier_empty_ledger)."""
-    revenue = _ratio_effect("vs.year_revenue", amount, scale.revenue_year, money_text(scale.revenue_year))
+    money = scale.money
+    revenue = _ratio_effect("vs.year_revenue", amount, scale.revenue_year, money(scale.revenue_year))
     if scale.cost_month_max <= 0:
         if amount <= limits.outlier_empty_ledger:
             return None
-        effects = [("vs.empty", {"value": money_text(limits.outlier_empty_ledger)}), *revenue]
-        return Finding("amount.implausible_empty", {"amount": money_text(amount)}, line, tuple(effects))
+        effects = [("vs.empty", {"value": money(limits.outlier_empty_ledger)}), *revenue]
+        return Finding("amount.implausible_empty", {"amount": money(amount)}, line, tuple(effects))
     if amount <= limits.outlier_factor * scale.cost_month_max:
         return None
-    effects = [*_ratio_effect("vs.year_costs", amount, scale.cost_year, money_text(scale.cost_year)),
-               *_ratio_effect("vs.month_costs", amount, scale.cost_month_max, money_text(scale.cost_month_max)),
+    effects = [*_ratio_effect("vs.year_costs", amount, scale.cost_year, money(scale.cost_year)),
+               *_ratio_effect("vs.month_costs", amount, scale.cost_month_max, money(scale.cost_month_max)),
                *revenue]
-    return Finding("amount.implausible", {"amount": money_text(amount)}, line, tuple(effects))
+    return Finding("amount.implausible", {"amount": money(amount)}, line, tuple(effects))
 
 
 # ---------------------------------------------------------------- months
@@ -358,8 +371,8 @@ def rule_findings(con: duckdb.DuckDBPyConnection, clean: pd.DataFrame, scale: Sc
         if kind == "percent_revenue" or rate is None or pd.isna(rate) or (kind, round(float(rate), 2)) in stored:
             continue
         if float(rate) > FIXED_FACTOR * scale.avg_deal:
-            effects = _ratio_effect("vs.avg_deal", float(rate), scale.avg_deal, money_text(scale.avg_deal))
-            params = {"kind": _kind(kind), "amount": money_text(float(rate))}
+            effects = _ratio_effect("vs.avg_deal", float(rate), scale.avg_deal, scale.money(scale.avg_deal))
+            params = {"kind": _kind(kind), "amount": scale.money(float(rate))}
             found.append(Finding("rule.far", params, line, tuple(effects)))
     return found
 

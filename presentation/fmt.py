@@ -7,7 +7,9 @@ import re
 from datetime import date
 
 from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent, get_currency_symbol
+from babel.numbers import format_decimal, format_percent
+
+from data_layer.numbers import currency_symbol
 
 LOCALES = {"ru": "ru_RU", "en": "en_US"}
 DASH = "—"
@@ -39,12 +41,6 @@ def money(x: float | int | None, lang: str = "ru", currency: str = "RUB", digits
     if lang == "ru":
         return f"{amount}\u00a0{sym}"
     return f"{MINUS}{sym}{amount[1:]}" if amount.startswith(MINUS) else f"{sym}{amount}"
-
-
-def currency_symbol(currency: str = "RUB", lang: str = "ru") -> str:
-    """The currency sign for labels (₽)."""
-    # The Russian symbol for roubles reads better in English too than the bare code "RUB".
-    return get_currency_symbol(currency, locale="ru_RU" if currency == "RUB" else LOCALES[lang])
 
 
 def pct(x: float | None, lang: str = "ru", digits: int = 1) -> str:

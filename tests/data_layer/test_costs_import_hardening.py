@@ -338,8 +338,8 @@ def test_far_outside_amount_needs_confirmation_and_nothing_is_written_without_it
     assert ledger_rows(db) == before
     assert codes(err.value) == [("amount.implausible", 3)]
     ru = err.value.text("ru")
-    assert "это в 10\u00a0000 раз больше всех затрат за последний год журнала (12\u00a0000)" in ru
-    assert "в 120\u00a0000 раз больше самого затратного месяца (1\u00a0000)" in ru
+    assert "это в 10\u00a0000 раз больше всех затрат за последний год журнала (12\u00a0000\u00a0₽)" in ru
+    assert "в 120\u00a0000 раз больше самого затратного месяца (1\u00a0000\u00a0₽)" in ru
     assert "Ничего не записано" in ru and "{" not in err.value.text("en")
     with store.connect(db, read_only=True) as con:  # the preview says it without raising
         parsed = costs_io.parse_costs(con, data, "costs.csv")

@@ -52,12 +52,14 @@ def test_the_sentence_names_every_effect() -> None:
     found = plausibility.amount_finding(1e12, scale(700.0, cost_year=700.0, revenue_year=4000.0), LIMITS, line=3)
     ru = found.text("ru")
     big, n = "1_000_000_000_000", "1_428_571_429"
-    assert ru == (f"строка 3: Сумма {big} — это в {n} раз больше всех затрат за последний год журнала (700), в {n} "
-                  "раз больше самого затратного месяца (700) и в 250_000_000 раз больше выручки за последний год "
-                  "данных (4_000). Проверьте, не лишние ли разряды; если сумма верна, подтвердите её.").replace("_", NBSP)
-    assert f"в 1{NBSP}428{NBSP}571{NBSP}429 раз больше всех затрат за последний год журнала (700)" in ru
-    assert f"и в 250{NBSP}000{NBSP}000 раз больше выручки за последний год данных (4{NBSP}000)" in ru
+    assert ru == (f"строка 3: Сумма {big}_₽ — это в {n} раз больше всех затрат за последний год журнала (700_₽), "
+                  f"в {n} раз больше самого затратного месяца (700_₽) и в 250_000_000 раз больше выручки за последний "
+                  "год данных (4_000_₽). Проверьте, не лишние ли разряды; если сумма верна, подтвердите её.").replace("_", NBSP)
+    assert f"в 1{NBSP}428{NBSP}571{NBSP}429 раз больше всех затрат за последний год журнала (700{NBSP}₽)" in ru
+    assert f"и в 250{NBSP}000{NBSP}000 раз больше выручки за последний год данных (4{NBSP}000{NBSP}₽)" in ru
     assert "{" not in found.text("en") and "times the revenue" in found.text("en")
+    usd = plausibility.amount_finding(1e12, scale(700.0, cost_year=700.0, currency="USD"), LIMITS)
+    assert f"700{NBSP}$" in usd.text("en") and "₽" not in usd.text("en")
 
 
 def test_empty_ledger_asks_above_the_absolute_limit_only() -> None:
@@ -189,7 +191,7 @@ def test_save_rules_asks_for_a_fixed_amount_far_above_the_average_deal(db: Path)
         with pytest.raises(ConfirmationNeeded) as err:
             plausibility.save_rules(con, rules)
         assert con.execute("select count(*) from commission_rules").fetchone()[0] == 0
-        assert f"Сумма за сделку 50{NBSP}000 — это в 50 раз больше средней выигранной сделки (1{NBSP}000)" in \
+        assert f"Сумма за сделку 50{NBSP}000{NBSP}₽ — это в 50 раз больше средней выигранной сделки (1{NBSP}000{NBSP}₽)" in \
             err.value.text("ru")
         assert plausibility.save_rules(con, rules, confirmed=True) == 1
         assert plausibility.save_rules(con, rules) == 1  # stored: not asked again

@@ -41,7 +41,7 @@ def test_implausible_amount_needs_the_tick_and_nothing_is_written_without_it(cos
     at.run()
     assert not at.error, errors(at)
     warning = "\n".join(w.value for w in at.warning).replace("\\", "")
-    assert "это в 10 000 раз больше всех затрат за последний год журнала (700)" in warning  # md_escape: plain spaces
+    assert "это в 10 000 раз больше всех затрат за последний год журнала (700 ₽)" in warning  # md_escape: plain spaces
     at.button(key="costs.import").click().run()
     assert amounts(costs_db) == before                                   # no tick: nothing written
     assert any("Ничего не записано" in w.value for w in at.warning)

@@ -52,9 +52,9 @@ def test_trillion_ledger_line_asks_naming_the_ratio_then_writes_once(costs_db: P
     assert not at.error, errors(at)
     text = warnings(at)
     assert "Ничего не записано" in text
-    assert "строка 3: Сумма 1 000 000 000 000 — это в 1 428 571 429 раз больше всех затрат за последний год " \
-           "журнала (700)" in text
-    assert "в 250 000 000 раз больше выручки за последний год данных (4 000)" in text
+    assert "строка 3: Сумма 1 000 000 000 000 ₽ — это в 1 428 571 429 раз больше всех затрат за последний год " \
+           "журнала (700 ₽)" in text
+    assert "в 250 000 000 раз больше выручки за последний год данных (4 000 ₽)" in text
     assert ledger(costs_db) == before and ledger_writes(costs_db) == writes
     at.button(key="costs.ledger_save").click().run()               # saving again without the tick: still nothing
     assert ledger(costs_db) == before and warnings(at)
