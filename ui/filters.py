@@ -23,6 +23,7 @@ import streamlit as st
 
 from metrics.filters import Filters
 from presentation import periods
+from presentation.links import GLOBAL_PARAMS  # noqa: F401  (one home for the URL names)
 from ui.i18n import lang, model_label, tr
 
 PRESETS = ("this_month", "last_month", "this_quarter", "last_12m", "custom")
@@ -36,7 +37,6 @@ K_VIEW, K_RESET = "filters.view", "filters.reset"
 K_LANG, K_PRESENT = "app.lang", "app.present"   # toggles in the page header, not in the sidebar
 _LOADED, _CURRENT, _CONTEXT = "filters._loaded", "filters._current", "filters._context"
 
-GLOBAL_PARAMS = ("period", "from", "to", "compare", "partner", "model", "pipeline", "source", "view", "lang", "present")
 
 TEXT = {
     "ru": {
