@@ -44,6 +44,7 @@ MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
     # the fact tables rebuilt
     ("0008_definitions", (HERE / "views.sql", HERE / "m0008_definitions.sql", DERIVED_SQL)),
     ("0009_rule_macros", MACROS_SQL),  # roi_band, wilson_low / wilson_high: one home for the shared rules
+    ("0011_clawbacks", HERE / "m0011_clawbacks.sql"),  # per-deal accruals, dated payout reversals
     ("0013_events", HERE / "m0013_events.sql"),  # user_events: the events a user marks on the charts
 ]
 
