@@ -52,8 +52,12 @@ flagged as (
     where partner_id is not null and best > created_at
 ),
 earlier as (
+    -- the latest earlier lead; when it shares several keys, the plainest match names it (contact, company, INN,
+    -- phone, e-mail)
     select f.lead_id, arg_max(e.lead_id, (e.created_at, e.lead_id)) as earlier_lead_id,
-        max(e.created_at) as earlier_created_at, arg_max(f.kind, (e.created_at, e.lead_id)) as match_kind
+        max(e.created_at) as earlier_created_at,
+        arg_max(f.kind, (e.created_at, e.lead_id, list_position(['email', 'phone', 'inn', 'company', 'contact'],
+                                                                 f.kind))) as match_kind
     from flagged f
     join keyed e on e.k = f.k and e.created_at < f.created_at
         and e.created_at >= f.created_at - (select seconds from win) and e.holds_until > f.created_at
