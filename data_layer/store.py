@@ -33,7 +33,8 @@ DERIVED_TABLES = tuple(re.findall(r"^create or replace table (\w+)", DERIVED_SQL
 
 # A migration runs one SQL file or, in order and in one transaction, several.
 MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
-    ("0001_core", HERE / "schema.sql"),
+    # a new file gets the identity keys with the core tables: derived.sql (0004 on) reads them
+    ("0001_core", (HERE / "schema.sql", HERE / "m0010_client_identity.sql")),
     ("0002_staging", HERE / "views.sql"),
     ("0003_goals_payouts_audit", HERE / "goals_audit.sql"),
     ("0004_derived_tables", DERIVED_SQL),
@@ -44,6 +45,7 @@ MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
     # the fact tables rebuilt
     ("0008_definitions", (HERE / "views.sql", HERE / "m0008_definitions.sql", DERIVED_SQL)),
     ("0009_rule_macros", MACROS_SQL),  # roi_band, wilson_low / wilson_high: one home for the shared rules
+    ("0010_client_identity", (HERE / "m0010_client_identity.sql", DERIVED_SQL)),  # identity keys, fact_preexisting
     ("0011_clawbacks", HERE / "m0011_clawbacks.sql"),  # per-deal accruals, dated payout reversals
     ("0013_events", HERE / "m0013_events.sql"),  # user_events: the events a user marks on the charts
 ]
