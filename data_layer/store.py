@@ -43,6 +43,7 @@ MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
     # the fact tables rebuilt
     ("0008_definitions", (HERE / "views.sql", HERE / "m0008_definitions.sql", DERIVED_SQL)),
     ("0009_rule_macros", MACROS_SQL),  # roi_band, wilson_low / wilson_high: one home for the shared rules
+    ("0012_alerts", HERE / "alerts.sql"),  # alert rules, their state per scope, events and sends (user data)
 ]
 
 
