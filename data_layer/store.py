@@ -47,6 +47,7 @@ MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
     ("0009_rule_macros", MACROS_SQL),  # roi_band, wilson_low / wilson_high: one home for the shared rules
     ("0010_client_identity", (HERE / "m0010_client_identity.sql", DERIVED_SQL)),  # identity keys, fact_preexisting
     ("0011_clawbacks", HERE / "m0011_clawbacks.sql"),  # per-deal accruals, dated payout reversals
+    ("0012_alerts", HERE / "alerts.sql"),  # alert rules, their state per scope, events and sends (user data)
     ("0013_events", HERE / "m0013_events.sql"),  # user_events: the events a user marks on the charts
 ]
 
