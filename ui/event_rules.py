@@ -109,24 +109,46 @@ def _layer(chart: alt.TopLevelMixin, points: pd.DataFrame, kind: str, unit: str,
         return chart
     marks, series = marks_frame(found, points, kind, unit, currency, labels)
     code = lang()
+    # the x field is named as in the chart's own layers: Vega-Lite unions a shared scale's domains field by field,
+    # and a differently named field would drop the bars' period order (they sorted alphabetically)
     if labels is None:
-        x = alt.X("x:T", title=None)
+        x = alt.X("period:T", title=None)
+        spots = [pd.Timestamp(p) for p in points["period"]] + list(marks["period"])
     else:
         periods = sorted({pd.Timestamp(p).date() for p in points["period"]})
-        order = [labels["fn"](p, code) for p in periods]  # type: ignore[operator]
-        x = alt.X("x:O", title=None, sort=order)
+        spots = [labels["fn"](p, code) for p in periods]  # type: ignore[operator]
+        x = alt.X("month_txt:O", title=None, sort=spots)
+        marks = marks.rename(columns={"period": "month_txt"})
+    marks["right"] = _near_the_end(marks.iloc[:, 0], spots)
     tips = [alt.Tooltip("tip_title:N", title=tr(TEXT, "tip.title")), alt.Tooltip("tip_day:N", title=tr(TEXT, "tip.day")),
             alt.Tooltip("tip_detail:N", title=tr(TEXT, "tip.detail")),
             *(alt.Tooltip(f"effect_{i}:N", title=name) for i, name in enumerate(series))]
     rules = alt.Chart(marks).mark_rule(color=INK, strokeDash=[5, 3], strokeWidth=1.5).encode(x=x, tooltip=tips)
-    text = alt.Chart(marks).mark_text(align="left", baseline="top", dx=4, color=INK, fontWeight="bold").encode(
-        x=x, y=alt.Y("y_px:Q", scale=None, axis=None), text="label:N", tooltip=tips)
-    return alt.layer(chart, rules, text)
+    layers = [chart, rules]
+    for right in (False, True):  # a title near the right edge is written to the left of its rule, not cut off
+        layers.append(alt.Chart(marks).transform_filter(f"{'' if right else '!'}datum.right").mark_text(
+            align="right" if right else "left", baseline="top", dx=-4 if right else 4, color=INK,
+            fontWeight="bold").encode(x=x, y=alt.Y("y_px:Q", scale=None, axis=None), text="label:N",
+                                      tooltip=tips))
+    return alt.layer(*layers)
+
+
+def _near_the_end(spots: pd.Series, axis: list[object]) -> list[bool]:
+    """Whether each rule stands in the last quarter of the axis (its title then goes to the left)."""
+    if not axis:
+        return [False] * len(spots)
+    if isinstance(axis[0], pd.Timestamp):
+        lo, hi = min(axis), max(axis)
+        span = (hi - lo) or pd.Timedelta(days=1)
+        return [(s - lo) / span > 0.75 for s in spots]
+    place = {v: i for i, v in enumerate(axis)}
+    return [place.get(s, 0) > 0.75 * (len(axis) - 1) for s in spots]
 
 
 def marks_frame(found: pd.DataFrame, points: pd.DataFrame, kind: str, unit: str, currency: str,
                 labels: dict[str, object] | None) -> tuple[pd.DataFrame, list[str]]:
-    """One row per rule (events of one day, or of one bar's period, share a rule): x, label, y_px and the tooltip's
+    """One row per rule (events of one day, or of one bar's period, share a rule): period (a day, or the bar's
+    label), label, y_px and the tooltip's
     texts; and the chart's series named in the tooltip (at most MAX_SERIES)."""
     code = lang()
     series = list(dict.fromkeys(points["series"].astype(str)))[:MAX_SERIES]
@@ -134,14 +156,14 @@ def marks_frame(found: pd.DataFrame, points: pd.DataFrame, kind: str, unit: str,
     for event in found.to_dict("records"):
         day = event["day"]
         x = pd.Timestamp(day) if labels is None else labels["fn"](_period_start(day, unit), code)  # type: ignore[operator]
-        rows.append({"x": x, "title": words.title(event, code, currency),
+        rows.append({"period": x, "title": words.title(event, code, currency),
                      "detail": words.detail(event, code, currency), "day": day,
                      **{f"effect_{i}": _effect(points, name, event, kind, unit, currency)
                         for i, name in enumerate(series)}})
     out = []
-    for i, (_, group) in enumerate(pd.DataFrame(rows).groupby("x", sort=True)):
+    for i, (_, group) in enumerate(pd.DataFrame(rows).groupby("period", sort=True)):
         first = group.iloc[0]
-        out.append({"x": first["x"], "label": words.short(" · ".join(group["title"])), "y_px": 2 + LINE_PX * (i % 2),
+        out.append({"period": first["period"], "label": words.short(" · ".join(group["title"])), "y_px": 2 + LINE_PX * (i % 2),
                     "tip_title": " · ".join(group["title"]),
                     "tip_day": ", ".join(dict.fromkeys(fmt.day(d, code) for d in group["day"])),
                     "tip_detail": " · ".join(d for d in group["detail"] if d) or fmt.DASH,

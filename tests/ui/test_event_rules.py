@@ -65,7 +65,7 @@ def test_a_rule_change_is_drawn_on_the_trends_chart_at_its_day(events_db: dict[s
     rows = event_rows(at)
     by_title = {r["tip_title"]: r for r in rows}
     rule = next(r for t, r in by_title.items() if t.startswith("Изменено правило комиссии: Реферальная"))
-    assert str(rule["x"])[:10] == RULE_DAY.isoformat()
+    assert str(rule["period"])[:10] == RULE_DAY.isoformat()
     assert rule["tip_detail"].startswith("ставка: ")
     assert "Вебинар для всех" in by_title
     assert "Обучение партнёра" not in by_title, "a partner's event is not on the programme's chart"
