@@ -136,9 +136,9 @@ def short(text: str, limit: int = SHORT) -> str:
 
 
 def value_text(kind: str, value: float | None, lang: str, currency: str = "RUB") -> str:
-    """A metric's value by its kind (money, pct, days, num)."""
+    """A metric's value by its kind (money, pct, days, num); money as on the KPI cards (2,9 млн ₽): a tooltip line."""
     if kind == "money":
-        return fmt.money(value, lang, currency)
+        return fmt.money_short(value, lang, currency)
     if kind == "pct":
         return fmt.pct(value, lang)
     return fmt.num(value, lang, 1 if kind in ("days", "num1") else 0)

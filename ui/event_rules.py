@@ -38,7 +38,7 @@ TEXT = {
         "caption": "Пунктирные вертикали на графиках — события: изменения правил комиссий и первые затраты по статье "
                    "(из журнала изменений) и события, добавленные вручную. Наведите на вертикаль — будет среднее "
                    "показателя за {n} периода до и после события с 95 % интервалом разницы.",
-        "col.day": "Дата", "col.title": "Событие", "col.scope": "Охват", "col.kind": "Источник",
+        "col.day": "Дата", "col.title": "Событие", "col.scope": "Охват",
         "col.detail": "Что изменилось", "add": "Добавить событие", "day": "Дата (ДД.ММ.ГГГГ)",
         "event_title": "Название (до 80 символов)", "scope": "Охват", "value.model": "Модель",
         "value.partner": "Партнёр", "save": "Добавить", "pick": "Удалить событие", "delete": "Удалить",
@@ -52,7 +52,7 @@ TEXT = {
         "caption": "Dashed vertical lines on the charts are events: commission-rule changes and a cost category's "
                    "first month (from the change log), and events added by hand. Hover one for the metric's mean over "
                    "{n} periods before and after the event with the difference's 95 % interval.",
-        "col.day": "Date", "col.title": "Event", "col.scope": "Scope", "col.kind": "Source",
+        "col.day": "Date", "col.title": "Event", "col.scope": "Scope",
         "col.detail": "What changed", "add": "Add an event", "day": "Date (DD.MM.YYYY)",
         "event_title": "Title (up to 80 characters)", "scope": "Scope", "value.model": "Model",
         "value.partner": "Partner", "save": "Add", "pick": "Delete an event", "delete": "Delete",
@@ -67,9 +67,7 @@ TEXT = {
 def page_scope(split: str = "total", keys: object = ()) -> Scope:
     """The scope of a chart under the sidebar filters: the whole programme unless they narrow it; a chart split by
     partner also shows its partners' events."""
-    f = current()
-    partners = tuple(dict.fromkeys([*f.partners, *(int(k) for k in keys if split == "partner" and pd.notna(k))]))
-    return Scope(whole=not f.models and not f.partners, models=tuple(f.models), partners=partners)
+    return metric_events.scope_of(current(), tuple(int(k) for k in keys if split == "partner" and pd.notna(k)))
 
 
 def partner_scope(partner_id: int, model: str | None) -> Scope:
@@ -211,7 +209,6 @@ def panel(key: str = "trends.events") -> None:
                 tr(TEXT, "col.title"): [words.title(e, code, currency) for e in found.to_dict("records")],
                 tr(TEXT, "col.detail"): [words.detail(e, code, currency) or fmt.DASH for e in found.to_dict("records")],
                 tr(TEXT, "col.scope"): [words.scope_text(e, code, names) for e in found.to_dict("records")],
-                tr(TEXT, "col.kind"): [words.say(f"kind.{k}", code) for k in found["kind"]],
             }), hide_index=True, key=f"{key}.table", placeholder=fmt.DASH, width="stretch")
         flash = st.session_state.pop(f"{key}.flash", None)
         if flash:
