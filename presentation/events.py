@@ -156,6 +156,8 @@ def effect_sentence(effect: Effect, kind: str, unit: str, lang: str, currency: s
     n_b, n_a = len(effect.before), len(effect.after)
     if effect.too_few or effect.diff is None:
         return say("effect.too_few", lang, n_b=n_b, n_a=n_a, min=MIN_PERIODS)
+    if kind == "num" and max(abs(effect.mean_before or 0), abs(effect.mean_after or 0)) < 10:
+        kind = "num1"  # a few leads a month: 2,3 → 3,7, not 2 → 4
     return say("effect", lang, n_b=say(f"periods.{unit}", lang, n=n_b), n_a=say(f"periods.{unit}", lang, n=n_a),
                before=value_text(kind, effect.mean_before, lang, currency),
                after=value_text(kind, effect.mean_after, lang, currency),

@@ -116,7 +116,10 @@ def _layer(chart: alt.TopLevelMixin, points: pd.DataFrame, kind: str, unit: str,
         periods = sorted({pd.Timestamp(p).date() for p in points["period"]})
         spots = [labels["fn"](p, code) for p in periods]  # type: ignore[operator]
         x = alt.X("month_txt:O", title=None, sort=spots)
-        marks = marks.rename(columns={"period": "month_txt"})
+        # an event in a month without a bar (a partner's empty month) would add an axis category at the end
+        marks = marks[marks["period"].isin(spots)].rename(columns={"period": "month_txt"})
+        if marks.empty:
+            return chart
     marks["right"] = _near_the_end(marks.iloc[:, 0], spots)
     tips = [alt.Tooltip("tip_title:N", title=tr(TEXT, "tip.title")), alt.Tooltip("tip_day:N", title=tr(TEXT, "tip.day")),
             alt.Tooltip("tip_detail:N", title=tr(TEXT, "tip.detail")),

@@ -15,6 +15,9 @@ def test_the_before_after_sentence_names_both_means_and_the_interval() -> None:
         "3 мес. до: 12 → 3 мес. после: 22; разница +10 (95 %: +5 … +15)")
     assert words.effect_sentence(effect, "money", "week", "en") == (
         "3 wk. before: ₽12 → 3 wk. after: ₽22; difference +₽10 (95 %: +₽5 … +₽15)")
+    few = Effect((2.0, 2.5, 2.4), (3.0, 4.0, 4.1), 2.3, 3.7, 1.4, 0.2, 2.6)
+    assert words.effect_sentence(few, "num", "month", "ru") == (
+        "3 мес. до: 2,3 → 3 мес. после: 3,7; разница +1,4 (95 %: +0,2 … +2,6)")
     share = Effect((0.1, 0.12), (0.15, 0.17), 0.11, 0.16, 0.05, -0.01, 0.11)
     assert words.effect_sentence(share, "pct", "month", "ru").endswith(
         f"разница +5,0{NB}п.{NB}п. (95 %: \u22121,0{NB}п.{NB}п. … +11,0{NB}п.{NB}п.)")
