@@ -10,7 +10,7 @@ import streamlit as st
 from metrics import changes, lookups, maturity, page_frames
 from metrics.filters import Filters
 from presentation import fmt
-from ui import charts, first_screen, goals_panel, layout
+from ui import charts, event_rules, first_screen, goals_panel, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import compare_label, comparison, current, period_label
 from ui.i18n import band_label, lang, metric_label, t, tr
@@ -80,7 +80,8 @@ def _trend_chart(f: Filters, currency: str) -> None:
               "unit": by,
               "month": tr(TEXT, "chart.month"), "amount": tr(TEXT, "chart.amount"),
               **{s: tr(TEXT, f"stage.{s}") for s in ("maturing", "incomplete", "projection")}}
-    charts.show(charts.revenue_vs_costs(rows, labels, currency), key="overview.chart", height=320)
+    chart = event_rules.overlay_bars(charts.revenue_vs_costs(rows, labels, currency), rows, by, labels, currency)
+    charts.show(chart, key="overview.chart", height=320)
     if not maturity.mature(rows).all():
         st.caption(tr(TEXT, "chart.young"))
 

@@ -11,7 +11,7 @@ from metrics import engine, lookups, page_frames, verdict
 from metrics.filters import Filters
 from metrics.leaderboard import partner_rows
 from presentation import fmt
-from ui import charts, goals_panel, layout, lifecycle_panel, payback_panel, tables
+from ui import charts, event_rules, goals_panel, layout, lifecycle_panel, payback_panel, tables
 from ui import leaderboard as board
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (
@@ -241,7 +241,9 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     monthly = kpi_frame(mine, unit, lite=True)
     labels = {"revenue": metric_label("revenue"), "costs": metric_label("costs"), "axis": tr(TEXT, "axis"),
               "month": tr(TEXT, "month"), "amount": tr(TEXT, "amount"), "unit": unit}
-    charts.show(charts.revenue_vs_costs(monthly, labels, currency), key="partners.chart_trend", height=280)
+    chart = event_rules.overlay_bars(charts.revenue_vs_costs(monthly, labels, currency), monthly, unit, labels, currency,
+                                     scope=event_rules.partner_scope(pid, info["model"]))
+    charts.show(chart, key="partners.chart_trend", height=280)
     charts.young_caption(monthly)
 
     left, right = st.columns(2, gap="large")

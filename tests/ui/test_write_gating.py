@@ -28,6 +28,7 @@ WRITES = (
     r"costs\.rules(\.\d+)?\.tier_rows",
     r"forecast\.plan_save", r"goals\.(save|delete)", r"payouts\.(accrue|submit)",
     r"settings\.(save|forget|sync_now|apply_mapping|calc_save|roles_save)", r"what_if\.(save|delete|apply)",
+    r"trends\.events\.(add|delete)",
 )
 # Widgets that only read, download, navigate or change this session's own what-if / plan inputs.
 READS = (
@@ -182,6 +183,8 @@ WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "userdata.save_scenario": (userdata.save_scenario, ("Мой", ScenarioInputs()), {}),
     "userdata.delete_scenario": (userdata.delete_scenario, (ADMIN_SCENARIO,), {}),
     "userdata.apply_scenario": (userdata.apply_scenario, (ScenarioInputs(margin={"account": 0.9}),), {}),
+    "userdata.add_event": (userdata.add_event, ("07.12.2026", "Событие"), {}),
+    "userdata.delete_event": (userdata.delete_event, (1,), {}),
     "payouts.accrue": (payouts.accrue, (date(2024, 1, 1), "v"), {}),
     "payouts.approve": (payouts.approve, (1, 1.0, "v"), {}),
     "payouts.pay": (payouts.pay, (1, 1.0, date(2024, 1, 1), None, "v"), {}),
