@@ -36,6 +36,8 @@ READS = (
     r"what_if\.(load|reset|rate_set|realloc_add)", r"what_if\.(costs|rules)", r"what_if\.rules(\.\d+)?\.tier_rows",
     r"forecast\.plan_budgets",
     r"reports\.(weekly_build|download_.+)", r"costs\.download", r"portal\.(pdf|xlsx)", r"meeting\.(prev|next)",
+    # drill-through (ui.drill): a KPI card's list button, the dialog's downloads and its "partner's page" button
+    r"[a-z_-]+\.kpi\.\d+\.drill", r"models\.card\.[a-z]+\.drill", r"drill\.(csv|xlsx|action)",
 )
 ADMIN_SCENARIO = "Сценарий администратора"
 
