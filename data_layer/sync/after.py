@@ -19,9 +19,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # `python -m` runs from here
 TIMEOUT_S = 300.0  # a step longer than this is stopped; the next sync retries it
 
 # (package, command): each is `python -m package command --db FILE --after-sync`, in this order. A step is listed
-# only once its command exists: ("programme", "clawbacks") comes first when it lands, so that an alert on a payout
-# balance sees the reversals, then ("reports", "alerts").
-STEPS: tuple[tuple[str, str], ...] = ()
+# only once its command exists: clawbacks come first, so that an alert on a payout balance sees the reversals;
+# ("reports", "alerts") follows when it lands.
+STEPS: tuple[tuple[str, str], ...] = (("programme", "clawbacks"),)
 
 
 @dataclass(frozen=True)
