@@ -16,31 +16,19 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.clawbacks import MAY, PARTNER, TODAY, build
 
 from data_layer import store
-from data_layer.demo import load_demo
 from programme import accrual, clawbacks, payouts
 
 ROOT = Path(__file__).resolve().parents[2]
-MAY = date(2025, 5, 1)
-TODAY = date(2025, 7, 3)   # the reversals land in the July statement
-PARTNER = 12               # a sales partner (10 % up to 1 M a month, 15 % above) with two deals closed in May
 MID_MAY = int(datetime(2025, 5, 15, 12, tzinfo=ZoneInfo("Europe/Moscow")).timestamp())
 
 
 @pytest.fixture(scope="module")
 def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo account (300 leads) with May 2025 accrued, partner 12's May line approved and paid."""
-    path = tmp_path_factory.mktemp("clawbacks") / "base.duckdb"
-    load_demo(path, n_leads=300, seed=7)
-    store.upgrade(path)
-    with store.connect(path) as con:
-        payouts.accrue(con, MAY, "anna")
-        line = payouts.find_line(con, PARTNER, MAY)
-        assert line is not None and line.accrued > 0
-        payouts.approve(con, line.payout_id, line.accrued, "boris")
-        payouts.pay(con, line.payout_id, line.accrued, date(2025, 6, 5), "pp-17", "boris")
-    return path
+    return build(tmp_path_factory.mktemp("clawbacks") / "base.duckdb")
 
 
 @pytest.fixture
