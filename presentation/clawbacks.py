@@ -8,7 +8,7 @@ TEXT: dict[str, dict[str, str]] = {
     "ru": {
         "reason.reopened": "сделка снова в работе", "reason.lost": "сделка проиграна", "reason.deleted": "сделка удалена",
         "reason.price_drop": "снижен бюджет сделки",
-        "reason.rule_change": "пересчёт по правилам (ставка или ступень месяца)",
+        "reason.rule_change": "пересчёт по правилам",
         "balance.owes": "Партнёр должен {amount}, удержится из следующей выплаты.",
         "balance.owed": "К выплате партнёру: {amount}.",
         "balance.zero": "Расчёты закрыты: никто никому не должен.",
@@ -20,7 +20,7 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "reason.reopened": "deal reopened", "reason.lost": "deal lost", "reason.deleted": "deal deleted",
         "reason.price_drop": "deal amount lowered",
-        "reason.rule_change": "recalculated by the rules (rate or the month's tier)",
+        "reason.rule_change": "recalculated by the rules",
         "balance.owes": "The partner owes {amount}; it will be withheld from the next payout.",
         "balance.owed": "Owed to the partner: {amount}.",
         "balance.zero": "Settled: nobody owes anything.",

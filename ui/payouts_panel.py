@@ -203,10 +203,10 @@ def reversals_section(period: payouts.Period | None, currency: str) -> None:
             tr(TEXT, "col.partner"): rev["partner_name"].astype(object),
             claw_words.say(code, "col.deal"): [f"{int(i)} · {n}" if isinstance(n, str) and n else str(int(i))
                                               for i, n in zip(rev["lead_id"], rev["lead_name"], strict=True)],
-            claw_words.say(code, "col.reason"): rev["reason"].map(lambda r: claw_words.reason(r, code)),
-            claw_words.say(code, "col.month"): rev["accrual_month"].map(lambda d: _month_text(d, code)),
             claw_words.say(code, "col.amount"): rev["amount"].map(lambda x: _money(-x, currency)),
             claw_words.say(code, "col.withheld"): rev["withheld"].map(lambda x: _money(x, currency)),
+            claw_words.say(code, "col.reason"): rev["reason"].map(lambda r: claw_words.reason(r, code)),
+            claw_words.say(code, "col.month"): rev["accrual_month"].map(lambda d: _month_text(d, code)),
         }), hide_index=True, key="payouts.reversals", placeholder=fmt.DASH)
     # balances only of partners with a clawback: for the others the balance is the owed amount shown above
     clawed = set(query(clawbacks.reversals)["partner_id"].astype(int))
