@@ -1,4 +1,5 @@
-"""`python -m reports {weekly,statement,export}`: build report files, optionally e-mail the weekly pack.
+"""`python -m reports {weekly,statement,export,snapshot,alerts}`: build report files, optionally e-mail the weekly
+pack; send the threshold alerts (reports.alert_send: exit 0 even when a channel failed, it is retried).
 
 Exit codes: 0 done; 1 the report or the e-mail failed (files already written are kept); 2 bad arguments.
 Messages are one sentence each, in --lang; the SMTP password is never printed.
@@ -14,7 +15,7 @@ from pathlib import Path
 from data_layer import store, userdata
 from metrics import lookups
 from metrics.filters import FilterError, Filters
-from reports import mailer, snapshot
+from reports import alert_send, mailer, snapshot
 from reports.safe import redact
 
 DEFAULT_OUT = Path("cache/reports")
@@ -85,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--view", choices=("cohort", "close"), default="cohort")
     snapshot.add_arguments(sub.add_parser("snapshot", help="BI / accounting hand-off: Parquet + CSV tables, "
                                                         "month-end payout list (XLSX)"))
+    alert_send.add_arguments(sub.add_parser("alerts", help="judge the alert rules; send what started or cleared "
+                                                          "and retry failed sends (--dry-run: print only)"))
     return parser
 
 
@@ -161,7 +164,8 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"weekly": run_weekly, "statement": run_statement, "export": run_export, "snapshot": snapshot.run}
+COMMANDS = {"weekly": run_weekly, "statement": run_statement, "export": run_export, "snapshot": snapshot.run,
+            "alerts": alert_send.main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,9 @@ TIMEOUT_S = 300.0  # a step longer than this is stopped; the next sync retries i
 # (package, command): each is `python -m package command --db FILE --after-sync`, in this order. A step is listed
 # only once its command exists: ("programme", "clawbacks") comes first when it lands, so that an alert on a payout
 # balance sees the reversals, then ("reports", "alerts").
-STEPS: tuple[tuple[str, str], ...] = ()
+STEPS: tuple[tuple[str, str], ...] = (
+    ("reports", "alerts"),
+)
 
 
 @dataclass(frozen=True)
