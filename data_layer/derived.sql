@@ -23,23 +23,29 @@ with win as (
                               from settings where key = 'preexisting_window_days'), 180) as seconds
 ),
 lead_keys as (
+    -- every key of each lead (a lead may list one twice: harmless, the window below only compares earlier leads)
     select lead_id, 'contact' as kind, hash('contact', contact_id) as k
     from raw_lead_contacts where contact_id is not null
-    union
+    union all
     select lead_id, 'company', hash('company', company_id) from raw_lead_companies where company_id is not null
-    union
+    union all
     select c.lead_id, ck.kind, hash(ck.kind, ck.value)
     from raw_lead_contacts c join raw_client_keys ck on ck.entity_type = 'contact' and ck.entity_id = c.contact_id
-    union
+    union all
     select c.lead_id, ck.kind, hash(ck.kind, ck.value)
     from raw_lead_companies c join raw_client_keys ck on ck.entity_type = 'company' and ck.entity_id = c.company_id
 ),
-keyed as (
+shared as (
+    -- only a key two leads share can make a lead pre-existing: most clients have one lead, so the window below
+    -- sorts a small part of the keys
+    select k from lead_keys group by k having count(*) > 1
+),
+keyed as materialized (
     select k.k, k.kind, l.lead_id, l.created_at, l.partner_id,
         case when l.is_won or l.partner_id is null then 9223372036854775807
              else coalesce(l.closed_at, 9223372036854775807) end as holds_until
     from lead_keys k join lead_facts l on l.lead_id = k.lead_id
-    where l.created_at is not null
+    where l.created_at is not null and k.k in (select k from shared)
 ),
 held as (
     select k, kind, lead_id, created_at, partner_id,

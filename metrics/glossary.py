@@ -100,6 +100,15 @@ CHOICES = """\
   Otherwise: **no costs** when nothing was spent; **too young** when the cohort's age is below the series' typical
   payback (the median payback month of its paid-back cohorts, rounded up; 1 when none has paid back yet);
   **not yet** at or beyond that age.
+* **Credit and incrementality** (`metrics.incrementality`, `python -m metrics incrementality`). A partner lead is
+  *pre-existing* when its client — a contact or company of the lead, a contact with the same normalised phone or
+  e-mail, a company with the same INN (`data_layer.identity`; the INN field by name, setting `inn_field_name`,
+  default «ИНН») — had another lead in the `preexisting_window_days` (default 180) before the lead was created that
+  was won, or direct, or open at that moment. Computed once per facts rebuild (`fact_preexisting` of
+  data_layer/derived.sql, with the earlier lead and how the client matched; `fact_won_deals.preexisting`). Its won
+  deal is credited (revenue, ROI and commissions unchanged) but not incremental: `incremental_revenue` leaves it
+  out, `incremental_roi` counts its income as 0 and keeps every cost; its interval is ROI's bootstrap with the same
+  rule (`roi_units.sql`, input `incremental`).
 * **Settings read in one place** (`metrics.costs.load_settings`): `min_leads`, `margin`, `junk_reasons`,
   `quality_weights`, `lifecycle_active_days` / `lifecycle_dormant_days` (30 / 60: the lifecycle stages of
   lifecycle.sql's `stage_rule`). Junk is evaluated at query time with the current junk list.
