@@ -181,9 +181,10 @@ def deliver(d: alerts.Delivery, settings: channels.ChannelSettings, lang: str) -
         return redact(f"{type(exc).__name__}: {exc}", settings.secrets())[:300]
 
 
-def test_send(db_path: Path, channel: dict[str, Any], lang: str = "ru") -> str | None:
-    """Send a check message on one channel (the settings panel's button): None when delivered, else a sentence."""
-    settings = _settings(db_path)
+def test_send(channel: dict[str, Any], lang: str = "ru", stored: dict[str, Any] | None = None) -> str | None:
+    """Send a check message on one channel (the settings panel's button; stored: the `alerts` setting): None when
+    delivered, else a sentence."""
+    settings = channels.load_settings(stored=stored)
     text = say(lang, "test")
     kind = channel.get("kind")
     if kind == "telegram":
@@ -193,10 +194,22 @@ def test_send(db_path: Path, channel: dict[str, Any], lang: str = "ru") -> str |
     return channels.send_email(settings, list(channel.get("to") or []), say(lang, "test_subject"), text, lang)
 
 
+def configured(con: Any) -> dict[str, Any]:
+    """What the settings panel may show of the channel settings: whether each secret is set, never its value."""
+    s = channels.load_settings(stored=_stored(con))
+    return {"telegram_token": bool(s.telegram_token), "webhook_secret": bool(s.webhook_secret),
+            "telegram_api": s.telegram_api, "dashboard_url": s.dashboard_url}
+
+
+def _stored(con: Any) -> dict[str, Any]:
+    """The `alerts` setting (not secret: the dashboard and Telegram API addresses)."""
+    stored = userdata.get_setting(con, "alerts", {}) or {}
+    return stored if isinstance(stored, dict) else {}
+
+
 def _settings(db_path: Path) -> channels.ChannelSettings:
     with store.connect(db_path, read_only=True) as con:
-        stored = userdata.get_setting(con, "alerts", {}) or {}
-    return channels.load_settings(stored=stored if isinstance(stored, dict) else {})
+        return channels.load_settings(stored=_stored(con))
 
 
 @dataclass(frozen=True)

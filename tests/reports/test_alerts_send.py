@@ -168,9 +168,12 @@ def test_a_broken_database_exits_1(tmp_path: Path, capsys) -> None:
 
 def test_a_test_send_reaches_the_channel(db: Path, servers) -> None:
     telegram, hook, inbox = servers
-    assert alert_send.test_send(db, {"kind": "telegram", "chat_id": CHAT}) is None
-    assert alert_send.test_send(db, {"kind": "webhook", "url": hook.url}, "en") is None
-    assert alert_send.test_send(db, {"kind": "email", "to": ["a@example.ru"]}) is None
+    assert alert_send.test_send({"kind": "telegram", "chat_id": CHAT}) is None
+    assert alert_send.test_send({"kind": "webhook", "url": hook.url}, "en") is None
+    assert alert_send.test_send({"kind": "email", "to": ["a@example.ru"]}) is None
     assert len(telegram.requests) == len(hook.requests) == len(inbox.messages) == 1
     telegram.status = 502
-    assert "502" in alert_send.test_send(db, {"kind": "telegram", "chat_id": CHAT}, "en")
+    assert "502" in alert_send.test_send({"kind": "telegram", "chat_id": CHAT}, "en")
+    with store.connect(db, read_only=True) as con:
+        shown = alert_send.configured(con)
+    assert shown["telegram_token"] is True and TOKEN not in str(shown) and HOOK_SECRET not in str(shown)
