@@ -39,6 +39,7 @@ TEXT = {
         "threshold.help": "Например 12,5 или 1 234 567; для долей и изменений — в процентах.",
         "scope_kind": "Охват", "scope.all": "вся программа", "scope.model": "модель", "scope.partner": "партнёр",
         "scope_value": "Модель или партнёр", "scope.each": "каждый по отдельности",
+        "each.model": "каждая модель", "each.partner": "каждый партнёр",
         "window": "Окно, периодов", "grain": "Шаг", "grain.month": "месяц", "grain.week": "неделя",
         "email": "E-mail (через запятую)", "telegram": "Telegram chat id", "webhook": "Адрес вебхука",
         "enabled": "Включено",
@@ -48,10 +49,11 @@ TEXT = {
         "deleted": "Правило удалено.", "test": "Проверить: {kind}", "test.ok": "Проверочное сообщение отправлено.",
         "history": "История отправок (последние 50)", "no_history": "Отправок ещё не было.",
         "col.name": "Правило", "col.metric": "Показатель", "col.scope": "Охват", "col.condition": "Условие",
-        "col.threshold": "Порог", "col.window": "Окно", "col.enabled": "Вкл.", "col.active": "Сработало сейчас",
-        "col.last_sent": "Последняя отправка", "col.last_result": "Результат",
+        "col.threshold": "Порог", "col.window": "Окно", "col.enabled": "Вкл.", "col.active": "Активно",
+        "col.last_sent": "Отправлено", "col.last_result": "Итог",
         "col.sent_at": "Когда", "col.scope_key": "Где", "col.channel": "Канал", "col.event": "Событие",
         "col.result": "Результат", "col.error": "Ошибка", "col.attempt": "Попытка",
+        "ev.start": "сработало", "ev.clear": "снято", "res.ok": "отправлено", "res.failed": "ошибка",
     },
     "en": {
         "rules": "Alert rules", "none": "No rules yet — add the first one below.",
@@ -64,6 +66,7 @@ TEXT = {
         "threshold.help": "E.g. 12.5 or 1,234,567; fractions and changes in percent.",
         "scope_kind": "Scope", "scope.all": "whole programme", "scope.model": "model", "scope.partner": "partner",
         "scope_value": "Model or partner", "scope.each": "each on its own",
+        "each.model": "each model", "each.partner": "each partner",
         "window": "Window, periods", "grain": "Step", "grain.month": "month", "grain.week": "week",
         "email": "E-mail (comma-separated)", "telegram": "Telegram chat id", "webhook": "Webhook URL",
         "enabled": "Enabled",
@@ -73,13 +76,15 @@ TEXT = {
         "test": "Test: {kind}", "test.ok": "Test message sent.",
         "history": "Send history (last 50)", "no_history": "Nothing sent yet.",
         "col.name": "Rule", "col.metric": "Metric", "col.scope": "Scope", "col.condition": "Condition",
-        "col.threshold": "Threshold", "col.window": "Window", "col.enabled": "On", "col.active": "Firing now",
-        "col.last_sent": "Last send", "col.last_result": "Result",
+        "col.threshold": "Threshold", "col.window": "Window", "col.enabled": "On", "col.active": "Firing",
+        "col.last_sent": "Last send", "col.last_result": "Outcome",
         "col.sent_at": "When", "col.scope_key": "Where", "col.channel": "Channel", "col.event": "Event",
         "col.result": "Result", "col.error": "Error", "col.attempt": "Attempt",
+        "ev.start": "fired", "ev.clear": "cleared", "res.ok": "sent", "res.failed": "failed",
     },
 }
 K = "settings.alerts_"  # widget keys: settings.alerts_<field>
+EACH = ""  # the scope value "each model / partner on its own" (a selectbox shows None as an empty choice)
 FIELDS = ("name", "metric", "condition", "threshold", "scope_kind", "scope_value", "window", "grain", "email",
           "telegram", "webhook", "enabled")
 TestSend = Callable[[dict[str, Any], str, "dict[str, Any] | None"], "str | None"]
@@ -94,8 +99,8 @@ def _scope_text(kind: str, value: Any, names: dict[int, str]) -> str:
     if kind == "all":
         return tr(TEXT, "scope.all")
     if value is None:
-        return f"{tr(TEXT, f'scope.{kind}')}: {tr(TEXT, 'scope.each')}"
-    return model_label(value) if kind == "model" else fmt.plain(names.get(int(value), value))
+        return tr(TEXT, f"each.{kind}")
+    return model_label(value) if kind == "model" else str(names.get(int(value), value))
 
 
 def _threshold_text(row: dict[str, Any]) -> str:
@@ -113,7 +118,7 @@ def rules_table(names: dict[int, str]) -> None:
         st.info(tr(TEXT, "none"))
         return
     shown = pd.DataFrame({
-        tr(TEXT, "col.name"): rows["name"].map(fmt.plain),
+        tr(TEXT, "col.name"): rows["name"],  # a table cell is literal text: no Markdown to escape
         tr(TEXT, "col.metric"): rows["metric"].map(metric_label),
         tr(TEXT, "col.condition"): rows["condition"].map(labeler(TEXT, "cond.")),
         tr(TEXT, "col.threshold"): [_threshold_text(r) for r in rows.to_dict("records")],
@@ -124,7 +129,7 @@ def rules_table(names: dict[int, str]) -> None:
         tr(TEXT, "col.enabled"): rows["enabled"].astype(bool),
         tr(TEXT, "col.active"): rows["active_scopes"].astype(int),
         tr(TEXT, "col.last_sent"): rows["last_sent_at"],
-        tr(TEXT, "col.last_result"): rows["last_result"],
+        tr(TEXT, "col.last_result"): rows["last_result"].map(lambda r: tr(TEXT, f"res.{r}") if r else None),
     })
     st.dataframe(shown, hide_index=True, key=f"{K}rules", placeholder=fmt.DASH)
 
@@ -141,7 +146,7 @@ def _load(rule_id: int | None) -> None:
         "name": row.get("name", ""), "metric": row.get("metric") if row.get("metric") in alerts.alert_metrics()
         else "roi", "condition": row.get("condition", "below"),
         "threshold": _typed(threshold * 100 if pct and threshold is not None else threshold),
-        "scope_kind": row.get("scope_kind", "partner"), "scope_value": row.get("scope_value"),
+        "scope_kind": row.get("scope_kind", "partner"), "scope_value": row.get("scope_value") or EACH,
         "window": int(row.get("window_periods", 1)), "grain": row.get("grain", "month"),
         "email": ", ".join(by_kind.get("email", {}).get("to", [])),
         "telegram": by_kind.get("telegram", {}).get("chat_id", ""), "webhook": by_kind.get("webhook", {}).get("url", ""),
@@ -177,7 +182,7 @@ def _rule_from_widgets() -> dict[str, Any]:
     return {"name": s.get(K + "name"), "metric": "" if condition == "fell_asleep" else metric,
             "condition": condition, "threshold": str(s.get(K + "threshold") or "").replace("%", "").strip(),
             "threshold_percent": condition != "fell_asleep" and _percent(metric, condition),
-            "scope_kind": s.get(K + "scope_kind"), "scope_value": s.get(K + "scope_value"),
+            "scope_kind": s.get(K + "scope_kind"), "scope_value": s.get(K + "scope_value") or None,
             "window_periods": s.get(K + "window"), "grain": s.get(K + "grain"), "channels": chans,
             "enabled": bool(s.get(K + "enabled", True))}
 
@@ -191,7 +196,7 @@ def form(names: dict[int, str], test_send: TestSend) -> None:
     ids = [None, *rows["rule_id"].astype(int).tolist()]
     labels = {int(r): str(n) for r, n in zip(rows["rule_id"], rows["name"], strict=True)}
     picked = st.selectbox(tr(TEXT, "edit"), ids, key=f"{K}pick", on_change=_on_pick,
-                          format_func=lambda r: tr(TEXT, "new") if r is None else fmt.plain(labels.get(r, r)))
+                          format_func=lambda r: tr(TEXT, "new") if r is None else str(labels.get(r, r)))
     c1, c2, c3 = st.columns([3, 2, 2])
     c1.text_input(tr(TEXT, "name"), key=K + "name", disabled=locked)
     condition = c2.selectbox(tr(TEXT, "condition"), rule_store.CONDITIONS, key=K + "condition", disabled=locked,
@@ -204,12 +209,12 @@ def form(names: dict[int, str], test_send: TestSend) -> None:
                   disabled=locked or condition in ("anomaly", "fell_asleep"))
     kind = d2.selectbox(tr(TEXT, "scope_kind"), rule_store.SCOPE_KINDS, key=K + "scope_kind", disabled=locked,
                         format_func=labeler(TEXT, "scope."))
-    choices: list[Any] = [None, *(rule_store.SCOPE_MODELS if kind == "model" else
+    choices: list[Any] = [EACH, *(rule_store.SCOPE_MODELS if kind == "model" else
                                   [str(p) for p in sorted(names, key=lambda p: str(names[p]).lower())])]
     if st.session_state.get(K + "scope_value") not in choices:
-        st.session_state[K + "scope_value"] = None
+        st.session_state[K + "scope_value"] = EACH
     d3.selectbox(tr(TEXT, "scope_value"), choices, key=K + "scope_value", disabled=locked or kind == "all",
-                 format_func=lambda v, k=kind: tr(TEXT, "scope.each") if v is None else
+                 format_func=lambda v, k=kind: tr(TEXT, "scope.each") if v == EACH else
                  (model_label(v) if k == "model" else str(names.get(int(v), v))))
     e1, e2 = d4.columns(2)
     e1.number_input(tr(TEXT, "window"), min_value=1, max_value=rule_store.MAX_WINDOW, step=1, key=K + "window",
@@ -258,7 +263,15 @@ def _done(what: str, rule_id: int | None) -> None:
     st.rerun()
 
 
-def history() -> None:
+def _where(scope_key: str, names: dict[int, str]) -> str:
+    """A send's scope in words: the whole programme, a model, a partner's name."""
+    kind, _, value = scope_key.partition(":")
+    if kind == "partner" and value.isdigit():
+        return str(names.get(int(value), value))
+    return model_label(value) if kind == "model" else tr(TEXT, "scope.all")
+
+
+def history(names: dict[int, str]) -> None:
     """The last 50 sends."""
     st.subheader(tr(TEXT, "history"), anchor=False)
     rows = data.query(alerts.send_history)
@@ -266,6 +279,8 @@ def history() -> None:
         st.caption(tr(TEXT, "no_history"))
         return
     cols = ("sent_at", "rule", "scope_key", "channel", "event", "result", "error", "attempt")
+    rows = rows.assign(scope_key=rows["scope_key"].map(lambda k: _where(str(k), names)),  # cells: literal text
+                       event=rows["event"].map(labeler(TEXT, "ev.")), result=rows["result"].map(labeler(TEXT, "res.")))
     shown = rows[list(cols)].rename(columns={c: tr(TEXT, f"col.{'name' if c == 'rule' else c}") for c in cols})
     st.dataframe(shown, hide_index=True, key=f"{K}history", placeholder=fmt.DASH)
 
@@ -285,4 +300,4 @@ def render(test_send: TestSend, configured: dict[str, Any]) -> None:
     names = {int(p): str(n) for p, n in data.query(lookups.partners)[["partner_id", "name"]].itertuples(index=False)}
     rules_table(names)
     form(names, test_send)
-    history()
+    history(names)
