@@ -10,6 +10,10 @@ opens the file read-only, prints what would be sent and changes nothing. A chann
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -229,11 +233,28 @@ def _line(d: alerts.Delivery, result: str, lang: str) -> str:
                value=shown, channel=d.channel_key, result=result)
 
 
+@contextlib.contextmanager
+def one_run(db_path: Path) -> Iterator[None]:
+    """One alerts run per database at a time (fcntl lock on <db>.alerts.lock; a second run waits for the first),
+    so that an after-sync run and a cron run never send the same pending event twice."""
+    fd = os.open(store.sidecar(db_path, ".alerts.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # the kernel releases the lock (also on a kill)
+
+
 def run(db_path: Path, dry_run: bool = False, lang: str = "ru", as_of: date | None = None) -> Outcome:
     """Evaluate, record, send and record the sends (dry_run: read only, nothing sent)."""
-    settings = _settings(db_path)
     if dry_run:
         return _dry(db_path, lang, as_of)
+    with one_run(db_path):
+        return _run(db_path, lang, as_of)
+
+
+def _run(db_path: Path, lang: str, as_of: date | None) -> Outcome:
+    settings = _settings(db_path)
     with store.connect(db_path) as con, userdata.atomic(con):
         moved, seen = alerts.evaluate(con, as_of)
         alerts.record(con, moved, seen)
