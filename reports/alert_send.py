@@ -107,7 +107,8 @@ def link(event: dict[str, Any], rule: dict[str, Any], base: str, lang: str) -> s
     kind, _, value = event["scope_key"].partition(":")
     page = "partners" if kind == "partner" else "trends"
     lo, hi = event.get("period_from"), event.get("period_to")
-    return dashboard_url(base, page, period="custom" if lo else None, from_=str(lo) if lo else None,
+    extra = {"selected": value} if kind == "partner" else {}  # the partner's own page, not the leaderboard
+    return dashboard_url(base, page, **extra, period="custom" if lo else None, from_=str(lo) if lo else None,
                          to=str(hi) if hi else None, partner=[value] if kind == "partner" else None,
                          model=[value] if kind == "model" else None, view="cohort", lang="en" if lang == "en" else None)
 

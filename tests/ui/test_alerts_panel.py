@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from support.app import new_app, run_ok
+from support.app import metric_values, new_app, run_ok
 
 from data_layer import store
 from data_layer.userdata import alerts as rule_store
 from pages import settings as settings_page
+from presentation import fmt
 from programme import alerts
+from reports import alert_send
 from ui import auth
 
 PAGE = "pages/settings.py"
@@ -111,3 +114,19 @@ def test_a_viewer_sees_the_rules_but_no_enabled_writing_widget(alerts_db: Path,
     writing = [b for b in at.button if b.key and b.key.startswith("settings.alerts_")]
     assert writing and all(b.proto.disabled for b in writing)
     assert all(w.proto.disabled for w in at.text_input if w.key and w.key.startswith("settings.alerts_"))
+
+
+def test_the_alert_link_opens_the_view_with_the_alerted_value(alerts_db: Path) -> None:
+    """A partner's ROI alert links to that partner's page over that period, whose ROI card shows the same value."""
+    with store.connect(alerts_db) as con:
+        alerts.add_rule(con, {"name": "ROI", "metric": "roi", "scope_kind": "partner", "condition": "below",
+                              "threshold": "1000", "window_periods": 1, "grain": "month",
+                              "channels": [{"kind": "telegram", "chat_id": "-100200300"}]})
+        moved, _ = alerts.evaluate(con)
+    reading = next(t.reading for t in moved if t.reading.value is not None)
+    event = {"scope_key": reading.scope_key, "period_from": reading.period_from, "period_to": reading.period_to}
+    url = alert_send.link(event, {}, "http://x", "ru")
+    query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(urlsplit(url).query).items()}
+    at = run_ok(new_app(query))
+    run_ok(at.switch_page("pages/partners.py"))
+    assert metric_values(at)["ROI"] == fmt.pct(reading.value, "ru")
