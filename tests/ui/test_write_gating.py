@@ -18,7 +18,8 @@ from data_layer import admin, config, costs_io, plausibility, store, sync, userd
 from data_layer.userdata import ScenarioInputs
 from pages import settings as settings_page
 from pages import what_if as what_if_page
-from programme import goals, payouts, planning
+from programme import alerts, goals, payouts, planning
+from reports import alert_send
 from ui import auth, data, writes
 
 # Widgets that change shared data (buttons, form buttons, data editors), by key. Every button a page draws must
@@ -29,6 +30,7 @@ WRITES = (
     r"forecast\.plan_save", r"goals\.(save|delete)", r"payouts\.(accrue|submit)",
     r"settings\.(save|forget|sync_now|apply_mapping|calc_save|roles_save)", r"what_if\.(save|delete|apply)",
     r"trends\.events\.(add|delete)",
+    r"settings\.alerts_(save|delete|test_(email|telegram|webhook))",  # a test send sends: a write
 )
 # Widgets that only read, download, navigate or change this session's own what-if / plan inputs.
 READS = (
@@ -66,7 +68,8 @@ def views(at: AppTest, page: str) -> Iterator[str]:
     yield page
     sub: dict[str, tuple[str, list[object]]] = {
         "pages/settings.py": (settings_page.K_TAB, [settings_page.TEXT["ru"][t] for t in
-                                                    ("conn", "mapping", "calc", "access", "audit", "glossary")]),
+                                                    ("conn", "mapping", "calc", "alerts", "access", "audit",
+                                                     "glossary")]),
         "pages/forecast.py": ("forecast.section", ["pipeline", "plan"]),
         "pages/what_if.py": ("what_if.view", [what_if_page.TEXT["ru"][t] for t in
                                               ("by_model", "breakeven", "realloc", "compare")]),
@@ -194,8 +197,13 @@ WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "config.save_connection": (config.save_connection, (Path("x.duckdb"), "https://x.amocrm.ru"), {}),
     "config.forget_credentials": (config.forget_credentials, (Path("x.duckdb"),), {}),
     "sync.start_background_sync": (sync.start_background_sync, (Path("x.duckdb"),), {}),
+    "alerts.add_rule": (alerts.add_rule, ({"name": "x"},), {}),
+    "alerts.update_rule": (alerts.update_rule, (1, {"name": "x"}), {}),
+    "alerts.delete_rule": (alerts.delete_rule, (1,), {}),
+    "alert_send.test_send": (alert_send.test_send, ({"kind": "webhook", "url": "http://127.0.0.1:9/"},), {}),
 }
-NOT_DB = {"config.save_connection", "config.forget_credentials", "sync.start_background_sync"}  # ui.writes.act
+NOT_DB = {"config.save_connection", "config.forget_credentials", "sync.start_background_sync",
+          "alert_send.test_send"}  # ui.writes.act
 
 
 def used_write_paths() -> set[str]:
