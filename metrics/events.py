@@ -68,42 +68,36 @@ def scope_of(f: Filters, partners: tuple[int, ...] = ()) -> Scope:
 def events(con: duckdb.DuckDBPyConnection, date_from: date, date_to: date, scope: Scope = Scope()) -> pd.DataFrame:
     """Every event from date_from to date_to of a scope, by day: day, kind (rule / scenario / ledger / user),
     scope, value, title (a user event's), subject and change (dicts the words are built from), id (a user event's)."""
-    parts = [rule_changes(con), ledger_firsts(con, scope), user_events(con, date_from, date_to, scope)]
-    rows = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
-    if rows is None:
-        return pd.DataFrame(columns=COLUMNS)
-    keep = [date_from <= d <= date_to and scope.shows(s, v)
-            for d, s, v in zip(rows["day"], rows["scope"], rows["value"], strict=True)]
+    # rows as dicts until the end: a few rows, and building frames per part cost more than the queries
+    rows = [*rule_changes(con), *ledger_firsts(con, scope), *user_events(con, date_from, date_to, scope)]
     order = {"rule": 0, "scenario": 0, "ledger": 1, "user": 2}
-    out = rows[keep].assign(_o=lambda r: r["kind"].map(order)).sort_values(["day", "_o"], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)[COLUMNS]
+    kept = sorted((r for r in rows if date_from <= r["day"] <= date_to and scope.shows(r["scope"], r["value"])),
+                  key=lambda r: (r["day"], order[r["kind"]]))
+    return pd.DataFrame(kept, columns=COLUMNS).astype({"day": object})
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"day": object})
-
-
-def user_events(con: duckdb.DuckDBPyConnection, date_from: date, date_to: date, scope: Scope) -> pd.DataFrame:
-    """The user's events of the window and scope (events_user.sql)."""
+def user_events(con: duckdb.DuckDBPyConnection, date_from: date, date_to: date,
+                scope: Scope) -> list[dict[str, Any]]:
+    """The user's events of the window and scope (events_user.sql), as event rows."""
     text = sql.load("events_user")
     found = con.execute(text, sql.params(text, {"date_from": date_from, "date_to": date_to, "whole": scope.whole,
                                                 "models": list(scope.models),
                                                 "partners": [int(p) for p in scope.partners]})).fetchall()
-    return _frame([{"day": _day(d), "kind": "user", "scope": s, "value": v, "title": t, "subject": None,
-                    "change": None, "id": int(i)} for i, d, t, s, v in found])
+    return [{"day": _day(d), "kind": "user", "scope": s, "value": v, "title": t, "subject": None,
+             "change": None, "id": int(i)} for i, d, t, s, v in found]
 
 
-def ledger_firsts(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+def ledger_firsts(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
     """Each cost category's first month in the scope's ledger, when later than the ledger's own first month."""
     text = sql.load("events_ledger_first")
     found = con.execute(text, sql.params(text, {"whole": scope.whole, "models": list(scope.models),
                                                 "partners": [int(p) for p in scope.partners]})).fetchall()
-    return _frame([{"day": _day(first), "kind": "ledger", "scope": "all", "value": None, "title": None,
-                    "subject": {"category": category}, "change": None, "id": None}
-                   for category, first, first_any in found if _day(first) > _day(first_any)])
+    return [{"day": _day(first), "kind": "ledger", "scope": "all", "value": None, "title": None,
+             "subject": {"category": category}, "change": None, "id": None}
+            for category, first, first_any in found if _day(first) > _day(first_any)]
 
 
-def rule_changes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def rule_changes(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """One event per rule a change touched (added, changed, deleted) and per scenario applied with rules, on the
     day the audit log recorded it (as stored), with the rule's target and what changed."""
     names = dict(con.execute("select partner_id, name from partners").fetchall())
@@ -118,7 +112,7 @@ def rule_changes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             continue
         for rule, change in _diff(action, key, _json(before), _json(after), known):
             out.append(_rule_event(day, rule, change, names))
-    return _frame(out)
+    return out
 
 
 def _diff(action: str, key: str | None, before: Any, after: Any,
@@ -189,7 +183,9 @@ def _json(text: str | None) -> Any:
 
 
 def _day(value: Any) -> date:
-    return value.date() if isinstance(value, datetime) else pd.Timestamp(value).date()
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else pd.Timestamp(value).date()
 
 
 # ---------- before / after ----------

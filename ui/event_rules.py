@@ -8,7 +8,7 @@ it), or that there are too few periods to tell. Writes go through ui.writes.writ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 import altair as alt
@@ -31,6 +31,7 @@ from ui.i18n import lang, model_label, tr
 INK = "#57606a"
 MAX_SERIES = 6  # effect lines in one tooltip: the trends chart draws five partners by default
 LINE_PX = 14  # a title's row height: close events' titles alternate between two rows
+Label = Callable[[date, str], str]  # a bar chart's period label: (period start, language) -> text
 
 TEXT = {
     "ru": {
@@ -91,16 +92,13 @@ def overlay_bars(chart: alt.TopLevelMixin, rows: pd.DataFrame, unit: str, labels
                                       "maturing": rows.get("maturing", False),
                                       "incomplete": rows.get("incomplete", False)})
                         for col in ("revenue", "costs")], ignore_index=True)
-    return _layer(chart, points, "money", unit, currency, scope or page_scope(), _label_of(unit))
-
-
-def _label_of(unit: str) -> dict[str, object]:
-    """How the bar charts label a period (as revenue_vs_costs does: a week by its first day, else the month)."""
-    return {"fn": fmt.day if unit == "week" else fmt.month}
+    # the bars' period labels, as revenue_vs_costs writes them: a week by its first day, else the month
+    return _layer(chart, points, "money", unit, currency, scope or page_scope(), fmt.day if unit == "week" else fmt.month)
 
 
 def _layer(chart: alt.TopLevelMixin, points: pd.DataFrame, kind: str, unit: str, currency: str, scope: Scope,
-           labels: dict[str, object] | None) -> alt.TopLevelMixin:
+           labels: Label | None) -> alt.TopLevelMixin:
+    """The chart, its events' rules and their titles (x: the days on a time axis, the bars' labels without)."""
     f = current()
     found = query(metric_events.events, f.date_from, f.date_to, scope)
     if found.empty or points.empty:
@@ -114,7 +112,7 @@ def _layer(chart: alt.TopLevelMixin, points: pd.DataFrame, kind: str, unit: str,
         spots = [pd.Timestamp(p) for p in points["period"]] + list(marks["period"])
     else:
         periods = sorted({pd.Timestamp(p).date() for p in points["period"]})
-        spots = [labels["fn"](p, code) for p in periods]  # type: ignore[operator]
+        spots = [labels(p, code) for p in periods]
         x = alt.X("month_txt:O", title=None, sort=spots)
         # an event in a month without a bar (a partner's empty month) would add an axis category at the end
         marks = marks[marks["period"].isin(spots)].rename(columns={"period": "month_txt"})
@@ -147,7 +145,7 @@ def _near_the_end(spots: pd.Series, axis: list[object]) -> list[bool]:
 
 
 def marks_frame(found: pd.DataFrame, points: pd.DataFrame, kind: str, unit: str, currency: str,
-                labels: dict[str, object] | None) -> tuple[pd.DataFrame, list[str]]:
+                labels: Label | None) -> tuple[pd.DataFrame, list[str]]:
     """One row per rule (events of one day, or of one bar's period, share a rule): period (a day, or the bar's
     label), label, y_px and the tooltip's
     texts; and the chart's series named in the tooltip (at most MAX_SERIES)."""
@@ -156,7 +154,7 @@ def marks_frame(found: pd.DataFrame, points: pd.DataFrame, kind: str, unit: str,
     rows = []
     for event in found.to_dict("records"):
         day = event["day"]
-        x = pd.Timestamp(day) if labels is None else labels["fn"](_period_start(day, unit), code)  # type: ignore[operator]
+        x = pd.Timestamp(day) if labels is None else labels(_period_start(day, unit), code)
         rows.append({"period": x, "title": words.title(event, code, currency),
                      "detail": words.detail(event, code, currency), "day": day,
                      **{f"effect_{i}": _effect(points, name, event, kind, unit, currency)

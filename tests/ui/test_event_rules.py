@@ -133,3 +133,13 @@ def test_a_viewer_can_neither_add_nor_delete(events_db: dict[str, Any], monkeypa
     with store.connect(events_db["path"], read_only=True) as con:
         assert con.execute("select count(*) from user_events").fetchone()[0] == 2
         assert con.execute("select count(*) from audit_log where action = 'refused'").fetchone()[0] == 2
+
+
+def test_the_events_speak_english_on_request(events_db: dict[str, Any]) -> None:
+    at = run_ok(new_app({"lang": "en"}))
+    run_ok(at.switch_page("pages/trends.py"))
+    rows = event_rows(at)
+    titles = [t for r in rows for t in r["tip_title"].split(" · ")]
+    assert any(t.startswith("Commission rule changed: Referral") for t in titles), titles
+    assert any("before:" in v or "Too few periods" in v for r in rows for k, v in r.items() if k.startswith("effect_"))
+    assert any(e.label.startswith("Events on the chart") for e in at.expander)
