@@ -137,7 +137,7 @@ def readings(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], as_of: dat
         judged.append((key, detail, part.sort_values("period").reset_index(drop=True)))
     if rule["condition"] == "anomaly":
         return [_anomaly(key, detail, part, metric, grain) for key, detail, part in judged]
-    return _windowed(con, rule, judged, f, as_of)
+    return _windowed(con, rule, judged, f, col)
 
 
 def _anomaly(key: str, detail: dict[str, Any], part: pd.DataFrame, metric: str, grain: str) -> Reading:
@@ -154,9 +154,10 @@ def _anomaly(key: str, detail: dict[str, Any], part: pd.DataFrame, metric: str, 
 
 
 def _windowed(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any],
-              judged: list[tuple[str, dict[str, Any], pd.DataFrame]], f: Filters, as_of: date) -> list[Reading]:
+              judged: list[tuple[str, dict[str, Any], pd.DataFrame]], f: Filters, col: str | None) -> list[Reading]:
     """below / above / change_pct: one value over the last `window` settled periods of each scope (and the
-    `window` before them), computed by the engine over their days."""
+    `window` before them), computed by the engine over their days. Scopes sharing a span share one frame grouped by
+    the scope's key, and every frame has the rule's narrowing, so all of them are one engine query."""
     grain, window, cond = rule["grain"], int(rule["window_periods"]), rule["condition"]
     spans: list[tuple[str, dict[str, Any], list[tuple[date, date]]]] = []
     for key, detail, part in judged:
@@ -168,26 +169,21 @@ def _windowed(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any],
         tail = settled.tail(count)
         parts = [tail.head(window), tail.tail(window)] if cond == "change_pct" else [tail]
         spans.append((key, detail, [_span(p, grain) for p in parts]))
-    requests = []
-    for key, _, periods in spans:
-        for lo, hi in periods:
-            requests.append((_narrow(rule, key, lo, hi, f), "none", "lite"))
-    frames = iter(kpis_many(con, tuple(requests)) if requests else [])
-    out = []
-    for key, detail, periods in spans:
-        values = [_number(next(frames)[rule["metric"]].iloc[0]) for _ in periods]
-        out.append(_verdict(rule, key, detail, periods, values))
-    return out
+    unique = sorted({span for _, _, periods in spans for span in periods})
+    by = {"partner_id": "partner", "model": "model"}.get(col or "", "none")
+    requests = tuple((Filters(lo, hi, models=f.models, partners=f.partners), by, "lite") for lo, hi in unique)
+    frames = dict(zip(unique, kpis_many(con, requests), strict=True)) if requests else {}
+    return [_verdict(rule, key, detail, periods, [_value(frames[p], rule["metric"], key, col) for p in periods])
+            for key, detail, periods in spans]
 
 
-def _narrow(rule: Mapping[str, Any], key: str, lo: date, hi: date, f: Filters) -> Filters:
-    """The filters of one scope over [lo, hi]."""
-    kind, _, value = key.partition(":")
-    if kind == "model":
-        return Filters(lo, hi, models=(value,))
-    if kind == "partner":
-        return Filters(lo, hi, partners=(int(value),))
-    return Filters(lo, hi, models=f.models, partners=f.partners)
+def _value(frame: pd.DataFrame, metric: str, key: str, col: str | None) -> float | None:
+    """One scope's value in a frame over a span (grouped by the scope's key column when the rule has one)."""
+    if col is not None:
+        value = key.partition(":")[2]
+        frame = frame[frame[col].astype(str) == value] if col == "model" else \
+            frame[frame["partner_id"].notna() & (frame["partner_id"].astype("Int64").astype(str) == value)]
+    return _number(frame[metric].iloc[0]) if len(frame) else None
 
 
 def _verdict(rule: Mapping[str, Any], key: str, detail: dict[str, Any], periods: list[tuple[date, date]],
