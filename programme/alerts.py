@@ -25,7 +25,7 @@ import pandas as pd
 
 from data_layer.userdata import alerts as rules
 from metrics import changes, lifecycle, lookups
-from metrics.engine import KPI_COLUMNS, kpis_many
+from metrics.engine import CLIENT_METRICS, KPI_COLUMNS, LITE, kpis_many
 from metrics.filters import Filters
 from metrics.maturity import bucket_end, mature, today
 from metrics.registry import METRICS
@@ -125,7 +125,7 @@ def readings(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], as_of: dat
     current = _period_start(as_of, grain)
     # through the current period's last day, so that metrics.maturity marks it incomplete
     f, dims, col = _scopes(rule, Filters(_back(current, grain, need + HISTORY + YOUNG), bucket_end(current, grain)))
-    rows = kpis_many(con, ((f, dims, "lite"),))[0]
+    rows = kpis_many(con, ((f, dims, *_lite(metric)),))[0]
     if col == "partner_id":
         rows = rows[rows["partner_id"].notna()]
     groups = [(None, rows)] if col is None else list(rows.groupby(col, sort=True))
@@ -138,6 +138,11 @@ def readings(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], as_of: dat
     if rule["condition"] == "anomaly":
         return [_anomaly(key, detail, part, metric, grain) for key, detail, part in judged]
     return _windowed(con, rule, judged, f, col)
+
+
+def _lite(metric: str) -> tuple[str, ...]:
+    """A frame's lite flag: the client metrics (CPA, LTV, …) need the full frame, every other metric does not."""
+    return () if metric in CLIENT_METRICS else (LITE,)
 
 
 def _anomaly(key: str, detail: dict[str, Any], part: pd.DataFrame, metric: str, grain: str) -> Reading:
@@ -171,7 +176,8 @@ def _windowed(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any],
         spans.append((key, detail, [_span(p, grain) for p in parts]))
     unique = sorted({span for _, _, periods in spans for span in periods})
     by = {"partner_id": "partner", "model": "model"}.get(col or "", "none")
-    requests = tuple((Filters(lo, hi, models=f.models, partners=f.partners), by, "lite") for lo, hi in unique)
+    requests = tuple((Filters(lo, hi, models=f.models, partners=f.partners), by, *_lite(rule["metric"]))
+                     for lo, hi in unique)
     frames = dict(zip(unique, kpis_many(con, requests), strict=True)) if requests else {}
     return [_verdict(rule, key, detail, periods, [_value(frames[p], rule["metric"], key, col) for p in periods])
             for key, detail, periods in spans]
