@@ -1,4 +1,4 @@
-"""`python -m data_layer {demo,sync,costs}`: one entry point, each sub-command lives in its own module."""
+"""`python -m data_layer {demo,sync,costs,restore}`: one entry point, each sub-command lives in its own module."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ COMMANDS = {
     "demo": ("data_layer.demo", "Build the embedded demo account into a database."),
     "sync": ("data_layer.sync.cli", "Sync an amoCRM / Kommo account into the database."),
     "costs": ("data_layer.costs_io", "Import or export the cost ledger (CSV / XLSX)."),
+    "restore": ("data_layer.restore_cli", "Put the copy a sync keeps back in place of a damaged database file."),
 }
 
 

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from data_layer import identity
+
 Batch = dict[str, list[dict[str, Any]]]
 MAX_TEXT = 4000  # CRM strings can be huge; analytics never needs more than this
 DATE_TYPES = {"date", "birthday"}
@@ -203,10 +205,19 @@ def _count_values(rec: dict, code: str) -> int:
     return n
 
 
+def _identity(b: Batch, entity_type: str, entity_id: int | None, keys: list[dict]) -> None:
+    """The entity's identity keys, replacing the ones stored for it (``_key_entities``)."""
+    if entity_id is not None:
+        b["_key_entities"].append({"entity_type": entity_type, "entity_id": entity_id})
+        b["raw_client_keys"].extend(keys)
+
+
 def normalise_contacts(records: list[dict]) -> Batch:
-    """GET /api/v4/contacts -> raw_contacts (phone and e-mail counted, never copied)."""
+    """GET /api/v4/contacts -> raw_contacts (phone and e-mail counted, never copied) + raw_client_keys (digests)."""
     b = new_batch()
     for r in records:
+        cid = as_int(r.get("id"))
+        _identity(b, "contact", cid, identity.contact_keys(r, cid) if cid is not None else [])
         b["raw_contacts"].append({
             "id": as_int(r.get("id")), "name": as_text(r.get("name")),
             "responsible_user_id": as_int(r.get("responsible_user_id")),
@@ -217,10 +228,12 @@ def normalise_contacts(records: list[dict]) -> Batch:
     return b
 
 
-def normalise_companies(records: list[dict]) -> Batch:
-    """GET /api/v4/companies -> raw_companies."""
+def normalise_companies(records: list[dict], inn_field: str = identity.DEFAULT_INN_FIELD) -> Batch:
+    """GET /api/v4/companies -> raw_companies + raw_client_keys (the INN of the field named ``inn_field``)."""
     b = new_batch()
     for r in records:
+        cid = as_int(r.get("id"))
+        _identity(b, "company", cid, identity.company_keys(r, cid, inn_field) if cid is not None else [])
         b["raw_companies"].append({
             "id": as_int(r.get("id")), "name": as_text(r.get("name")),
             "created_at": as_int(r.get("created_at")), "updated_at": as_int(r.get("updated_at")),

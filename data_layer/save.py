@@ -17,8 +17,8 @@ LEAD_CHILDREN = ("raw_lead_field_values", "raw_lead_tags", "raw_lead_contacts", 
 # Save order: parents before children so a reader never sees children of a missing lead.
 TABLE_ORDER = (
     "raw_account", "raw_users", "raw_pipelines", "raw_statuses", "raw_lead_fields", "raw_lead_field_enums",
-    "raw_loss_reasons", "raw_sources", "raw_contacts", "raw_companies", "raw_leads", *LEAD_CHILDREN,
-    "raw_lead_status_events",
+    "raw_loss_reasons", "raw_sources", "raw_contacts", "raw_companies", "raw_client_keys", "raw_leads",
+    *LEAD_CHILDREN, "raw_lead_status_events",
 )
 
 
@@ -79,6 +79,19 @@ def _replace_children(con: duckdb.DuckDBPyConnection, lead_ids: list[int]) -> No
         con.unregister("_lead_ids_df")
 
 
+def _replace_keys(con: duckdb.DuckDBPyConnection, entities: list[dict]) -> None:
+    """Drop the identity keys of contacts / companies saved again (their new keys follow in the same batch)."""
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(entities, columns=["entity_type", "entity_id"]).drop_duplicates()
+    con.register("_key_entities_df", df)
+    try:
+        con.execute("delete from raw_client_keys k using _key_entities_df e "
+                    "where k.entity_type = e.entity_type and k.entity_id = e.entity_id")
+    finally:
+        con.unregister("_key_entities_df")
+
+
 def mark_deleted(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
     """Mark leads deleted (adding a skeleton row for leads never seen alive)."""
     if not rows:
@@ -104,6 +117,8 @@ def save_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> dict[str, int]:
     lead_ids = [r["lead_id"] for r in batch.get("_lead_ids", [])]
     if lead_ids:
         _replace_children(con, lead_ids)
+    if batch.get("_key_entities"):
+        _replace_keys(con, batch["_key_entities"])
     for table in TABLE_ORDER:
         if batch.get(table):
             written[table] = upsert(con, table, batch[table])

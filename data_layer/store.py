@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -32,7 +33,8 @@ DERIVED_TABLES = tuple(re.findall(r"^create or replace table (\w+)", DERIVED_SQL
 
 # A migration runs one SQL file or, in order and in one transaction, several.
 MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
-    ("0001_core", HERE / "schema.sql"),
+    # a new file gets the identity keys with the core tables: derived.sql (0004 on) reads them
+    ("0001_core", (HERE / "schema.sql", HERE / "m0010_client_identity.sql")),
     ("0002_staging", HERE / "views.sql"),
     ("0003_goals_payouts_audit", HERE / "goals_audit.sql"),
     ("0004_derived_tables", DERIVED_SQL),
@@ -43,7 +45,10 @@ MIGRATIONS: list[tuple[str, Path | tuple[Path, ...]]] = [
     # the fact tables rebuilt
     ("0008_definitions", (HERE / "views.sql", HERE / "m0008_definitions.sql", DERIVED_SQL)),
     ("0009_rule_macros", MACROS_SQL),  # roi_band, wilson_low / wilson_high: one home for the shared rules
+    ("0010_client_identity", (HERE / "m0010_client_identity.sql", DERIVED_SQL)),  # identity keys, fact_preexisting
+    ("0011_clawbacks", HERE / "m0011_clawbacks.sql"),  # per-deal accruals, dated payout reversals
     ("0012_alerts", HERE / "alerts.sql"),  # alert rules, their state per scope, events and sends (user data)
+    ("0013_events", HERE / "m0013_events.sql"),  # user_events: the events a user marks on the charts
 ]
 
 
@@ -61,6 +66,11 @@ def on_before_write(hook: Callable[[Path], None]) -> None:
 def sidecar(path: str | Path, suffix: str) -> Path:
     """``<db><suffix>`` named from the resolved file: a symlink, a relative or a ``..`` path name the same one."""
     return Path(str(Path(path).resolve()) + suffix)
+
+
+def backup_path(path: str | Path) -> Path:
+    """The copy of the database a CLI sync keeps (data_layer.backup takes and restores it)."""
+    return sidecar(path, ".backup")
 
 
 def write_wanted_path(path: str | Path) -> Path:
@@ -81,12 +91,21 @@ class StoreError(RuntimeError):
     """The database cannot be opened or is not a Partner ROI database."""
 
 
-# The one sentence every entry point (dashboard, data_layer / metrics / reports CLIs) gives for such a file.
+# The one sentence every entry point (dashboard, data_layer / metrics / reports CLIs) gives for such a file; with a
+# sync's copy beside it, the sentence names the copy's time and the command that puts it back.
 DAMAGED_TEXT = {
     "ru": "Файл базы {path} повреждён или это не база Partner ROI: восстановите его из резервной копии или "
           "уберите его в сторону и пересоберите базу из amoCRM: `python -m data_layer sync --full --db {path}`.",
     "en": "The database file {path} is damaged or is not a Partner ROI database: restore it from a backup, or "
           "move it aside and rebuild it from amoCRM: `python -m data_layer sync --full --db {path}`.",
+}
+DAMAGED_WITH_COPY = {
+    "ru": "Файл базы {path} повреждён или это не база Partner ROI. Есть копия от {when}: восстановите её командой "
+          "`python -m data_layer restore --db {path}` (или запустите синхронизацию — она восстановит копию сама); "
+          "изменения после {when} придётся внести снова.",
+    "en": "The database file {path} is damaged or is not a Partner ROI database. A copy taken {when} exists: "
+          "restore it with `python -m data_layer restore --db {path}` (or run a sync, which restores it itself); "
+          "edits made after {when} will have to be entered again.",
 }
 
 
@@ -99,8 +118,13 @@ class DamagedDatabase(StoreError):
         super().__init__(self.text("en"))
 
     def text(self, lang: str = "en") -> str:
-        """The sentence in RU or EN."""
-        return DAMAGED_TEXT["ru" if lang == "ru" else "en"].format(path=self.path)
+        """The sentence in RU or EN (naming the sync's copy when there is one)."""
+        key = "ru" if lang == "ru" else "en"
+        try:
+            taken = datetime.fromtimestamp(backup_path(self.path).stat().st_mtime)
+        except OSError:
+            return DAMAGED_TEXT[key].format(path=self.path)
+        return DAMAGED_WITH_COPY[key].format(path=self.path, when=taken.strftime("%d.%m.%Y %H:%M"))
 
 
 # What DuckDB says about a file it cannot read as a database (IO errors about other files, e.g. a disk full
@@ -139,6 +163,8 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def _is_lock_error(exc: Exception) -> bool:
+    if is_damage(exc):  # "checksum … in block at …" says "lock" too: damage must be named at once, not waited on
+        return False
     text = str(exc).lower()
     # "different configuration": this process has the file open read-only while we want to write (or the other
     # way round); like another process's lock, it ends when that short connection closes

@@ -19,7 +19,7 @@ import pandas as pd
 
 from data_layer import store
 from data_layer.textguard import neutralise
-from metrics import commissions_cli, engine, leaderboard, payback_cli, pooling
+from metrics import commissions_cli, deals_cli, engine, incrementality_cli, leaderboard, payback_cli, pooling
 from metrics.filters import ALL_MODELS, FilterError, Filters
 
 BY = ("none", "partner", "model", "month", "week", "quarter", "pipeline", "source")
@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--format", default="table", choices=("json", "csv", "table"))
     payback_cli.add_parser(sub, _date)
     commissions_cli.add_parser(sub, _date)
+    incrementality_cli.add_parser(sub, _date)
+    deals_cli.add_parser(sub, _date)
     return parser
 
 
@@ -197,6 +199,22 @@ def run_commissions(args: argparse.Namespace) -> str:
         raise CliError(str(exc)) from None
 
 
+def run_incrementality(args: argparse.Namespace) -> str:
+    """Credited and incremental figures per partner or model, rendered."""
+    try:
+        return render(incrementality_cli.rows(args, _clean), args.format)
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
+
+
+def run_deals(args: argparse.Namespace) -> str:
+    """The leads / deals behind a partner's numbers (metrics.drill) the arguments ask for, rendered."""
+    try:
+        return render(deals_cli.rows(args, _partner_ids, _clean), args.format)
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     parser = build_parser()
@@ -206,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
             print(run_payback(args))
         elif args.command == "commissions":
             print(run_commissions(args))
+        elif args.command == "incrementality":
+            print(run_incrementality(args))
+        elif args.command == "deals":
+            print(run_deals(args))
         else:
             print(run_kpis(args))
     except (CliError, FilterError) as exc:

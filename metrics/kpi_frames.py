@@ -19,6 +19,7 @@ KPI_COLUMNS = (
     "lead_to_qualified", "qualified_to_won", "revenue", "avg_check", "revenue_share",
     "costs", "costs_ledger", "costs_commission", "income", "income_basis", "profit", "roi", "roi_band",
     "new_clients", "cpa", "ltv", "purchases_per_client", "time_to_close_days", "too_few",
+    "preexisting_deals", "incremental_revenue", "preexisting_share", "incremental_roi",
 )
 # The close view's own ratio and its counts (empty in the cohort view; metrics-spec "conversion")
 CLOSE_COLUMNS = ("won_closed", "lost_closed", "win_rate_closed", "win_rate_closed_low", "win_rate_closed_high")
@@ -37,7 +38,7 @@ def _kpi_frames(df: pd.DataFrame, frames: list[Frame], lite: list[bool]) -> list
     The conversions common to all frames run once on the whole result and each frame is one positional slice:
     renaming, dropping and casting frame by frame cost ~4 ms per frame, more than the data work of a small one.
     """
-    for col in ("leads", "qualified_leads", "won_deals"):
+    for col in ("leads", "qualified_leads", "won_deals", "preexisting_deals"):
         df[col] = df[col].astype("int64")
     if "k_period" in df.columns and any(shape.public_names(dims).get("period") for _, dims in frames):
         df["k_period"] = pd.to_datetime(df["k_period"]).dt.date.astype(object)  # object even when all null

@@ -75,7 +75,7 @@ def threshold(con: duckdb.DuckDBPyConnection) -> float:
 
 def bind_curve(con: duckdb.DuckDBPyConnection) -> CurveInfo:
     """Bind m_close_curve on this connection, computed once per data version (fingerprint of its inputs)."""
-    return _bound(con)[1]
+    return _bound(con)[0]
 
 
 def _bound(con: duckdb.DuckDBPyConnection) -> tuple[CurveInfo, YoungLeads | None]:

@@ -48,7 +48,7 @@ def _period(con: Any, args: argparse.Namespace) -> Filters | None:
     return Filters(start, end)
 
 
-def _partner_id(con: Any, text: str, by_name: Any) -> int:
+def partner_id(con: Any, text: str, by_name: Any) -> int:
     """A partner's id from its id or its name / alias (by_name: the CLI's resolver, raising its error)."""
     if text.strip().isdigit():
         pid = int(text)
@@ -73,7 +73,7 @@ def rows(args: argparse.Namespace, by_name: Any, clean: Any) -> list[dict[str, A
         f = _period(con, args)
         if f is None:
             return []
-        pid = _partner_id(con, args.partner, by_name) if args.partner else None
+        pid = partner_id(con, args.partner, by_name) if args.partner else None
         curve, months = payback.payback(con, f, model=args.model, partner_id=pid)
     frame, fields = (curve, CURVE_FIELDS) if args.curve else (months, MONTH_FIELDS)
     return [{k: clean(_cell(r[k], k)) for k in fields} for r in frame.to_dict("records")]

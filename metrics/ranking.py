@@ -47,10 +47,14 @@ ROI_UNIT_COLUMNS = ("n", "k", "fixed", "sx", "sy", "sxx", "syy", "sxy", "xs", "y
 
 
 def roi_interval(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "partner", n_boot: int = 1000,
-                 seed: int = 0, scenario: Scenario | None = None) -> pd.DataFrame:
-    """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high."""
+                 seed: int = 0, scenario: Scenario | None = None, incremental: bool = False) -> pd.DataFrame:
+    """Bootstrap 95 % interval of ROI per group (resampling its leads and deals, seeded): roi_low, roi_high.
+
+    incremental: the same for the incremental ROI (pre-existing clients' deals bring no income)."""
     dims = query.frame_dims(by)
-    raw = shape.scope_parts(query.scope_run(con, "roi_units", [(f, dims)], scenario, max_exact=stats.EXACT_MAX_UNITS), 1)[0]
+    raw = shape.scope_parts(query.scope_run(con, "roi_units", [(f, dims)], scenario,
+                                            inputs={"incremental": incremental} if incremental else None,
+                                            max_exact=stats.EXACT_MAX_UNITS), 1)[0]
     return _roi_intervals(raw, dims, n_boot, seed)
 
 

@@ -149,6 +149,41 @@ _ENTRIES = [
        "Сколько прибыли приносит каждый вложенный рубль (1,5 = 150 %). Без затрат не считается.",
        "How much profit each unit of money spent returns (1.5 = 150 %). Not shown without costs.",
        where=sql("kpis.sql", "rated")),
+    # credit and incrementality (metrics-spec): a pre-existing client's deal is credited to the partner, not caused
+    _m("preexisting_deals", "Сделки прежних клиентов", "Pre-existing clients' deals", "count",
+       "won deals in scope whose lead is pre-existing: its client (same contact or company, a contact with the same "
+       "normalised phone or e-mail, a company with the same INN) had an open, won or direct lead in the "
+       "preexisting_window_days (default 180) before the lead was created",
+       "Сделки партнёра с клиентами, которые уже были нашими: за 180 дней до его заявки у клиента была открытая, "
+       "выигранная или прямая заявка.",
+       "The partner's deals with clients who were ours already: in the 180 days before its lead the client had an "
+       "open, won or direct lead.", higher_is_better=False, where=sql("kpis.sql", "deal_agg")),
+    _m("incremental_revenue", "Приростная выручка", "Incremental revenue", "money",
+       "revenue of the won deals whose lead is not pre-existing",
+       "Выручка сделок, которых без партнёра, скорее всего, не было бы: без клиентов, уже приходивших к нам.",
+       "Revenue of the deals we would probably not have had without the partner: clients who were ours already "
+       "left out.", where=sql("kpis.sql", "rated")),
+    _m("preexisting_share", "Доля прежних клиентов", "Pre-existing share", "fraction",
+       "pre-existing deals' revenue / revenue",
+       "Какая часть зачтённой партнёру выручки пришла от клиентов, которые уже были нашими.",
+       "How much of the revenue credited to the partner came from clients who were ours already.",
+       higher_is_better=False, where=sql("kpis.sql", "rated")),
+    _m("incremental_roi", "Приростный ROI", "Incremental ROI", "fraction",
+       "(income of the deals not pre-existing − costs) / costs; costs include the commissions on every deal; "
+       "empty when costs = 0",
+       "ROI без клиентов, которые и так были нашими: сколько партнёр действительно принёс на каждый рубль затрат.",
+       "ROI without the clients who were ours anyway: what the partner really brought per unit of money spent.",
+       where=sql("kpis.sql", "rated")),
+    _m("incremental_roi_low", "Приростный ROI, нижняя граница", "Incremental ROI, lower bound", "fraction",
+       "2.5th percentile of incremental ROI over bootstrap resamples (roi_low's rule, pre-existing deals' income 0)",
+       "Осторожная оценка приростного ROI: с вероятностью 95 % он не ниже.",
+       "A cautious incremental ROI: with 95 % confidence it is at least this.",
+       where=py("metrics/incrementality.py", "incrementality")),
+    _m("incremental_roi_high", "Приростный ROI, верхняя граница", "Incremental ROI, upper bound", "fraction",
+       "97.5th percentile of incremental ROI over the same resamples",
+       "Оптимистичная оценка приростного ROI: с вероятностью 95 % он не выше.",
+       "An optimistic incremental ROI: with 95 % confidence it is at most this.",
+       where=py("metrics/incrementality.py", "incrementality")),
     _m("roi_low", "ROI, нижняя граница", "ROI, lower bound", "fraction",
        "2.5th percentile of ROI over bootstrap resamples of the group's leads and deals",
        "Осторожная оценка ROI с учётом случайности: с вероятностью 95 % ROI не ниже.",

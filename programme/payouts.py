@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import duckdb
 import pandas as pd
@@ -18,6 +19,8 @@ import pandas as pd
 from data_layer.userdata import atomic, audit
 from metrics import engine  # the engine owns commission rules
 from metrics.filters import Filters
+from programme import accrual
+from programme.goals import account_today
 
 AUTO_REF = "recalculation"   # reference of a 'reverse' event written by accrue(), not by a person
 EPS = 0.005                  # half a kopeck: amounts are kept in cents
@@ -293,12 +296,16 @@ where month = ? and category in ('commission', 'bonus')
 group by partner_id
 """
 
-# Σ accrue − Σ automatic reversals per line of a month: what accrue() recorded from the computation so far.
+# Σ accrue − Σ automatic reversals − Σ clawback amounts withheld (already paid, owed back) per line of a month:
+# what accrue() and the clawbacks recorded from the computation so far.
 BASE_SQL = """
 select p.partner_id,
        coalesce(sum(e.amount) filter (where e.action = 'accrue'), 0)
-     - coalesce(sum(e.amount) filter (where e.action = 'reverse' and e.reference = ?), 0) as base
+     - coalesce(sum(e.amount) filter (where e.action = 'reverse' and e.reference = ?), 0)
+     - coalesce(max(w.withheld), 0) as base
 from payouts p left join payout_events e on e.payout_id = p.payout_id
+left join (select payout_id, sum(withheld) as withheld from payout_reversals group by payout_id) w
+       on w.payout_id = p.payout_id
 where p.month = ?
 group by p.partner_id
 """
@@ -372,12 +379,51 @@ def accrue(con: duckdb.DuckDBPyConnection, month: date, who: str,
     if any(v < 0 for v in targets.values()):
         raise PayoutError("negative_due")
     with atomic(con):
+        follow_deals(con, start, who, source="accrue")  # deal changes first: then due − base is what is left
         bases = dict(con.execute(BASE_SQL, [AUTO_REF, start]).fetchall())
         partners = sorted(set(targets) | {int(p) for p in bases})
         rows = [_accrue_one(con, p, start, targets.get(p, 0.0), round(float(bases.get(p, 0.0)), 2), who)
                 for p in partners]
+        lines_now = accrual.open_lines(con, start).get(start, [])
+        accrual.snapshot(con, start, [ln for ln in lines_now if not ln.tracked], "accrue")
     cols = ["partner_id", "month", "payout_id", "due", "before", "after", "action", "overpaid"]
     return pd.DataFrame(rows, columns=cols).astype({"payout_id": "Int64"})
+
+
+# ---------- per-deal changes (clawbacks) ----------
+
+def deal_effect(con: duckdb.DuckDBPyConnection, payout_id: int, delta: float, reason: str,
+                who: str) -> tuple[float, float]:
+    """Move a line by one deal's commission change: + accrues; − reverses the unpaid part (an automatic
+    reversal, so accrue() keeps it) and returns the rest as withheld (paid money the partner owes back)."""
+    line = get_line(con, payout_id)
+    if delta >= 0.01:
+        _record(con, line, _apply(line, "accrue", delta), "accrue", delta, who, reason=reason)
+        return 0.0, 0.0
+    take = round(min(-delta, line.unpaid), 2)
+    if take >= 0.01:
+        _record(con, line, _apply(line, "reverse", take), "reverse", take, who, reference=AUTO_REF, reason=reason)
+    return max(take, 0.0), round(-delta - max(take, 0.0), 2)
+
+
+def _effect_on(con: duckdb.DuckDBPyConnection, who: str, payout_id: int, delta: float,
+               reason: str) -> tuple[float, float]:
+    return deal_effect(con, payout_id, delta, reason, who)
+
+
+def follow_deals(con: duckdb.DuckDBPyConnection, month: date | None, who: str, source: str = "sync",
+                 today: date | None = None) -> list[accrual.Change]:
+    """Bring the tracked open lines (one month or all) to their deals' current commissions; untracked lines
+    accrued before migration 0011 get a ``backfill`` snapshot first. Returns the changes written."""
+    today = today or account_today(con)
+    done: list[accrual.Change] = []
+    with atomic(con):
+        for m, group in accrual.open_lines(con, month).items():
+            if source == "sync":
+                accrual.snapshot(con, m, [ln for ln in group if not ln.tracked], "backfill")
+            effect = partial(_effect_on, con, who)
+            done += accrual.follow(con, m, group, effect, today, who, source)
+    return done
 
 
 # ---------- reconciliation ----------

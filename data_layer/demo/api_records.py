@@ -16,6 +16,7 @@ from data_layer.demo.account import (
     ADMIN_ID,
     BASE_URL,
     CLIENT_ENUMS,
+    COMPANY_INN_FIELD,
     CONTACT_EMAIL_FIELD,
     CONTACT_PHONE_FIELD,
     F_CLIENT,
@@ -207,31 +208,54 @@ TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъы�
 MAIL_DOMAINS = ("mail.ru", "yandex.ru", "gmail.com", "bk.ru", "inbox.ru")
 
 
-def _phone(cid: int, k: int) -> str:
-    """A made-up Russian mobile number, fixed per contact."""
+PHONE_FORMATS = ("+7 (9{a}) {b}-{c}-{d}", "8 9{a} {b} {c} {d}", "+79{a}{b}{c}{d}", "8 (9{a}) {b}-{c}{d}")
+
+
+def _phone(cid: int, k: int, style: int = 0) -> str:
+    """A made-up Russian mobile number, fixed per contact, written in one of the ways people type them."""
     x = (cid * 2654435761 + k * 40503) % 10**9
-    return f"+7 (9{x // 10**7 % 100:02d}) {x // 10**4 % 1000:03d}-{x // 100 % 100:02d}-{x % 100:02d}"
+    return PHONE_FORMATS[style % len(PHONE_FORMATS)].format(
+        a=f"{x // 10**7 % 100:02d}", b=f"{x // 10**4 % 1000:03d}", c=f"{x // 100 % 100:02d}", d=f"{x % 100:02d}")
+
+
+def _inn(cid: int) -> str:
+    """A made-up 10-digit INN, fixed per company (every other one typed with spaces)."""
+    x = f"{(cid * 2654435761) % (9 * 10**9) + 10**9}"
+    return f"{x[:4]} {x[4:]}" if cid // 3 % 2 else x
 
 
 def _email(cid: int, first: str, last: str) -> str:
     """A made-up e-mail address, fixed per contact."""
     latin = "".join(TRANSLIT.get(ch, ch) for ch in f"{first[0]}.{last}".lower())
-    return f"{latin}{cid % 97}@{MAIL_DOMAINS[cid % len(MAIL_DOMAINS)]}"
+    return f"{latin}{cid % 9973}@{MAIL_DOMAINS[cid % len(MAIL_DOMAINS)]}"
 
 
-def _contact_fields(cid: int, first: str, last: str, phones: int, emails: int) -> list[dict[str, Any]] | None:
-    """PHONE / EMAIL multitext values of a contact (None when it has neither)."""
+def contact_fields(cid: int, first: str, last: str, phones: int, emails: int,
+                   number_of: int | None = None) -> list[dict[str, Any]] | None:
+    """PHONE / EMAIL multitext values of a contact (None when it has neither).
+
+    Its first number is contact ``number_of``'s (a direct client coming back under a new contact), in this
+    contact's own format."""
     out = []
     if phones:
+        owner = [cid if number_of is None else number_of, cid]
         out.append({"field_id": CONTACT_PHONE_FIELD, "field_name": "Телефон", "field_code": "PHONE",
                     "field_type": "multitext", "values": [
-                        {"value": _phone(cid, k), "enum_id": 1180011 + k, "enum_code": ("WORK", "MOB")[k]}
-                        for k in range(phones)]})
+                        {"value": _phone(owner[k], k, cid // 2), "enum_id": 1180011 + k,
+                         "enum_code": ("WORK", "MOB")[k]} for k in range(phones)]})
     if emails:
         out.append({"field_id": CONTACT_EMAIL_FIELD, "field_name": "Email", "field_code": "EMAIL",
                     "field_type": "multitext",
                     "values": [{"value": _email(cid, first, last), "enum_id": 1180021, "enum_code": "WORK"}]})
     return out or None
+
+
+def company_fields(cid: int) -> list[dict[str, Any]] | None:
+    """The INN field of a company (two in three companies have it filled)."""
+    if cid // 3 % 3 == 2:
+        return None
+    return [{"field_id": COMPANY_INN_FIELD, "field_name": "ИНН", "field_code": None, "field_type": "text",
+             "values": [{"value": _inn(cid)}]}]
 
 
 def contact_records(blk: Block) -> list[dict[str, Any]]:
@@ -246,7 +270,8 @@ def contact_records(blk: Block) -> list[dict[str, Any]]:
             "responsible_user_id": resp, "group_id": 0, "created_by": resp, "updated_by": resp,
             "created_at": c["created_at"][i], "updated_at": c["updated_at"][i], "closest_task_at": None,
             "is_deleted": False, "is_unsorted": False,
-            "custom_fields_values": _contact_fields(cid, first, last, c["phone_count"][i], c["email_count"][i]),
+            "custom_fields_values": contact_fields(cid, first, last, c["phone_count"][i], c["email_count"][i],
+                                                   c["phone_of"][i]),
             "account_id": ACCOUNT_ID, "_links": _link(f"contacts/{cid}"),
             "_embedded": {"tags": [], "companies": []},
         })
@@ -260,7 +285,7 @@ def company_records(blk: Block) -> list[dict[str, Any]]:
         "id": cid, "name": COMPANY_NAMES[c["name_idx"][i]], "responsible_user_id": c["responsible"][i],
         "group_id": 0, "created_by": c["responsible"][i], "updated_by": c["responsible"][i],
         "created_at": c["created_at"][i], "updated_at": c["updated_at"][i], "closest_task_at": None,
-        "custom_fields_values": None, "is_deleted": False, "account_id": ACCOUNT_ID,
+        "custom_fields_values": company_fields(cid), "is_deleted": False, "account_id": ACCOUNT_ID,
         "_links": _link(f"companies/{cid}"), "_embedded": {"tags": []},
     } for i, cid in enumerate(c["id"])]
 

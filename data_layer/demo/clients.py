@@ -19,6 +19,7 @@ from data_layer.demo.cast import (
     PERSON_NAMES,
 )
 from data_layer.demo.plan import MONTHS, Plan
+from data_layer.demo.returning import DirectPool
 
 REPEAT_RATE = 0.06        # share of leads that are a known client coming back (~15 % of clients buy again)
 REPEAT_WIN = 0.55
@@ -33,6 +34,7 @@ class State:
     pool_contact: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pool_company: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pool_partner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    direct_pool: DirectPool = field(default_factory=DirectPool)  # direct clients a partner lead may bring back
 
 
 def _close_seconds(outcome: np.ndarray, model: np.ndarray, repeat: np.ndarray, z: np.ndarray,

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_layer import identity
 from data_layer.demo.account import FIELD_INDEX, FIELDS
-from data_layer.demo.cast import COMPANY_NAMES, PERSON_FULL
+from data_layer.demo.api_records import company_fields, contact_fields
+from data_layer.demo.cast import COMPANY_NAMES, PERSON_FULL, PERSON_NAMES
 from data_layer.demo.generate import Block
 from data_layer.demo.lead_details import tag_table
 
@@ -72,4 +74,19 @@ def block_frames(blk: Block) -> dict[str, pd.DataFrame]:
             "pipeline_before": blk.events["pipeline"], "status_before": blk.events["status_before"],
             "pipeline_after": blk.events["pipeline"], "status_after": blk.events["status_after"]}),
     }
+    frames["raw_client_keys"] = client_key_frame(blk)
     return frames
+
+
+def client_key_frame(blk: Block) -> pd.DataFrame:
+    """The block's identity keys: the same fields the API records carry, through the sync's own key code."""
+    c = {k: v.tolist() for k, v in blk.contacts.items()}
+    rows: list[dict] = []
+    for i, cid in enumerate(c["id"]):
+        if c["phone_count"][i] or c["email_count"][i]:
+            first, last = PERSON_NAMES[c["name_idx"][i]]
+            cf = contact_fields(cid, first, last, c["phone_count"][i], c["email_count"][i], c["phone_of"][i])
+            rows += identity.contact_keys({"custom_fields_values": cf}, cid)
+    for cid in blk.companies["id"].tolist():
+        rows += identity.company_keys({"custom_fields_values": company_fields(cid)}, cid)
+    return pd.DataFrame.from_records(rows, columns=["entity_type", "entity_id", "kind", "value"])

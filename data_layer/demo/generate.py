@@ -28,6 +28,7 @@ from data_layer.demo.lead_details import (
     tag_rows,
 )
 from data_layer.demo.plan import MONTHS, Plan
+from data_layer.demo.returning import phone_of
 
 
 @dataclass
@@ -97,6 +98,7 @@ def _draw_block(plan: Plan, b: int, state: State) -> Block:
     finish_leads(plan, u, z, leads)
     second = has_contact & (u["second"] < 0.08)
     contacts = new_contacts(plan, state, u, leads, new_main, second)
+    contacts["phone_of"] = phone_of(state.direct_pool, leads, contacts, new_main)
     companies = new_companies(plan, u, leads, b2b)
     update_pool(state, leads)
     return Block(leads=leads, fields=field_rows(leads), tags=tag_rows(leads),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from data_layer import save, store
+from data_layer import backup, save, store
 from data_layer.errors import ConfigError
 from data_layer.sync.outcome import SyncResult, now_iso
 from data_layer.sync.plan import Known, known_ids, read_state
@@ -24,10 +24,14 @@ DEMO_TABLES = ("lead_facts", *store.DERIVED_TABLES, "saved_mapping_preview", "sy
                "cost_ledger", "commission_rules", "partners", "scenarios", "goals", "payout_events", "payouts")
 
 
-def open_run(db_path: Path, replace_demo: bool, full: bool) -> tuple[int, str, tuple[dict[str, int], Known]]:
-    """Migrate; refuse or replace a demo database; close runs a crash left open; record this run; read the
-    first pass's inputs (sync_state, contact/company ids) — all in one connection."""
+def open_run(db_path: Path, replace_demo: bool, full: bool,
+             keep_copy: bool = False) -> tuple[int, str, tuple[dict[str, int], Known]]:
+    """Copy the file (keep_copy); migrate; refuse or replace a demo database; close runs a crash left open;
+    record this run; read the first pass's inputs (sync_state, contact/company ids) — all in one connection."""
+    existed = db_path.exists()
     with store.connect(db_path) as con:
+        if keep_copy and existed:  # before any write of this run, under its lock
+            backup.copy_locked(con, db_path)
         migrated = store.migrate(con)
         source = store.get_meta(con, "source")
         if source == "demo" and not replace_demo:

@@ -12,11 +12,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from data_layer import store
+from data_layer import backup, store
 from data_layer.sync import after
 from data_layer.sync.outcome import now_iso
 from data_layer.sync.progress import Progress, write_json_atomic
-from data_layer.sync.runner import failure_sentence, sync
+from data_layer.sync.runner import failure_sentence, recover, sync
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +41,14 @@ def run(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     progress = Progress(sys.stderr, args.progress_file)
     try:
-        store.check(args.db)  # a damaged file is the reason to give, before any amoCRM setting is looked at
-        result = sync(args.db, full=args.full, progress=progress, replace_demo=args.replace_demo)
+        keep_copy = backup.enabled()
+        # a damaged file is the reason to give, before any amoCRM setting is looked at — unless the sync's copy
+        # can replace it
+        restored = recover(args.db) if keep_copy else store.check(args.db)
+        if restored:
+            print(restored, file=sys.stderr)
+        result = sync(args.db, full=args.full, progress=progress, replace_demo=args.replace_demo,
+                      keep_copy=keep_copy)
     except KeyboardInterrupt as exc:
         print(f"Sync stopped: {failure_sentence(exc)}", file=sys.stderr)
         return 130

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from data_layer import normalise, store
+from data_layer import backup, normalise, store
 from data_layer.client import AmoClient, open_client
 from data_layer.config import AmoConfig, load_config
 from data_layer.errors import AmoError, ConfigError
@@ -82,8 +82,10 @@ def single_sync(db_path: Path) -> Iterator[None]:
 
 def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = False,
          client: AmoClient | None = None, progress: Progress | None = None,
-         replace_demo: bool = False) -> SyncResult:
-    """Run one sync (full the first time, incremental later); raise AmoError after recording a failure."""
+         replace_demo: bool = False, keep_copy: bool = False) -> SyncResult:
+    """Run one sync (full the first time, incremental later); raise AmoError after recording a failure.
+
+    keep_copy: copy the file (data_layer.backup) in the run's first write connection, before any write."""
     db_path = Path(db_path)
     started = time.monotonic()
     config = config or load_config(db_path)
@@ -92,7 +94,7 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
         client = client or open_client(config)
         early = EarlyStart(client, config.workers)  # account + reference requests overlap the db's opening
         try:
-            run_id, mode, inputs = open_run(db_path, replace_demo, full)
+            run_id, mode, inputs = open_run(db_path, replace_demo, full, keep_copy)
         except BaseException:
             early.stop(wait=True)
             if own_client:
@@ -138,6 +140,19 @@ def sync(db_path: str | Path, config: AmoConfig | None = None, *, full: bool = F
         if progress:
             progress.update(fetcher_ref[0], client, stats, "ok", result.summary())
         return result
+
+
+def recover(db_path: str | Path) -> str | None:
+    """Under the sync lock: when the file is damaged and the sync's copy is usable, restore it; the sentence."""
+    with single_sync(Path(db_path)):
+        try:
+            store.check(db_path)
+            return None
+        except store.DamagedDatabase:
+            if not backup.usable(db_path):
+                raise
+        when = backup.taken_at(db_path)
+        return backup.restored_sentence(db_path, backup.restore(db_path), when)
 
 
 def failure_sentence(exc: BaseException) -> str:

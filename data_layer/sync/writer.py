@@ -8,13 +8,14 @@ incremental pass, ending with the same content as an uninterrupted sync.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from data_layer import normalise, save, store
+from data_layer import identity, normalise, save, store
 from data_layer.sync.outcome import RunStats
 from data_layer.sync.sources import Checkpoint, Item
 
@@ -72,7 +73,7 @@ class Writer:
         if by_kind.get("contacts"):
             batches.append(normalise.normalise_contacts(latest_by_id(by_kind["contacts"])))
         if by_kind.get("companies"):
-            batches.append(normalise.normalise_companies(latest_by_id(by_kind["companies"])))
+            batches.append(normalise.normalise_companies(latest_by_id(by_kind["companies"]), inn_field_name(con)))
         if batches:
             save.save_batch(con, normalise.merge(*batches))
         if by_kind.get("events"):
@@ -95,6 +96,14 @@ def latest_by_id(records: list[dict]) -> list[dict]:
         out.pop(rec.get("id"), None)
         out[rec.get("id")] = rec
     return list(out.values())
+
+
+def inn_field_name(con: duckdb.DuckDBPyConnection) -> str:
+    """The company field that holds the INN (setting `inn_field_name`, default «ИНН»)."""
+    # read here, not through userdata (which imports pandas): a sync's first requests leave without waiting for it
+    row = con.execute("select value from settings where key = 'inn_field_name'").fetchone()
+    name = json.loads(row[0]) if row else None
+    return name.strip() if isinstance(name, str) and name.strip() else identity.DEFAULT_INN_FIELD
 
 
 REPLACED = ("account", "users", "pipelines", "lead_fields", "loss_reasons", "sources")
@@ -164,3 +173,6 @@ def prune_unreferenced(con: duckdb.DuckDBPyConnection) -> None:
                 "where contact_id is not null)")
     con.execute("delete from raw_companies where id not in (select company_id from raw_lead_companies "
                 "where company_id is not null)")
+    con.execute("delete from raw_client_keys where (entity_type = 'contact' and entity_id not in "
+                "(select id from raw_contacts)) or (entity_type = 'company' and entity_id not in "
+                "(select id from raw_companies))")

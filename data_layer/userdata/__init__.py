@@ -7,12 +7,13 @@ write several statements wrap them in `atomic`, which starts a transaction only 
 
 Import from here (``from data_layer.userdata import ...``); the modules behind it:
 messages (every sentence), errors (Problem, UserDataError), transaction (atomic, audit, ACTOR), parse (values),
-partners, ledger, rules, settings, scenarios, scenario_math (what-if maths on frames).
+partners, ledger, rules, settings, scenarios, scenario_math (what-if maths on frames), events (chart events).
 """
 
 from __future__ import annotations
 
 from data_layer.userdata.errors import Problem, UserDataError, fail
+from data_layer.userdata.events import EVENT_COLUMNS, SCOPES, add_event, delete_event, list_events
 from data_layer.userdata.ledger import (
     LEDGER_COLUMNS,
     delete_ledger,
@@ -98,3 +99,4 @@ __all__ = [
     "tiers_json", "to_amount", "to_category", "to_date", "to_model", "to_month", "update_partner",
     "update_rule", "upsert_ledger", "validate_ledger", "validate_rules",
 ]
+__all__ += ["EVENT_COLUMNS", "SCOPES", "add_event", "delete_event", "list_events"]

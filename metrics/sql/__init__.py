@@ -78,6 +78,7 @@ INPUTS: dict[str, tuple[Any, str]] = {
     "clients": (_flag, "a scope computes the client metrics: close_agg and life_agg"),
     "won_only": (_flag, "deals.sql: only the won deals in scope (else every lead of L)"),
     "by_lead": (_flag, "funnel.sql / quality.sql: read the leads one by one (else the day counts)"),
+    "incremental": (_flag, "roi_units.sql: pre-existing clients' deals bring no income (incremental ROI)"),
 }
 
 

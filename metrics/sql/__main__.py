@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 import duckdb
 
 from data_layer import store
-from metrics import engine, maturity, payback, query, sql
+from metrics import drill, engine, maturity, payback, query, sql
 from metrics.filters import FilterError, Filters
 from metrics.sql import relations
 
@@ -55,6 +55,7 @@ PAGE_CALLS: dict[str, tuple[bool, PageCall]] = {
     "funnel": (False, lambda con, f, by: engine.funnel(con, f)),
     "partner_vs_direct": (False, lambda con, f, by: engine.partner_vs_direct(con, f)),
     "deals": (False, lambda con, f, by: engine.deals(con, f, _one(f.partners))),
+    "deal_list": (False, lambda con, f, by: drill.deal_list(con, drill.narrow(f, status="leads"))),
     "commission_details": (False, lambda con, f, by: engine.commission_details(con, f)),
     "revenue_total": (False, lambda con, f, by: engine.revenue_total(con, f)),
     "payback": (False, lambda con, f, by: payback.curves(con, f, _one(f.models), _one(f.partners))),

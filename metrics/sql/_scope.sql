@@ -85,7 +85,7 @@ cohort_deals as not materialized (
     -- won deals of the cohort-view families, by creation date (each view its own CTE so each is a plain range join)
     select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.created_date as d,
         w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
-        w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        w.is_qualified, w.preexisting, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
         s.g_source, s.g_unit, s.g_clients
     from fact_won_deals w
     join fams s on not s.close_view and w.created_date between s.s_from and s.s_to
@@ -96,7 +96,7 @@ close_deals as not materialized (
     -- won deals of the close-view families, by close date
     select w.lead_id, w.partner_id, w.model, w.pipeline_id, w.utm_source, w.source_name, w.closed_date as d,
         w.amount, w.close_days, w.client, w.client_deals, w.client_revenue, w.created_date, w.closed_date,
-        w.is_qualified, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
+        w.is_qualified, w.preexisting, s.sid, s.s_from, s.s_to, s.close_view, s.g_partner, s.g_model, s.g_pipeline,
         s.g_source, s.g_unit, s.g_clients
     from fact_won_deals w
     join fams s on s.close_view and w.closed_date between s.s_from and s.s_to

@@ -37,7 +37,7 @@ listed as (
 select
     l.lead_id, l.lead_name, l.pipeline_id, p.name as pipeline, l.status_id, s.name as stage,
     l.created_date, l.closed_date, l.amount, l.is_won, l.is_lost, l.is_qualified, l.loss_reason,
-    l.close_days, l.client_key, l.partner_id, l.partner_name as partner, l.model, l.in_deals,
+    l.close_days, l.client_key, l.partner_id, l.partner_name as partner, l.model, l.in_deals, l.in_leads,
     coalesce(case when l.in_deals then l.amount * dr.pct + dr.fixed end, 0.0)
         + coalesce(case when l.in_leads and l.is_qualified then lr.fixed end, 0.0) as commission
 from listed l

@@ -25,7 +25,7 @@ lead_agg as (
 deal_keyed as (
     select sid, g_clients, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
         {{ k_source }} as k_source, {{ k_period }} as k_period,
-        amount, close_days, client, client_deals, client_revenue,
+        amount, close_days, client, client_deals, client_revenue, preexisting,
         case model when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
             when 'service' then cast($m_service as double) when 'direct' then cast($m_direct as double)
             else cast($m_unassigned as double) end as model_margin
@@ -37,6 +37,11 @@ deal_agg as (
         sum(amount) as revenue,
         sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) as income,
         sum(amount) filter (where coalesce(model_margin, cast($m_account as double)) is not null) as margin_revenue,
+        -- pre-existing clients' deals (fact_won_deals.preexisting): credited, but not incremental
+        count(*) filter (where preexisting) as preexisting_deals,
+        sum(amount) filter (where preexisting) as preexisting_revenue,
+        sum(amount * coalesce(model_margin, cast($m_account as double), 1.0)) filter (where preexisting)
+            as preexisting_income,
         -- a client with a single won deal ever is new in the group of that deal and its lifetime to date is
         -- that deal: counted here without the distinct-client work (3 in 4 deals of the demo)
         count(*) filter (where g_clients and client_deals = 1) as new_clients,
@@ -136,6 +141,9 @@ grouped as (
         coalesce(sum(revenue), 0.0) as revenue,
         coalesce(sum(income), 0.0) as income,
         coalesce(sum(margin_revenue), 0.0) as margin_revenue,
+        coalesce(sum(preexisting_deals), 0) as preexisting_deals,
+        coalesce(sum(preexisting_revenue), 0.0) as preexisting_revenue,
+        coalesce(sum(preexisting_income), 0.0) as preexisting_income,
         max(time_to_close_days) as time_to_close_days,
         coalesce(sum(new_clients), 0) as new_clients,
         coalesce(sum(life_deals), 0) as life_deals,
@@ -204,6 +212,9 @@ measured as (
 rated as (
     select m.*,
         (m.income - m.costs) / nullif(m.costs, 0) as roi,
+        (m.income - m.preexisting_income - m.costs) / nullif(m.costs, 0) as incremental_roi,
+        m.revenue - m.preexisting_revenue as incremental_revenue,
+        m.preexisting_revenue / nullif(m.revenue, 0) as preexisting_share,
         m.costs / nullif(m.new_clients, 0) as cpa
     from measured m
 ),
@@ -242,6 +253,7 @@ kpi_rows as (
             r.income - r.costs as profit,
             r.roi,
             roi_band(r.roi) as roi_band,
+            r.preexisting_deals, r.incremental_revenue, r.preexisting_share, r.incremental_roi,
             case when sc.g_clients then r.new_clients end as new_clients,
             case when sc.g_clients then r.cpa end as cpa,
             case when sc.g_clients then r.life_revenue / nullif(r.new_clients, 0) - r.cpa end as ltv,

@@ -3,7 +3,8 @@
 -- commission y not 0) and, for groups with at most $max_exact of them, their x and y as lists: the deals by lead
 -- id, then the rewarded leads by partner and creation day. Parameters: those of _scope and _costs, $max_exact
 -- (int).
--- Template inputs: as kpis (a unit's period bucket is its deal date when it is a deal in scope, else its creation).
+-- Template inputs: as kpis (a unit's period bucket is its deal date when it is a deal in scope, else its creation),
+-- and incremental (the deals of pre-existing clients count with no income: the incremental ROI's interval).
 {% from "_keys.sql" import k_partner_id, k_model, k_pipeline_id, k_source, k_period, key_cols with context %}
 with
 {% include "_scope.sql" %}
@@ -16,14 +17,17 @@ deal_units as not materialized (
     -- every won deal in scope (bucketed by its deal date) with its income x and commission y: its deal's rates,
     -- plus its lead reward when it is a qualified lead of L
     select u.sid, u.k_partner_id, u.k_model, u.k_pipeline_id, u.k_source, u.k_period, u.lead_id, u.partner_id,
+        -- incremental ROI: a pre-existing client's deal brings no income (its commission still counts)
+        {% if incremental is defined and incremental %}case when u.preexisting then 0.0 else {% endif %}
         u.amount * coalesce(case u.model
             when 'referral' then cast($m_referral as double) when 'sales' then cast($m_sales as double)
             when 'service' then cast($m_service as double) when 'direct' then cast($m_direct as double)
-            else cast($m_unassigned as double) end, cast($m_account as double), 1.0) as x,
+            else cast($m_unassigned as double) end, cast($m_account as double), 1.0)
+        {% if incremental is defined and incremental %}end{% endif %} as x,
         coalesce(u.amount * dr.pct + dr.fixed, 0.0) + coalesce(case when u.rewarded_lead then lr.fixed end, 0.0) as y
     from (
         select sid, {{ k_partner_id }} as k_partner_id, {{ k_model }} as k_model, {{ k_pipeline_id }} as k_pipeline_id,
-            {{ k_source }} as k_source, {{ k_period }} as k_period, lead_id, partner_id, model, amount,
+            {{ k_source }} as k_source, {{ k_period }} as k_period, lead_id, partner_id, model, amount, preexisting,
             is_qualified and created_date between s_from and s_to as rewarded_lead,
             coalesce(closed_date, created_date) as rule_day, created_date
         from deal_rows

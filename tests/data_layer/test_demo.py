@@ -319,3 +319,30 @@ def test_the_build_instant_cuts_the_grid_without_piling_leads_up_at_it() -> None
     plan = demo.Plan(5000, 1, END, now_ts=noon)
     assert plan.horizon_ts == noon and plan.grid_ts[-1] == noon and plan.grid_cdf[-1] == 1.0
     assert np.all(np.diff(plan.grid_cdf) >= 0)
+
+
+# ---------------------------------------------------------------- pre-existing clients
+
+def test_phones_come_in_mixed_formats(records: dict) -> None:
+    from data_layer.identity import normalise_phone
+
+    phones = [v["value"] for c in records["contacts"] for f in c["custom_fields_values"] or []
+              if f["field_code"] == "PHONE" for v in f["values"]]
+    assert {p[:2] for p in phones} >= {"+7", "8 "} and any(p.isdigit() is False and "(" in p for p in phones)
+    assert all(normalise_phone(p) is not None for p in phones)
+    inns = [f["values"][0]["value"] for c in records["companies"] for f in c["custom_fields_values"] or []]
+    assert inns and any(" " in x for x in inns)
+
+
+def test_direct_clients_return_through_partners(default_db: tuple[Path, dict]) -> None:
+    path, _ = default_db
+    share = dict(query(path, "select partner_name, sum(amount) filter (where preexisting) / sum(amount) "
+                             "from fact_won_deals where partner_id is not null group by 1"))
+    assert share["ГК «Омега»"] > 0.6  # a partner whose revenue is mostly pre-existing
+    others = [v or 0 for k, v in share.items() if k != "ГК «Омега»"]
+    assert 0 < sorted(others)[len(others) // 2] < 0.2  # the rest: some clients came direct first
+    kinds = dict(query(path, "select match_kind, count(*) from fact_preexisting group by 1"))
+    assert kinds.get("phone", 0) > 100  # a new contact with a direct client's number, in another format
+    direct_before = query(path, "select count(*) from fact_preexisting x join lead_facts e "
+                                "on e.lead_id = x.earlier_lead_id where e.partner_id is null")[0][0]
+    assert direct_before > 0.6 * sum(kinds.values())

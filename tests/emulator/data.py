@@ -2,8 +2,8 @@
 
 Covers what the sync must survive: deleted leads with their lead_deleted events, null
 custom_fields_values, more than 50 custom fields (two definition pages), contacts shared by leads,
-companies, events of other types, and (``quirks=True``) malformed values: unknown field types,
-huge strings, emoji, numbers as strings, missing fields.
+companies (with an INN field), contacts' phones / e-mails, events of other types, and (``quirks=True``) malformed
+values: unknown field types, huge strings, emoji, numbers as strings, missing fields, malformed INNs.
 """
 
 from __future__ import annotations
@@ -143,6 +143,19 @@ def _contact(cid: int, i: int, t: int) -> dict[str, Any]:
             "is_deleted": False, "custom_fields_values": cf or None, "account_id": ACCOUNT_ID}
 
 
+def _company(cid: int, k: int, t: int, quirks: bool) -> dict[str, Any]:
+    """A company; most carry an INN field (in mixed spellings), with ``quirks`` some malformed ones."""
+    cf = []
+    if k % 3 != 2:
+        inn = f"77070{k:05d}" if k % 2 else f"7707 0{k:04d}-"
+        if quirks and k % 5 == 3:
+            inn = ["ИНН не указан", "123", 0][k % 3]
+        cf.append({"field_id": 811, "field_name": "ИНН", "field_code": None, "field_type": "text",
+                   "values": [{"value": inn}]})
+    return {"id": cid, "name": f"ООО «Компания {k}»", "created_at": t, "updated_at": t + k, "is_deleted": False,
+            "custom_fields_values": cf or None, "account_id": ACCOUNT_ID}
+
+
 def make_records(n_leads: int = 60, seed: int = 1, quirks: bool = False, end: int = 1_760_000_000,
                  days: int = 400, deleted_every: int = 9, same_second: int = 0) -> dict[str, Any]:
     """The account as records; ``same_second`` leads share one updated_at (a bulk edit)."""
@@ -176,7 +189,6 @@ def make_records(n_leads: int = 60, seed: int = 1, quirks: bool = False, end: in
         "sources": [{"id": 401, "name": "Сайт"}],
         "leads": leads,
         "contacts": [_contact(cid, k, start) for k, cid in enumerate(contact_ids)],
-        "companies": [{"id": cid, "name": f"ООО «Компания {k}»", "created_at": start, "updated_at": start + k,
-                       "is_deleted": False} for k, cid in enumerate(company_ids)],
+        "companies": [_company(cid, k, start, quirks) for k, cid in enumerate(company_ids)],
         "events": events,
     }

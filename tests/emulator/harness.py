@@ -22,7 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RAW_TABLES = ("raw_account", "raw_users", "raw_pipelines", "raw_statuses", "raw_lead_fields",
               "raw_lead_field_enums", "raw_loss_reasons", "raw_sources", "raw_leads", "raw_lead_field_values",
               "raw_lead_tags", "raw_lead_contacts", "raw_lead_companies", "raw_contacts", "raw_companies",
-              "raw_lead_status_events")
+              "raw_client_keys", "raw_lead_status_events")
 # Knobs that make a test sync fast against a local emulator (the real defaults are in AmoConfig).
 FAST = {"max_rps": 100.0, "workers": 6, "timeout": 3.0, "max_retries": 8, "retry_base": 0.01,
         "max_retry_wait": 0.2, "overlap": 300, "lag": 0, "commit_seconds": 0.2}

@@ -46,6 +46,8 @@ def test_curve_is_the_cumulative_share_of_known_close_times(tmp_db: Path) -> Non
     assert {d: overall[d] for d in expected} == pytest.approx(expected)
     assert set(curve["pipeline_id"].dropna()) == set()  # fewer than 30 won deals: no pipeline curve of its own
     assert pd.Timestamp(curve["as_of"].iloc[0]).date() == date(2024, 6, 30) and curve["deals"].iloc[0] == 10
+    info = call(tmp_db, maturity.bind_curve)  # once returned the young-leads table instead
+    assert isinstance(info, maturity.CurveInfo) and info.as_of == date(2024, 6, 30)
 
 
 def test_curve_corrects_for_young_deals_seen_only_when_fast(tmp_db: Path) -> None:

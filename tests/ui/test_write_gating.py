@@ -29,6 +29,7 @@ WRITES = (
     r"costs\.rules(\.\d+)?\.tier_rows",
     r"forecast\.plan_save", r"goals\.(save|delete)", r"payouts\.(accrue|submit)",
     r"settings\.(save|forget|sync_now|apply_mapping|calc_save|roles_save)", r"what_if\.(save|delete|apply)",
+    r"trends\.events\.(add|delete)",
     r"settings\.alerts_(save|delete|test_(email|telegram|webhook))",  # a test send sends: a write
 )
 # Widgets that only read, download, navigate or change this session's own what-if / plan inputs.
@@ -37,6 +38,8 @@ READS = (
     r"what_if\.(load|reset|rate_set|realloc_add)", r"what_if\.(costs|rules)", r"what_if\.rules(\.\d+)?\.tier_rows",
     r"forecast\.plan_budgets",
     r"reports\.(weekly_build|download_.+)", r"costs\.download", r"portal\.(pdf|xlsx)", r"meeting\.(prev|next)",
+    # drill-through (ui.drill): a KPI card's list button, the dialog's downloads and its "partner's page" button
+    r"[a-z_-]+\.kpi\.\d+\.drill", r"models\.card\.[a-z]+\.drill", r"drill\.(csv|xlsx|action)",
 )
 ADMIN_SCENARIO = "Сценарий администратора"
 
@@ -185,6 +188,8 @@ WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "userdata.save_scenario": (userdata.save_scenario, ("Мой", ScenarioInputs()), {}),
     "userdata.delete_scenario": (userdata.delete_scenario, (ADMIN_SCENARIO,), {}),
     "userdata.apply_scenario": (userdata.apply_scenario, (ScenarioInputs(margin={"account": 0.9}),), {}),
+    "userdata.add_event": (userdata.add_event, ("07.12.2026", "Событие"), {}),
+    "userdata.delete_event": (userdata.delete_event, (1,), {}),
     "payouts.accrue": (payouts.accrue, (date(2024, 1, 1), "v"), {}),
     "payouts.approve": (payouts.approve, (1, 1.0, "v"), {}),
     "payouts.pay": (payouts.pay, (1, 1.0, date(2024, 1, 1), None, "v"), {}),
