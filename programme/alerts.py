@@ -25,7 +25,7 @@ import pandas as pd
 
 from data_layer.userdata import alerts as rules
 from metrics import changes, lifecycle, lookups
-from metrics.engine import KPI_COLUMNS, kpis_many
+from metrics.engine import CLIENT_METRICS, KPI_COLUMNS, LITE, kpis_many
 from metrics.filters import Filters
 from metrics.maturity import bucket_end, mature, today
 from metrics.registry import METRICS
@@ -125,7 +125,7 @@ def readings(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], as_of: dat
     current = _period_start(as_of, grain)
     # through the current period's last day, so that metrics.maturity marks it incomplete
     f, dims, col = _scopes(rule, Filters(_back(current, grain, need + HISTORY + YOUNG), bucket_end(current, grain)))
-    rows = kpis_many(con, ((f, dims, "lite"),))[0]
+    rows = kpis_many(con, ((f, dims, *_lite(metric)),))[0]
     if col == "partner_id":
         rows = rows[rows["partner_id"].notna()]
     groups = [(None, rows)] if col is None else list(rows.groupby(col, sort=True))
@@ -137,7 +137,12 @@ def readings(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], as_of: dat
         judged.append((key, detail, part.sort_values("period").reset_index(drop=True)))
     if rule["condition"] == "anomaly":
         return [_anomaly(key, detail, part, metric, grain) for key, detail, part in judged]
-    return _windowed(con, rule, judged, f, as_of)
+    return _windowed(con, rule, judged, f, col)
+
+
+def _lite(metric: str) -> tuple[str, ...]:
+    """A frame's lite flag: the client metrics (CPA, LTV, …) need the full frame, every other metric does not."""
+    return () if metric in CLIENT_METRICS else (LITE,)
 
 
 def _anomaly(key: str, detail: dict[str, Any], part: pd.DataFrame, metric: str, grain: str) -> Reading:
@@ -154,9 +159,10 @@ def _anomaly(key: str, detail: dict[str, Any], part: pd.DataFrame, metric: str, 
 
 
 def _windowed(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any],
-              judged: list[tuple[str, dict[str, Any], pd.DataFrame]], f: Filters, as_of: date) -> list[Reading]:
+              judged: list[tuple[str, dict[str, Any], pd.DataFrame]], f: Filters, col: str | None) -> list[Reading]:
     """below / above / change_pct: one value over the last `window` settled periods of each scope (and the
-    `window` before them), computed by the engine over their days."""
+    `window` before them), computed by the engine over their days. Scopes sharing a span share one frame grouped by
+    the scope's key, and every frame has the rule's narrowing, so all of them are one engine query."""
     grain, window, cond = rule["grain"], int(rule["window_periods"]), rule["condition"]
     spans: list[tuple[str, dict[str, Any], list[tuple[date, date]]]] = []
     for key, detail, part in judged:
@@ -168,26 +174,22 @@ def _windowed(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any],
         tail = settled.tail(count)
         parts = [tail.head(window), tail.tail(window)] if cond == "change_pct" else [tail]
         spans.append((key, detail, [_span(p, grain) for p in parts]))
-    requests = []
-    for key, _, periods in spans:
-        for lo, hi in periods:
-            requests.append((_narrow(rule, key, lo, hi, f), "none", "lite"))
-    frames = iter(kpis_many(con, tuple(requests)) if requests else [])
-    out = []
-    for key, detail, periods in spans:
-        values = [_number(next(frames)[rule["metric"]].iloc[0]) for _ in periods]
-        out.append(_verdict(rule, key, detail, periods, values))
-    return out
+    unique = sorted({span for _, _, periods in spans for span in periods})
+    by = {"partner_id": "partner", "model": "model"}.get(col or "", "none")
+    requests = tuple((Filters(lo, hi, models=f.models, partners=f.partners), by, *_lite(rule["metric"]))
+                     for lo, hi in unique)
+    frames = dict(zip(unique, kpis_many(con, requests), strict=True)) if requests else {}
+    return [_verdict(rule, key, detail, periods, [_value(frames[p], rule["metric"], key, col) for p in periods])
+            for key, detail, periods in spans]
 
 
-def _narrow(rule: Mapping[str, Any], key: str, lo: date, hi: date, f: Filters) -> Filters:
-    """The filters of one scope over [lo, hi]."""
-    kind, _, value = key.partition(":")
-    if kind == "model":
-        return Filters(lo, hi, models=(value,))
-    if kind == "partner":
-        return Filters(lo, hi, partners=(int(value),))
-    return Filters(lo, hi, models=f.models, partners=f.partners)
+def _value(frame: pd.DataFrame, metric: str, key: str, col: str | None) -> float | None:
+    """One scope's value in a frame over a span (grouped by the scope's key column when the rule has one)."""
+    if col is not None:
+        value = key.partition(":")[2]
+        frame = frame[frame[col].astype(str) == value] if col == "model" else \
+            frame[frame["partner_id"].notna() & (frame["partner_id"].astype("Int64").astype(str) == value)]
+    return _number(frame[metric].iloc[0]) if len(frame) else None
 
 
 def _verdict(rule: Mapping[str, Any], key: str, detail: dict[str, Any], periods: list[tuple[date, date]],

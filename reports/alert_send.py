@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from data_layer import store, userdata
 from data_layer.userdata.alerts import channels_of
@@ -41,7 +42,8 @@ TEXT = {
         "previous": "Было: {value} за {period}", "band": "Обычный диапазон: {low} … {high}",
         "asleep": "Нет лидов {days} дн., последний лид {day}", "link": "Открыть: {url}",
         "line": "{event} · {rule} · {where} · {value} · {channel}: {result}",
-        "dry": "будет отправлено", "retry": "повтор, попытка {n}", "ok": "отправлено", "failed": "ошибка — {error}",
+        "dry": "будет отправлено", "retry": "повтор, попытка {n}", "skipped": "отложено: канал недоступен",
+        "ok": "отправлено", "failed": "ошибка — {error}",
         "summary": "Оповещения: событий {events}, отправлено {sent}, ошибок {failed} (повтор при следующем запуске).",
         "dry_summary": "Проверка без отправки: событий {events}, отправок {sends}; ничего не изменено.",
         "test": "Проверка канала оповещений Partner ROI: если вы это читаете, канал работает.",
@@ -58,7 +60,8 @@ TEXT = {
         "previous": "Before: {value} for {period}", "band": "Usual range: {low} … {high}",
         "asleep": "No lead for {days} days, last lead {day}", "link": "Open: {url}",
         "line": "{event} · {rule} · {where} · {value} · {channel}: {result}",
-        "dry": "would be sent", "retry": "retry, attempt {n}", "ok": "sent", "failed": "failed — {error}",
+        "dry": "would be sent", "retry": "retry, attempt {n}", "skipped": "postponed: the channel is down",
+        "ok": "sent", "failed": "failed — {error}",
         "summary": "Alerts: {events} events, {sent} sent, {failed} failed (retried on the next run).",
         "dry_summary": "Dry run: {events} events, {sends} sends; nothing changed.",
         "test": "Partner ROI alert channel check: if you read this, the channel works.",
@@ -261,16 +264,29 @@ def _run(db_path: Path, lang: str, as_of: date | None) -> Outcome:
         alerts.record(con, moved, seen)
         todo = alerts.pending(con)
     store.bump_version(db_path)
-    results = [(d, deliver(d, settings, lang)) for d in todo]  # the file is closed while we wait on the network
-    if results:
-        with store.connect(db_path) as con, userdata.atomic(con):
-            for d, error in results:
-                alerts.record_send(con, d, error is None, error)
+    lines, sent, failed = [], 0, 0
+    down: set[str] = set()  # channels found unreachable in this run: their other sends wait for the next run
+    for d in todo:  # the file is closed while we wait on the network
+        if _target(d) in down:
+            lines.append(_line(d, say(lang, "skipped"), lang))
+            continue
+        error = deliver(d, settings, lang)
+        if isinstance(error, channels.Unreachable):
+            down.add(_target(d))
+        # each attempt is recorded at once: a run stopped half-way (the sync's step timeout) re-sends nothing
+        with store.connect(db_path) as con:
+            alerts.record_send(con, d, error is None, error)
+        sent, failed = sent + (error is None), failed + (error is not None)
+        lines.append(_line(d, say(lang, "ok") if error is None else say(lang, "failed", error=error), lang))
+    if todo:
         store.bump_version(db_path)
-    lines = [_line(d, say(lang, "ok") if error is None else say(lang, "failed", error=error), lang)
-             for d, error in results]
-    failed = sum(error is not None for _, error in results)
-    return Outcome(lines, len(moved), len(results) - failed, failed)
+    return Outcome(lines, len(moved), sent, failed)
+
+
+def _target(d: alerts.Delivery) -> str:
+    """What one unreachable server takes down: Telegram, the SMTP server, or one webhook host."""
+    kind = str(d.channel.get("kind"))
+    return f"webhook:{urlsplit(str(d.channel.get('url'))).netloc}" if kind == "webhook" else kind
 
 
 def _dry(db_path: Path, lang: str, as_of: date | None) -> Outcome:

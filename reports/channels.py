@@ -52,6 +52,13 @@ TEXT = {
 }
 
 
+class Unreachable(str):
+    """A failure sentence that says the server could not be reached at all (no answer, refused, timed out): the
+    run postpones the channel's other sends instead of waiting on each."""
+
+    __slots__ = ()
+
+
 def _say(lang: str, key: str, **kwargs: object) -> str:
     return TEXT["en" if lang == "en" else "ru"][key].format(**kwargs)
 
@@ -118,7 +125,7 @@ def _post(url: str, body: bytes, headers: dict[str, str], what: str, lang: str) 
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         text = reason if isinstance(reason, str) else getattr(reason, "strerror", None) or type(reason).__name__
-        return _say(lang, "unreachable", what=name, reason=text)
+        return Unreachable(_say(lang, "unreachable", what=name, reason=text))
 
 
 def send_telegram(settings: ChannelSettings, chat_id: str, text: str, lang: str = "ru") -> str | None:
@@ -152,4 +159,5 @@ def _clean(settings: ChannelSettings, sentence: str | None) -> str | None:
     """The sentence without any secret this process knows."""
     if sentence is None:
         return None
-    return redact(redact(sentence, settings.secrets()))
+    clean = redact(redact(sentence, settings.secrets()))
+    return Unreachable(clean) if isinstance(sentence, Unreachable) else clean

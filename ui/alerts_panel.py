@@ -50,8 +50,8 @@ TEXT = {
         "history": "История отправок (последние 50)", "no_history": "Отправок ещё не было.",
         "col.name": "Правило", "col.metric": "Показатель", "col.scope": "Охват", "col.condition": "Условие",
         "col.threshold": "Порог", "col.window": "Окно", "col.enabled": "Вкл.", "col.active": "Активно",
-        "col.last_sent": "Отправлено", "col.last_result": "Итог",
-        "col.sent_at": "Когда", "col.scope_key": "Где", "col.channel": "Канал", "col.event": "Событие",
+        "col.last_sent": "Отправка (UTC)",
+        "col.sent_at": "Когда (UTC)", "col.scope_key": "Где", "col.channel": "Канал", "col.event": "Событие",
         "col.result": "Результат", "col.error": "Ошибка", "col.attempt": "Попытка",
         "ev.start": "сработало", "ev.clear": "снято", "res.ok": "отправлено", "res.failed": "ошибка",
     },
@@ -77,8 +77,8 @@ TEXT = {
         "history": "Send history (last 50)", "no_history": "Nothing sent yet.",
         "col.name": "Rule", "col.metric": "Metric", "col.scope": "Scope", "col.condition": "Condition",
         "col.threshold": "Threshold", "col.window": "Window", "col.enabled": "On", "col.active": "Firing",
-        "col.last_sent": "Last send", "col.last_result": "Outcome",
-        "col.sent_at": "When", "col.scope_key": "Where", "col.channel": "Channel", "col.event": "Event",
+        "col.last_sent": "Sent (UTC)",
+        "col.sent_at": "When (UTC)", "col.scope_key": "Where", "col.channel": "Channel", "col.event": "Event",
         "col.result": "Result", "col.error": "Error", "col.attempt": "Attempt",
         "ev.start": "fired", "ev.clear": "cleared", "res.ok": "sent", "res.failed": "failed",
     },
@@ -128,10 +128,15 @@ def rules_table(names: dict[int, str]) -> None:
                                                                                   rows["grain"], strict=True)],
         tr(TEXT, "col.enabled"): rows["enabled"].astype(bool),
         tr(TEXT, "col.active"): rows["active_scopes"].astype(int),
-        tr(TEXT, "col.last_sent"): rows["last_sent_at"],
-        tr(TEXT, "col.last_result"): rows["last_result"].map(lambda r: tr(TEXT, f"res.{r}") if r else None),
+        tr(TEXT, "col.last_sent"): [f"{_when(w, '%d.%m %H:%M')} · {tr(TEXT, f'res.{r}')}" if isinstance(r, str) else None
+                                    for w, r in zip(rows["last_sent_at"], rows["last_result"], strict=True)],
     })
     st.dataframe(shown, hide_index=True, key=f"{K}rules", placeholder=fmt.DASH)
+
+
+def _when(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str | None:
+    """A stored time (UTC) to the minute."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).strftime(pattern)
 
 
 def _load(rule_id: int | None) -> None:
@@ -280,6 +285,7 @@ def history(names: dict[int, str]) -> None:
         return
     cols = ("sent_at", "rule", "scope_key", "channel", "event", "result", "error", "attempt")
     rows = rows.assign(scope_key=rows["scope_key"].map(lambda k: _where(str(k), names)),  # cells: literal text
+                       sent_at=rows["sent_at"].map(_when),
                        event=rows["event"].map(labeler(TEXT, "ev.")), result=rows["result"].map(labeler(TEXT, "res.")))
     shown = rows[list(cols)].rename(columns={c: tr(TEXT, f"col.{'name' if c == 'rule' else c}") for c in cols})
     st.dataframe(shown, hide_index=True, key=f"{K}history", placeholder=fmt.DASH)

@@ -182,3 +182,11 @@ def test_a_failed_send_stays_pending_until_one_succeeds(db: Path) -> None:
         history = alerts.send_history(con)
         assert history["result"].tolist() == ["ok", "ok", "failed"]
         assert json.loads(rule_store.list_alert_rules(con).iloc[0]["channels"])[0]["chat_id"] == "-1001234567890"
+
+
+def test_a_client_metric_gets_a_value(db: Path) -> None:
+    """CPA and LTV are left out of the engine's lite frames: a rule on them reads full ones."""
+    with store.connect(db) as con:
+        alerts.add_rule(con, rule(metric="cpa", condition="above", threshold="0"))
+        (reading,) = [r for _, r in alerts.evaluate(con)[1]]
+        assert reading.value is not None and reading.value > 0 and reading.holds

@@ -189,3 +189,21 @@ def test_two_runs_at_once_send_an_event_once(db: Path, servers) -> None:
     for t in runs:
         t.join()
     assert (len(telegram.requests), len(hook.requests), len(inbox.messages)) == (1, 1, 1)
+
+
+def test_a_channel_that_is_down_is_tried_once_per_run_and_the_rest_wait(db: Path, servers, capsys) -> None:
+    telegram, _, _ = servers
+    with store.connect(db) as con:
+        alerts.add_rule(con, {"name": "Каждый партнёр", "metric": "leads", "scope_kind": "partner",
+                              "condition": "above", "threshold": "0", "window_periods": 1, "grain": "month",
+                              "channels": [{"kind": "webhook", "url": f"http://127.0.0.1:{smtp.free_port()}/x"},
+                                           {"kind": "telegram", "chat_id": CHAT}]})
+    assert cli("--db", str(db), "--lang", "en") == 0
+    out = capsys.readouterr().out
+    with store.connect(db, read_only=True) as con:
+        events = con.execute("select count(*) from alert_events").fetchone()[0]
+        sends = dict(con.execute("select result, count(*) from alert_sends group by result").fetchall())
+        pending = len(alerts.pending(con))
+    assert events > 1 and len(telegram.requests) == events  # the other channel is not held up
+    assert sends == {"ok": events, "failed": 1} and out.count("postponed") == events - 1
+    assert pending == events  # every webhook send waits for the next run
