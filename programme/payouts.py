@@ -368,7 +368,8 @@ def accrue(con: duckdb.DuckDBPyConnection, month: date, who: str,
     ``due`` (partner_id → amount) overrides the computation (tests, imports). An increase adds pending;
     a decrease is a 'reverse' event (reference ``recalculation``) taking pending first, then approved;
     money already paid is never reversed — the excess is reported in ``overpaid``. Lines a person reversed
-    are closed and skipped. Returns one row per partner: partner_id, month, payout_id, due, before, after,
+    are closed and skipped. Per-deal records (``programme.accrual``) go first: the month's tracked lines follow their
+    deals (clawbacks), and a line the month gets for the first time has its deals recorded after it is set. Returns one row per partner: partner_id, month, payout_id, due, before, after,
     action (accrued | reversed | unchanged | closed), overpaid.
     """
     who = _who(who)

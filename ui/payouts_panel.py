@@ -45,6 +45,10 @@ TEXT = {
         "col.last_paid_on": "Последняя выплата", "col.references": "Документы", "col.balance_words": "Расчёты",
         "lines": "Строки выплат", "line": "Строка", "action": "Действие",
         "action.approve": "Утвердить", "action.pay": "Выплатить", "action.reverse": "Сторнировать",
+        "action.withhold": "Удержать долг",
+        "withhold.help": "Долг партнёра по сторно: {owed}. Удержание записывается как выплата по строке (документ "
+                         "«clawback: withheld»): к оплате и долг уменьшаются на одну сумму, остаток расчётов не меняется.",
+        "done.withhold": "Удержано {amount} в счёт долга партнёра.",
         "amount": "Сумма", "amount.sign": "Сумма, {sign}",
         "amount.help": "Например «1 234,50». По умолчанию — всё, что можно провести этим действием.", "paid_on": "Дата выплаты", "reference": "Платёжный документ", "reason": "Причина сторно",
         "submit": "Выполнить", "done.approve": "Утверждено {amount}.", "done.pay": "Выплата {amount} записана.",
@@ -76,6 +80,10 @@ TEXT = {
         "col.last_paid_on": "Last paid", "col.references": "References", "col.balance_words": "Settlement",
         "lines": "Payout lines", "line": "Line", "action": "Action",
         "action.approve": "Approve", "action.pay": "Pay", "action.reverse": "Reverse",
+        "action.withhold": "Withhold debt",
+        "withhold.help": "The partner owes {owed} from reversals. A withholding is recorded as a payment on the line "
+                         "(reference “clawback: withheld”): to pay and the debt drop by the same amount, the balance keeps.",
+        "done.withhold": "Withheld {amount} against the partner's debt.",
         "amount": "Amount", "amount.sign": "Amount, {sign}",
         "amount.help": "For example “1,234.50”. By default: all this action can take.", "paid_on": "Paid on", "reference": "Payment reference", "reason": "Reason",
         "submit": "Apply", "done.approve": "Approved {amount}.", "done.pay": "Payment of {amount} recorded.",
@@ -116,7 +124,7 @@ def _say(code: str, key: str, **kwargs: object) -> str:
     return TEXT[code][key].format(**kwargs)
 
 
-def _error(exc: payouts.PayoutError) -> None:
+def _error(exc: payouts.PayoutError | clawbacks.ClawbackError) -> None:
     st.error(exc.text(lang()), icon=":material/error:")
 
 
@@ -239,7 +247,9 @@ def _line_label(r: dict, currency: str, code: str) -> str:
                 status=_say(code, f"status.{r['status']}"), **money)
 
 
-def _limit(r: dict, action: str) -> float:
+def _limit(r: dict, action: str, owed: float = 0.0) -> float:
+    if action == "withhold":
+        return min(float(r["to_pay"]), owed)
     return float({"approve": r["pending"], "pay": r["to_pay"], "reverse": r["accrued"] - r["paid"]}[action])
 
 
@@ -255,12 +265,16 @@ def action_section(period: payouts.Period | None, who: str, today: date, currenc
     pid = st.selectbox(tr(TEXT, "line"), list(open_lines), key="payouts.line",
                        format_func=lambda p: _line_label(open_lines[p], currency, code))
     line = open_lines[pid]
-    action = st.segmented_control(tr(TEXT, "action"), list(ACTIONS), default="approve", required=True,
+    owed = query(clawbacks.outstanding, int(line["partner_id"]))  # paid commission the partner owes back
+    actions = [*ACTIONS, "withhold"] if owed >= 0.01 else list(ACTIONS)
+    if st.session_state.get("payouts.action") not in actions:
+        st.session_state["payouts.action"] = "approve"
+    action = st.segmented_control(tr(TEXT, "action"), actions, default="approve", required=True,
                                   key="payouts.action", format_func=lambda a: _say(code, f"action.{a}"))
     with st.form("payouts.form", border=True):
         sign = fmt.currency_symbol(currency, code)
         label = tr(TEXT, "amount.sign", sign=sign)
-        typed = st.text_input(label, value=amount_text(round(max(_limit(line, action), 0.0), 2)),
+        typed = st.text_input(label, value=amount_text(round(max(_limit(line, action, owed), 0.0), 2)),
                               key=f"payouts.amount.{pid}.{action}", help=tr(TEXT, "amount.help"))
         paid_on = reference = reason = None
         if action == "pay":
@@ -269,6 +283,9 @@ def action_section(period: payouts.Period | None, who: str, today: date, currenc
             reference = st.text_input(tr(TEXT, "reference"), key="payouts.reference")
         if action == "reverse":
             reason = st.text_input(tr(TEXT, "reason"), key="payouts.reason")
+        if action == "withhold":
+            paid_on = today
+            st.caption(tr(TEXT, "withhold.help", owed=_money(owed, currency)))
         sig = confirm.signature(pid, action, typed, paid_on, reference, reason)
         slot = st.container()  # the warning and its tick go above the button that confirms them
         if st.form_submit_button(tr(TEXT, "submit"), key="payouts.submit", type="primary", disabled=not who):
@@ -277,7 +294,7 @@ def action_section(period: payouts.Period | None, who: str, today: date, currenc
             except EntryError as exc:
                 st.error(exc.sentence, icon=":material/error:")
             else:
-                if action != "pay" or _date_plausible(paid_on, sig):
+                if action != "pay" or _date_plausible(paid_on, sig):  # a withholding is dated today
                     _apply(action, pid, amount, paid_on, reference, reason, who, currency)
         with slot:
             confirm.show(PAY_CONFIRM, sig, tr(TEXT, "confirm"))
@@ -302,9 +319,11 @@ def _apply(action: str, pid: int, amount: float, paid_on: date | None, reference
             write(payouts.approve, pid, amount, who)
         elif action == "pay":
             write(payouts.pay, pid, amount, paid_on, reference, who)
+        elif action == "withhold":
+            write(clawbacks.withhold, pid, amount, paid_on, who)
         else:
             write(payouts.reverse, pid, amount, reason or "", who)
-    except payouts.PayoutError as exc:
+    except (payouts.PayoutError, clawbacks.ClawbackError) as exc:
         _error(exc)
         return
     confirm.clear(PAY_CONFIRM)

@@ -219,3 +219,28 @@ def test_cli_bad_db_is_one_sentence_and_exit_1(tmp_path: Path) -> None:
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and str(path) in lines[0] and "Traceback" not in done.stderr
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_a_debt_is_withheld_from_a_later_line_and_the_balance_keeps(con: duckdb.DuckDBPyConnection) -> None:
+    edit(con, deals_of(con)[0], "lose")
+    rebuild(con)
+    clawbacks.run(con, TODAY)
+    owed = clawbacks.outstanding(con, PARTNER)
+    assert owed > 0
+    june = date(2025, 6, 1)
+    payouts.accrue(con, june, "anna", due={PARTNER: round(owed + 1000, 2)})
+    line = payouts.find_line(con, PARTNER, june)
+    assert line is not None
+    payouts.approve(con, line.payout_id, line.accrued, "boris")
+    before = clawbacks.balance(con, PARTNER)
+    assert clawbacks.withhold_limit(con, line.payout_id) == pytest.approx(owed)
+    with pytest.raises(clawbacks.ClawbackError) as refused:
+        clawbacks.withhold(con, line.payout_id, owed + 1, TODAY, "boris")
+    assert "не больше" in refused.value.text("ru")
+    after = clawbacks.withhold(con, line.payout_id, owed, TODAY, "boris")
+    assert after.to_pay == pytest.approx(1000) and clawbacks.outstanding(con, PARTNER) == 0
+    assert clawbacks.balance(con, PARTNER) == pytest.approx(before) == pytest.approx(1000)
+    assert payouts.events(con, line.payout_id)["reference"].iloc[-1] == clawbacks.WITHHELD_REF
+    with pytest.raises(clawbacks.ClawbackError) as nothing:
+        clawbacks.withhold(con, line.payout_id, 1, TODAY, "boris")
+    assert nothing.value.code == "nothing_owed" and payouts.reconcile(con).empty

@@ -3,13 +3,18 @@ words — in RU and EN, narrowed by the period and the partner filter."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 from support.clawbacks import PARTNER, build, reopen_first_deal
 
+from data_layer import store
 from presentation import clawbacks as words
+from programme import clawbacks, payouts
+from ui.number_entry import amount_text
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +83,31 @@ def test_the_period_and_partner_filters_narrow_the_reversals(reopened: tuple[Pat
     assert len(bal) >= 1  # the July debt is carried into August
     other = panel(db, monkeypatch, period=("2025-07-01", "2025-07-31"), partners=(PARTNER + 1,))
     assert words.say("ru", "none") in [c.value for c in other.caption]
+
+
+def test_withhold_the_debt_from_a_later_line(reopened: tuple[Path, int], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "withhold.duckdb"
+    shutil.copy(reopened[0], db)
+    june = date(2025, 6, 1)
+    with store.connect(db) as con:
+        owed = clawbacks.outstanding(con, PARTNER)
+        payouts.accrue(con, june, "anna", due={PARTNER: round(owed + 1000, 2)})
+        line = payouts.find_line(con, PARTNER, june)
+        assert line is not None
+        payouts.approve(con, line.payout_id, line.accrued, "boris")
+    at = panel(db, monkeypatch)
+    at.text_input(key="payouts.who").set_value("anna").run()
+    at.selectbox(key="payouts.line").set_value(line.payout_id).run()
+    options = [str(o) for o in at.get("button_group")[0].proto.options]
+    assert len(options) == 4, options  # approve, pay, reverse and (the partner owes) withhold
+    at.session_state["payouts.action"] = "withhold"
+    at.run()
+    field = at.text_input(key=f"payouts.amount.{line.payout_id}.withhold")
+    assert field.value == amount_text(owed)  # the default: the whole debt (less than the line's to pay)
+    at.button(key="payouts.submit").click().run()
+    assert not at.error and not at.exception
+    with store.connect(db, read_only=True) as con:
+        assert clawbacks.outstanding(con, PARTNER) == 0
+        assert payouts.get_line(con, line.payout_id).to_pay == pytest.approx(1000)
+    assert any("в счёт долга партнёра" in s.value for s in at.success)

@@ -18,7 +18,7 @@ from data_layer import admin, config, costs_io, plausibility, store, sync, userd
 from data_layer.userdata import ScenarioInputs
 from pages import settings as settings_page
 from pages import what_if as what_if_page
-from programme import alerts, goals, payouts, planning
+from programme import alerts, clawbacks, goals, payouts, planning
 from reports import alert_send
 from ui import auth, data, writes
 
@@ -194,6 +194,7 @@ WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "payouts.approve": (payouts.approve, (1, 1.0, "v"), {}),
     "payouts.pay": (payouts.pay, (1, 1.0, date(2024, 1, 1), None, "v"), {}),
     "payouts.reverse": (payouts.reverse, (1, 1.0, "", "v"), {}),
+    "clawbacks.withhold": (clawbacks.withhold, (1, 1.0, date(2024, 1, 1), "v"), {}),
     "config.save_connection": (config.save_connection, (Path("x.duckdb"), "https://x.amocrm.ru"), {}),
     "config.forget_credentials": (config.forget_credentials, (Path("x.duckdb"),), {}),
     "sync.start_background_sync": (sync.start_background_sync, (Path("x.duckdb"),), {}),
