@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from metrics import changes, engine, lookups, maturity, page_frames, registry
+from metrics import drill as deal_drill
 from metrics.filters import Filters
 from presentation import fmt, palette
 from presentation.rules import anomaly_rule
-from ui import chart_lines, charts, event_rules, layout
+from ui import chart_lines, charts, drill, event_rules, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
@@ -34,6 +37,7 @@ TEXT = {
         "partial": "Последний период ещё не закончился — он на графике, но не участвует в поиске аномалий и тренде.",
         "stage.mature": "сделки закрыты", "stage.maturing": "созревает: сделки ещё закрываются",
         "stage.incomplete": "текущий месяц не закончен", "stage.projection": "Прогноз при созревании",
+        "drill": "{series}: {metric} за {period}",
         "young": "Пунктир — период созревает: лиды ещё превращаются в сделки (по кривой закрытия сделок за 24 месяца), "
                  "ромб — прогноз при созревании с 80 % интервалом; точками — текущий период, он не закончен. Такие "
                  "периоды не участвуют в поиске аномалий и в тренде.",
@@ -72,6 +76,7 @@ TEXT = {
         "partial": "The last period is not over yet — it is drawn but left out of anomaly flags and the trend.",
         "stage.mature": "deals closed", "stage.maturing": "maturing: deals are still closing",
         "stage.incomplete": "current month not over", "stage.projection": "Projection at maturity",
+        "drill": "{series}: {metric}, {period}",
         "young": "Dashed — the period is maturing: its leads are still turning into deals (by the account's 24-month "
                  "time-to-close curve); the diamond is the projection at maturity with its 80 % interval; dotted — "
                  "the current period, not over yet. Such periods are left out of anomaly flags and the trend.",
@@ -217,7 +222,7 @@ def series_trend_table(lines: dict[str, changes.TrendLine | None], grain: str) -
     })
 
 
-def _chart(flagged: pd.DataFrame, lines: dict[str, changes.TrendLine | None], by: str, metric: str,
+def _chart(f: Filters, flagged: pd.DataFrame, lines: dict[str, changes.TrendLine | None], by: str, metric: str,
            currency: str, grain: str) -> None:
     """The metric over time: each series in its stable colour, young periods drawn apart, its trend line."""
     stages = {s: tr(TEXT, f"stage.{s}") for s in ("mature", "maturing", "incomplete", "projection")}
@@ -228,7 +233,28 @@ def _chart(flagged: pd.DataFrame, lines: dict[str, changes.TrendLine | None], by
                                   grain=grain, stages=stages, colors=colors, trends=lines,
                                   trend_labels={d: tr(TEXT, k) for d, k in ARROWS.items()})
     chart = event_rules.overlay(chart, flagged, KIND.get(metric, "num"), grain, currency, split=by)
-    charts.show(chart, key="trends.chart", height=360)
+    charts.show(chart, key="trends.chart", height=360, select=metric in drill.CARD_STATUS)
+    if metric in drill.CARD_STATUS:
+        _drill_point(f, flagged, by, metric, grain)
+
+
+def _drill_point(f: Filters, flagged: pd.DataFrame, by: str, metric: str, grain: str) -> None:
+    """A point of the chart clicked: the leads / deals behind that period (and model or partner), cut to f."""
+    def make(picked: Sequence[dict[str, Any]]) -> drill.Request | None:
+        start, series = drill.point_day(picked[0].get("period")), picked[0].get("series")
+        rows = flagged[(pd.to_datetime(flagged["period"]).dt.date == start) & (flagged["series"] == series)]
+        if start is None or rows.empty:
+            return None
+        key, value = rows["key"].iloc[0], rows["value"].iloc[0]
+        who = {} if by == "total" else {"model": key} if by == "model" else {"partner": int(key)}
+        when = (fmt.day if grain == "week" else fmt.month)(start, lang())
+        count = int(value) if metric in ("leads", "won_deals") and pd.notna(value) else None
+        return drill.Request(tr(TEXT, "drill", series=series, metric=metric_label(metric), period=when),
+                             deal_drill.narrow(f, period=drill.bucket(start, grain), status=drill.CARD_STATUS[metric],
+                                               **who), count)
+
+    drill.on_selection("trends.chart", drill.selected_points(st.session_state.get("trends.chart"), charts.DRILL),
+                       make)
 
 
 def _projection_text(row: pd.Series | None, metric: str, currency: str) -> str:
@@ -281,7 +307,7 @@ def render() -> None:
     # maturing and incomplete periods get no verdict; counts (leads, deals) get the Poisson floor
     flagged = changes.flag(series, by="series", count=registry.get(metric).unit == "count")
     lines = trend_lines(flagged)
-    _chart(flagged, lines, by, metric, currency, grain)
+    _chart(f, flagged, lines, by, metric, currency, grain)
     event_rules.panel("trends.events")
     young = ~maturity.mature(flagged)
     if young.any():

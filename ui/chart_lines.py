@@ -64,12 +64,18 @@ def over_time(df: pd.DataFrame, series_col: str, value_kind: str, title: str,
                              tips, anomalies, band, title)
     data = pd.concat([rows.assign(role="point", y=rows["value"]), band], ignore_index=True)
     base = alt.Chart().encode(x=x, y=alt.Y("y:Q", axis=axis), color=color)
-    layers = [base.transform_filter("datum.role == 'point'").mark_line(point=True).encode(tooltip=tips)]
+    layers = [base.transform_filter("datum.role == 'point'").mark_line(point=True).encode(tooltip=tips)
+              .add_params(_drill(series_col))]
     layers += _trend_layer(base, series_col, band, title)
     if anomalies:
         layers.append(base.transform_filter("datum.role == 'point' && datum.is_anomaly").mark_point(
             shape="circle", size=420, filled=False, strokeWidth=3).encode(color=alt.value(ANOMALY_COLOR)))
     return alt.layer(*layers, data=data)
+
+
+def _drill(series_col: str) -> alt.Parameter:
+    """The click selection of a point: its period and series (ui.drill opens the deals behind it)."""
+    return alt.selection_point(name=charts.DRILL, fields=["period", series_col], on="click")
 
 
 def _trend_rows(trends: Mapping[str, TrendLine | None], series_col: str, labels: Mapping[str, str]) -> pd.DataFrame:
@@ -147,7 +153,8 @@ def _staged_lines(rows: pd.DataFrame, series_col: str, kind: str, currency: str,
     marks = base.transform_filter("datum.role == 'point' || datum.role == 'proj'").mark_point(
         filled=True, strokeWidth=1.5).encode(
         tooltip=tips, shape=when("datum.role == 'proj'", "diamond", "circle", alt.ShapeValue), stroke=stroke,
-        fillOpacity=when("datum.role == 'point' && datum.stage != 'mature'", 0.0, 0.8, alt.FillOpacityValue))
+        fillOpacity=when("datum.role == 'point' && datum.stage != 'mature'", 0.0, 0.8, alt.FillOpacityValue)
+    ).add_params(_drill(series_col))
     interval = base.transform_filter("datum.role == 'proj'").mark_rule(strokeWidth=2, opacity=0.45).encode(
         y=alt.Y("proj_low:Q"), y2=alt.Y2("proj_high"))
     layers = [*_trend_layer(base, series_col, band, title), line, marks, interval]

@@ -23,9 +23,11 @@ from metrics.filters import Filters
 from presentation import deals, fmt
 from ui import tables
 from ui.data import query
+from ui.filters import period_label
 from ui.i18n import lang, tr
 
 K_PENDING, K_SEEN = "drill.pending", "drill.seen"
+ICON = ":material/format_list_bulleted:"  # a card's list button
 SHOW_MAX = 10_000  # rows drawn in the dialog; the downloads hold every row
 # the KPI card metrics that count leads or deals -> the rows they count
 CARD_STATUS = {"leads": "leads", "qualified_leads": "qualified", "won_deals": "won", "revenue": "won",
@@ -34,7 +36,7 @@ Exporter = Callable[[pd.DataFrame, str | None, str, str, str, str], bytes]
 
 TEXT = {
     "ru": {
-        "dialog": "Сделки за числом", "button": "Сделки →", "button.leads": "Лиды →",
+        "dialog": "Сделки за числом", "period": "Период: {period} · фильтры те же, что у числа.", "button": "Сделки →", "button.leads": "Лиды →",
         "button.help": "Открыть список лидов и сделок, из которых сложилось это число.",
         "count.won": "Сделок: {n} · выручка {amount} · комиссия {commission}",
         "count.leads": "Лидов: {n} · из них выиграно {won} на {amount}",
@@ -46,7 +48,7 @@ TEXT = {
         "csv": "Скачать CSV", "xlsx": "Скачать XLSX",
     },
     "en": {
-        "dialog": "Deals behind the number", "button": "Deals →", "button.leads": "Leads →",
+        "dialog": "Deals behind the number", "period": "Period: {period} · the number's own filters.", "button": "Deals →", "button.leads": "Leads →",
         "button.help": "Open the list of the leads and deals this number is made of.",
         "count.won": "Deals: {n} · revenue {amount} · commission {commission}",
         "count.leads": "Leads: {n} · won among them {won} for {amount}",
@@ -76,13 +78,16 @@ def request(req: Request) -> None:
     st.session_state[K_PENDING] = req
 
 
-def card_button(metric: str | None, title: str, f: Filters | None, key: str, count: object = None) -> None:
-    """A KPI card's small button opening the leads / deals its number counts (nothing for other metrics)."""
+def card_button(metric: str | None, title: str, f: Filters | None, key: str, count: object = None,
+                icon_only: bool = False) -> None:
+    """A KPI card's small button opening the leads / deals its number counts (nothing for other metrics);
+    icon_only: just the list icon, its words in the tooltip (a card's corner)."""
     if f is None or metric not in CARD_STATUS:
         return
     status = CARD_STATUS[metric]
     word = tr(TEXT, "button.leads" if status in ("leads", "qualified") else "button")
-    if st.button(word, key=f"{key}.drill", type="tertiary", help=tr(TEXT, "button.help")):
+    label, tip = (ICON, f"{word} {tr(TEXT, 'button.help')}") if icon_only else (word, tr(TEXT, "button.help"))
+    if st.button(label, key=f"{key}.drill", type="tertiary", help=tip):
         n = None if count is None or pd.isna(count) else int(count)
         request(Request(title, drill.narrow(f, status=status), n if metric in ("leads", "qualified_leads",
                                                                                  "won_deals") else None))
@@ -171,6 +176,7 @@ def _body(req: Request, export: Exporter) -> None:
     rows = query(drill.deal_list, req.drill)
     base = query(crm_links.account_base)
     st.subheader(fmt.plain(req.title), anchor=False)  # CRM names (a partner's) inside
+    st.caption(tr(TEXT, "period", period=period_label(req.drill.filters)))
     _counts(req, rows, code, currency)
     if rows.empty:
         st.info(tr(TEXT, "none"), icon=":material/filter_alt_off:")
@@ -220,7 +226,10 @@ def _table(rows: pd.DataFrame, base: str | None, code: str, currency: str) -> No
     for c in ("name", "partner", "client"):
         shown[c] = tables.names(shown[c].fillna(fmt.DASH))
     kinds = {"name": "name", "partner": "name", "client": "name", "amount": "money", "commission": "money"}
-    cols = [tables.Col(c, kinds.get(c, "text"), label=deals.label(c, code)) for c, _ in deals.COLUMNS if c != "url"]
+    # a column with one value throughout (one partner's list: its partner, model, status) is said by the title
+    same = {c for c in ("partner", "model", "status") if shown[c].nunique(dropna=False) <= 1}
+    cols = [tables.Col(c, kinds.get(c, "text"), label=deals.label(c, code)) for c, _ in deals.COLUMNS
+            if c != "url" and c not in same]
     config = tables.column_config(shown, cols, code, currency)
     if base:
         config["lead_id"] = st.column_config.LinkColumn(deals.label("lead_id", code), display_text=r"/leads/detail/(\d+)$")

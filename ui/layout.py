@@ -107,14 +107,16 @@ def _card(card: Kpi, key: str, note: str | None, compact: bool = False, drill_fr
     label = f"{card.label} {band_markdown(card.band)}" if compact and card.band else card.label
     with st.container(border=True, key=key, height="stretch"):
         flat = no_change(card.delta)
-        st.metric(label, card.value, delta=card.delta, delta_color="off" if flat else card.delta_color,
-                  delta_arrow="off" if flat else "auto", help=card.help,
-                  delta_description=note if card.delta else None)
+        # the "deals" button sits at the metric's right, so the cards keep their height (the first screen fits)
+        with st.container(horizontal=True, gap="small"):
+            st.metric(label, card.value, delta=card.delta, delta_color="off" if flat else card.delta_color,
+                      delta_arrow="off" if flat else "auto", help=card.help,
+                      delta_description=note if card.delta else None, width="stretch")
+            drill.card_button(card.metric, card.label, drill_from, key, card.raw, icon_only=True)
         if card.caption:
             st.caption(card.caption)
         if card.band and not compact:
             band_badge(card.band)
-        drill.card_button(card.metric, card.label, drill_from, key, card.raw)
 
 
 def _big_card(card: Kpi, key: str, note: str | None, drill_from: Filters | None = None) -> None:

@@ -115,3 +115,23 @@ def test_a_models_table_cell_and_a_segment_row_open_their_lists(app_env: Path, a
     at.button(key="models.card.service.drill").click()
     run_ok(at)
     assert len(_dialog_table(at)) == int(by_model.loc["service", "won_deals"])
+
+
+def test_a_chart_bar_and_a_trend_point_open_their_period_s_deals(app_env: Path, app_db: Path) -> None:
+    with store.connect(app_db, read_only=True) as con:
+        by_month = engine.grouped(con, F, ("month", "model")).assign(period=lambda d: pd.to_datetime(d["period"]))
+    march = by_month[by_month["period"] == "2026-03-01"]
+    at = run_ok(new_app(PERIOD))
+    ms = int(pd.Timestamp("2026-03-01").value // 1_000_000)  # Vega sends a date field as epoch milliseconds
+    at.session_state["overview.chart"] = {"selection": {"drill": [{"period": ms}]}}
+    run_ok(at)
+    assert len(_dialog_table(at)) == int(march["won_deals"].sum())
+    assert not at.warning
+    run_ok(at.switch_page("pages/trends.py"))
+    at.selectbox(key="trends.metric").set_value("won_deals")
+    run_ok(at)
+    at.session_state["trends.chart"] = {"selection": {"drill": [{"period": "2026-03-01T00:00:00",
+                                                                  "series": "Реферальная"}]}}
+    run_ok(at)
+    assert len(_dialog_table(at)) == int(march.loc[march["model"] == "referral", "won_deals"].iloc[0])
+    assert not at.warning
