@@ -128,6 +128,9 @@ def _write_rules(con: duckdb.DuckDBPyConnection, plan: Plan, ids: dict[str, int]
     userdata.add_rule(con, "percent_revenue", SALES_TIERS[0]["rate"], model="sales", tiers=SALES_TIERS,
                       valid_from=since)
     userdata.add_rule(con, "percent_revenue", OVERRIDE_RATE, partner_id=ids[OVERRIDE_PARTNER], valid_from=since)
+    # the rules have been in force since the data begin: their audit rows say so, or every chart would mark a
+    # "new commission rule" event on the day the demo was built (metrics.events reads rule changes from the log)
+    con.execute("update audit_log set happened_at = ? where entity = 'commission_rules'", [since])
     return 3
 
 

@@ -32,6 +32,17 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
+def _null_nan(value: object) -> object:
+    """value with every float NaN (inside dicts and lists too) replaced by None."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _null_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_null_nan(v) for v in value]
+    return value
+
+
 def audit(con: duckdb.DuckDBPyConnection, action: str, entity: str, key: object = None,
           before: object = None, after: object = None, who: str | None = None) -> None:
     """One audit_log row (who changed what in user data), before/after as JSON; who defaults to ACTOR."""
@@ -41,7 +52,8 @@ def audit(con: duckdb.DuckDBPyConnection, action: str, entity: str, key: object 
             return None
         if isinstance(value, pd.DataFrame):
             value = value.to_dict("records")
-        return json.dumps(value, ensure_ascii=False, default=str)
+        # a blank cell of a frame is NaN, which json writes as the non-JSON token NaN: it is null here
+        return json.dumps(_null_nan(value), ensure_ascii=False, default=str, allow_nan=False)
 
     con.execute("insert into audit_log (who, action, entity, entity_key, before, after) values (?, ?, ?, ?, ?, ?)",
                 [who, action, entity, None if key is None else str(key), dump(before), dump(after)])

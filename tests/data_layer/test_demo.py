@@ -198,6 +198,9 @@ def test_default_load_succeeds(default_db: tuple[Path, dict]) -> None:
     assert dict(query(path, "select key, value from meta"))["source"] == "demo"
     assert query(path, "select value from settings where key = 'min_leads'") == [("30",)]
     assert (path.parent / "demo.duckdb.version").exists()
+    # the shipped rules have been in force since the data begin: no "new rule" event on the day of the build
+    days = query(path, "select distinct happened_at::date from audit_log where entity = 'commission_rules'")
+    assert days == [(query(path, "select min(valid_from) from commission_rules")[0][0],)]
 
 
 def test_partners_models_and_sizes(default_db: tuple[Path, dict]) -> None:

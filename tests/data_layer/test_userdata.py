@@ -250,6 +250,12 @@ def test_replace_rules_keeps_ids_and_skips_blank_editor_rows(con: duckdb.DuckDBP
     ids = userdata.list_rules(con)["rule_id"].tolist()
     assert ids[0] == table.loc[0, "rule_id"] and len(set(ids)) == 2
     userdata.add_rule(con, "fixed_per_deal", rate=1, model="service")  # the sequence stays ahead of kept ids
+    # a blank cell of the edited table (NaN) is null in the audit row's JSON, never the non-JSON token NaN
+    rows = con.execute("select before, after from audit_log where entity = 'commission_rules'").fetchall()
+    texts = [t for row in rows for t in row if t]
+    assert texts and not any("NaN" in t for t in texts)
+    for text in texts:
+        json.loads(text, parse_constant=lambda token: pytest.fail(f"non-JSON {token} in the audit log"))
 
 
 # ---------------------------------------------------------------- settings and margin
