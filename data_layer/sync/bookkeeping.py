@@ -19,9 +19,14 @@ from data_layer.sync.outcome import SyncResult, now_iso
 from data_layer.sync.plan import Known, known_ids, read_state
 from data_layer.sync.writer import prune_unreferenced
 
-# Demo data a --replace-demo drops besides the raw tables (settings and the audit log stay).
+# Demo data a --replace-demo drops besides the raw tables (settings and the audit log stay): what names the demo's
+# partners or deals — their payout history and clawbacks, chart events, alert states and sends.
 DEMO_TABLES = ("lead_facts", *store.DERIVED_TABLES, "saved_mapping_preview", "sync_state", "meta",
-               "cost_ledger", "commission_rules", "partners", "scenarios", "goals", "payout_events", "payouts")
+               "cost_ledger", "commission_rules", "partners", "scenarios", "goals", "payout_events", "payouts",
+               "deal_accruals", "deal_accrual_lines", "payout_reversals", "user_events",
+               "alert_sends", "alert_events", "alert_state")
+# Alert rules are the user's: those on everything, a model or each partner stay, those on one demo partner go.
+DEMO_ROWS = ("delete from alert_rules where scope_kind = 'partner' and scope_value is not null",)
 
 
 def open_run(db_path: Path, replace_demo: bool, full: bool,
@@ -43,6 +48,8 @@ def open_run(db_path: Path, replace_demo: bool, full: bool,
             for table in [*save.TABLE_ORDER, *DEMO_TABLES]:
                 if table in existing:
                     con.execute(store.sql_with_names("delete from {t}", t=table))
+            for statement in DEMO_ROWS:
+                con.execute(statement)
         con.execute("update sync_runs set status = 'failed', finished_at = current_timestamp, "
                     "message = 'interrupted' where status = 'running'")
         mode = "full" if full or "leads" not in read_state(con) else "incremental"

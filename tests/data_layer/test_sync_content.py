@@ -121,6 +121,14 @@ def test_demo_database_is_not_overwritten_without_consent(tmp_path: Path, templa
     with store.connect(db) as con:
         store.set_meta(con, "source", "demo")
         con.execute("insert into partners (name) values ('Демо-партнёр')")
+        channels = '[{"kind": "webhook", "url": "http://127.0.0.1:9/"}]'
+        for kind, value in (("partner", "1"), ("partner", None), ("all", None)):
+            con.execute("insert into alert_rules (name, metric, scope_kind, scope_value, condition, threshold, "
+                        "window_periods, grain, channels) values (?, 'roi', ?, ?, 'below', 0, 1, 'month', ?)",
+                        [f"{kind} {value}", kind, value, channels])
+        con.execute("insert into alert_state (rule_id, scope_key, active) select rule_id, 'partner:1', true "
+                    "from alert_rules limit 1")
+        con.execute("insert into user_events (day, title, scope) values (current_date, 'Демо-акция', 'all')")
     with Emulator(make_records(30), rate_limit=None) as emu:
         with pytest.raises(ConfigError, match="demo"):
             _sync(emu, tmp_path, db)
@@ -130,3 +138,8 @@ def test_demo_database_is_not_overwritten_without_consent(tmp_path: Path, templa
     with store.connect(db, read_only=True) as con:
         assert con.execute("select count(*) from partners where name = 'Демо-партнёр'").fetchone()[0] == 0
         assert store.get_meta(con, "source") == "amocrm"
+        # rules on one demo partner go with it, the user's other rules stay; the demo's states and events go
+        assert con.execute("select name from alert_rules order by name").fetchall() == [("all None",),
+                                                                                        ("partner None",)]
+        assert con.execute("select (select count(*) from alert_state) + (select count(*) from user_events)"
+                           ).fetchone() == (0,)
