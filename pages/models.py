@@ -10,7 +10,7 @@ import streamlit as st
 from metrics import engine, lookups, maturity, page_frames
 from metrics.filters import Filters
 from presentation import fmt
-from ui import charts, goals_panel, layout, payback_panel
+from ui import charts, goals_panel, incrementality_panel, layout, payback_panel
 from ui.data import prefetch, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
@@ -219,6 +219,7 @@ def render() -> None:
     st.subheader(tr(TEXT, "table"), anchor=False)
     st.dataframe(comparison_table(rows, currency), hide_index=True, key="models.table",
                  height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
+    incrementality_panel.models_section(f, currency)
     st.subheader(tr(TEXT, "pvd"), anchor=False)
     st.caption(tr(TEXT, "pvd.caption"))
     segments = query(engine.partner_vs_direct, f)
