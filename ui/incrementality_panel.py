@@ -38,6 +38,8 @@ TEXT = {
         "match.email": "e-mail", "match.inn": "ИНН",
         "ids": "Номера — это номера сделок в amoCRM; в демо-данных ссылок на карточки нет.",
         "models": "Зачтённое и приростное по моделям", "col.model": "Модель",
+        "short.credited": "Выручка зачт.", "short.inc": "Выручка прирост.", "short.share": "Прежние",
+        "short.roi": "ROI зачт.", "short.iroi": "ROI прирост.",
     },
     "en": {
         "title": "What the partner brought itself",
@@ -63,6 +65,8 @@ TEXT = {
         "match.email": "e-mail", "match.inn": "INN",
         "ids": "Ids are amoCRM deal ids; the demo data has no card links.",
         "models": "Credited and incremental by model", "col.model": "Model",
+        "short.credited": "Credited", "short.inc": "Incremental", "short.share": "Pre-existing",
+        "short.roi": "ROI", "short.iroi": "Incr. ROI",
     },
 }
 
@@ -169,10 +173,13 @@ def models_section(f: Filters, currency: str) -> None:
         k["inc"]: rows["incremental_revenue"], k["share"]: rows["preexisting_share"], k["roi"]: rows["roi"],
         k["roi_ci"]: tables.intervals(rows, "roi", code, 0), k["iroi"]: rows["incremental_roi"],
         k["iroi_ci"]: tables.intervals(rows, "incremental_roi", code, 0)})
-    cols = [tables.Col(k["model"]), tables.Col(k["credited"], "money"), tables.Col(k["inc"], "money"),
-            tables.Col(k["share"], "pct", digits=0), tables.Col(k["roi"], "pct", digits=0),
-            tables.Col(k["roi_ci"], "interval"), tables.Col(k["iroi"], "pct", digits=0),
-            tables.Col(k["iroi_ci"], "interval")]
+    short = {c: tr(TEXT, f"short.{c}") for c in ("credited", "inc", "share", "roi", "iroi")}
+    cols = [tables.Col(k["model"]), tables.Col(k["credited"], "money", label=short["credited"]),
+            tables.Col(k["inc"], "money", label=short["inc"], help=metric_help("incremental_revenue")),
+            tables.Col(k["share"], "pct", label=short["share"], digits=0, help=metric_help("preexisting_share")),
+            tables.Col(k["roi"], "pct", label=short["roi"], digits=0), tables.Col(k["roi_ci"], "interval", label="95 %"),
+            tables.Col(k["iroi"], "pct", label=short["iroi"], digits=0, help=metric_help("incremental_roi")),
+            tables.Col(k["iroi_ci"], "interval", label="95 %")]
     tables.show(shown, cols, code=code, currency=currency, key="models.incrementality")
     for _, row in rows[rows["incremental_loss"]].iterrows():
         st.warning(tr(TEXT, "loss.model", name=model_label(row["model"]), roi=fmt.pct(row["roi"], code, 0),
