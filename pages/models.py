@@ -219,7 +219,7 @@ def render() -> None:
     st.subheader(tr(TEXT, "table"), anchor=False)
     st.dataframe(comparison_table(rows, currency), hide_index=True, key="models.table",
                  height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
-    incrementality_panel.models_section(f, currency)
+    incrementality_panel.models_section(rows, currency)
     st.subheader(tr(TEXT, "pvd"), anchor=False)
     st.caption(tr(TEXT, "pvd.caption"))
     segments = query(engine.partner_vs_direct, f)

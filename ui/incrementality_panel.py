@@ -38,8 +38,6 @@ TEXT = {
         "match.email": "e-mail", "match.inn": "ИНН",
         "ids": "Номера — это номера сделок в amoCRM; в демо-данных ссылок на карточки нет.",
         "models": "Зачтённое и приростное по моделям", "col.model": "Модель",
-        "short.credited": "Выручка зачт.", "short.inc": "Выручка прирост.", "short.share": "Прежние",
-        "short.roi": "ROI зачт.", "short.iroi": "ROI прирост.",
     },
     "en": {
         "title": "What the partner brought itself",
@@ -65,8 +63,6 @@ TEXT = {
         "match.email": "e-mail", "match.inn": "INN",
         "ids": "Ids are amoCRM deal ids; the demo data has no card links.",
         "models": "Credited and incremental by model", "col.model": "Model",
-        "short.credited": "Credited", "short.inc": "Incremental", "short.share": "Pre-existing",
-        "short.roi": "ROI", "short.iroi": "Incr. ROI",
     },
 }
 
@@ -155,10 +151,11 @@ def deal_list(f: Filters, pid: int, currency: str) -> None:
         st.caption(tr(TEXT, "ids"))
 
 
-def models_section(f: Filters, currency: str) -> None:
-    """Credited vs incremental per model (direct, the baseline, has none pre-existing), with ROI intervals."""
+def models_section(rows: pd.DataFrame, currency: str) -> None:
+    """Credited vs incremental per model from the page's KPI rows by model (direct, the baseline, has none
+    pre-existing; the intervals are on the partner page and in `python -m metrics incrementality`: the page's
+    own queries stay as they were)."""
     code = lang()
-    rows = query(incrementality.incrementality, f, by="model")
     rows = rows[rows["model"] != "direct"]
     if rows.empty:
         return
@@ -166,21 +163,18 @@ def models_section(f: Filters, currency: str) -> None:
     st.caption(tr(TEXT, "caption", days=query(incrementality.window_days)))
     k = {"model": tr(TEXT, "col.model"), "credited": tr(TEXT, "credited"),
          "inc": metric_label("incremental_revenue"), "share": metric_label("preexisting_share"),
-         "roi": tr(TEXT, "roi.credited"), "roi_ci": f"{tr(TEXT, 'roi.credited')}, 95 %",
-         "iroi": tr(TEXT, "roi.incremental"), "iroi_ci": f"{tr(TEXT, 'roi.incremental')}, 95 %"}
+         "roi": tr(TEXT, "roi.credited"), "iroi": tr(TEXT, "roi.incremental")}
     shown = pd.DataFrame({
         k["model"]: [model_label(m) for m in rows["model"]], k["credited"]: rows["revenue"],
         k["inc"]: rows["incremental_revenue"], k["share"]: rows["preexisting_share"], k["roi"]: rows["roi"],
-        k["roi_ci"]: tables.intervals(rows, "roi", code, 0), k["iroi"]: rows["incremental_roi"],
-        k["iroi_ci"]: tables.intervals(rows, "incremental_roi", code, 0)})
-    short = {c: tr(TEXT, f"short.{c}") for c in ("credited", "inc", "share", "roi", "iroi")}
-    cols = [tables.Col(k["model"]), tables.Col(k["credited"], "money", label=short["credited"]),
-            tables.Col(k["inc"], "money", label=short["inc"], help=metric_help("incremental_revenue")),
-            tables.Col(k["share"], "pct", label=short["share"], digits=0, help=metric_help("preexisting_share")),
-            tables.Col(k["roi"], "pct", label=short["roi"], digits=0), tables.Col(k["roi_ci"], "interval", label="95 %"),
-            tables.Col(k["iroi"], "pct", label=short["iroi"], digits=0, help=metric_help("incremental_roi")),
-            tables.Col(k["iroi_ci"], "interval", label="95 %")]
+        k["iroi"]: rows["incremental_roi"]})
+    cols = [tables.Col(k["model"]), tables.Col(k["credited"], "money"),
+            tables.Col(k["inc"], "money", help=metric_help("incremental_revenue")),
+            tables.Col(k["share"], "pct", digits=0, help=metric_help("preexisting_share")),
+            tables.Col(k["roi"], "pct", digits=0, help=metric_help("roi")),
+            tables.Col(k["iroi"], "pct", digits=0, help=metric_help("incremental_roi"))]
     tables.show(shown, cols, code=code, currency=currency, key="models.incrementality")
-    for _, row in rows[rows["incremental_loss"]].iterrows():
-        st.warning(tr(TEXT, "loss.model", name=model_label(row["model"]), roi=fmt.pct(row["roi"], code, 0),
-                      inc=fmt.pct(row["incremental_roi"], code, 0)))
+    for model, roi, inc in zip(rows["model"], rows["roi"], rows["incremental_roi"], strict=True):
+        if incrementality.incremental_loss(roi, inc)[0]:
+            st.warning(tr(TEXT, "loss.model", name=model_label(model), roi=fmt.pct(roi, code, 0),
+                          inc=fmt.pct(inc, code, 0)))
