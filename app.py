@@ -11,7 +11,8 @@ from streamlit.navigation.page import StreamlitPage
 
 from data_layer import store, userdata
 from metrics import lookups
-from ui import auth, data, filters, layout, navigation
+from reports import deal_list
+from ui import auth, data, drill, filters, layout, navigation
 from ui.i18n import set_lang, t, tr
 
 # (script, url path, title key, icon); the first one is the default page served at "/".
@@ -96,6 +97,7 @@ def _run() -> None:
         set_lang("en" if st.session_state.get(filters.K_LANG) else "ru")
         _header()
         page.run()
+        drill.open_pending(deal_list.file)  # the list a number's button or a selection asked for, over the page
     except Exception as exc:  # st.stop / st.rerun are BaseException and pass through
         layout.show_error(exc)
 

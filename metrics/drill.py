@@ -23,6 +23,7 @@ from metrics.costs import Scenario
 from metrics.filters import ALL_MODELS, FilterError, Filters
 
 DIRECT = "direct"  # partner=DIRECT: the leads without a partner
+PARTNER_MODELS = tuple(m for m in ALL_MODELS if m != DIRECT)  # model=PARTNER_MODELS: every partner's leads
 
 
 def _partner(f: Filters, value: Any) -> Filters:
@@ -33,9 +34,12 @@ def _partner(f: Filters, value: Any) -> Filters:
 
 
 def _model(f: Filters, value: Any) -> Filters:
-    if value not in ALL_MODELS:
+    """One model, or several (a tuple: e.g. every partner model, "all partners" against direct)."""
+    models = (value,) if isinstance(value, str) else tuple(value)
+    bad = [m for m in models if m not in ALL_MODELS]
+    if bad or not models:
         raise FilterError(f"Unknown model {value!r}: use {', '.join(ALL_MODELS)}.")
-    return replace(f, models=(str(value),))
+    return replace(f, models=models)
 
 
 def _period(f: Filters, value: Any) -> Filters:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from metrics import sql
+from metrics.filters import Filters
 from metrics.maturity import bucket_end, mature
 from metrics.stats import welch_interval
 
@@ -55,6 +56,13 @@ class Scope:
             return int(str(value)) in self.partners
         except (TypeError, ValueError):
             return False
+
+
+def scope_of(f: Filters, partners: tuple[int, ...] = ()) -> Scope:
+    """The scope of a view under its filters: the whole programme unless they narrow it to models or partners (a
+    chart split by partner adds its partners)."""
+    return Scope(whole=not f.models and not f.partners, models=tuple(f.models),
+                 partners=tuple(dict.fromkeys([*f.partners, *partners])))
 
 
 def events(con: duckdb.DuckDBPyConnection, date_from: date, date_to: date, scope: Scope = Scope()) -> pd.DataFrame:

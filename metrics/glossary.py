@@ -164,6 +164,39 @@ worse than they will be. / В когортном виде лиды период�
 """
 
 
+# Events on the charts and their before / after (metrics.events), for users (RU) and maintainers (EN).
+EVENTS = """\
+## Events on the charts: before / after
+
+Vertical dashed rules on the trends, overview and partner charts (and the PDF's revenue-and-costs chart) mark
+events. / Пунктирные вертикали на графиках — события.
+
+* **Programme events** (`metrics.events`, read-only SQL `events_rule_changes.sql`, `events_ledger_first.sql`):
+  every change of the commission rules the audit log recorded — a rule added, changed (each changed field, before →
+  after) or deleted (named by its last recorded state), a what-if scenario applied with rules — on the day of its
+  audit row (as the log stores it); and each cost category's first month with a non-zero amount in the ledger of
+  the chart's scope, unless the scope's ledger starts that month (where the records begin is not an event).
+* **User events** (`user_events`, migration 0013): a day, a title (1–80 characters) and a scope: the whole
+  programme, a model or a partner. Added and deleted by editors under the trends chart (audit log).
+* **Scope.** A chart of the whole programme shows programme-wide and model events; a chart filtered to models
+  shows programme-wide events and those models'; a partner's chart (or a chart with that partner in its filter or
+  its series) shows programme-wide events, its model's and its own. A rule change is scoped to its model or
+  partner, a scenario to the whole programme.
+* **Before / after** (`events.before_after`): for each series of the chart, the mean of the N = 3 periods before
+  the event against the N after it. The period that holds the event belongs to neither side (unless the event is
+  on its first day: then it is the first period after). Maturing and incomplete periods never count
+  (`maturity.mature`), so the nearest settled periods are used. The difference after − before carries a Welch 95 %
+  interval: se² = s²_b / n_b + s²_a / n_a, degrees of freedom by Welch–Satterthwaite, half-width
+  t(0.975, df) · se (`metrics.stats.welch_interval`). With fewer than 2 settled periods on a side the tooltip says
+  there are too few periods to tell, and gives no difference. / Среднее за 3 периода до и после события и разница с
+  95 % интервалом Уэлча; если с какой-то стороны меньше двух завершённых и созревших периодов — «мало периодов».
+  The periods are consecutive months (or weeks) of one series, not independent samples, and an event is rarely the
+  only change: read the interval as "how large the change is next to the usual month-to-month spread", not as proof
+  that the event caused it.
+
+"""
+
+
 API = """\
 ## API (`metrics.engine`; `con` = DuckDB connection, `f` = `metrics.filters.Filters`)
 
@@ -266,7 +299,7 @@ def render_markdown() -> str:
     head = ["# Metrics glossary", "",
             "Generated from `metrics/registry.py` by `python -m metrics.glossary` — do not edit by hand.",
             "Definitions follow the product contract (metrics-spec); the API is `metrics.engine`.", ""]
-    return "\n".join([*head, *_table(list(METRICS.values())), "", tests_section(), CHOICES, MATURITY, API,
+    return "\n".join([*head, *_table(list(METRICS.values())), "", tests_section(), CHOICES, MATURITY, EVENTS, API,
                       cli_section()])
 
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
 
+from metrics import drill as deal_drill
 from metrics import engine, lookups, maturity, page_frames
 from metrics.filters import Filters
 from presentation import fmt
-from ui import charts, goals_panel, incrementality_panel, layout, payback_panel
+from ui import charts, drill, goals_panel, incrementality_panel, layout, payback_panel
 from ui.data import prefetch, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
 
-K_METRIC = "models.metric"
+K_METRIC, K_TABLE, K_VS_DIRECT = "models.metric", "models.table", "models.vs_direct"
 K_PAYBACK, K_PAYBACK_SHOW = "models.payback_model", "models.payback"
 ORDER = ("referral", "sales", "service", "direct", "unassigned")
 # Metrics compared side by side (which way is better: registry.higher_is_better).
@@ -62,6 +63,9 @@ TEXT = {
         "pvd.win": "Доля выигранных", "pvd.interval": "95 % интервал", "pvd.win_diff": "Разница, п. п.",
         "pvd.check": "Средний чек", "pvd.check_diff": "Разница, %", "pvd.days": "Дней до сделки",
         "pvd.days_diff": "Разница, дн.", "pvd.base": "база",
+        "drill.hint": "Щёлкните ячейку с лидами, сделками, выручкой, конверсией или средним чеком — откроется список "
+                      "сделок за ней; строку таблицы ниже — лиды сегмента.",
+        "drill.model": "{model}: {metric}", "drill.segment": "{segment}: лиды периода",
     },
     "en": {
         "caption": "Period: {now} · Direct sales — leads without a partner — are the baseline each model is "
@@ -102,6 +106,9 @@ TEXT = {
         "pvd.win": "Leads won", "pvd.interval": "95 % interval", "pvd.win_diff": "Difference, pp",
         "pvd.check": "Average check", "pvd.check_diff": "Difference, %", "pvd.days": "Days to close",
         "pvd.days_diff": "Difference, days", "pvd.base": "baseline",
+        "drill.hint": "Click a cell with leads, deals, revenue, conversion or average check to list the deals behind "
+                      "it; a row of the table below lists the segment's leads.",
+        "drill.model": "{model}: {metric}", "drill.segment": "{segment}: leads of the period",
     },
 }
 
@@ -111,7 +118,7 @@ def _texts(key: str) -> list[str]:
     return TEXT[lang()].get(key) or TEXT["ru"].get(key) or []
 
 
-def _card(row: pd.Series, direct: pd.Series | None, currency: str) -> None:
+def _card(f: Filters, row: pd.Series, direct: pd.Series | None, currency: str) -> None:
     model = row["model"]
     with st.container(border=True, height="stretch", key=f"models.card.{model}"):
         st.subheader(model_label(model), anchor=False)
@@ -137,6 +144,9 @@ def _card(row: pd.Series, direct: pd.Series | None, currency: str) -> None:
         st.markdown(f"**{tr(TEXT, 'cons')}**")
         st.markdown("\n".join(f"- {s}" for s in _texts(f"{model}.cons")))
         st.caption(f"{tr(TEXT, 'watch')}: {tr(TEXT, f'{model}.watch')}")
+        drill.card_button("won_deals", tr(TEXT, "drill.model", model=model_label(model),
+                                          metric=metric_label("won_deals")),
+                          deal_drill.narrow(f, model=model).filters, f"models.card.{model}", row.get("won_deals"))
 
 
 def vs_direct_table(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
@@ -197,7 +207,7 @@ def render() -> None:
     cols = st.columns(len(rows), gap="medium")
     for col, (_, row) in zip(cols, rows.iterrows(), strict=False):
         with col:
-            _card(row, direct_row, currency)
+            _card(f, row, direct_row, currency)
             if row["model"] in ("referral", "sales", "service", "direct"):
                 goals_panel.render("model", model=str(row["model"]), limit=2)
 
@@ -217,15 +227,52 @@ def render() -> None:
         if not maturity.mature(chart_rows).all():
             st.caption(tr(TEXT, "chart.young"))
     st.subheader(tr(TEXT, "table"), anchor=False)
-    st.dataframe(comparison_table(rows, currency), hide_index=True, key="models.table",
-                 height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
+    st.dataframe(comparison_table(rows, currency), hide_index=True, key=K_TABLE, on_select="rerun",
+                 selection_mode="single-cell", height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
+    st.caption(tr(TEXT, "drill.hint"))
+    _drill_cell(f, rows)
     incrementality_panel.models_section(rows, currency)
     st.subheader(tr(TEXT, "pvd"), anchor=False)
     st.caption(tr(TEXT, "pvd.caption"))
     segments = query(engine.partner_vs_direct, f)
-    st.dataframe(vs_direct_table(segments, currency), hide_index=True, key="models.vs_direct",
-                 height=35 * (len(segments) + 1) + 3, placeholder=fmt.DASH)
+    st.dataframe(vs_direct_table(segments, currency), hide_index=True, key=K_VS_DIRECT, on_select="rerun",
+                 selection_mode="single-row", height=35 * (len(segments) + 1) + 3, placeholder=fmt.DASH)
+    _drill_segment(f, segments)
     _payback(f, [m for m in ORDER if m in set(rows["model"]) and m != "direct"], currency)
+
+
+def _drill_cell(f: Filters, rows: pd.DataFrame) -> None:
+    """A comparison-table cell of a metric that counts leads or deals: open that model's list of them."""
+    labels = {model_label(m): m for m in rows["model"]}
+
+    def make(picked: Sequence[tuple[int, str]]) -> drill.Request | None:
+        i, column = picked[0]
+        metric = COMPARED[i] if i < len(COMPARED) else None
+        model = labels.get(column)
+        if model is None or metric not in drill.CARD_STATUS:
+            return None
+        row = rows[rows["model"] == model].iloc[0]
+        count = row.get(metric) if metric in ("leads", "won_deals") else None
+        return drill.Request(tr(TEXT, "drill.model", model=column, metric=metric_label(metric)),
+                             deal_drill.narrow(f, model=model, status=drill.CARD_STATUS[metric]),
+                             None if count is None or pd.isna(count) else int(count))
+
+    drill.on_selection(K_TABLE, drill.selected_cells(st.session_state.get(K_TABLE)), make)
+
+
+def _drill_segment(f: Filters, segments: pd.DataFrame) -> None:
+    """A row of the partners-vs-direct table: open that segment's leads (its lead count)."""
+    def make(picked: Sequence[int]) -> drill.Request | None:
+        if picked[0] >= len(segments):
+            return None
+        row = segments.iloc[picked[0]]
+        segment = str(row["segment"])
+        models = deal_drill.PARTNER_MODELS if segment == "partners" else segment
+        name = tr(TEXT, "pvd.partners") if segment == "partners" else model_label(segment)
+        return drill.Request(tr(TEXT, "drill.segment", segment=name),
+                             deal_drill.narrow(f, model=models, status="leads"), int(row["leads"]))
+
+    drill.on_selection(K_VS_DIRECT, drill.selected_rows(st.session_state.get(K_VS_DIRECT)), make)
 
 
 def _payback(f: Filters, models: list[str], currency: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -10,7 +11,7 @@ import streamlit as st
 from metrics import changes, lookups, maturity, page_frames
 from metrics.filters import Filters
 from presentation import fmt
-from ui import charts, first_screen, goals_panel, layout
+from ui import charts, drill, event_rules, first_screen, goals_panel, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import compare_label, comparison, current, period_label
 from ui.i18n import band_label, lang, metric_label, t, tr
@@ -22,6 +23,7 @@ TEXT = {
         "basis.margin": "ROI считается от дохода: выручка × маржа из настроек.",
         "chart.title": "Выручка и затраты по месяцам", "chart.title_week": "Выручка и затраты по неделям",
         "chart.axis": "Сумма", "chart.month": "Период", "chart.amount": "Сумма",
+        "chart.drill": "Сделки за {period}", "chart.hint": "Щёлкните столбец — откроются сделки этого периода.",
         "week.title": "Что изменилось за неделю",
         "week.caption": "Последние 7 дней периода ({now}) против 7 дней до них ({before}).",
         "movers": "Сильнее всего изменилась выручка (сделки, закрытые за неделю)", "movers.none": "За неделю выручка партнёров не изменилась.",
@@ -45,6 +47,7 @@ TEXT = {
         "basis.margin": "ROI is computed from income: revenue × the margin from settings.",
         "chart.title": "Revenue and costs by month", "chart.title_week": "Revenue and costs by week",
         "chart.axis": "Amount", "chart.month": "Period", "chart.amount": "Amount",
+        "chart.drill": "Deals of {period}", "chart.hint": "Click a bar to see the deals of its period.",
         "week.title": "What changed this week",
         "week.caption": "The last 7 days of the period ({now}) against the 7 days before ({before}).",
         "movers": "Largest revenue changes (deals won during the week)", "movers.none": "Partner revenue did not change this week.",
@@ -80,9 +83,17 @@ def _trend_chart(f: Filters, currency: str) -> None:
               "unit": by,
               "month": tr(TEXT, "chart.month"), "amount": tr(TEXT, "chart.amount"),
               **{s: tr(TEXT, f"stage.{s}") for s in ("maturing", "incomplete", "projection")}}
-    charts.show(charts.revenue_vs_costs(rows, labels, currency), key="overview.chart", height=320)
+    chart = event_rules.overlay_bars(charts.revenue_vs_costs(rows, labels, currency), rows, by, labels, currency)
+    charts.show(chart, key="overview.chart", height=320, select=True)
+    drill.on_period("overview.chart", f, by, rows, lambda d: tr(TEXT, "chart.drill", period=_bucket_label(d, by)))
+    st.caption(tr(TEXT, "chart.hint"))
     if not maturity.mature(rows).all():
         st.caption(tr(TEXT, "chart.young"))
+
+
+def _bucket_label(d: date, unit: str) -> str:
+    """A chart period as its bar names it: the month, or the week's first day."""
+    return (fmt.day if unit == "week" else fmt.month)(d, lang())
 
 
 def _by_partner(*fs: Filters) -> list[pd.DataFrame]:
@@ -161,7 +172,7 @@ def render() -> None:
         return
     before = _first(kpi_frame(before_f, "none", lite=True))
     layout.kpi_cards(layout.kpi_row(now, before, currency), key="overview.kpi", compare_note=compare_label(),
-                     compact=True)
+                     compact=True, drill_from=f)
     first_screen.render(f, before_f, currency)
     st.caption(tr(TEXT, "basis.margin" if now.get("income_basis") not in (None, "revenue") else "basis.revenue"))
     goals_panel.render("program")

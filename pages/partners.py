@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
+from metrics import drill as deal_drill
 from metrics import engine, lookups, page_frames, verdict
 from metrics.filters import Filters
 from metrics.leaderboard import partner_rows
 from presentation import fmt
-from ui import charts, goals_panel, incrementality_panel, layout, lifecycle_panel, payback_panel, tables
+from ui import (
+    charts,
+    drill,
+    event_rules,
+    goals_panel,
+    incrementality_panel,
+    layout,
+    lifecycle_panel,
+    payback_panel,
+    tables,
+)
 from ui import leaderboard as board
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (
@@ -42,7 +54,9 @@ TEXT = {
                          "достаточным числом лидов.",
         "no_interval": "У метрики «{m}» нет интервала — сортировка по самому значению.",
         "open": "Открыть страницу партнёра", "open.none": "— выберите партнёра —",
-        "table.hint": "Щёлкните строку, чтобы открыть страницу партнёра.",
+        "table.hint": "Щёлкните строку — откроются сделки партнёра за период, оттуда же и его страница.",
+        "drill.title": "{partner}: выигранные сделки", "drill.page": "Страница партнёра →",
+        "drill.period": "{partner}: сделки за {period}",
         "all_columns": "Показать все столбцы",
         "all_columns.help": "Кроме основных — конверсия, оценки с учётом размера выборки, лиды, сделки и модель. "
                             "Первые столбцы закреплены при прокрутке вправо.",
@@ -71,7 +85,9 @@ TEXT = {
                          "leads.",
         "no_interval": "“{m}” has no interval — sorted by the value itself.",
         "open": "Open a partner's page", "open.none": "— choose a partner —",
-        "table.hint": "Click a row to open the partner's page.",
+        "table.hint": "Click a row to see the partner's deals of the period, and open its page from there.",
+        "drill.title": "{partner}: won deals", "drill.page": "Partner's page →",
+        "drill.period": "{partner}: deals of {period}",
         "all_columns": "Show all columns",
         "all_columns.help": "Besides the main ones: conversion, the estimates adjusted for sample size, leads, won "
                             "deals and the model. The first columns stay pinned when scrolling right.",
@@ -139,14 +155,20 @@ def _maturing_note(rows: pd.DataFrame) -> None:
                 icon=":material/hourglass_top:")
 
 
-def _open_from_table() -> None:
-    """Row click in the leaderboard: open that partner's page."""
-    state = st.session_state.get(K_TABLE)
-    rows = (state or {}).get("selection", {}).get("rows", []) if isinstance(state, dict) else \
-        getattr(getattr(state, "selection", None), "rows", [])
-    order = st.session_state.get("partners._order", [])
-    if rows and rows[0] < len(order) and order[rows[0]] is not None:
-        st.session_state[K_SELECTED] = int(order[rows[0]])
+def _drill_row(f: Filters, ranked: pd.DataFrame) -> None:
+    """A leaderboard row selected: open that partner's (or direct sales') won deals, the row's won-deal count."""
+    def make(picked: Sequence[int]) -> drill.Request | None:
+        if picked[0] >= len(ranked):
+            return None
+        row = ranked.iloc[picked[0]]
+        pid = None if pd.isna(row["partner_id"]) else int(row["partner_id"])
+        name = str(row["partner"]) if pid is not None else model_label("direct")
+        action = (tr(TEXT, "drill.page"), K_SELECTED, pid) if pid is not None else None
+        return drill.Request(tr(TEXT, "drill.title", partner=name),
+                             deal_drill.narrow(f, partner=deal_drill.DIRECT if pid is None else pid),
+                             int(row["won_deals"]), action)
+
+    drill.on_selection(K_TABLE, drill.selected_rows(st.session_state.get(K_TABLE)), make)
 
 
 def _verdict_counts(rows: pd.DataFrame) -> None:
@@ -187,8 +209,9 @@ def leaderboard(f: Filters) -> None:
     ranked = sort_leaderboard(rows, metric, by_lower)
     st.session_state["partners._order"] = [None if pd.isna(p) else int(p) for p in ranked["partner_id"]]
     # the sort column sits right after the name, so it is on screen whatever the sort (ui.leaderboard)
-    board.show(ranked, metric, by_lower, everything, currency, key=K_TABLE, on_select=_open_from_table,
+    board.show(ranked, metric, by_lower, everything, currency, key=K_TABLE, on_select="rerun",
                selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640))
+    _drill_row(f, ranked)
     st.caption(tr(TEXT, "table.hint"))
     incrementality_panel.board_callout(ranked)
     _maturing_note(ranked)
@@ -234,7 +257,8 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     elif bool(now.get("too_few")):
         layout.too_few_badge()
     prev = before_rows.iloc[0] if len(before_rows) else None
-    layout.kpi_cards(layout.kpi_row(now, prev, currency), key="partners.kpi", compare_note=compare_label())
+    layout.kpi_cards(layout.kpi_row(now, prev, currency), key="partners.kpi", compare_note=compare_label(),
+                     drill_from=mine)
     # "how much of what we pay for would we have had anyway": in view right under the cards
     if now is not None:
         incrementality_panel.partner_section(mine, pid, str(info["name"]), currency, now)
@@ -245,7 +269,12 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     monthly = kpi_frame(mine, unit, lite=True)
     labels = {"revenue": metric_label("revenue"), "costs": metric_label("costs"), "axis": tr(TEXT, "axis"),
               "month": tr(TEXT, "month"), "amount": tr(TEXT, "amount"), "unit": unit}
-    charts.show(charts.revenue_vs_costs(monthly, labels, currency), key="partners.chart_trend", height=280)
+    chart = event_rules.overlay_bars(charts.revenue_vs_costs(monthly, labels, currency), monthly, unit, labels, currency,
+                                     scope=event_rules.partner_scope(pid, info["model"]))
+    charts.show(chart, key="partners.chart_trend", height=280, select=True)
+    drill.on_period("partners.chart_trend", mine, unit, monthly,
+                    lambda d: tr(TEXT, "drill.period", partner=info["name"],
+                                 period=(fmt.day if unit == "week" else fmt.month)(d, lang())))
     charts.young_caption(monthly)
 
     left, right = st.columns(2, gap="large")

@@ -11,7 +11,8 @@ from data_layer import admin, config, mapping, sync, userdata
 from data_layer.errors import ConfigError
 from metrics import glossary, lookups
 from presentation import fmt
-from ui import auth, data, writes
+from reports import alert_send
+from ui import alerts_panel, auth, data, writes
 from ui.i18n import labeler, lang, model_label, tr
 from ui.number_entry import EntryError, percent_text, read_number, read_percent
 
@@ -47,7 +48,7 @@ TEXT = {
         "margin": "Маржа аккаунта, % (пусто — доход = выручка)", "margin.model": "Маржа модели «{m}», %",
         "margin.help": "Например «35» или «12,5». Пусто — маржа не задана, доход равен выручке.",
         "calc.save": "Сохранить параметры", "calc.saved": "Параметры сохранены, показатели пересчитаны.",
-        "glossary": "Глоссарий показателей", "audit": "Журнал изменений",
+        "glossary": "Глоссарий показателей", "audit": "Журнал изменений", "alerts": "Оповещения",
         "col.label": "Метка в CRM", "col.leads": "Лидов", "col.partner": "Партнёр в справочнике",
         "col.model_label": "Модель в CRM", "col.model": "Распознано как", "new": "будет добавлен",
         "no_fields": "В базе пока нет полей сделок — сначала синхронизируйте аккаунт.",
@@ -90,7 +91,7 @@ TEXT = {
         "margin": "Account margin, % (empty — income = revenue)", "margin.model": "Margin of “{m}”, %",
         "margin.help": "For example “35” or “12.5”. Empty: no margin, income equals revenue.",
         "calc.save": "Save settings", "calc.saved": "Settings saved, metrics recomputed.",
-        "glossary": "Metric glossary", "audit": "Change log",
+        "glossary": "Metric glossary", "audit": "Change log", "alerts": "Alerts",
         "col.label": "Label in CRM", "col.leads": "Leads", "col.partner": "Partner in the list",
         "col.model_label": "Model in CRM", "col.model": "Recognised as", "new": "will be added",
         "no_fields": "No lead fields yet — sync the account first.",
@@ -333,6 +334,7 @@ def render() -> None:
         "conn": lambda: _gated("admin", connection_section),
         "mapping": lambda: _gated("edit", mapping_section, info),
         "calc": lambda: _gated("edit", calculation_section, info),
+        "alerts": lambda: alerts_panel.render(alert_send.test_send, data.query(alert_send.configured)),
         "glossary": glossary_section,
         "audit": lambda: st.dataframe(data.query(admin.audit_log), hide_index=True, key="settings.audit",
                                       placeholder=fmt.DASH),

@@ -12,7 +12,7 @@ from metrics import changes, engine, lookups, maturity, page_frames, registry
 from metrics.filters import Filters
 from presentation import fmt, palette
 from presentation.rules import anomaly_rule
-from ui import chart_lines, charts, layout
+from ui import chart_lines, charts, event_rules, layout
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import labeler, lang, metric_label, metric_labeler, model_label, t, tr
@@ -227,6 +227,7 @@ def _chart(flagged: pd.DataFrame, lines: dict[str, changes.TrendLine | None], by
     chart = chart_lines.over_time(rows, "series", KIND.get(metric, "num"), metric_label(metric), currency,
                                   grain=grain, stages=stages, colors=colors, trends=lines,
                                   trend_labels={d: tr(TEXT, k) for d, k in ARROWS.items()})
+    chart = event_rules.overlay(chart, flagged, KIND.get(metric, "num"), grain, currency, split=by)
     charts.show(chart, key="trends.chart", height=360)
 
 
@@ -281,6 +282,7 @@ def render() -> None:
     flagged = changes.flag(series, by="series", count=registry.get(metric).unit == "count")
     lines = trend_lines(flagged)
     _chart(flagged, lines, by, metric, currency, grain)
+    event_rules.panel("trends.events")
     young = ~maturity.mature(flagged)
     if young.any():
         st.caption(tr(TEXT, "young"))

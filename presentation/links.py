@@ -6,12 +6,16 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 GLOBAL_PARAMS = ("period", "from", "to", "compare", "partner", "model", "pipeline", "source", "view", "lang", "present")
+# A page's own parameters (ui.filters.bind_param on that page): the partners page opens one partner with ?selected=
+PAGE_PARAMS: dict[str, tuple[str, ...]] = {"partners": ("selected",)}
 DEFAULT_BASE_URL = "http://localhost:8501"
 
 
 def dashboard_url(base: str = DEFAULT_BASE_URL, page: str = "", **params: str | Sequence[str] | None) -> str:
-    """A link to `page` with the given filter parameters (repeated for lists; None/empty left out)."""
-    unknown = set(params) - {p.replace("-", "_") for p in GLOBAL_PARAMS} - {"from_"}
+    """A link to `page` with the given filter parameters and the page's own (repeated for lists; None/empty left
+    out)."""
+    known = {p.replace("-", "_") for p in (*GLOBAL_PARAMS, *PAGE_PARAMS.get(page.strip("/"), ()))}
+    unknown = set(params) - known - {"from_"}
     if unknown:
         raise ValueError(f"unknown dashboard URL parameter(s): {sorted(unknown)}")
     pairs: list[tuple[str, str]] = []

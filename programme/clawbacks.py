@@ -73,18 +73,33 @@ def period_balances(con: duckdb.DuckDBPyConnection, partner_id: int, date_from: 
     return Balances(balance(con, partner_id, before), balance(con, partner_id, date_to))
 
 
-def balances(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every partner with a payout line or a reversal: partner_id, balance, withheld (all time)."""
-    return con.execute("""
-        with ids as (select partner_id from payouts union select partner_id from payout_reversals)
-        select ids.partner_id,
-               round(coalesce((select sum(accrued - paid) from payouts l where l.partner_id = ids.partner_id), 0)
-                   - coalesce((select sum(withheld) from payout_reversals r where r.partner_id = ids.partner_id), 0),
-                     2) as balance,
-               coalesce((select sum(withheld) from payout_reversals r where r.partner_id = ids.partner_id), 0)
-                   as withheld
-        from ids order by ids.partner_id
-    """).df()
+BALANCES_SQL = """
+with ids as (select partner_id from payouts union select partner_id from payout_reversals),
+lines as (
+    select partner_id,
+           sum(accrued - paid) filter (where $1::date is not null and month < $1) as before_lines,
+           sum(accrued - paid) filter (where $2::date is null or month <= $2) as upto_lines
+    from payouts group by partner_id
+), kept as (
+    select partner_id,
+           sum(withheld) filter (where $1::date is not null and statement_month < $1) as before_kept,
+           sum(withheld) filter (where $2::date is null or statement_month <= $2) as upto_kept
+    from payout_reversals group by partner_id
+)
+select ids.partner_id,
+       round(coalesce(before_lines, 0) - coalesce(before_kept, 0), 2) as carried,
+       round(coalesce(upto_lines, 0) - coalesce(upto_kept, 0), 2) as closing
+from ids left join lines using (partner_id) left join kept using (partner_id)
+order by ids.partner_id
+"""
+
+
+def balances(con: duckdb.DuckDBPyConnection, date_from: date | None = None,
+             date_to: date | None = None) -> pd.DataFrame:
+    """Every partner with a payout line or a reversal: balance carried into date_from's month (0 without
+    date_from) and closing balance at date_to (now without it): partner_id, carried, closing."""
+    lo = None if date_from is None else date_from.replace(day=1)
+    return con.execute(BALANCES_SQL, [lo, date_to]).df()
 
 
 def change_line(ch: accrual.Change) -> str:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import duckdb
 import pandas as pd
@@ -405,6 +406,11 @@ def deal_effect(con: duckdb.DuckDBPyConnection, payout_id: int, delta: float, re
     return max(take, 0.0), round(-delta - max(take, 0.0), 2)
 
 
+def _effect_on(con: duckdb.DuckDBPyConnection, who: str, payout_id: int, delta: float,
+               reason: str) -> tuple[float, float]:
+    return deal_effect(con, payout_id, delta, reason, who)
+
+
 def follow_deals(con: duckdb.DuckDBPyConnection, month: date | None, who: str, source: str = "sync",
                  today: date | None = None) -> list[accrual.Change]:
     """Bring the tracked open lines (one month or all) to their deals' current commissions; untracked lines
@@ -415,7 +421,7 @@ def follow_deals(con: duckdb.DuckDBPyConnection, month: date | None, who: str, s
         for m, group in accrual.open_lines(con, month).items():
             if source == "sync":
                 accrual.snapshot(con, m, [ln for ln in group if not ln.tracked], "backfill")
-            effect = lambda pid, d, text: deal_effect(con, pid, d, text, who)  # noqa: E731
+            effect = partial(_effect_on, con, who)
             done += accrual.follow(con, m, group, effect, today, who, source)
     return done
 

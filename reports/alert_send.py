@@ -10,6 +10,10 @@ opens the file read-only, prints what would be sent and changes nothing. A chann
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -103,7 +107,8 @@ def link(event: dict[str, Any], rule: dict[str, Any], base: str, lang: str) -> s
     kind, _, value = event["scope_key"].partition(":")
     page = "partners" if kind == "partner" else "trends"
     lo, hi = event.get("period_from"), event.get("period_to")
-    return dashboard_url(base, page, period="custom" if lo else None, from_=str(lo) if lo else None,
+    extra = {"selected": value} if kind == "partner" else {}  # the partner's own page, not the leaderboard
+    return dashboard_url(base, page, **extra, period="custom" if lo else None, from_=str(lo) if lo else None,
                          to=str(hi) if hi else None, partner=[value] if kind == "partner" else None,
                          model=[value] if kind == "model" else None, view="cohort", lang="en" if lang == "en" else None)
 
@@ -181,9 +186,10 @@ def deliver(d: alerts.Delivery, settings: channels.ChannelSettings, lang: str) -
         return redact(f"{type(exc).__name__}: {exc}", settings.secrets())[:300]
 
 
-def test_send(db_path: Path, channel: dict[str, Any], lang: str = "ru") -> str | None:
-    """Send a check message on one channel (the settings panel's button): None when delivered, else a sentence."""
-    settings = _settings(db_path)
+def test_send(channel: dict[str, Any], lang: str = "ru", stored: dict[str, Any] | None = None) -> str | None:
+    """Send a check message on one channel (the settings panel's button; stored: the `alerts` setting): None when
+    delivered, else a sentence."""
+    settings = channels.load_settings(stored=stored)
     text = say(lang, "test")
     kind = channel.get("kind")
     if kind == "telegram":
@@ -193,10 +199,22 @@ def test_send(db_path: Path, channel: dict[str, Any], lang: str = "ru") -> str |
     return channels.send_email(settings, list(channel.get("to") or []), say(lang, "test_subject"), text, lang)
 
 
+def configured(con: Any) -> dict[str, Any]:
+    """What the settings panel may show of the channel settings: whether each secret is set, never its value."""
+    s = channels.load_settings(stored=_stored(con))
+    return {"telegram_token": bool(s.telegram_token), "webhook_secret": bool(s.webhook_secret),
+            "telegram_api": s.telegram_api, "dashboard_url": s.dashboard_url}
+
+
+def _stored(con: Any) -> dict[str, Any]:
+    """The `alerts` setting (not secret: the dashboard and Telegram API addresses)."""
+    stored = userdata.get_setting(con, "alerts", {}) or {}
+    return stored if isinstance(stored, dict) else {}
+
+
 def _settings(db_path: Path) -> channels.ChannelSettings:
     with store.connect(db_path, read_only=True) as con:
-        stored = userdata.get_setting(con, "alerts", {}) or {}
-    return channels.load_settings(stored=stored if isinstance(stored, dict) else {})
+        return channels.load_settings(stored=_stored(con))
 
 
 @dataclass(frozen=True)
@@ -216,11 +234,28 @@ def _line(d: alerts.Delivery, result: str, lang: str) -> str:
                value=shown, channel=d.channel_key, result=result)
 
 
+@contextlib.contextmanager
+def one_run(db_path: Path) -> Iterator[None]:
+    """One alerts run per database at a time (fcntl lock on <db>.alerts.lock; a second run waits for the first),
+    so that an after-sync run and a cron run never send the same pending event twice."""
+    fd = os.open(store.sidecar(db_path, ".alerts.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # the kernel releases the lock (also on a kill)
+
+
 def run(db_path: Path, dry_run: bool = False, lang: str = "ru", as_of: date | None = None) -> Outcome:
     """Evaluate, record, send and record the sends (dry_run: read only, nothing sent)."""
-    settings = _settings(db_path)
     if dry_run:
         return _dry(db_path, lang, as_of)
+    with one_run(db_path):
+        return _run(db_path, lang, as_of)
+
+
+def _run(db_path: Path, lang: str, as_of: date | None) -> Outcome:
+    settings = _settings(db_path)
     with store.connect(db_path) as con, userdata.atomic(con):
         moved, seen = alerts.evaluate(con, as_of)
         alerts.record(con, moved, seen)

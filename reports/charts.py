@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
+from presentation import events as event_words
 from presentation import fmt
 from presentation.palette import ANOMALY_COLOR, BAND_COLORS, BANDS, MODEL_COLORS, PALETTE
 from presentation.stages import stage_of
@@ -60,9 +61,11 @@ def _money_axis(title: str, lang: str, currency: str) -> alt.Axis:
     return alt.Axis(title=f"{title}, {currency}", labelExpr=expr)
 
 
-def revenue_costs(monthly: pd.DataFrame, lang: str, currency: str = "₽") -> alt.LayerChart:
+def revenue_costs(monthly: pd.DataFrame, lang: str, currency: str = "₽",
+                  events: pd.DataFrame | None = None) -> alt.LayerChart:
     """Monthly revenue and costs as grouped bars, as the overview draws them: an unfinished month's bars pale, a
-    maturing month's revenue pale with its projection at maturity (tick) and 80 % interval (line)."""
+    maturing month's revenue pale with its projection at maturity (tick) and 80 % interval (line); the view's events
+    (metrics.events) as dashed rules with their titles, as on the dashboard."""
     rows = monthly[["period", "revenue", "costs"]].copy()
     rows["period"] = pd.to_datetime(rows["period"])
     rows["month"] = [fmt.month(p.date(), lang) for p in rows["period"]]
@@ -84,11 +87,40 @@ def revenue_costs(monthly: pd.DataFrame, lang: str, currency: str = "₽") -> al
         opacity=alt.condition("datum.pale", alt.value(0.4), alt.value(1.0)),
     )
     proj = _projection_rows(monthly, rows["month"], names["revenue"])
-    if proj.empty:
-        return alt.layer(bars).properties(width=WIDTH, height=220, title=say(lang, "chart.revenue_costs"))
-    tick = alt.Chart(proj).mark_tick(thickness=3, color=INK).encode(x=x, xOffset=offset, y="proj:Q")
-    rule = alt.Chart(proj).mark_rule(color=INK, opacity=0.6).encode(x=x, xOffset=offset, y="low:Q", y2="high:Q")
-    return alt.layer(bars, rule, tick).properties(width=WIDTH, height=220, title=say(lang, "chart.revenue_costs"))
+    layers: list[alt.Chart] = [bars]
+    if not proj.empty:
+        layers.append(alt.Chart(proj).mark_tick(thickness=3, color=INK).encode(x=x, xOffset=offset, y="proj:Q"))
+        layers.append(alt.Chart(proj).mark_rule(color=INK, opacity=0.6).encode(x=x, xOffset=offset, y="low:Q",
+                                                                               y2="high:Q"))
+    layers += _event_layers(events, order, x, lang)
+    return alt.layer(*layers).properties(width=WIDTH, height=220, title=say(lang, "chart.revenue_costs"))
+
+
+EVENT_INK = "#57606a"
+EVENT_TITLE = 30  # characters of an event's title on paper
+
+
+def _event_layers(events: pd.DataFrame | None, order: list[str], x: alt.X, lang: str) -> list[alt.Chart]:
+    """The events of the months on the chart as dashed rules with titles (one rule per month; its events' titles
+    joined; two rows of titles so neighbours do not overlap); none without events."""
+    if events is None or events.empty:
+        return []
+    titles: dict[str, list[str]] = {}
+    for event in events.to_dict("records"):
+        label = fmt.month(event["day"].replace(day=1), lang)
+        if label in order:
+            titles.setdefault(label, []).append(event_words.title(event, lang))
+    if not titles:
+        return []
+    marks = pd.DataFrame([{"month": m, "label": event_words.short(" · ".join(t), EVENT_TITLE),
+                           "y_px": 2 + 13 * (i % 2), "right": order.index(m) > 0.7 * (len(order) - 1)}
+                          for i, (m, t) in enumerate(sorted(titles.items(), key=lambda kv: order.index(kv[0])))])
+    rule = alt.Chart(marks).mark_rule(color=EVENT_INK, strokeDash=[5, 3], strokeWidth=1.2).encode(x=x)
+    texts = [alt.Chart(marks).transform_filter(f"{'' if right else '!'}datum.right").mark_text(
+        align="right" if right else "left", baseline="top", dx=-3 if right else 3, fontSize=9, color=EVENT_INK,
+        fontWeight="bold").encode(x=x, y=alt.Y("y_px:Q", scale=None, axis=None), text="label:N")
+        for right in (False, True)]
+    return [rule, *texts]
 
 
 def _projection_rows(monthly: pd.DataFrame, months: pd.Series, revenue: str) -> pd.DataFrame:

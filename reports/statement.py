@@ -18,8 +18,10 @@ import pandas as pd
 
 from metrics import engine, lookups
 from metrics.filters import FilterError, Filters
+from presentation import clawbacks as claw_words
 from presentation import fmt
 from presentation.periods import period_text
+from programme import clawbacks
 from reports import header, xlsx
 from reports.cells import cell_text
 from reports.pdf import ReportPDF
@@ -50,6 +52,8 @@ class StatementData:
     totals: dict[str, float]
     deals: pd.DataFrame
     freshness: dict[str, Any] = field(default_factory=dict)
+    reversals: pd.DataFrame = field(default_factory=pd.DataFrame)  # this partner's clawbacks landing in the period
+    balances: clawbacks.Balances | None = None                      # carried into the period, and at its end
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
 
     @property
@@ -93,6 +97,8 @@ def collect(con: duckdb.DuckDBPyConnection, f: Filters, partner_id: int) -> Stat
         f=fs, partner_id=int(partner_id), name=str(me["name"].iloc[0]), model=str(me["model"].iloc[0]),
         totals=totals_of(row.iloc[0] if len(row) else pd.Series(dtype=object)),
         deals=engine.deals(con, fs, int(partner_id), won_only=False), freshness=fresh, generated_at=datetime.now(tz),
+        reversals=clawbacks.reversals(con, int(partner_id), fs.date_from, fs.date_to),
+        balances=clawbacks.period_balances(con, int(partner_id), fs.date_from, fs.date_to),
     )
 
 
@@ -127,6 +133,37 @@ def deals_table(data: StatementData, lang: str) -> Table:
     labels = {c: say(lang, f"col.{c}") for c in frame.columns}
     return Table("deals", say(lang, "t.deals"), frame.reset_index(drop=True), dict(DEAL_COLUMNS), labels,
                  fmt.currency_symbol(data.currency, lang))
+
+
+REVERSAL_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("date", "date"), ("deal", "text"), ("reason", "text"), ("month", "month"), ("amount", "money"),
+)
+
+
+def reversals_table(data: StatementData, lang: str) -> Table:
+    """The partner's commission reversals landing in the period, line by line (amounts negative)."""
+    r = data.reversals
+    frame = pd.DataFrame({
+        "date": [pd.Timestamp(x).date() for x in r.get("reversed_at", [])],
+        "deal": [f"{int(i)} · {n}" if isinstance(n, str) and n else str(int(i))
+                 for i, n in zip(r.get("lead_id", []), r.get("lead_name", []), strict=True)],
+        "reason": [claw_words.reason(x, lang) for x in r.get("reason", [])],
+        "month": list(r.get("accrual_month", [])),
+        "amount": [-float(x) for x in r.get("amount", [])],
+    })
+    labels = {c: claw_words.say(lang, f"col.{c}") for c in frame.columns}
+    return Table("reversals", claw_words.say(lang, "title"), frame, dict(REVERSAL_COLUMNS), labels,
+                 fmt.currency_symbol(data.currency, lang))
+
+
+def balance_lines(data: StatementData, lang: str) -> list[tuple[str, str]]:
+    """Carried balance, closing balance and the closing balance in words (empty without balances)."""
+    b = data.balances
+    if b is None:
+        return []
+    money = [claw_words.amount(x, lang, data.currency) for x in (b.carried, b.closing)]
+    return [(claw_words.say(lang, "carried"), money[0]), (claw_words.say(lang, "closing"), money[1]),
+            ("", claw_words.balance_sentence(b.closing, lang, data.currency))]
 
 
 def title(data: StatementData, lang: str) -> str:
@@ -165,15 +202,30 @@ def statement_pdf(data: StatementData, lang: str = "ru") -> bytes:
         align = ["L", "L", "L", "L", "L", "L", "R", "R"]
         doc.table_rows([deals.label(c) for c in deals.columns], cells, align, [1.4, 4, 1.8, 1.8, 1.4, 1.3, 1.8, 1.6],
                        size=7)
+    _reversals_pdf(doc, data, lang)
     doc.para(say(lang, "s.note", name=data.name, period=period_text(data.f, lang),
                  view=say(lang, f"view.{data.f.view}")), size=8, muted=True)
     return doc.render()
 
 
+def _reversals_pdf(doc: ReportPDF, data: StatementData, lang: str) -> None:
+    """The reversals section: one row per reversal, then the carried and closing balances in words."""
+    table = reversals_table(data, lang)
+    doc.heading(table.title, size=12)
+    if table.frame.empty:
+        doc.para(claw_words.say(lang, "none"), muted=True)
+    else:
+        cells = [[cell_text(table.frame[c].iloc[i], table.kind(c), lang, data.currency) for c in table.columns]
+                 for i in range(len(table.frame))]
+        doc.table_rows([table.label(c) for c in table.columns], cells, ["L", "L", "L", "L", "R"],
+                       [1.6, 4.4, 3, 1.6, 1.8], size=7)
+    doc.key_values(balance_lines(data, lang))
+
+
 def statement_xlsx(data: StatementData, lang: str = "ru") -> bytes:
-    """The statement as an XLSX workbook: cover sheet, totals, leads and deals."""
-    return xlsx.workbook([summary_table(data, lang), deals_table(data, lang)], title=say(lang, "statement.title"),
-                         info=header_lines(data, lang))
+    """The statement as an XLSX workbook: cover sheet (with the balances), totals, leads and deals, reversals."""
+    return xlsx.workbook([summary_table(data, lang), deals_table(data, lang), reversals_table(data, lang)],
+                         title=say(lang, "statement.title"), info=header_lines(data, lang) + balance_lines(data, lang))
 
 
 def render(data: StatementData, fmt_: StatementFormat, lang: str = "ru") -> bytes:

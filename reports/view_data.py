@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from metrics import engine, lookups, page_frames, pooling
+from metrics import events as metric_events
 from metrics.filters import Filters
 from presentation.freshness import account_tz
 from presentation.periods import comparison_of
@@ -35,6 +36,7 @@ class ViewData:
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     compare: str = "previous"   # the sidebar's comparison: previous | year
     before: pd.DataFrame = field(default_factory=pd.DataFrame)  # the KPI row of the comparison period
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)  # the view's events (metrics.events), drawn on charts
 
     @property
     def currency(self) -> str:
@@ -68,6 +70,7 @@ def collect(con: duckdb.DuckDBPyConnection, f: Filters, compare: str = "previous
         monthly=monthly, partner_names=_names(lookups.partners(con), "partner_id"),
         pipeline_names=_names(lookups.pipelines(con), "pipeline_id"), freshness=fresh,
         generated_at=datetime.now(ZoneInfo(account_tz(fresh))), compare=compare, before=before,
+        events=metric_events.events(con, f.date_from, f.date_to, metric_events.scope_of(f)),
     )
 
 

@@ -63,7 +63,7 @@ def chart_images(data: ViewData, lang: str) -> list[bytes]:
     images = []
     if len(data.monthly):
         sym = fmt.currency_symbol(data.currency, lang)
-        images.append(charts.to_png(charts.revenue_costs(data.monthly, lang, sym), lang))
+        images.append(charts.to_png(charts.revenue_costs(data.monthly, lang, sym, events=data.events), lang))
     models = _model_frame(data, lang)
     if models["roi"].notna().any():
         images.append(charts.to_png(charts.model_roi(models, "label", say(lang, "chart.roi_models")), lang))

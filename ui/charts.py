@@ -104,8 +104,12 @@ def when(test: str, then: Any, otherwise: Any, channel: type[alt.SchemaBase]) ->
 VALIDATE_SPECS = False  # the test folders' conftests set it for every AppTest page run (tests/support/demo.py)
 
 
-def show(chart: alt.TopLevelMixin, key: str, height: int | None = None) -> None:
-    """Draw a chart styled for the current mode (meeting = large high-contrast fonts)."""
+DRILL = "drill"  # the point selection a chart's marks carry when a click opens their deals (ui.drill)
+
+
+def show(chart: alt.TopLevelMixin, key: str, height: int | None = None, select: bool = False) -> object:
+    """Draw a chart styled for the current mode (meeting = large high-contrast fonts); select: a click on a mark
+    of its DRILL selection reruns the page with the point (returned, and in st.session_state[key])."""
     big = is_meeting()
     if height:
         chart = chart.properties(height=int(height * (1.35 if big else 1)))
@@ -115,7 +119,10 @@ def show(chart: alt.TopLevelMixin, key: str, height: int | None = None) -> None:
         spec = (style(chart, big) if VALIDATE_SPECS else chart).to_dict(validate=VALIDATE_SPECS)
     if not VALIDATE_SPECS:  # the theme is the same for every chart: built once per language and mode
         spec["config"] = copy.deepcopy(_theme(lang(), big))
-    st.vega_lite_chart(spec, key=key, theme=None, width="stretch")
+    if select:
+        return st.vega_lite_chart(spec, key=key, theme=None, width="stretch", on_select="rerun",
+                                  selection_mode=DRILL)
+    return st.vega_lite_chart(spec, key=key, theme=None, width="stretch")
 
 
 @functools.cache
@@ -164,6 +171,7 @@ def revenue_vs_costs(df: pd.DataFrame, labels: dict[str, str], currency: str = "
                  alt.Tooltip("amount_txt:N", title=labels.get("amount", "")),
                  alt.Tooltip("stage_label:N", title=" ")],
     )
+    bars = bars.add_params(alt.selection_point(name=DRILL, fields=["period"], on="click"))  # a bar opens its deals
     proj = _projected_revenue(df, labels, currency, long)
     if proj is None:
         return alt.layer(bars)

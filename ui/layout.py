@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from data_layer import store
+from metrics.filters import Filters
 from presentation import fmt, freshness
-from ui import data, writes
+from ui import data, drill, writes
 from ui.filters import is_meeting
 from ui.i18n import band_label, lang, metric_help, metric_label, t, tr
 
@@ -64,6 +65,8 @@ class Kpi:
     help: str | None = None
     band: str | None = None         # ROI band: shown as a coloured badge under the value
     caption: str | None = None      # a line under the value: the counts a ratio is made of
+    metric: str | None = None       # the metric shown (kpi_row): its "deals" button opens what it counts (ui.drill)
+    raw: float | None = None        # its unformatted value: the count the opened list must have
 
 
 def delta_text(change: float | None, kind: str = "rel", code: str | None = None) -> str | None:
@@ -81,9 +84,10 @@ def no_change(delta: str | None) -> bool:
 
 
 def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, per_row: int = 3,
-              compact: bool = False) -> None:
+              compact: bool = False, drill_from: Filters | None = None) -> None:
     """KPI cards in rows of per_row (three by default: long money values stay readable); meeting mode: large, six
-    to a row when compact; compact: the ROI band as a badge in the card's label (one line less per card)."""
+    to a row when compact; compact: the ROI band as a badge in the card's label (one line less per card);
+    drill_from: the Filters the cards were computed for, so a card counting leads or deals opens them."""
     big = is_meeting()
     if big and compact:
         per_row = len(cards)
@@ -94,12 +98,12 @@ def kpi_cards(cards: Sequence[Kpi], key: str, compare_note: str | None = None, p
         for i, (col, card) in enumerate(zip(cols, row, strict=False)):
             with col:
                 if big:
-                    _big_card(card, f"{key}.{start + i}", compare_note)
+                    _big_card(card, f"{key}.{start + i}", compare_note, drill_from)
                 else:
-                    _card(card, f"{key}.{start + i}", compare_note, compact)
+                    _card(card, f"{key}.{start + i}", compare_note, compact, drill_from)
 
 
-def _card(card: Kpi, key: str, note: str | None, compact: bool = False) -> None:
+def _card(card: Kpi, key: str, note: str | None, compact: bool = False, drill_from: Filters | None = None) -> None:
     label = f"{card.label} {band_markdown(card.band)}" if compact and card.band else card.label
     with st.container(border=True, key=key, height="stretch"):
         flat = no_change(card.delta)
@@ -110,9 +114,10 @@ def _card(card: Kpi, key: str, note: str | None, compact: bool = False) -> None:
             st.caption(card.caption)
         if card.band and not compact:
             band_badge(card.band)
+        drill.card_button(card.metric, card.label, drill_from, key, card.raw)
 
 
-def _big_card(card: Kpi, key: str, note: str | None) -> None:
+def _big_card(card: Kpi, key: str, note: str | None, drill_from: Filters | None = None) -> None:
     """Meeting-mode card: the label as a subheader, the value as a title (no CSS, readable across a room)."""
     with st.container(border=True, key=key, height="stretch"):
         st.subheader(card.label, anchor=False, help=card.help)
@@ -130,6 +135,7 @@ def _big_card(card: Kpi, key: str, note: str | None) -> None:
             st.caption(card.caption)
         if card.band:
             band_badge(card.band)
+        drill.card_button(card.metric, card.label, drill_from, key, card.raw)
 
 
 # (metric, delta kind, delta colour) of the headline cards; pp = change in percentage points.
@@ -201,7 +207,8 @@ def kpi_row(now: pd.Series, before: pd.Series | None, currency: str = "RUB",
             delta=delta_text(change(metric, kind, now, before), kind), delta_color=color,
             help=_card_help(metric, now, currency),
             band=(now.get("roi_band") or "n/a") if metric == "roi" else None,
-            caption=closed_counts(now) if metric == "win_rate_closed" else None))
+            caption=closed_counts(now) if metric == "win_rate_closed" else None,
+            metric=metric, raw=_num(now.get(metric))))
     return cards
 
 

@@ -32,7 +32,7 @@ TEXT = {
         "col.incremental_roi": "ROI прирост.",
         "col.rank.help": "№ — место в рейтинге по выбранному показателю. Партнёры с малым числом лидов и прямые продажи "
                          "не ранжируются.",
-        "col.partner.help": "Щёлкните строку, чтобы открыть страницу партнёра. Слишком длинное название сокращено "
+        "col.partner.help": "Щёлкните строку, чтобы открыть сделки партнёра. Слишком длинное название сокращено "
                             "«…» — полностью оно в заголовке его страницы.",
         "col.flag.help": "«мало лидов» — показатели шумные, место не присваивается; «нет лидов» — затраты есть, "
                          "а лидов нет (ROI −100 %); «база сравнения» — прямые продажи; «лучший» и «худший» — первый и последний "
@@ -51,7 +51,7 @@ TEXT = {
         "col.roi_pooled_ci": "ROI*, 95 %",
         "col.incremental_roi": "Incr. ROI",
         "col.rank.help": "#: the rank by the chosen metric. Partners with too few leads and direct sales are not ranked.",
-        "col.partner.help": "Click a row to open the partner's page. A name too long to fit is shortened with “…” — "
+        "col.partner.help": "Click a row to open the partner's deals. A name too long to fit is shortened with “…” — "
                             "the full name heads the partner's page.",
         "col.flag.help": "“too few leads”: noisy figures, no rank; “no leads”: costs but no lead (ROI −100 %); "
                          "“baseline”: direct sales; “best” and “worst”: the first and the last of those ranked by the chosen "

@@ -15,8 +15,9 @@ import streamlit as st
 from data_layer import plausibility
 from metrics import lookups
 from metrics.filters import Filters
+from presentation import clawbacks as claw_words
 from presentation import fmt
-from programme import payouts
+from programme import clawbacks, payouts
 from ui import auth, confirm
 from ui.data import query
 from ui.filters import today as account_today
@@ -41,7 +42,7 @@ TEXT = {
         "col.partner": "Партнёр", "col.model": "Модель", "col.month": "Месяц", "col.accrued": "Начислено",
         "col.approved": "Утверждено", "col.pending": "Ждёт утверждения", "col.paid": "Выплачено",
         "col.to_pay": "К оплате", "col.owed": "Долг партнёру", "col.status": "Статус",
-        "col.last_paid_on": "Последняя выплата", "col.references": "Документы",
+        "col.last_paid_on": "Последняя выплата", "col.references": "Документы", "col.balance_words": "Расчёты",
         "lines": "Строки выплат", "line": "Строка", "action": "Действие",
         "action.approve": "Утвердить", "action.pay": "Выплатить", "action.reverse": "Сторнировать",
         "amount": "Сумма", "amount.sign": "Сумма, {sign}",
@@ -72,7 +73,7 @@ TEXT = {
         "col.partner": "Partner", "col.model": "Model", "col.month": "Month", "col.accrued": "Accrued",
         "col.approved": "Approved", "col.pending": "Awaiting approval", "col.paid": "Paid",
         "col.to_pay": "To pay", "col.owed": "Owed to partner", "col.status": "Status",
-        "col.last_paid_on": "Last paid", "col.references": "References",
+        "col.last_paid_on": "Last paid", "col.references": "References", "col.balance_words": "Settlement",
         "lines": "Payout lines", "line": "Line", "action": "Action",
         "action.approve": "Approve", "action.pay": "Pay", "action.reverse": "Reverse",
         "amount": "Amount", "amount.sign": "Amount, {sign}",
@@ -173,6 +174,63 @@ def owed_section(period: payouts.Period | None, currency: str) -> None:
     for col in MONEY_COLS:
         table[tr(TEXT, f"col.{col}")] = df[col].map(lambda x: _money(x, currency))
     st.dataframe(table, hide_index=True, key="payouts.owed", placeholder=fmt.DASH)
+
+
+def _narrow(frame: pd.DataFrame, period: payouts.Period | None, partners: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the partners (and models) the period's filters name; all rows without such filters."""
+    if not isinstance(period, Filters) or not (period.partners or period.models):
+        return frame
+    keep = partners
+    if period.partners:
+        keep = keep[keep["partner_id"].isin(period.partners)]
+    if period.models:
+        keep = keep[keep["model"].fillna("unassigned").isin(period.models)]
+    return frame[frame["partner_id"].isin(keep["partner_id"])]
+
+
+def reversals_section(period: payouts.Period | None, currency: str) -> None:
+    """Clawbacks landing in the period's months line by line, the balances carried in and at the end, debts in words."""
+    code = lang()
+    st.markdown(f"**{claw_words.say(code, 'title')}**")
+    lo, hi = (None, None) if period is None else (period.date_from, period.date_to)
+    partners = query(lookups.partners)
+    rev = _narrow(query(clawbacks.reversals, None, lo, hi), period, partners)
+    if rev.empty:
+        st.caption(claw_words.say(code, "none"))
+    else:
+        st.dataframe(pd.DataFrame({
+            claw_words.say(code, "col.date"): [fmt.day(pd.Timestamp(x).date(), code) for x in rev["reversed_at"]],
+            tr(TEXT, "col.partner"): rev["partner_name"].astype(object),
+            claw_words.say(code, "col.deal"): [f"{int(i)} · {n}" if isinstance(n, str) and n else str(int(i))
+                                              for i, n in zip(rev["lead_id"], rev["lead_name"], strict=True)],
+            claw_words.say(code, "col.amount"): rev["amount"].map(lambda x: _money(-x, currency)),
+            claw_words.say(code, "col.withheld"): rev["withheld"].map(lambda x: _money(x, currency)),
+            claw_words.say(code, "col.reason"): rev["reason"].map(lambda r: claw_words.reason(r, code)),
+            claw_words.say(code, "col.month"): rev["accrual_month"].map(lambda d: _month_text(d, code)),
+        }), hide_index=True, key="payouts.reversals", placeholder=fmt.DASH)
+    # balances only of partners with a clawback: for the others the balance is the owed amount shown above
+    clawed = set(query(clawbacks.reversals)["partner_id"].astype(int))
+    bal = _narrow(query(clawbacks.balances, lo, hi), period, partners)
+    balances_table(bal[bal["partner_id"].isin(clawed)], partners, currency)
+
+
+def balances_table(bal: pd.DataFrame, partners: pd.DataFrame, currency: str) -> None:
+    """Per partner: the balance carried into the period and at its end, in words; a warning per partner who owes."""
+    if bal.empty:
+        return
+    code = lang()
+    names = dict(zip(partners["partner_id"].astype(int), partners["name"], strict=True))
+    who = [names.get(int(p), str(p)) for p in bal["partner_id"]]
+    st.dataframe(pd.DataFrame({
+        tr(TEXT, "col.partner"): who,
+        claw_words.say(code, "carried"): bal["carried"].map(lambda x: _money(x, currency)),
+        claw_words.say(code, "closing"): bal["closing"].map(lambda x: _money(x, currency)),
+        tr(TEXT, "col.balance_words"): [claw_words.balance_sentence(float(x), code, currency) for x in bal["closing"]],
+    }), hide_index=True, key="payouts.balances", placeholder=fmt.DASH)
+    for name, closing in zip(who, bal["closing"], strict=True):
+        if closing <= -0.005:
+            st.warning(f"{fmt.plain(name)}: {claw_words.balance_sentence(float(closing), code, currency)}",
+                       icon=":material/undo:")
 
 
 def _line_label(r: dict, currency: str, code: str) -> str:
@@ -290,6 +348,7 @@ def render(f: Filters | None = None) -> None:
     else:
         auth.read_only_note()
     owed_section(period, currency)
+    reversals_section(period, currency)
     if editor:
         action_section(period, who, today, currency)
 

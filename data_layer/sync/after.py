@@ -18,10 +18,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # `python -m` runs from here (this file is 2 levels down)
 TIMEOUT_S = 300.0  # a step longer than this is stopped; the next sync retries it
 
-# (package, command): each is `python -m package command --db FILE --after-sync`, in this order. A step is listed
-# only once its command exists: ("programme", "clawbacks") comes first when it lands, so that an alert on a payout
-# balance sees the reversals, then ("reports", "alerts").
+# (package, command): each is `python -m package command --db FILE --after-sync`, in this order. Clawbacks come first, so that an alert on a payout balance sees the reversals.
 STEPS: tuple[tuple[str, str], ...] = (
+    ("programme", "clawbacks"),
     ("reports", "alerts"),
 )
 

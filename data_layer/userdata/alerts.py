@@ -108,8 +108,9 @@ def _p(code: str, **params: Any) -> AlertProblem:
 
 # ---------------------------------------------------------------- checking one rule
 
-def _threshold(value: object, condition: str, problems: list[Problem]) -> float | None:
-    """The threshold as a float (text read as typed: "12,5", "1 234 567"); None where the condition needs none."""
+def _threshold(value: object, condition: str, problems: list[Problem], percent: bool = False) -> float | None:
+    """The threshold as a float (text read as typed: "12,5", "1 234 567"; percent: typed in %, stored as a
+    fraction); None where the condition needs none."""
     if condition not in NEEDS_THRESHOLD:
         return None
     number: float | None = None
@@ -123,6 +124,7 @@ def _threshold(value: object, condition: str, problems: list[Problem]) -> float 
     if number is None or not math.isfinite(number):
         problems.append(_p("alert.threshold", value="" if is_blank(value) else value))
         return None
+    number = number / 100 if percent else number
     if condition == "change_pct" and number <= 0:
         problems.append(_p("alert.threshold_pct"))
         return None
@@ -209,7 +211,8 @@ def _channel(item: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]
 
 
 def check_rule(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], metrics: Collection[str]) -> dict[str, Any]:
-    """The rule's clean values (FIELDS), or UserDataError with one sentence per problem, each naming its field."""
+    """The rule's clean values (FIELDS), or UserDataError with one sentence per problem, each naming its field
+    (`threshold_percent`: the threshold was typed in percent)."""
     problems: list[Problem] = []
     name = str(rule.get("name") or "").strip()
     if not name or len(name) > MAX_NAME:
@@ -223,7 +226,7 @@ def check_rule(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], metrics:
     elif condition != "fell_asleep" and metric not in metrics:
         problems.append(_p("alert.metric", value=metric))
     kind, value = _scope(con, rule.get("scope_kind") or "all", rule.get("scope_value"), problems)
-    threshold = _threshold(rule.get("threshold"), condition, problems)
+    threshold = _threshold(rule.get("threshold"), condition, problems, bool(rule.get("threshold_percent")))
     window = _window(rule.get("window_periods", 1), problems)
     grain = str(rule.get("grain") or "month").strip()
     if grain not in GRAINS:

@@ -29,3 +29,8 @@ def test_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not after.enabled()
     monkeypatch.setenv("PARTNER_ROI_AFTER_SYNC", "1")
     assert after.enabled()
+
+
+def test_clawbacks_are_the_first_step() -> None:
+    """A CLI sync starts `python -m programme clawbacks` first (tests/programme/test_clawbacks_sync.py runs it)."""
+    assert after.STEPS[0] == ("programme", "clawbacks")

@@ -119,3 +119,9 @@ def test_the_leads_list_carries_every_computed_commission(con: duckdb.DuckDBPyCo
 def test_a_bad_narrowing_is_one_sentence(what: dict, says: str) -> None:
     with pytest.raises(FilterError, match=says):
         drill.narrow(Filters(START, END), **what)
+
+
+def test_all_partners_is_every_model_but_direct(con: duckdb.DuckDBPyConnection) -> None:
+    f = Filters(date(2026, 1, 1), date(2026, 12, 7))
+    _check(con, f, model=drill.PARTNER_MODELS)
+    _check(con, f, partner=drill.DIRECT)

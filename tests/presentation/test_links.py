@@ -18,3 +18,10 @@ def test_ui_uses_the_same_names():
 def test_unknown_parameter_refused():
     with pytest.raises(ValueError):
         dashboard_url(partnr="p7")
+
+
+def test_a_page_parameter_only_on_its_page():
+    url = dashboard_url("http://host:8501", "partners", selected="7", partner=["7"])
+    assert url == "http://host:8501/partners?selected=7&partner=7"
+    with pytest.raises(ValueError):
+        dashboard_url("http://host:8501", "trends", selected="7")

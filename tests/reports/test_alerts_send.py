@@ -9,6 +9,7 @@ import email
 import hashlib
 import hmac
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,9 +169,23 @@ def test_a_broken_database_exits_1(tmp_path: Path, capsys) -> None:
 
 def test_a_test_send_reaches_the_channel(db: Path, servers) -> None:
     telegram, hook, inbox = servers
-    assert alert_send.test_send(db, {"kind": "telegram", "chat_id": CHAT}) is None
-    assert alert_send.test_send(db, {"kind": "webhook", "url": hook.url}, "en") is None
-    assert alert_send.test_send(db, {"kind": "email", "to": ["a@example.ru"]}) is None
+    assert alert_send.test_send({"kind": "telegram", "chat_id": CHAT}) is None
+    assert alert_send.test_send({"kind": "webhook", "url": hook.url}, "en") is None
+    assert alert_send.test_send({"kind": "email", "to": ["a@example.ru"]}) is None
     assert len(telegram.requests) == len(hook.requests) == len(inbox.messages) == 1
     telegram.status = 502
-    assert "502" in alert_send.test_send(db, {"kind": "telegram", "chat_id": CHAT}, "en")
+    assert "502" in alert_send.test_send({"kind": "telegram", "chat_id": CHAT}, "en")
+    with store.connect(db, read_only=True) as con:
+        shown = alert_send.configured(con)
+    assert shown["telegram_token"] is True and TOKEN not in str(shown) and HOOK_SECRET not in str(shown)
+
+
+def test_two_runs_at_once_send_an_event_once(db: Path, servers) -> None:
+    telegram, hook, inbox = servers
+    add_rule(db, hook)
+    runs = [threading.Thread(target=alert_send.run, args=(db,)) for _ in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    assert (len(telegram.requests), len(hook.requests), len(inbox.messages)) == (1, 1, 1)

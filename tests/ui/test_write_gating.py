@@ -18,7 +18,8 @@ from data_layer import admin, config, costs_io, plausibility, store, sync, userd
 from data_layer.userdata import ScenarioInputs
 from pages import settings as settings_page
 from pages import what_if as what_if_page
-from programme import goals, payouts, planning
+from programme import alerts, goals, payouts, planning
+from reports import alert_send
 from ui import auth, data, writes
 
 # Widgets that change shared data (buttons, form buttons, data editors), by key. Every button a page draws must
@@ -28,6 +29,8 @@ WRITES = (
     r"costs\.rules(\.\d+)?\.tier_rows",
     r"forecast\.plan_save", r"goals\.(save|delete)", r"payouts\.(accrue|submit)",
     r"settings\.(save|forget|sync_now|apply_mapping|calc_save|roles_save)", r"what_if\.(save|delete|apply)",
+    r"trends\.events\.(add|delete)",
+    r"settings\.alerts_(save|delete|test_(email|telegram|webhook))",  # a test send sends: a write
 )
 # Widgets that only read, download, navigate or change this session's own what-if / plan inputs.
 READS = (
@@ -35,6 +38,8 @@ READS = (
     r"what_if\.(load|reset|rate_set|realloc_add)", r"what_if\.(costs|rules)", r"what_if\.rules(\.\d+)?\.tier_rows",
     r"forecast\.plan_budgets",
     r"reports\.(weekly_build|download_.+)", r"costs\.download", r"portal\.(pdf|xlsx)", r"meeting\.(prev|next)",
+    # drill-through (ui.drill): a KPI card's list button, the dialog's downloads and its "partner's page" button
+    r"[a-z_-]+\.kpi\.\d+\.drill", r"models\.card\.[a-z]+\.drill", r"drill\.(csv|xlsx|action)",
 )
 ADMIN_SCENARIO = "Сценарий администратора"
 
@@ -63,7 +68,8 @@ def views(at: AppTest, page: str) -> Iterator[str]:
     yield page
     sub: dict[str, tuple[str, list[object]]] = {
         "pages/settings.py": (settings_page.K_TAB, [settings_page.TEXT["ru"][t] for t in
-                                                    ("conn", "mapping", "calc", "access", "audit", "glossary")]),
+                                                    ("conn", "mapping", "calc", "alerts", "access", "audit",
+                                                     "glossary")]),
         "pages/forecast.py": ("forecast.section", ["pipeline", "plan"]),
         "pages/what_if.py": ("what_if.view", [what_if_page.TEXT["ru"][t] for t in
                                               ("by_model", "breakeven", "realloc", "compare")]),
@@ -182,6 +188,8 @@ WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "userdata.save_scenario": (userdata.save_scenario, ("Мой", ScenarioInputs()), {}),
     "userdata.delete_scenario": (userdata.delete_scenario, (ADMIN_SCENARIO,), {}),
     "userdata.apply_scenario": (userdata.apply_scenario, (ScenarioInputs(margin={"account": 0.9}),), {}),
+    "userdata.add_event": (userdata.add_event, ("07.12.2026", "Событие"), {}),
+    "userdata.delete_event": (userdata.delete_event, (1,), {}),
     "payouts.accrue": (payouts.accrue, (date(2024, 1, 1), "v"), {}),
     "payouts.approve": (payouts.approve, (1, 1.0, "v"), {}),
     "payouts.pay": (payouts.pay, (1, 1.0, date(2024, 1, 1), None, "v"), {}),
@@ -189,8 +197,13 @@ WRITE_CALLS: dict[str, tuple[Callable[..., object], tuple, dict]] = {
     "config.save_connection": (config.save_connection, (Path("x.duckdb"), "https://x.amocrm.ru"), {}),
     "config.forget_credentials": (config.forget_credentials, (Path("x.duckdb"),), {}),
     "sync.start_background_sync": (sync.start_background_sync, (Path("x.duckdb"),), {}),
+    "alerts.add_rule": (alerts.add_rule, ({"name": "x"},), {}),
+    "alerts.update_rule": (alerts.update_rule, (1, {"name": "x"}), {}),
+    "alerts.delete_rule": (alerts.delete_rule, (1,), {}),
+    "alert_send.test_send": (alert_send.test_send, ({"kind": "webhook", "url": "http://127.0.0.1:9/"},), {}),
 }
-NOT_DB = {"config.save_connection", "config.forget_credentials", "sync.start_background_sync"}  # ui.writes.act
+NOT_DB = {"config.save_connection", "config.forget_credentials", "sync.start_background_sync",
+          "alert_send.test_send"}  # ui.writes.act
 
 
 def used_write_paths() -> set[str]:
