@@ -11,7 +11,7 @@ from metrics import drill as deal_drill
 from metrics import engine, lookups, maturity, page_frames
 from metrics.filters import Filters
 from presentation import fmt
-from ui import charts, drill, goals_panel, layout, payback_panel
+from ui import charts, drill, goals_panel, incrementality_panel, layout, payback_panel
 from ui.data import prefetch, query
 from ui.filters import current, language_sensitive, period_label
 from ui.i18n import lang, metric_label, metric_labeler, model_label, t, tr
@@ -231,6 +231,7 @@ def render() -> None:
                  selection_mode="single-cell", height=35 * (len(COMPARED) + 1) + 3, placeholder=fmt.DASH)
     st.caption(tr(TEXT, "drill.hint"))
     _drill_cell(f, rows)
+    incrementality_panel.models_section(rows, currency)
     st.subheader(tr(TEXT, "pvd"), anchor=False)
     st.caption(tr(TEXT, "pvd.caption"))
     segments = query(engine.partner_vs_direct, f)

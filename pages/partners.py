@@ -13,7 +13,17 @@ from metrics import engine, lookups, page_frames, verdict
 from metrics.filters import Filters
 from metrics.leaderboard import partner_rows
 from presentation import fmt
-from ui import charts, drill, event_rules, goals_panel, layout, lifecycle_panel, payback_panel, tables
+from ui import (
+    charts,
+    drill,
+    event_rules,
+    goals_panel,
+    incrementality_panel,
+    layout,
+    lifecycle_panel,
+    payback_panel,
+    tables,
+)
 from ui import leaderboard as board
 from ui.data import kpi_frame, prefetch_kpis, query
 from ui.filters import (
@@ -33,7 +43,7 @@ K_PAYBACK, K_ALL = "partners.payback", "partners.all_columns"
 
 # Metrics the leaderboard sorts by; lower is better for those in ASCENDING.
 SORTABLE = ("revenue", "roi", "conversion", "profit", "leads", "won_deals", "avg_check", "cpa", "ltv", "costs",
-            "revenue_share", "lead_to_qualified", "time_to_close_days")
+            "revenue_share", "lead_to_qualified", "time_to_close_days", "incremental_roi", "preexisting_share")
 ASCENDING, has_interval = board.ASCENDING, board.has_interval
 
 TEXT = {
@@ -203,6 +213,7 @@ def leaderboard(f: Filters) -> None:
                selection_mode="single-row", height=min(38 * (len(ranked) + 1) + 4, 640))
     _drill_row(f, ranked)
     st.caption(tr(TEXT, "table.hint"))
+    incrementality_panel.board_callout(ranked)
     _maturing_note(ranked)
     st.caption(tr(board.TEXT, "pooled"))
     partners_only = ranked[ranked["partner_id"].notna()]
@@ -248,6 +259,9 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     prev = before_rows.iloc[0] if len(before_rows) else None
     layout.kpi_cards(layout.kpi_row(now, prev, currency), key="partners.kpi", compare_note=compare_label(),
                      drill_from=mine)
+    # "how much of what we pay for would we have had anyway": in view right under the cards
+    if now is not None:
+        incrementality_panel.partner_section(mine, pid, str(info["name"]), currency, now)
     goals_panel.render("partner", partner_id=pid)
 
     st.subheader(tr(TEXT, "trend"), anchor=False)
@@ -272,6 +286,7 @@ def partner_page(f: Filters, pid: int, names: pd.DataFrame) -> None:
     if payback_panel.wanted(K_PAYBACK):  # on request: the cohorts' query is as long as the cards'
         curve, months = query(engine.payback, mine, partner_id=pid)
         payback_panel.render(curve, months, str(info["model"]), currency, key="partners")
+    incrementality_panel.deal_list(mine, pid, currency)
     _deals(mine, pid, currency, now)
 
 

@@ -17,8 +17,9 @@ from ui.i18n import band_label, lang, metric_help, metric_label, model_label, t,
 
 CONV_DIGITS, ROI_DIGITS = 1, 0  # decimals of conversion and of ROI, their intervals alike
 COMPACT_BUDGET = 946  # px: the table is 978 px wide at 1440 px with the sidebar open, less the row checkbox
-SHOWN = ("conversion", "roi", "revenue", "costs", "leads", "won_deals")  # metrics with a column of their own
-ASCENDING = {"cpa", "time_to_close_days"}  # lower is better
+SHOWN = ("conversion", "roi", "revenue", "costs", "leads", "won_deals", "incremental_roi",
+         "preexisting_share")  # metrics with a column of their own
+ASCENDING = {"cpa", "time_to_close_days", "preexisting_share"}  # lower is better
 
 TEXT = {
     "ru": {
@@ -28,6 +29,7 @@ TEXT = {
         "col.roi_pooled_interval": "ROI с учётом выборки, 95 %",
         "col.conv_pooled": "Конверсия*", "col.roi_pooled": "ROI*", "col.conv_pooled_ci": "Конверсия*, 95 %",
         "col.roi_pooled_ci": "ROI*, 95 %",
+        "col.incremental_roi": "ROI прирост.",
         "col.rank.help": "№ — место в рейтинге по выбранному показателю. Партнёры с малым числом лидов и прямые продажи "
                          "не ранжируются.",
         "col.partner.help": "Щёлкните строку, чтобы открыть сделки партнёра. Слишком длинное название сокращено "
@@ -47,6 +49,7 @@ TEXT = {
         "col.roi_pooled_interval": "ROI adjusted for sample size, 95 %",
         "col.conv_pooled": "Conversion*", "col.roi_pooled": "ROI*", "col.conv_pooled_ci": "Conversion*, 95 %",
         "col.roi_pooled_ci": "ROI*, 95 %",
+        "col.incremental_roi": "Incr. ROI",
         "col.rank.help": "#: the rank by the chosen metric. Partners with too few leads and direct sales are not ranked.",
         "col.partner.help": "Click a row to open the partner's deals. A name too long to fit is shortened with “…” — "
                             "the full name heads the partner's page.",
@@ -81,7 +84,8 @@ def keys(rate: str = "conversion") -> dict[str, str]:
             "roi": metric_label("roi"), "roi_ci": tr(TEXT, "col.roi_interval"),
             "roi_pooled": metric_label("roi_pooled"), "roi_pooled_ci": tr(TEXT, "col.roi_pooled_interval"),
             "band": metric_label("roi_band"), "revenue": metric_label("revenue"), "costs": metric_label("costs"),
-            "leads": metric_label("leads"), "won_deals": metric_label("won_deals"), "model": tr(TEXT, "col.model")}
+            "leads": metric_label("leads"), "won_deals": metric_label("won_deals"), "model": tr(TEXT, "col.model"),
+            "incremental_roi": metric_label("incremental_roi"), "preexisting_share": metric_label("preexisting_share")}
 
 
 def flag(pid: object, too_few: object, highlight: object, leads: object = None) -> str:
@@ -114,6 +118,8 @@ def frame(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
         k["band"]: [band_label(b) for b in rows["roi_band"].fillna("n/a")],
         **{k[m]: rows[m] for m in ("revenue", "costs", "leads", "won_deals")},
         k["model"]: [model_label(m) for m in rows["model"]],
+        # credited vs incremental: ROI without the clients who were ours already, and their share of the revenue
+        **{k[m]: rows[m] if m in rows.columns else float("nan") for m in ("incremental_roi", "preexisting_share")},
         **({} if metric in SHOWN else {metric_label(metric): rows[metric]}),
     })
 
@@ -148,7 +154,10 @@ def cols(rows: pd.DataFrame, metric: str) -> list[tables.Col]:
            Col(k["band"], help=metric_help("roi_band")),
            *(Col(k[m], "money" if m in ("revenue", "costs") else "count", help=metric_help(m))
              for m in ("revenue", "costs", "leads", "won_deals")),
-           Col(k["model"])]
+           Col(k["model"]),
+           Col(k["incremental_roi"], "pct", label=tr(TEXT, "col.incremental_roi"), digits=ROI_DIGITS,
+               help=metric_help("incremental_roi")),
+           Col(k["preexisting_share"], "pct", digits=0, help=metric_help("preexisting_share"))]
     return out if metric in SHOWN else [*out, _extra_col(metric)]
 
 
@@ -170,12 +179,13 @@ def column_order(rows: pd.DataFrame, metric: str, by_lower: bool, everything: bo
     k = keys(rate_name(rows))
     head = [k["rank"], k["partner"], *sort_keys(rows, metric, by_lower)]
     rest = [c.key for c in cols(rows, metric)] if everything else \
-        [k["flag"], k["revenue"], k["costs"], k["roi"], k["roi_ci"], k["band"]]
+        [k["flag"], k["revenue"], k["costs"], k["roi"], k["roi_ci"], k["incremental_roi"], k["band"]]
     order = list(dict.fromkeys([*head, *rest]))
     if everything or config is None:
         return order
     # a sort column beyond the compact set takes the place of those least needed beside it
-    return tables.fit(order, config, COMPACT_BUDGET, drop=(k["revenue"], k["band"], k["roi_ci"], k["costs"]),
+    return tables.fit(order, config, COMPACT_BUDGET,
+                      drop=(k["revenue"], k["incremental_roi"], k["band"], k["roi_ci"], k["costs"]),
                       keep=head)
 
 
