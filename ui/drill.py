@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from data_layer import crm_links
-from metrics import drill, lookups
+from metrics import drill, lookups, maturity
 from metrics.filters import Filters
 from presentation import deals, fmt
 from ui import tables
@@ -135,12 +135,8 @@ def point_day(value: object) -> date | None:
 
 
 def bucket(start: date, unit: str) -> tuple[date, date]:
-    """The days of the week / month / quarter that starts on `start` (a chart's period)."""
-    if unit == "week":
-        return start, start + timedelta(days=6)
-    months = 3 if unit == "quarter" else 1
-    end = (pd.Timestamp(start) + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
-    return start, end
+    """The days of the week / month / quarter that starts on `start` (a chart's period; metrics.maturity's rule)."""
+    return start, maturity.bucket_end(start, unit)
 
 
 def on_period(key: str, f: Filters, unit: str, rows: pd.DataFrame, title: Callable[[date], str]) -> None:
