@@ -29,6 +29,7 @@ from ui.i18n import lang, tr
 K_PENDING, K_SEEN = "drill.pending", "drill.seen"
 ICON = ":material/format_list_bulleted:"  # a card's list button
 SHOW_MAX = 10_000  # rows drawn in the dialog; the downloads hold every row
+NAME_PX = 200  # a name column's width: ten columns fit the large dialog at 1440 px (a longer name ends in …)
 # the KPI card metrics that count leads or deals -> the rows they count
 CARD_STATUS = {"leads": "leads", "qualified_leads": "qualified", "won_deals": "won", "revenue": "won",
                "avg_check": "won", "conversion": "leads"}
@@ -220,7 +221,7 @@ def _table(rows: pd.DataFrame, base: str | None, code: str, currency: str) -> No
     for c in ("created", "closed"):
         shown[c] = [fmt.day(d, code) if d is not None else fmt.DASH for d in shown[c]]
     for c in ("name", "partner", "client"):
-        shown[c] = tables.names(shown[c].fillna(fmt.DASH))
+        shown[c] = tables.names(shown[c].fillna(fmt.DASH), NAME_PX)
     kinds = {"name": "name", "partner": "name", "client": "name", "amount": "money", "commission": "money"}
     # a column with one value throughout (one partner's list: its partner, model, status) is said by the title
     same = {c for c in ("partner", "model", "status") if shown[c].nunique(dropna=False) <= 1}
