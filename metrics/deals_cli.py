@@ -45,10 +45,6 @@ def _period(con: Any, args: argparse.Namespace) -> Filters:
     return Filters(args.date_from or date(end.year, 1, 1), end, view=args.view)
 
 
-def _state(row: dict[str, Any]) -> str:
-    return "won" if row["is_won"] else "lost" if row["is_lost"] else "open"
-
-
 def rows(args: argparse.Namespace, by_name: Any, clean: Any) -> list[dict[str, Any]]:
     """The rows `deals` prints (by_name: the CLI's partner resolver; clean: its JSON-safe scalar)."""
     store.upgrade(args.db)  # a database of an older version gets its missing tables first
@@ -60,7 +56,7 @@ def rows(args: argparse.Namespace, by_name: Any, clean: Any) -> list[dict[str, A
         base = crm_links.account_base(con)
     out = []
     for r in found.to_dict("records"):
-        rec = {"lead_id": r["lead_id"], "name": r["lead_name"], "status": _state(r), "stage": r["stage"],
+        rec = {"lead_id": r["lead_id"], "name": r["lead_name"], "status": drill.state(r["is_won"], r["is_lost"]), "stage": r["stage"],
                "pipeline": r["pipeline"], "amount": r["amount"], "created": r["created_date"],
                "closed": r["closed_date"], "partner": r["partner"], "partner_id": r["partner_id"],
                "model": r["model"], "client": r["client"], "commission": r["commission"],

@@ -72,6 +72,11 @@ STATUSES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 }
 
 
+def state(is_won: object, is_lost: object) -> str:
+    """A listed lead's state: won, lost or open."""
+    return "won" if bool(is_won) else "lost" if bool(is_lost) else "open"
+
+
 def _status(d: pd.DataFrame, value: Any) -> pd.Series:
     if value not in STATUSES:
         raise FilterError(f"Unknown status {value!r}: use {', '.join(STATUSES)}.")

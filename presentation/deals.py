@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from data_layer.crm_links import lead_url
+from metrics import drill
 from presentation.i18n import lookup, model_label
 
 # (column, kind): kinds are reports.table's (the export formats them), the dialog maps them to its own
@@ -32,11 +33,6 @@ def label(column: str, lang: str) -> str:
     return lookup(TEXT, column, lang)
 
 
-def state(is_won: object, is_lost: object) -> str:
-    """won, lost or open."""
-    return "won" if bool(is_won) else "lost" if bool(is_lost) else "open"
-
-
 def frame(rows: pd.DataFrame, base: str | None, lang: str) -> pd.DataFrame:
     """metrics.drill.deal_list rows as listed: COLUMNS, words in lang, url None without an account address."""
     def day(values: pd.Series) -> pd.Series:
@@ -45,7 +41,7 @@ def frame(rows: pd.DataFrame, base: str | None, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         "lead_id": rows["lead_id"].astype("int64"),
         "name": rows["lead_name"].astype(object),
-        "status": [lookup(TEXT, f"status.{state(w, x)}", lang) for w, x in zip(rows["is_won"], rows["is_lost"],
+        "status": [lookup(TEXT, f"status.{drill.state(w, x)}", lang) for w, x in zip(rows["is_won"], rows["is_lost"],
                                                                                strict=True)],
         "stage": rows["stage"].astype(object),
         "amount": rows["amount"].fillna(0.0).astype(float),

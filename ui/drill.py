@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from data_layer import crm_links
-from metrics import drill, lookups
+from metrics import drill, lookups, maturity
 from metrics.filters import Filters
 from presentation import deals, fmt
 from ui import tables
@@ -29,6 +29,7 @@ from ui.i18n import lang, tr
 K_PENDING, K_SEEN = "drill.pending", "drill.seen"
 ICON = ":material/format_list_bulleted:"  # a card's list button
 SHOW_MAX = 10_000  # rows drawn in the dialog; the downloads hold every row
+NAME_PX = 200  # a name column's width: ten columns fit the large dialog at 1440 px (a longer name ends in …)
 # the KPI card metrics that count leads or deals -> the rows they count
 CARD_STATUS = {"leads": "leads", "qualified_leads": "qualified", "won_deals": "won", "revenue": "won",
                "avg_check": "won", "conversion": "leads"}
@@ -135,12 +136,8 @@ def point_day(value: object) -> date | None:
 
 
 def bucket(start: date, unit: str) -> tuple[date, date]:
-    """The days of the week / month / quarter that starts on `start` (a chart's period)."""
-    if unit == "week":
-        return start, start + timedelta(days=6)
-    months = 3 if unit == "quarter" else 1
-    end = (pd.Timestamp(start) + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
-    return start, end
+    """The days of the week / month / quarter that starts on `start` (a chart's period; metrics.maturity's rule)."""
+    return start, maturity.bucket_end(start, unit)
 
 
 def on_period(key: str, f: Filters, unit: str, rows: pd.DataFrame, title: Callable[[date], str]) -> None:
@@ -224,7 +221,7 @@ def _table(rows: pd.DataFrame, base: str | None, code: str, currency: str) -> No
     for c in ("created", "closed"):
         shown[c] = [fmt.day(d, code) if d is not None else fmt.DASH for d in shown[c]]
     for c in ("name", "partner", "client"):
-        shown[c] = tables.names(shown[c].fillna(fmt.DASH))
+        shown[c] = tables.names(shown[c].fillna(fmt.DASH), NAME_PX)
     kinds = {"name": "name", "partner": "name", "client": "name", "amount": "money", "commission": "money"}
     # a column with one value throughout (one partner's list: its partner, model, status) is said by the title
     same = {c for c in ("partner", "model", "status") if shown[c].nunique(dropna=False) <= 1}

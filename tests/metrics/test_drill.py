@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -75,8 +76,7 @@ def test_a_leaderboard_row_s_list_is_its_partner_s(con: duckdb.DuckDBPyConnectio
     f = Filters(f.date_from, f.date_to, pipelines=f.pipelines, view=f.view)
     rows = engine.kpis(con, f, "partner")
     row = rows.iloc[data.draw(st.integers(0, len(rows) - 1))]
-    partner = drill.DIRECT if row["partner_id"] != row["partner_id"] or row["partner_id"] is None \
-        else int(row["partner_id"])
+    partner = drill.DIRECT if pd.isna(row["partner_id"]) else int(row["partner_id"])
     won = drill.deal_list(con, drill.narrow(f, partner=partner))
     assert len(won) == int(row["won_deals"])
     assert won["amount"].sum() == pytest.approx(float(row["revenue"] or 0), abs=0.01)
