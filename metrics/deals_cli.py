@@ -15,13 +15,15 @@ from metrics.filters import Filters
 
 # the keys of one row, in order (docs/metrics.md lists them from this parser's description)
 FIELDS = ("lead_id", "name", "status", "stage", "pipeline", "amount", "created", "closed", "partner", "partner_id",
-          "model", "client", "commission", "url")
+          "model", "client", "commission", "preexisting", "url")
 DESCRIPTION = (
     "The leads or deals behind a partner's numbers, for a period: with --status won (the default) the won deals "
     "the `won_deals` and `revenue` figures count, leads every lead of the period (`leads`), qualified / lost / "
     "open those leads in that state, all both. One row per lead, newest first, with the keys " + ", ".join(FIELDS)
     + ": status is won, lost or open; created / closed are dates (YYYY-MM-DD, the account's time zone); amount the "
-    "deal's amount; commission what the commission rules give for it; url the amoCRM card "
+    "deal's amount; commission what the commission rules give for it; preexisting true when the client was ours "
+    "already (an open, won or direct lead within preexisting_window_days before: credited, not incremental; "
+    "--pre-existing lists only those); url the amoCRM card "
     "(<base>/leads/detail/<id>) when the database is synced from a real account, else null (the demo).")
 
 
@@ -35,6 +37,8 @@ def add_parser(sub: Any, date_type: Any) -> None:
     p.add_argument("--to", dest="date_to", type=date_type, help="last day (inclusive), YYYY-MM-DD (default: the "
                    "data's as-of day, its latest lead or deal close)")
     p.add_argument("--status", default="won", choices=tuple(drill.STATUSES))
+    p.add_argument("--pre-existing", dest="pre_existing", action="store_true",
+                   help="only the deals of clients who were ours already (credited to the partner, not incremental)")
     p.add_argument("--view", default="cohort", choices=("cohort", "close"))
     p.add_argument("--format", default="table", choices=("json", "csv", "table"))
 
@@ -52,7 +56,8 @@ def rows(args: argparse.Namespace, by_name: Any, clean: Any) -> list[dict[str, A
         f = _period(con, args)
         who = drill.DIRECT if args.partner.strip().lower() == drill.DIRECT \
             else payback_cli.partner_id(con, args.partner, by_name)
-        found = drill.deal_list(con, drill.narrow(f, partner=who, status=args.status))
+        found = drill.deal_list(con, drill.narrow(f, partner=who, status=args.status,
+                                                          pre_existing=True if args.pre_existing else None))
         base = crm_links.account_base(con)
     out = []
     for r in found.to_dict("records"):
@@ -60,7 +65,7 @@ def rows(args: argparse.Namespace, by_name: Any, clean: Any) -> list[dict[str, A
                "pipeline": r["pipeline"], "amount": r["amount"], "created": r["created_date"],
                "closed": r["closed_date"], "partner": r["partner"], "partner_id": r["partner_id"],
                "model": r["model"], "client": r["client"], "commission": r["commission"],
-               "url": crm_links.lead_url(base, r["lead_id"])}
+               "preexisting": bool(r["preexisting"]), "url": crm_links.lead_url(base, r["lead_id"])}
         out.append({k: clean(_day(v)) for k, v in rec.items()})
     return out
 

@@ -3,7 +3,7 @@
 A narrowing is a set of named filters (`narrow(f, partner=7, status="won")`). Each name is one entry of one of
 two small dicts: FILTERS narrows the Filters object itself (what the SQL binds: partner, model, period, pipeline,
 source), ROWS keeps the rows of the list that match (status, stage). Adding a narrowing over another column of
-the list (e.g. ``pre_existing``) is one line in ROWS.
+the list is one line in ROWS (``pre_existing``: the lead's client was ours already).
 
 The list is `deal_list.sql` (deals.sql's rows with the client's name): the same scope CTEs as the KPI queries, so
 its counts are the cards' (tests/metrics/test_drill.py holds leads, won deals and revenue to the engine's).
@@ -87,6 +87,7 @@ def _status(d: pd.DataFrame, value: Any) -> pd.Series:
 ROWS: dict[str, Callable[[pd.DataFrame, Any], pd.Series]] = {
     "status": _status,
     "stage": lambda d, v: d["status_id"] == int(v),
+    "pre_existing": lambda d, v: d["preexisting"] == bool(v),  # metrics-spec "Credit and incrementality"
 }
 
 
@@ -122,7 +123,7 @@ def narrow(f: Filters, **what: Any) -> Drill:
 
 COLUMNS = ("lead_id", "lead_name", "amount", "created_date", "closed_date", "pipeline_id", "pipeline", "status_id",
            "stage", "is_won", "is_lost", "loss_reason", "partner_id", "partner", "model", "client_key", "client",
-           "commission")
+           "commission", "preexisting")
 
 
 def deal_list(con: duckdb.DuckDBPyConnection, drill: Drill, scenario: Scenario | None = None) -> pd.DataFrame:

@@ -12,17 +12,19 @@ from presentation.i18n import lookup, model_label
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("lead_id", "int"), ("name", "text"), ("status", "text"), ("stage", "text"), ("amount", "money"),
     ("created", "date"), ("closed", "date"), ("partner", "text"), ("model", "text"), ("client", "text"),
-    ("commission", "money"), ("url", "text"))
+    ("commission", "money"), ("preexisting", "text"), ("url", "text"))
 
 TEXT = {
     "ru": {"lead_id": "№ в amoCRM", "name": "Сделка", "status": "Статус", "stage": "Этап", "amount": "Сумма",
            "created": "Создана", "closed": "Закрыта", "partner": "Партнёр", "model": "Модель", "client": "Клиент",
-           "commission": "Комиссия", "url": "Ссылка в amoCRM",
+           "commission": "Комиссия", "preexisting": "Прежний клиент", "preexisting.yes": "да",
+           "url": "Ссылка в amoCRM",
            "status.won": "выиграна", "status.lost": "проиграна", "status.open": "в работе",
            "direct": "без партнёра"},
     "en": {"lead_id": "amoCRM id", "name": "Deal", "status": "Status", "stage": "Stage", "amount": "Amount",
            "created": "Created", "closed": "Closed", "partner": "Partner", "model": "Model", "client": "Client",
-           "commission": "Commission", "url": "amoCRM link",
+           "commission": "Commission", "preexisting": "Pre-existing client", "preexisting.yes": "yes",
+           "url": "amoCRM link",
            "status.won": "won", "status.lost": "lost", "status.open": "open",
            "direct": "no partner"},
 }
@@ -50,5 +52,7 @@ def frame(rows: pd.DataFrame, base: str | None, lang: str) -> pd.DataFrame:
         "model": [model_label(m, lang) for m in rows["model"]],
         "client": rows["client"].astype(object),
         "commission": rows["commission"].astype(float).where(rows["commission"].fillna(0.0) != 0),
+        # the client was ours already (metrics-spec "Credit and incrementality"): credited, not incremental
+        "preexisting": [lookup(TEXT, "preexisting.yes", lang) if bool(x) else "" for x in rows["preexisting"]],
         "url": [lead_url(base, i) for i in rows["lead_id"]],
     }, index=range(len(rows)))

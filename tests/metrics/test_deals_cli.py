@@ -83,3 +83,20 @@ def test_csv_neutralises_formula_names_and_errors_are_one_sentence(deals_db: Pat
     assert code == 0 and rows[0]["name"] == "'=HYPERLINK(\"http://x\")"
     code, out, err = _run(capsys, deals_db, "--partner", "nobody")
     assert code == 2 and out == "" and err.startswith("error: Unknown partner") and len(err.splitlines()) == 1
+
+
+@pytest.mark.covers("preexisting_deals")
+def test_pre_existing_lists_only_the_deals_of_clients_who_were_ours(tmp_db: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    acc = Account()
+    acc.partner("Ёлка", "referral")
+    acc.contact(7)
+    acc.contact(8)
+    acc.lead("2024-03-01", status=WON, price=300, closed="2024-03-02", contact=7)  # direct, 9 days before
+    acc.lead("2024-03-10", partner="Ёлка", status=WON, price=500, closed="2024-03-20", contact=7)
+    acc.lead("2024-03-11", partner="Ёлка", status=WON, price=700, closed="2024-03-21", contact=8)
+    db = acc.build(tmp_db)
+    _, every, _ = _run(capsys, db, "--partner", "Ёлка", "--format", "json")
+    assert sorted((r["client"], r["preexisting"]) for r in json.loads(every)) == [("C7", True), ("C8", False)]
+    code, only, _ = _run(capsys, db, "--partner", "Ёлка", "--pre-existing", "--format", "json")
+    assert code == 0 and [r["amount"] for r in json.loads(only)] == [500]
