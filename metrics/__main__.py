@@ -12,6 +12,7 @@ import io
 import json
 import math
 import sys
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -183,36 +184,32 @@ def tier_kinds(details: pd.DataFrame, by: str) -> dict[Any, list[str]]:
     return {k: sorted(set(g["tier_kind"])) for k, g in tiered.groupby(column)}
 
 
-def run_payback(args: argparse.Namespace) -> str:
-    """Compute the payback months (or curves) the arguments ask for and render them."""
+def _rendered(make: Callable[[], list[dict[str, Any]]], fmt: str) -> str:
+    """make()'s rows rendered in fmt; a database the store cannot use is the CLI's one sentence."""
     try:
-        return render(payback_cli.rows(args, _partner_ids, _clean), args.format)
+        return render(make(), fmt)
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
+
+
+def run_payback(args: argparse.Namespace) -> str:
+    """Compute the payback months (or curves) the arguments ask for and render them."""
+    return _rendered(lambda: payback_cli.rows(args, _partner_ids, _clean), args.format)
 
 
 def run_commissions(args: argparse.Namespace) -> str:
     """The computed commissions per partner and rule (with the tier kind) the arguments ask for, rendered."""
-    try:
-        return render(commissions_cli.rows(args, _partner_ids, _clean), args.format)
-    except store.StoreError as exc:
-        raise CliError(str(exc)) from None
+    return _rendered(lambda: commissions_cli.rows(args, _partner_ids, _clean), args.format)
 
 
 def run_incrementality(args: argparse.Namespace) -> str:
     """Credited and incremental figures per partner or model, rendered."""
-    try:
-        return render(incrementality_cli.rows(args, _clean), args.format)
-    except store.StoreError as exc:
-        raise CliError(str(exc)) from None
+    return _rendered(lambda: incrementality_cli.rows(args, _clean), args.format)
 
 
 def run_deals(args: argparse.Namespace) -> str:
     """The leads / deals behind a partner's numbers (metrics.drill) the arguments ask for, rendered."""
-    try:
-        return render(deals_cli.rows(args, _partner_ids, _clean), args.format)
-    except store.StoreError as exc:
-        raise CliError(str(exc)) from None
+    return _rendered(lambda: deals_cli.rows(args, _partner_ids, _clean), args.format)
 
 
 def main(argv: list[str] | None = None) -> int:
