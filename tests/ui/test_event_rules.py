@@ -60,11 +60,14 @@ def event_rows(at) -> list[dict[str, Any]]:
 
 
 def test_a_rule_change_is_drawn_on_the_trends_chart_at_its_day(events_db: dict[str, Any]) -> None:
+    with store.connect(events_db["path"]) as con:  # a second event on the rule's day shares its mark
+        userdata.add_event(con, RULE_DAY.isoformat(), "Письмо партнёрам о новой ставке")
+    store.bump_version(events_db["path"])
     at = run_ok(new_app())
     run_ok(at.switch_page("pages/trends.py"))
     rows = event_rows(at)
     by_title = {r["tip_title"]: r for r in rows}
-    rule = next(r for t, r in by_title.items() if t.startswith("Изменено правило комиссии: Реферальная"))
+    rule = next(r for t, r in by_title.items() if "Изменено правило комиссии: Реферальная" in t)
     assert str(rule["period"])[:10] == RULE_DAY.isoformat()
     assert rule["tip_detail"].startswith("ставка: ")
     assert "Вебинар для всех" in by_title
