@@ -1,4 +1,5 @@
-"""A demo database's payout history: its last finished months accrued and approved, all but the latest paid.
+"""A demo database's payout history: its last finished months accrued and approved; the older ones paid, the latest
+paid for every other partner (even ids) and awaiting payment for the rest.
 
 Run by `python -m data_layer demo` (as `python -m programme demo-history --db FILE`) before the demo's "later CRM
 changes" and the clawback step, so the payouts panel and statements open on a realistic history. Only on a file
@@ -52,26 +53,28 @@ def data_end(con: duckdb.DuckDBPyConnection) -> date:
     return date.fromisoformat(text) if text else account_today(con)
 
 
-def _settle(con: duckdb.DuckDBPyConnection, month: date, pay: bool) -> tuple[int, int]:
-    """Approve every line of a month in full and, when pay, pay it on PAY_DAY of the next month."""
-    paid_on = (payouts.month_end(month) + date.resolution).replace(day=PAY_DAY)
+def _settle(con: duckdb.DuckDBPyConnection, month: date, latest: bool, until: date) -> tuple[int, int]:
+    """Approve every line of a month in full and pay it on PAY_DAY of the next month (not after until); of the
+    latest month only the lines of partners with even ids are paid (the others show "to pay")."""
+    paid_on = min((payouts.month_end(month) + date.resolution).replace(day=PAY_DAY), until)
     approved = paid = 0
     for row in payout_views.lines(con, (month, month)).to_dict("records"):
         if row["pending"] >= 0.01:
             payouts.approve(con, int(row["payout_id"]), float(row["pending"]), WHO)
             approved += 1
         to_pay = payouts.get_line(con, int(row["payout_id"])).to_pay
-        if pay and to_pay >= 0.01:
+        if (not latest or int(row["partner_id"]) % 2 == 0) and to_pay >= 0.01:
             payouts.pay(con, int(row["payout_id"]), to_pay, paid_on, f"demo {month:%Y-%m}", WHO)
             paid += 1
     return approved, paid
 
 
 def run(con: duckdb.DuckDBPyConnection, until: date | None = None) -> History:
-    """Accrue and approve the finished months before until (the demo's end) and pay all but the latest; once."""
+    """Accrue, approve and pay the finished months before until (the demo's end) as the module says; once."""
     if store.get_meta(con, "source") != "demo":
         raise NotDemo("not a demo database")
-    months = history_months(until or data_end(con))
+    until = until or data_end(con)
+    months = history_months(until)
     if con.execute("select count(*) from payouts").fetchone()[0]:
         return History(tuple(months), 0, 0, 0)
     lines = approved = paid = 0
@@ -79,6 +82,6 @@ def run(con: duckdb.DuckDBPyConnection, until: date | None = None) -> History:
         for i, month in enumerate(months):
             report = payouts.accrue(con, month, WHO)
             lines += int(report["payout_id"].notna().sum())
-            a, p = _settle(con, month, pay=i < len(months) - 1)
+            a, p = _settle(con, month, i == len(months) - 1, until)
             approved, paid = approved + a, paid + p
     return History(tuple(months), lines, approved, paid)

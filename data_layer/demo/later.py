@@ -1,7 +1,8 @@
 """The demo's "later CRM changes": after its payout history is written, 2–3 accrued won deals change in amoCRM.
 
 One deal on a fully paid line is reopened (so the clawback withholds paid money and its partner's balance goes
-negative), one is lost (142 → 143), one has its price lowered; each change is written to the raw tables as a
+negative), one is lost (142 → 143), one has its price lowered (those two on lines not yet paid, so they come off
+the line); all of different partners and each at one flat rate, so no other deal's commission moves. Each change is written to the raw tables as a
 sync would see it (lead row and a status event), then derived facts are rebuilt. Run by the demo build between
 `python -m programme demo-history` and `python -m programme clawbacks`; once (meta ``demo_later_changes``).
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from data_layer import store
+from data_layer.demo.user_tables import OVERRIDE_RATE, SALES_TIERS
 from data_layer.sync import after
 
 WON, LOST = 142, 143
@@ -26,7 +28,7 @@ CLAWBACK_STEP = ("programme", "clawbacks")    # the reversals after them
 # partner is owed over all its lines (a reopened deal on a paid line bigger than that leaves a negative balance).
 CANDIDATES_SQL = """
 with owed as (select partner_id, sum(accrued - paid) as owed from payouts group by partner_id)
-select d.lead_id, d.partner_id, d.amount, p.paid >= p.accrued - 0.005 and p.paid > 0 as paid_line, o.owed
+select d.lead_id, d.partner_id, d.amount, p.paid >= p.accrued - 0.005 and p.paid > 0 as paid_line, o.owed, d.price
 from deal_accruals d
 join payouts p on p.partner_id = d.partner_id and p.month = d.month
 join owed o on o.partner_id = d.partner_id
@@ -42,17 +44,26 @@ where lead_id = ? and status_after = ? order by created_at desc, id desc limit 1
 """
 
 
+def _flat(row: tuple) -> bool:
+    """Whether a deal earned one flat rate (its month below the sales tier, or the override): changing it moves
+    no other deal's commission, so the demo shows one reversal per change rather than a tier's ripple."""
+    amount, price = float(row[2]), float(row[5] or 0)
+    return any(abs(amount - price * rate) < 0.01 for rate in (SALES_TIERS[0]["rate"], OVERRIDE_RATE))
+
+
 def pick(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
     """(lead_id, change) for up to three deals of different partners: reopened, lost, price_drop."""
     rows = con.execute(CANDIDATES_SQL, [WON, WON]).fetchall()
+    rows = [r for r in rows if _flat(r)] or rows
     chosen: list[tuple[int, str]] = []
     partners: set[int] = set()
     reopen = next((r for r in rows if r[3] and r[2] > r[4] + 0.01), None)
     if reopen is not None:
         chosen.append((int(reopen[0]), "reopened"))
         partners.add(int(reopen[1]))
-    for change in ("lost", "price_drop"):
-        row = next((r for r in rows if int(r[1]) not in partners), None)
+    for change in ("lost", "price_drop"):  # preferably on lines not yet paid: taken from the line, not withheld
+        rest = [r for r in rows if int(r[1]) not in partners]
+        row = next((r for r in rest if not r[3]), rest[0] if rest else None)
         if row is not None:
             chosen.append((int(row[0]), change))
             partners.add(int(row[1]))
