@@ -1,6 +1,7 @@
 """`python -m programme clawbacks [--db FILE] [--after-sync] [--dry-run]`: reverse the commission of accrued
 deals that left "won", were deleted or lost price; one line per reversal (and per re-accrual), then a summary.
-`python -m programme demo-history [--db FILE]`: a demo database's payout history (programme.demo_history).
+`python -m programme demo-history [--db FILE]`: a demo database's payout history (programme.demo_history),
+its later deal changes (data_layer.demo.later) and their clawbacks.
 
 Exit codes: 0 done (nothing to do included); 1 the database cannot be used (one sentence on stderr).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from data_layer import store
+from data_layer.demo import later
 from programme import clawbacks, demo_history
 
 TEXT = {
@@ -22,13 +24,15 @@ TEXT = {
            "summary": "Сторно: {rev}, повторных начислений: {acc}{dry}.", "dry": " (пробный запуск, ничего не записано)",
            "failed": "Сторно не выполнено — база {path} недоступна: {detail}",
            "not_demo": "{path} — не демо-база: историю выплат создаёт только `python -m data_layer demo`.",
-           "history": "Демо-история выплат: месяцы {months}, строк {lines}, утверждено {approved}, выплачено {paid}.",
+           "history": "Демо-история выплат: месяцы {months}, строк {lines}, утверждено {approved}, выплачено {paid}; "
+                      "изменённых сделок {changed}, сторно {rev}.",
            "history_kept": "Демо-история выплат уже есть — ничего не записано."},
     "en": {"no_db": "There is no database file {path}: give the database file in --db.",
            "summary": "Clawbacks: {rev} reversals, {acc} accruals{dry}.", "dry": " (dry run: nothing written)",
            "failed": "Clawbacks were not run: the database {path} cannot be used: {detail}",
            "not_demo": "{path} is not a demo database: only `python -m data_layer demo` gets a payout history.",
-           "history": "Demo payout history: months {months}, {lines} lines, {approved} approved, {paid} paid.",
+           "history": "Demo payout history: months {months}, {lines} lines, {approved} approved, {paid} paid; "
+                      "{changed} deals changed later, {rev} reversals.",
            "history_kept": "The demo payout history is already there: nothing written."},
 }
 
@@ -52,7 +56,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def demo_history_command(args: argparse.Namespace) -> int:
-    """Write the demo's payout history once; a file that is not a demo database is one sentence and exit 1."""
+    """The demo's payout history, then its later deal changes and the clawback step, in one process (each
+    once); a file that is not a demo database is one sentence and exit 1."""
     path, text = path_of(args), TEXT[args.lang]
     if not path.is_file():
         print(text["no_db"].format(path=path), file=sys.stderr)
@@ -64,12 +69,18 @@ def demo_history_command(args: argparse.Namespace) -> int:
         except demo_history.NotDemo:
             print(text["not_demo"].format(path=path), file=sys.stderr)
             return 1
-    if not done.lines:
+    changed = later.apply_later_changes(path)  # commits and rebuilds derived facts itself
+    with store.connect(path) as con:
+        con.execute("begin")
+        reversals = clawbacks.run(con)
+        con.execute("commit")
+    if not (done.lines or changed or reversals):
         print(text["history_kept"])
         return 0
     store.bump_version(path)
     months = ", ".join(f"{m:%Y-%m}" for m in done.months)
-    print(text["history"].format(months=months, lines=done.lines, approved=done.approved, paid=done.paid))
+    print(text["history"].format(months=months, lines=done.lines, approved=done.approved, paid=done.paid,
+                                 changed=len(changed), rev=sum(1 for ch in reversals if ch.reason)))
     return 0
 
 

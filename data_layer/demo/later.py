@@ -3,8 +3,9 @@
 One deal on a fully paid line is reopened (so the clawback withholds paid money and its partner's balance goes
 negative), one is lost (142 → 143), one has its price lowered (those two on lines not yet paid, so they come off
 the line); all of different partners and each at one flat rate, so no other deal's commission moves. Each change is written to the raw tables as a
-sync would see it (lead row and a status event), then derived facts are rebuilt. Run by the demo build between
-`python -m programme demo-history` and `python -m programme clawbacks`; once (meta ``demo_later_changes``).
+sync would see it (lead row and a status event), then derived facts are rebuilt. Called by `python -m programme
+demo-history` (which the demo build starts as a process: data_layer never imports programme) between the payout
+history and the clawback step; once (meta ``demo_later_changes``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from data_layer.sync import after
 WON, LOST = 142, 143
 PRICE_FACTOR = 0.6   # a lowered price keeps 60 % of the deal
 DONE_KEY = "demo_later_changes"
-HISTORY_STEP = ("programme", "demo-history")  # the payout history before the changes
-CLAWBACK_STEP = ("programme", "clawbacks")    # the reversals after them
+HISTORY_STEP = ("programme", "demo-history")  # the payout history, then these changes and their clawbacks
 
 # Won deals on the demo's payout lines, largest commission first, with whether the line is fully paid and what the
 # partner is owed over all its lines (a reopened deal on a paid line bigger than that leaves a negative balance).
@@ -116,13 +116,7 @@ def apply_later_changes(path: str | Path) -> list[tuple[int, str]]:
 
 
 def add_history(path: str | Path) -> list[str]:
-    """Payout history, later changes, clawbacks, in order; one line per failure (the build itself stands)."""
-    for result in after.run_steps(path, (HISTORY_STEP,)):
-        if not result.ok:
-            return [f"demo payout history: {result.step} failed: {result.line}"]
-    try:
-        apply_later_changes(path)
-    except (duckdb.Error, OSError) as exc:
-        return [f"demo payout history: the later deal changes failed: {(str(exc).splitlines() or [''])[0]}"]
-    return [f"demo payout history: {r.step} failed: {r.line}" for r in after.run_steps(path, (CLAWBACK_STEP,))
+    """Run `python -m programme demo-history` (history, these changes, clawbacks); one line if it fails (the build
+    itself stands)."""
+    return [f"demo payout history: {r.step} failed: {r.line}" for r in after.run_steps(path, (HISTORY_STEP,))
             if not r.ok]
