@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from data_layer import store
 from metrics import engine, lookups
 from metrics.filters import FilterError, Filters
-from programme import payouts
+from programme import payout_views, payouts
 from programme.goals import account_today
 from reports import xlsx
 from reports.safe import neutralise
@@ -169,7 +169,7 @@ def costs_frame(by_partner: pd.DataFrame) -> pd.DataFrame:
 
 def payouts_frame(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Payout lines of the months the period touches."""
-    lines = payouts.lines(con, (f.date_from, f.date_to))
+    lines = payout_views.lines(con, (f.date_from, f.date_to))
     return lines.rename(columns={"partner_name": "partner", "references": "payment_refs"})
 
 

@@ -17,7 +17,7 @@ from metrics import lookups
 from metrics.filters import Filters
 from presentation import clawbacks as claw_words
 from presentation import fmt
-from programme import clawbacks, payouts
+from programme import clawbacks, payout_views, payouts
 from ui import auth, confirm
 from ui.data import query
 from ui.filters import today as account_today
@@ -107,7 +107,7 @@ DATE_FORMAT = {"ru": "DD.MM.YYYY", "en": "YYYY/MM/DD"}
 def statement_rows(con: Any, partner_id: int,
                    period: payouts.Period | None = None) -> pd.DataFrame:
     """Read-only payout lines of one partner for a statement: month, accrued, approved, paid, owed, status, …"""
-    return payouts.statement(con, partner_id, period)
+    return payout_views.statement(con, partner_id, period)
 
 
 def _money(x: object, currency: str) -> str:
@@ -173,7 +173,7 @@ def accrue_messages(report: pd.DataFrame, partners: pd.DataFrame, currency: str)
 def owed_section(period: payouts.Period | None, currency: str) -> None:
     """Owed vs paid per partner."""
     st.markdown(f"**{tr(TEXT, 'owed')}**")
-    df = query(payouts.owed_vs_paid, period)
+    df = query(payout_views.owed_vs_paid, period)
     if df.empty:
         st.caption(tr(TEXT, "owed.none"))
         return
@@ -256,7 +256,7 @@ def _limit(r: dict, action: str, owed: float = 0.0) -> float:
 def action_section(period: payouts.Period | None, who: str, today: date, currency: str) -> None:
     """Pick an open line and approve, pay or reverse part of it."""
     st.markdown(f"**{tr(TEXT, 'lines')}**")
-    lines = query(payouts.lines, period)
+    lines = query(payout_views.lines, period)
     open_lines = {int(r["payout_id"]): r for r in lines.to_dict("records") if r["status"] != "reversed"}
     if not open_lines:
         st.caption(tr(TEXT, "no_lines"))
@@ -333,7 +333,7 @@ def _apply(action: str, pid: int, amount: float, paid_on: date | None, reference
 
 def history(pid: int, currency: str) -> None:
     """The events of one line, oldest first."""
-    ev = query(payouts.events, pid)
+    ev = query(payout_views.events, pid)
     with st.expander(tr(TEXT, "history")):
         table = pd.DataFrame({
             tr(TEXT, "col.when"): pd.to_datetime(ev["happened_at"]).dt.strftime("%Y-%m-%d %H:%M"),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
 from data_layer import store
+from data_layer.demo.later import add_history
 from data_layer.demo.load import load_demo
+from data_layer.sync import after
 
 
 def _date_arg(text: str) -> date:
@@ -36,8 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the demo database and print one summary line."""
+    """Build the demo database, add its payout history (unless after-sync steps are off), print one summary line."""
     result = load_demo(args.db, n_leads=args.leads, seed=args.seed, end_date=args.end_date)
+    history = ""
+    if after.enabled():
+        started = time.perf_counter()
+        for line in add_history(args.db):
+            print(line, file=sys.stderr)
+        history = f" + payout history {time.perf_counter() - started:.1f} s"
     print(f"demo: {result['leads']} leads, {result['partners']} partners, {result['seconds']:.1f} s "
-          f"({result['mode']}) -> {result['path']}")
+          f"({result['mode']}){history} -> {result['path']}")
     return 0

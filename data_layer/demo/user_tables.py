@@ -145,6 +145,7 @@ def write_user_data(con: duckdb.DuckDBPyConnection, plan: Plan, stats: Stats, se
         now = datetime.now(UTC)
         store.set_meta(con, "source", "demo")
         store.set_meta(con, "account_name", ACCOUNT_NAME)
+        store.set_meta(con, "demo_end_date", plan.end_date.isoformat())  # the payout history's months follow it
         store.set_meta(con, "last_sync_at", now.isoformat(timespec="seconds"))
         store.set_meta(con, "last_sync_status", "ok")
         con.execute(

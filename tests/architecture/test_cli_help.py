@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIS = ("data_layer", "metrics", "reports", "metrics.glossary", "data_layer sync", "data_layer costs import",
-        "data_layer demo", "metrics kpis", "metrics.sql", "metrics.sql show", "programme", "programme clawbacks")
+        "data_layer demo", "metrics kpis", "metrics.sql", "metrics.sql show", "programme", "programme clawbacks",
+        "programme demo-history")
 
 
 @pytest.mark.parametrize("command", CLIS)

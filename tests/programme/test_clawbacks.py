@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from support.clawbacks import MAY, PARTNER, TODAY, build
 
 from data_layer import store
-from programme import accrual, clawbacks, payouts
+from programme import accrual, clawbacks, payout_views, payouts
 
 ROOT = Path(__file__).resolve().parents[2]
 MID_MAY = int(datetime(2025, 5, 15, 12, tzinfo=ZoneInfo("Europe/Moscow")).timestamp())
@@ -240,7 +240,7 @@ def test_a_debt_is_withheld_from_a_later_line_and_the_balance_keeps(con: duckdb.
     after = clawbacks.withhold(con, line.payout_id, owed, TODAY, "boris")
     assert after.to_pay == pytest.approx(1000) and clawbacks.outstanding(con, PARTNER) == 0
     assert clawbacks.balance(con, PARTNER) == pytest.approx(before) == pytest.approx(1000)
-    assert payouts.events(con, line.payout_id)["reference"].iloc[-1] == clawbacks.WITHHELD_REF
+    assert payout_views.events(con, line.payout_id)["reference"].iloc[-1] == clawbacks.WITHHELD_REF
     with pytest.raises(clawbacks.ClawbackError) as nothing:
         clawbacks.withhold(con, line.payout_id, 1, TODAY, "boris")
     assert nothing.value.code == "nothing_owed" and payouts.reconcile(con).empty

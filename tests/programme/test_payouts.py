@@ -12,6 +12,7 @@ import pytest
 
 from data_layer import store
 from metrics.filters import Filters
+from programme import payout_views as V
 from programme import payouts as P
 
 MAY = date(2024, 5, 1)
@@ -41,7 +42,7 @@ def test_accrue_creates_lines_and_is_idempotent(con) -> None:
     assert line_of(con).accrued == 1000 and line_of(con).month == MAY and line_of(con).status == "accrued"
     again = P.accrue(con, MAY, "anna", due={1: 1000, 2: 250.5})
     assert list(again["action"]) == ["unchanged", "unchanged"]
-    assert len(P.events(con)) == 2
+    assert len(V.events(con)) == 2
 
 
 def test_zero_due_creates_no_line(con) -> None:
@@ -67,7 +68,7 @@ def test_decrease_takes_pending_first_then_approved_with_a_reason(con) -> None:
     report = P.accrue(con, MAY, "anna", due={1: 500})  # a won deal was lost: below approved
     assert report["action"].tolist() == ["reversed"]
     assert (line_of(con).accrued, line_of(con).approved) == (500, 500)
-    last = P.events(con, pid).iloc[-1]
+    last = V.events(con, pid).iloc[-1]
     assert last["action"] == "reverse" and last["reference"] == P.AUTO_REF and "500.00" in last["reason"]
 
 
@@ -110,12 +111,12 @@ def test_approve_and_pay_move_the_status(con) -> None:
 def test_illegal_actions_raise_a_sentence_and_change_nothing(con, action, code) -> None:
     P.accrue(con, MAY, "anna", due={1: 1000})
     pid = line_of(con).payout_id
-    before, n_events, n_audit = line_of(con), len(P.events(con)), _audit_count(con)
+    before, n_events, n_audit = line_of(con), len(V.events(con)), _audit_count(con)
     with pytest.raises(P.PayoutError) as info:
         action(con, pid)
     assert info.value.code == code and isinstance(info.value, ValueError)
     assert info.value.text("ru") and info.value.text("en").endswith(".")
-    assert line_of(con) == before and len(P.events(con)) == n_events and _audit_count(con) == n_audit
+    assert line_of(con) == before and len(V.events(con)) == n_events and _audit_count(con) == n_audit
 
 
 def test_paying_more_than_approved_is_refused(con) -> None:
@@ -156,7 +157,7 @@ def test_every_action_is_an_event_and_an_audit_row(con) -> None:
     P.approve(con, pid, 1000, "boris")
     P.pay(con, pid, 400, JUNE, "п/п 7", "vera")
     P.reverse(con, pid, 100, "возврат клиента", "boris")
-    ev = P.events(con, pid)
+    ev = V.events(con, pid)
     assert ev["action"].tolist() == ["accrue", "approve", "pay", "reverse"]
     assert ev["who"].tolist() == ["anna", "boris", "vera", "boris"]
     assert ev.iloc[2]["paid_on"].date() == JUNE and ev.iloc[2]["reference"] == "п/п 7"
@@ -184,7 +185,7 @@ def test_actions_join_an_open_transaction(con) -> None:
     con.execute("begin")
     P.approve(con, pid, 10, "boris")
     con.execute("rollback")
-    assert line_of(con).approved == 0 and len(P.events(con)) == 1
+    assert line_of(con).approved == 0 and len(V.events(con)) == 1
 
 
 def test_owed_vs_paid_and_statement(con) -> None:
@@ -194,15 +195,15 @@ def test_owed_vs_paid_and_statement(con) -> None:
     P.approve(con, may1, 1000, "boris")
     P.pay(con, may1, 600, JUNE, "п/п 1", "vera")
     P.reverse(con, line_of(con, 2).payout_id, 300, "отказ", "boris")
-    table = P.owed_vs_paid(con, (MAY, date(2024, 6, 30))).set_index("partner_id")
+    table = V.owed_vs_paid(con, (MAY, date(2024, 6, 30))).set_index("partner_id")
     assert table.loc[1, ["accrued", "approved", "pending", "paid", "to_pay", "owed"]].tolist() == [
         1500, 1000, 500, 600, 400, 900]
     assert 2 not in table.index  # fully reversed lines owe nothing
-    only_may = P.owed_vs_paid(con, Filters(MAY, date(2024, 5, 31), partners=(1,)))
+    only_may = V.owed_vs_paid(con, Filters(MAY, date(2024, 5, 31), partners=(1,)))
     assert only_may["accrued"].tolist() == [1000]
-    assert P.owed_vs_paid(con, Filters(MAY, date(2024, 5, 31), models=("sales",))).empty
-    stmt = P.statement(con, 1, (MAY, JUNE))
-    assert list(stmt.columns) == P.STATEMENT_COLUMNS and len(stmt) == 2
+    assert V.owed_vs_paid(con, Filters(MAY, date(2024, 5, 31), models=("sales",))).empty
+    stmt = V.statement(con, 1, (MAY, JUNE))
+    assert list(stmt.columns) == V.STATEMENT_COLUMNS and len(stmt) == 2
     assert stmt.iloc[0]["references"] == "п/п 1" and stmt.iloc[0]["owed"] == 400
 
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from support.accounts import WON, Account
 
 from data_layer import store
+from programme import payout_views
 from programme import payouts as P
 from ui import payouts_panel
 from ui.auth import Principal
@@ -107,7 +108,7 @@ def test_statement_rows(db: Path) -> None:
     with store.connect(db) as con:
         P.accrue(con, last_month(), "system")
         rows = payouts_panel.statement_rows(con, 1, (last_month(), today()))
-    assert rows["accrued"].tolist() == [500] and rows.columns.tolist() == P.STATEMENT_COLUMNS
+    assert rows["accrued"].tolist() == [500] and rows.columns.tolist() == payout_views.STATEMENT_COLUMNS
 
 
 def test_viewer_sees_owed_vs_paid_only(db: Path) -> None:
