@@ -39,6 +39,20 @@ def account_tz(info: dict | None) -> str:
     return str((info or {}).get("timezone") or DEFAULT_TZ)
 
 
+def stored_moment(value: Any, tz: str) -> datetime | None:
+    """A `timestamp default current_timestamp` value in the zone tz: DuckDB stores it in its session zone, the
+    machine's local one, without saying so (None for a missing value)."""
+    if value is None or value != value or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # naive = this machine's local time, as DuckDB wrote it
+    try:
+        return moment.astimezone(ZoneInfo(tz))
+    except (KeyError, ValueError):  # an unknown zone name: the machine's
+        return moment
+
+
 def moment_text(moment: datetime | str | None, tz: str, code: str) -> str | None:
     """A moment (ISO text or datetime; naive = UTC) in the zone tz: 7 дек. 2026 г., 08:45; None when there is none."""
     if moment is None or moment == "":

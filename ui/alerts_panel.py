@@ -21,7 +21,7 @@ from data_layer.userdata import UserDataError
 from data_layer.userdata import alerts as rule_store
 from metrics import lookups
 from metrics.registry import METRICS
-from presentation import fmt
+from presentation import fmt, freshness
 from programme import alerts
 from ui import auth, data, writes
 from ui.i18n import labeler, lang, metric_label, model_label, tr
@@ -50,8 +50,8 @@ TEXT = {
         "history": "История отправок (последние 50)", "no_history": "Отправок ещё не было.",
         "col.name": "Правило", "col.metric": "Показатель", "col.scope": "Охват", "col.condition": "Условие",
         "col.threshold": "Порог", "col.window": "Окно", "col.enabled": "Вкл.", "col.active": "Активно",
-        "col.last_sent": "Отправка (UTC)",
-        "col.sent_at": "Когда (UTC)", "col.scope_key": "Где", "col.channel": "Канал", "col.event": "Событие",
+        "col.last_sent": "Отправка",
+        "col.sent_at": "Когда", "col.scope_key": "Где", "col.channel": "Канал", "col.event": "Событие",
         "col.result": "Результат", "col.error": "Ошибка", "col.attempt": "Попытка",
         "ev.start": "сработало", "ev.clear": "снято", "res.ok": "отправлено", "res.failed": "ошибка",
     },
@@ -77,8 +77,8 @@ TEXT = {
         "history": "Send history (last 50)", "no_history": "Nothing sent yet.",
         "col.name": "Rule", "col.metric": "Metric", "col.scope": "Scope", "col.condition": "Condition",
         "col.threshold": "Threshold", "col.window": "Window", "col.enabled": "On", "col.active": "Firing",
-        "col.last_sent": "Sent (UTC)",
-        "col.sent_at": "When (UTC)", "col.scope_key": "Where", "col.channel": "Channel", "col.event": "Event",
+        "col.last_sent": "Sent",
+        "col.sent_at": "When", "col.scope_key": "Where", "col.channel": "Channel", "col.event": "Event",
         "col.result": "Result", "col.error": "Error", "col.attempt": "Attempt",
         "ev.start": "fired", "ev.clear": "cleared", "res.ok": "sent", "res.failed": "failed",
     },
@@ -134,9 +134,12 @@ def rules_table(names: dict[int, str]) -> None:
     st.dataframe(shown, hide_index=True, key=f"{K}rules", placeholder=fmt.DASH)
 
 
-def _when(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str | None:
-    """A stored time (UTC) to the minute."""
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).strftime(pattern)
+def _when(value: Any, pattern: str = "%d.%m.%Y %H:%M") -> str | None:
+    """A stored time in the account's time zone (as every other time on the dashboard), to the minute."""
+    if value is None or pd.isna(value):
+        return None
+    moment = freshness.stored_moment(pd.Timestamp(value).to_pydatetime(), freshness.account_tz(data.query(lookups.freshness)))
+    return moment.strftime(pattern) if moment else None
 
 
 def _load(rule_id: int | None) -> None:
