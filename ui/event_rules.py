@@ -23,7 +23,7 @@ from metrics import lookups
 from metrics.events import Scope
 from presentation import events as words
 from presentation import fmt
-from ui import auth, writes
+from ui import auth, data, writes
 from ui.data import query
 from ui.filters import current
 from ui.i18n import lang, model_label, tr
@@ -31,6 +31,8 @@ from ui.i18n import lang, model_label, tr
 INK = "#57606a"
 MAX_SERIES = 6  # effect lines in one tooltip: the trends chart draws five partners by default
 LINE_PX = 14  # a title's row height: close events' titles alternate between two rows
+LAYER_CACHE = 64  # event layers kept between reruns (per process)
+_LAYERS: dict[tuple, tuple[alt.Chart, ...]] = {}
 Label = Callable[[date, str], str]  # a bar chart's period label: (period start, language) -> text
 
 TEXT = {
@@ -103,6 +105,22 @@ def _layer(chart: alt.TopLevelMixin, points: pd.DataFrame, kind: str, unit: str,
     found = query(metric_events.events, f.date_from, f.date_to, scope)
     if found.empty or points.empty:
         return chart
+    # a rerun with the same data (a click elsewhere on the page) draws the same layers: built once (~30-40 ms of
+    # before / after statistics and Altair objects per chart), keyed by what they are made of
+    key = (str(data.db_path()), data.version(), f.date_from, f.date_to, scope, kind, unit, currency, lang(),
+           getattr(labels, "__qualname__", labels), int(pd.util.hash_pandas_object(points, index=False).sum()))
+    layers = _LAYERS.get(key)
+    if layers is None:
+        layers = _event_layers(found, points, kind, unit, currency, labels)
+        while len(_LAYERS) >= LAYER_CACHE:
+            _LAYERS.pop(next(iter(_LAYERS)))  # oldest first
+        _LAYERS[key] = layers
+    return alt.layer(chart, *layers) if layers else chart
+
+
+def _event_layers(found: pd.DataFrame, points: pd.DataFrame, kind: str, unit: str, currency: str,
+                  labels: Label | None) -> tuple[alt.Chart, ...]:
+    """The rules and their titles for the events found (none when no event falls on the chart's axis)."""
     marks, series = marks_frame(found, points, kind, unit, currency, labels)
     code = lang()
     # the x field is named as in the chart's own layers: Vega-Lite unions a shared scale's domains field by field,
@@ -117,19 +135,19 @@ def _layer(chart: alt.TopLevelMixin, points: pd.DataFrame, kind: str, unit: str,
         # an event in a month without a bar (a partner's empty month) would add an axis category at the end
         marks = marks[marks["period"].isin(spots)].rename(columns={"period": "month_txt"})
         if marks.empty:
-            return chart
+            return ()
     marks["right"] = _near_the_end(marks.iloc[:, 0], spots)
     tips = [alt.Tooltip("tip_title:N", title=tr(TEXT, "tip.title")), alt.Tooltip("tip_day:N", title=tr(TEXT, "tip.day")),
             alt.Tooltip("tip_detail:N", title=tr(TEXT, "tip.detail")),
             *(alt.Tooltip(f"effect_{i}:N", title=name) for i, name in enumerate(series))]
     rules = alt.Chart(marks).mark_rule(color=INK, strokeDash=[5, 3], strokeWidth=1.5).encode(x=x, tooltip=tips)
-    layers = [chart, rules]
+    layers = [rules]
     for right in (False, True):  # a title near the right edge is written to the left of its rule, not cut off
         layers.append(alt.Chart(marks).transform_filter(f"{'' if right else '!'}datum.right").mark_text(
             align="right" if right else "left", baseline="top", dx=-4 if right else 4, color=INK,
             fontWeight="bold").encode(x=x, y=alt.Y("y_px:Q", scale=None, axis=None), text="label:N",
                                       tooltip=tips))
-    return alt.layer(*layers)
+    return tuple(layers)
 
 
 def _near_the_end(spots: pd.Series, axis: list[object]) -> list[bool]:
