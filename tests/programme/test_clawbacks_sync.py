@@ -23,11 +23,13 @@ def test_a_sync_that_reopens_an_approved_deal_writes_a_reversal(tmp_path: Path,
         assert first.returncode == 0, first.stderr
         assert "after sync: programme clawbacks — ok: Clawbacks: 0 reversals, 0 accruals." in first.stderr
         with store.connect(db) as con:
-            con.execute("insert into commission_rules (model, kind, rate, valid_from) "
-                        "values ('sales', 'percent_revenue', 0.1, date '2020-01-01')")
             lead_id, partner_id, month, amount, pipeline = con.execute(
                 "select lead_id, partner_id, date_trunc('month', closed_date)::date, amount, pipeline_id "
                 "from lead_facts where is_won and partner_id is not null order by closed_date desc limit 1").fetchone()
+            # the rule is the deal's partner's own: the newest won deal's partner may be of any model (a rule on
+            # one model left it without commission on some days, and the test without a line)
+            con.execute("insert into commission_rules (partner_id, kind, rate, valid_from) "
+                        "values (?, 'percent_revenue', 0.1, date '2020-01-01')", [partner_id])
             report = payouts.accrue(con, month, "anna")
             line = payouts.find_line(con, partner_id, month)
             assert line is not None and line.accrued >= round(amount * 0.1, 2), report.to_dict("records")
