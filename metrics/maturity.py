@@ -259,6 +259,15 @@ def _shortfall(part: pd.DataFrame, dims: tuple[str, ...], found: pd.DataFrame) -
                     dtype=float)
 
 
+def bucket_start(day: date, unit: str | None) -> date:
+    """First day of the week (Monday), month or quarter holding `day`."""
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return day.replace(day=1)
+
+
 def bucket_end(start: date, unit: str | None) -> date:
     """Last day of the week, month or quarter starting on `start`."""
     if unit == "week":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -112,14 +111,6 @@ TEXT = {
 ARROWS = {"up": "trend.up", "down": "trend.down", "flat": "trend.flat"}
 
 
-def bucket_end(start: date, grain: str) -> date:
-    """Last day of the month or week that starts on `start`."""
-    if grain == "week":
-        return start + timedelta(days=6)
-    nxt = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
-
-
 def action(metric: str, trend: str) -> str:
     """The recommended action for a metric moving in a direction (good or bad depends on the metric)."""
     if trend == "flat":
@@ -146,7 +137,7 @@ def _series(f: Filters, grain: str, by: str, metric: str) -> pd.DataFrame:
             label = rows["partner"].astype(str)
             key = rows["partner_id"]
     # a bucket cut by the period's end is not a whole period either: no verdict on it (like an incomplete one)
-    cut = np.array([bucket_end(p, grain) > f.date_to for p in rows["period"]], dtype=bool)
+    cut = np.array([maturity.bucket_end(p, grain) > f.date_to for p in rows["period"]], dtype=bool)
     proj = {k: rows.get(f"projected_{metric}{k}") if metric in maturity.PROJECTED else None
             for k in ("", "_low", "_high")}
     return pd.DataFrame({"period": rows["period"], "series": label, "key": key, "value": rows[metric],
@@ -191,7 +182,7 @@ def kpi_table(f: Filters, grain: str, currency: str) -> pd.DataFrame:
     mature periods, recommended action."""
     total = query(engine.kpis, f)
     rows = query(engine.kpis, f, by=grain)
-    rows = rows[[bucket_end(p, grain) <= f.date_to for p in rows["period"]]]
+    rows = rows[[maturity.bucket_end(p, grain) <= f.date_to for p in rows["period"]]]
     now = total.iloc[0] if len(total) else None
     out = []
     for m in TABLE_METRICS:

@@ -27,7 +27,7 @@ from data_layer.userdata import alerts as rules
 from metrics import changes, lifecycle, lookups
 from metrics.engine import CLIENT_METRICS, KPI_COLUMNS, LITE, kpis_many
 from metrics.filters import Filters
-from metrics.maturity import bucket_end, mature, today
+from metrics.maturity import bucket_end, bucket_start, mature, today
 from metrics.registry import METRICS
 
 MAX_ATTEMPTS = 20  # a channel failing this many times for one event is given up on (the history shows it)
@@ -69,10 +69,6 @@ class Reading:
     period_from: date | None = None
     period_to: date | None = None
     detail: dict[str, Any] = field(default_factory=dict)
-
-
-def _period_start(day: date, grain: str) -> date:
-    return day - timedelta(days=day.weekday()) if grain == "week" else day.replace(day=1)
 
 
 def _back(start: date, grain: str, n: int) -> date:
@@ -122,7 +118,7 @@ def readings(con: duckdb.DuckDBPyConnection, rule: Mapping[str, Any], as_of: dat
         return _asleep(con, rule, as_of)
     grain, window, metric = rule["grain"], int(rule["window_periods"]), rule["metric"]
     need = 2 * window if rule["condition"] == "change_pct" else window
-    current = _period_start(as_of, grain)
+    current = bucket_start(as_of, grain)
     # through the current period's last day, so that metrics.maturity marks it incomplete
     f, dims, col = _scopes(rule, Filters(_back(current, grain, need + HISTORY + YOUNG), bucket_end(current, grain)))
     rows = kpis_many(con, ((f, dims, *_lite(metric)),))[0]

@@ -19,7 +19,7 @@ from data_layer import userdata
 from data_layer.userdata import MODELS, UserDataError
 from data_layer.userdata.events import MAX_TITLE
 from metrics import events as metric_events
-from metrics import lookups
+from metrics import lookups, maturity
 from metrics.events import Scope
 from presentation import events as words
 from presentation import fmt
@@ -172,7 +172,7 @@ def marks_frame(found: pd.DataFrame, points: pd.DataFrame, kind: str, unit: str,
     rows = []
     for event in found.to_dict("records"):
         day = event["day"]
-        x = pd.Timestamp(day) if labels is None else labels(_period_start(day, unit), code)
+        x = pd.Timestamp(day) if labels is None else labels(maturity.bucket_start(day, unit), code)
         rows.append({"period": x, "title": words.title(event, code, currency),
                      "detail": words.detail(event, code, currency), "day": day,
                      **{f"effect_{i}": _effect(points, name, event, kind, unit, currency)
@@ -186,15 +186,6 @@ def marks_frame(found: pd.DataFrame, points: pd.DataFrame, kind: str, unit: str,
                     "tip_detail": " · ".join(d for d in group["detail"] if d) or fmt.DASH,
                     **{c: first[c] for c in group.columns if c.startswith("effect_")}})
     return pd.DataFrame(out), series
-
-
-def _period_start(day: date, unit: str) -> date:
-    """The first day of the bar's period that holds `day`."""
-    if unit == "week":
-        return date.fromordinal(day.toordinal() - day.weekday())
-    if unit == "quarter":
-        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    return date(day.year, day.month, 1)
 
 
 def _effect(points: pd.DataFrame, name: str, event: Mapping[str, object], kind: str, unit: str, currency: str) -> str:

@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from metrics import changes
+from metrics import changes, maturity
 from metrics.filters import Filters
 from pages import models, overview, partners, quality, trends
 from presentation import fmt, freshness, palette, periods
@@ -96,8 +96,12 @@ def test_recommended_actions_follow_what_is_good() -> None:
     assert trends.action("cpa", "down") == trends.TEXT["ru"]["act.down.good"]
     assert trends.action("revenue", "down") == trends.TEXT["ru"]["act.revenue"]
     assert trends.action("revenue", "up") == trends.TEXT["ru"]["act.up.good"]
-    assert trends.bucket_end(date(2024, 2, 1), "month") == date(2024, 2, 29)
-    assert trends.bucket_end(date(2024, 12, 30), "week") == date(2025, 1, 5)
+    # the trends page cuts its buckets with maturity's rule (one home for a bucket's first and last day)
+    assert maturity.bucket_end(date(2024, 2, 1), "month") == date(2024, 2, 29)
+    assert maturity.bucket_end(date(2024, 12, 30), "week") == date(2025, 1, 5)
+    assert maturity.bucket_start(date(2025, 1, 2), "week") == date(2024, 12, 30)
+    assert maturity.bucket_start(date(2024, 2, 29), "month") == date(2024, 2, 1)
+    assert maturity.bucket_start(date(2024, 8, 15), "quarter") == date(2024, 7, 1)
 
 
 # ---------- ranking, movers, ordering ----------
